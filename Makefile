@@ -1,0 +1,47 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is installed here.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+MANAGE := $(PY) site/manage.py
+PYTEST_ARGS ?=
+
+.PHONY: demo test install install-test system-deps lint serve clean
+
+$(PY):
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Reinstall whenever the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+system-deps:
+	./scripts/install-system-deps.sh
+
+demo: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) correspondence_demo
+	@echo "Serving on http://127.0.0.1:$(PORT)/admin/ (log in as author, reviewer, agent... password correspondence-demo)"
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+lint: install-test
+	$(VENV)/bin/flake8
+
+test: install-test system-deps lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) site/db.sqlite3 site/media site/static artifacts

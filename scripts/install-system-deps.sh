@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs, installed only where missing (as root, or through sudo).
+set -euo pipefail
+
+packages=()
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+command -v pdftotext >/dev/null 2>&1 || packages+=(poppler-utils)
+command -v wkhtmltopdf >/dev/null 2>&1 || packages+=(wkhtmltopdf)
+fc-list 2>/dev/null | grep -qi "DejaVu Sans" || packages+=(fonts-dejavu-core)
+fc-list 2>/dev/null | grep -qi "Liberation" || packages+=(fonts-liberation2)
+
+if [ ${#packages[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO="sudo"
+else
+  echo "Missing Debian packages: ${packages[*]}. Install them as root: apt-get install ${packages[*]}" >&2
+  exit 1
+fi
+
+echo "Installing Debian packages: ${packages[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

@@ -1,0 +1,81 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from ..models import DataDictionary, Department, Fragment, Layout
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    parent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Department
+        fields = ["id", "name", "code", "email", "parent", "depth", "is_active"]
+
+    def get_parent(self, obj) -> int | None:
+        parent = obj.get_parent()
+        return parent.pk if parent else None
+
+
+class DataFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField(source="field_type")
+    required = serializers.BooleanField()
+    example = serializers.CharField()
+    help = serializers.CharField(source="help_text")
+
+
+class DataDictionarySerializer(serializers.ModelSerializer):
+    fields = DataFieldSerializer(many=True, read_only=True)
+    sample_data_sets = serializers.SerializerMethodField()
+    json_schema = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DataDictionary
+        fields = ["id", "name", "description", "fields", "sample_data_sets", "json_schema"]
+
+    def get_sample_data_sets(self, obj) -> list[dict]:
+        return [{"id": sample.pk, "name": sample.name} for sample in obj.sample_data_sets.all()]
+
+    def get_json_schema(self, obj) -> dict:
+        return obj.json_schema()
+
+
+class FragmentSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="status_string", read_only=True)
+    live_revision = serializers.IntegerField(source="live_revision_id", read_only=True)
+    latest_revision = serializers.IntegerField(source="latest_revision_id", read_only=True)
+    category = serializers.StringRelatedField()
+    owning_department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    used_in_templates = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Fragment
+        fields = ["id", "key", "title", "status", "live", "live_revision", "latest_revision", "data_dictionary",
+                  "category", "owning_department", "channels", "language", "review_by", "go_live_at", "expire_at",
+                  "used_in_templates"]
+
+    def get_used_in_templates(self, obj) -> list[dict]:
+        return [{"id": page.pk, "title": page.title, "live": page.live} for page in obj.usage_summary.templates]
+
+
+class LayoutSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="status_string", read_only=True)
+
+    class Meta:
+        model = Layout
+        fields = ["id", "name", "status", "live", "page_size", "orientation", "address_window", "show_page_numbers"]
+
+
+class PayloadValidationSerializer(serializers.Serializer):
+    data = serializers.JSONField(help_text="The payload to check against the dictionary")
+
+
+class MeSerializer(serializers.ModelSerializer):
+    groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    departments = serializers.SlugRelatedField(source="correspondence_departments", slug_field="code", many=True,
+                                               read_only=True)
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "first_name", "last_name", "email", "groups", "departments"]

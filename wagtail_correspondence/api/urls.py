@@ -1,0 +1,23 @@
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import views
+from .errors import not_found
+
+app_name = "wagtail_correspondence_api"
+
+router = DefaultRouter()
+router.register("departments", views.DepartmentViewSet, basename="department")
+router.register("data-dictionaries", views.DataDictionaryViewSet, basename="data-dictionary")
+router.register("fragments", views.FragmentViewSet, basename="fragment")
+router.register("layouts", views.LayoutViewSet, basename="layout")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="wagtail_correspondence_api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="wagtail_correspondence_api:schema"), name="redoc"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("", include(router.urls)),
+    re_path(r"^.*$", not_found),
+]

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WagtailCorrespondenceAppConfig(AppConfig):
+    name = "wagtail_correspondence"
+    label = "wagtail_correspondence"
+    verbose_name = _("Correspondence")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import signal_handlers  # noqa: F401

@@ -1,0 +1,187 @@
+"""StreamField blocks of fragments and letter templates.
+
+Merge fields (``{{ customer.first_name }}``) may appear in rich text, table cells, list
+columns and conditions; they are checked against the data dictionary on save.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+from wagtail import blocks
+from wagtail.contrib.table_block.blocks import TableBlock
+from wagtail.images.blocks import ImageChooserBlock
+from wagtail.snippets.blocks import SnippetChooserBlock
+
+RICH_TEXT_FEATURES = ["h2", "h3", "h4", "bold", "italic", "ol", "ul", "link", "hr", "superscript", "subscript"]
+
+slot_name_validator = RegexValidator(r"^[a-z][a-z0-9_]*$", _("Use lower-case letters, digits and underscores."))
+
+
+class MergeRichTextBlock(blocks.RichTextBlock):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("features", RICH_TEXT_FEATURES)
+        kwargs.setdefault("help_text", _("Merge fields: {{ customer.first_name }}; formatting: "
+                                         "{{ balance|money }}, {{ due_date|date }}."))
+        super().__init__(**kwargs)
+
+    class Meta:
+        icon = "pilcrow"
+        label = _("Rich text")
+
+
+class ExpressionBlock(blocks.CharBlock):
+    """A condition over the data, such as ``balance > 0 and not customer.vip``."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 500)
+        kwargs.setdefault("help_text", _("An expression over the data, e.g. balance > 100 or customer.language == 'fr'"))
+        super().__init__(**kwargs)
+
+
+class ImageBlock(blocks.StructBlock):
+    image = ImageChooserBlock()
+    alt_text = blocks.CharBlock(label=_("alternative text"), max_length=255,
+                                help_text=_("Read out by screen readers; shown if the image cannot be displayed."))
+    width_mm = blocks.IntegerBlock(label=_("width (mm)"), min_value=5, max_value=200, default=60)
+    alignment = blocks.ChoiceBlock(choices=[("left", _("Left")), ("center", _("Centre")), ("right", _("Right"))],
+                                   default="left")
+
+    class Meta:
+        icon = "image"
+        label = _("Image")
+
+
+class ListColumnBlock(blocks.StructBlock):
+    heading = blocks.CharBlock(max_length=100)
+    value = blocks.CharBlock(max_length=300, help_text=_("A merge expression over the item, e.g. {{ item.amount|money }}"))
+
+
+class RepeatingListBlock(blocks.StructBlock):
+    """Repeats over a list field of the data (open invoices, policies...)."""
+
+    source = blocks.CharBlock(max_length=120, help_text=_("Name of a list field in the data dictionary, e.g. invoices"))
+    item_name = blocks.CharBlock(max_length=40, default="item", validators=[slot_name_validator],
+                                 help_text=_("The name each record has inside the list, e.g. item"))
+    style = blocks.ChoiceBlock(choices=[("table", _("Table")), ("bullets", _("Bulleted list")),
+                                        ("numbered", _("Numbered list"))], default="table")
+    columns = blocks.ListBlock(ListColumnBlock(), required=False, help_text=_("Table columns"))
+    item_text = MergeRichTextBlock(required=False, features=["bold", "italic"],
+                                   help_text=_("Text of each bullet, e.g. Invoice {{ item.number }}"))
+    empty_text = blocks.CharBlock(required=False, max_length=300, help_text=_("Shown when the list is empty"))
+
+    class Meta:
+        icon = "list-ul"
+        label = _("Repeating list")
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value["style"] == "table" and not value["columns"]:
+            raise blocks.StructBlockValidationError(
+                block_errors={"columns": ValidationError(_("A table needs at least one column."))})
+        if value["style"] != "table" and not value["item_text"].source.strip():
+            raise blocks.StructBlockValidationError(
+                block_errors={"item_text": ValidationError(_("A list needs the text of each item."))})
+        return value
+
+
+class MergeTableBlock(TableBlock):
+    class Meta:
+        icon = "table"
+        label = _("Table")
+
+
+class SectionContentBlock(blocks.StreamBlock):
+    rich_text = MergeRichTextBlock()
+    repeating_list = RepeatingListBlock()
+    image = ImageBlock()
+    table = MergeTableBlock()
+
+
+class ConditionalSectionBlock(blocks.StructBlock):
+    condition = ExpressionBlock()
+    content = SectionContentBlock(help_text=_("Included when the condition is true"))
+    otherwise = SectionContentBlock(required=False, help_text=_("Included when the condition is false (optional)"))
+
+    class Meta:
+        icon = "decision"
+        label = _("Conditional section")
+
+
+class PageBreakBlock(blocks.StaticBlock):
+    class Meta:
+        icon = "horizontalrule"
+        label = _("Page break")
+        admin_text = _("Starts a new page in print and PDF; ignored in email and SMS.")
+
+
+class FragmentBodyBlock(blocks.StreamBlock):
+    rich_text = MergeRichTextBlock()
+    conditional = ConditionalSectionBlock()
+    repeating_list = RepeatingListBlock()
+    image = ImageBlock()
+    table = MergeTableBlock()
+    page_break = PageBreakBlock()
+
+
+# Letter template body ---------------------------------------------------------------
+
+
+class LiveFragmentChooserBlock(SnippetChooserBlock):
+    """A reference to a fragment. Only its live, approved revision is ever rendered."""
+
+    def __init__(self, **kwargs):
+        super().__init__("wagtail_correspondence.Fragment", **kwargs)
+
+
+class AgentSlotBlock(blocks.StructBlock):
+    name = blocks.CharBlock(max_length=50, validators=[slot_name_validator],
+                            help_text=_("Key of the slot in the API and saved letters, e.g. personal_note"))
+    label = blocks.CharBlock(max_length=150)
+    help = blocks.CharBlock(required=False, max_length=300)
+    required = blocks.BooleanBlock(required=False, default=False)
+    max_length = blocks.IntegerBlock(min_value=1, max_value=10000, default=1000)
+    default_text = blocks.TextBlock(required=False)
+
+    class Meta:
+        icon = "edit"
+        label = _("Agent slot")
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value["default_text"] and len(value["default_text"]) > value["max_length"]:
+            raise blocks.StructBlockValidationError(block_errors={"default_text": ValidationError(
+                _("The default text is longer than the maximum length (%(max)s).") % {"max": value["max_length"]})})
+        return value
+
+
+class OptionalFragmentGroupBlock(blocks.StructBlock):
+    name = blocks.CharBlock(max_length=50, validators=[slot_name_validator])
+    label = blocks.CharBlock(max_length=150)
+    help = blocks.CharBlock(required=False, max_length=300)
+    fragments = blocks.ListBlock(LiveFragmentChooserBlock(), min_num=1)
+    preselected = blocks.BooleanBlock(required=False, default=False,
+                                      help_text=_("Ticked by default in the letter builder"))
+
+    class Meta:
+        icon = "tasks"
+        label = _("Optional fragments")
+
+
+class ConditionalIncludeBlock(blocks.StructBlock):
+    condition = ExpressionBlock()
+    fragment = LiveFragmentChooserBlock()
+
+    class Meta:
+        icon = "decision"
+        label = _("Conditional fragment")
+
+
+class TemplateBodyBlock(blocks.StreamBlock):
+    fragment = LiveFragmentChooserBlock(icon="doc-full")
+    agent_slot = AgentSlotBlock()
+    optional_fragments = OptionalFragmentGroupBlock()
+    conditional_include = ConditionalIncludeBlock()
+    page_break = PageBreakBlock()
+
+
+__all__ = ["FragmentBodyBlock", "TemplateBodyBlock"]

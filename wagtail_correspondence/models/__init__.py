@@ -1,0 +1,12 @@
+"""Models, split by concept. Import from here: ``from wagtail_correspondence.models import Fragment``."""
+
+from .content import ContentCategory, Fragment
+from .departments import Department
+from .dictionary import DataDictionary, DataField, SampleDataSet
+from .layouts import Layout
+from .templates import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
+
+__all__ = [
+    "ContentCategory", "DataDictionary", "DataField", "Department", "Fragment", "Layout", "LetterTemplatePage",
+    "SampleDataSet", "TemplateFolderPage", "TemplateLibraryPage",
+]

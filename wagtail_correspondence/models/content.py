@@ -1,0 +1,127 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, PublishingPanel
+from wagtail.fields import StreamField
+from wagtail.models import (
+    DraftStateMixin,
+    LockableMixin,
+    PreviewableMixin,
+    RevisionMixin,
+    WorkflowMixin,
+)
+from wagtail.search import index
+
+from ..blocks import FragmentBodyBlock
+from .fields import ChannelsField, language_choices
+from .previews import SampleDataPreviewMixin
+
+
+class ContentCategory(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("content category")
+        verbose_name_plural = _("content categories")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Fragment(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, SampleDataPreviewMixin,
+               PreviewableMixin, index.Indexed, models.Model):
+    """An approved building block of letters: wording with merge fields, conditions, lists,
+    images and tables. Only its live (approved, published, unexpired) revision is ever used."""
+
+    title = models.CharField(_("title"), max_length=200)
+    key = models.SlugField(_("key"), max_length=100, unique=True,
+                           help_text=_("Stable identifier used by integrations, e.g. payment-reminder-intro"))
+    data_dictionary = models.ForeignKey("wagtail_correspondence.DataDictionary", on_delete=models.PROTECT,
+                                        related_name="fragments", verbose_name=_("data dictionary"))
+    body = StreamField(FragmentBodyBlock(), verbose_name=_("body"))
+    category = models.ForeignKey(ContentCategory, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="fragments", verbose_name=_("category"))
+    owning_department = models.ForeignKey("wagtail_correspondence.Department", null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="fragments",
+                                          verbose_name=_("owning department"))
+    channels = ChannelsField(_("channels"), help_text=_("Channels this wording suits"))
+    language = models.CharField(_("language"), max_length=10, choices=language_choices, default="en")
+    review_by = models.DateField(_("review by"), null=True, blank=True,
+                                 help_text=_("Date by which the owners must review this wording again"))
+    notes = models.TextField(_("internal notes"), blank=True)
+
+    panels = [
+        MultiFieldPanel([FieldPanel("title"), FieldPanel("key"), FieldPanel("data_dictionary")],
+                        heading=_("Identity")),
+        FieldPanel("body"),
+        MultiFieldPanel([FieldPanel("category"), FieldPanel("owning_department"), FieldPanel("channels"),
+                         FieldPanel("language"), FieldPanel("review_by"), FieldPanel("notes")],
+                        heading=_("Metadata")),
+        PublishingPanel(),
+    ]
+    search_fields = [
+        index.SearchField("title"), index.AutocompleteField("title"), index.SearchField("key"),
+        index.FilterField("live"), index.FilterField("language"),
+    ]
+
+    class Meta:
+        verbose_name = _("fragment")
+        verbose_name_plural = _("fragments")
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_expired(self):
+        return bool(self.expired or (self.expire_at and self.expire_at <= timezone.now()))
+
+    @property
+    def is_usable(self):
+        """Approved and in force: live, with a live revision, and not past its expiry."""
+        return bool(self.live and self.live_revision_id and not self.is_expired)
+
+    def live_object(self):
+        """The fragment as last approved and published, whatever drafts exist since."""
+        if not self.is_usable:
+            return None
+        return self.live_revision.as_object()
+
+    @property
+    def review_overdue(self):
+        return bool(self.review_by and self.review_by < timezone.localdate())
+
+    def check_merge_fields(self):
+        from ..rendering.fragments import check_fragment_body
+
+        if not self.data_dictionary_id:
+            return []
+        return check_fragment_body(self.body, self.data_dictionary.field_index())
+
+    def clean(self):
+        super().clean()
+        if getattr(self, "_merge_fields_checked", False):
+            return
+        problems = self.check_merge_fields()
+        if problems:
+            raise ValidationError({"body": [str(problem) for problem in problems]})
+
+    # Previews --------------------------------------------------------------------------
+
+    def preview_dictionary(self):
+        return self.data_dictionary if self.data_dictionary_id else None
+
+    def render_preview_body(self, data):
+        from ..rendering.fragments import render_fragment_body
+
+        return render_fragment_body(self.body, data)
+
+    @cached_property
+    def usage_summary(self):
+        from ..services.usage import fragment_usage
+
+        return fragment_usage(self)

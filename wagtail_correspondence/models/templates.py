@@ -1,0 +1,155 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList, TabbedInterface
+from wagtail.fields import StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from ..blocks import TemplateBodyBlock
+from .fields import ChannelsField, language_choices
+from .previews import SampleDataPreviewMixin
+
+
+class InternalPageMixin:
+    """Library pages are internal content, never served on the public site."""
+
+    def serve(self, request, *args, **kwargs):
+        raise Http404
+
+    def get_sitemap_urls(self, request=None):
+        return []
+
+
+class TemplateLibraryPage(InternalPageMixin, Page):
+    """Root of the letter template library. The review workflow is assigned here, so it
+    applies to every template below."""
+
+    description = models.TextField(_("description"), blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("description")]
+    subpage_types = ["wagtail_correspondence.TemplateFolderPage", "wagtail_correspondence.LetterTemplatePage"]
+    parent_page_types = ["wagtailcore.Page"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = _("template library")
+
+
+class TemplateFolderPage(InternalPageMixin, Page):
+    description = models.TextField(_("description"), blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("description")]
+    subpage_types = ["wagtail_correspondence.TemplateFolderPage", "wagtail_correspondence.LetterTemplatePage"]
+    parent_page_types = ["wagtail_correspondence.TemplateLibraryPage", "wagtail_correspondence.TemplateFolderPage"]
+
+    class Meta:
+        verbose_name = _("template folder")
+
+
+class LetterTemplatePage(InternalPageMixin, SampleDataPreviewMixin, Page):
+    """A letter template: approved fragments, agent slots and options, on a layout. Live means
+    available to agents in the letter builder."""
+
+    data_dictionary = models.ForeignKey("wagtail_correspondence.DataDictionary", on_delete=models.PROTECT,
+                                        related_name="templates", verbose_name=_("data dictionary"))
+    layout = models.ForeignKey("wagtail_correspondence.Layout", on_delete=models.PROTECT, related_name="templates",
+                               verbose_name=_("layout"))
+    subject = models.CharField(_("subject"), max_length=255,
+                               help_text=_("Printed above the body; merge fields allowed"))
+    description = models.TextField(_("description for agents"), blank=True)
+    body = StreamField(TemplateBodyBlock(), verbose_name=_("body"))
+    channels = ChannelsField(_("channels"), blank=False, default=list)
+    language = models.CharField(_("language"), max_length=10, choices=language_choices, default="en")
+    owning_department = models.ForeignKey("wagtail_correspondence.Department", null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="templates",
+                                          verbose_name=_("owning department"))
+    recipient_name_field = models.CharField(_("recipient name field"), max_length=120, default="customer.full_name",
+                                            help_text=_("Data field printed as the first address line"))
+    recipient_address_field = models.CharField(_("recipient address field"), max_length=120,
+                                               default="customer.address",
+                                               help_text=_("Address field printed in the envelope window"))
+
+    email_subject = models.CharField(_("email subject"), max_length=255, blank=True,
+                                     help_text=_("Defaults to the letter subject"))
+    email_intro = models.TextField(_("email introduction"), blank=True,
+                                   help_text=_("Text of the email that carries the letter; merge fields allowed"))
+    sms_text = models.TextField(_("SMS text"), blank=True, help_text=_("Merge fields allowed; keep it short"))
+
+    content_panels = Page.content_panels + [
+        FieldPanel("description"),
+        MultiFieldPanel([FieldPanel("data_dictionary"), FieldPanel("layout"), FieldPanel("language"),
+                         FieldPanel("channels"), FieldPanel("owning_department")], heading=_("Setup")),
+        MultiFieldPanel([FieldPanel("recipient_name_field"), FieldPanel("recipient_address_field")],
+                        heading=_("Recipient")),
+        FieldPanel("subject"),
+        FieldPanel("body"),
+    ]
+    channel_panels = [
+        MultiFieldPanel([FieldPanel("email_subject"), FieldPanel("email_intro")], heading=_("Email")),
+        MultiFieldPanel([FieldPanel("sms_text")], heading=_("SMS")),
+    ]
+    edit_handler = TabbedInterface([
+        ObjectList(content_panels, heading=_("Content")),
+        ObjectList(channel_panels, heading=_("Channel variants")),
+        ObjectList(Page.promote_panels, heading=_("Promote")),
+        ObjectList(Page.settings_panels, heading=_("Settings")),
+    ])
+    parent_page_types = ["wagtail_correspondence.TemplateLibraryPage", "wagtail_correspondence.TemplateFolderPage"]
+    subpage_types = []
+    search_fields = Page.search_fields + [index.SearchField("description"), index.SearchField("subject")]
+
+    class Meta:
+        verbose_name = _("letter template")
+
+    # Structure -------------------------------------------------------------------------
+
+    def slots(self):
+        return [child.value for child in self.body if child.block_type == "agent_slot"]
+
+    def optional_groups(self):
+        return [child.value for child in self.body if child.block_type == "optional_fragments"]
+
+    def referenced_fragments(self):
+        """Every fragment the body can include, with where it is referenced."""
+        found = []
+        for position, child in enumerate(self.body):
+            where = f"Block {position + 1} ({child.block.label})"
+            if child.block_type == "fragment" and child.value is not None:
+                found.append((child.value, where, position))
+            elif child.block_type == "conditional_include" and child.value["fragment"] is not None:
+                found.append((child.value["fragment"], where, position))
+            elif child.block_type == "optional_fragments":
+                for fragment in child.value["fragments"]:
+                    if fragment is not None:
+                        found.append((fragment, where, position))
+        return found
+
+    def check_content(self):
+        from ..rendering.templates import check_letter_template
+
+        return check_letter_template(self)
+
+    def clean(self):
+        super().clean()
+        if not self.data_dictionary_id:
+            return
+        problems = self.check_content()
+        if problems:
+            errors = {}
+            for problem in problems:
+                errors.setdefault(problem.field, []).append(str(problem))
+            raise ValidationError(errors)
+
+    # Previews --------------------------------------------------------------------------
+
+    def preview_dictionary(self):
+        return self.data_dictionary if self.data_dictionary_id else None
+
+    preview_template = "wagtail_correspondence/previews/letter_template.html"
+
+    def render_preview_body(self, data):
+        from ..rendering.templates import render_template_preview
+
+        return render_template_preview(self, data)

@@ -1,0 +1,49 @@
+"""The printable letter document: layout (paper, letterhead, window) around a rendered body.
+
+Paged-media CSS (``@page``, running header/footer, ``counter(pages)``) is understood by
+WeasyPrint; a browser shows the same document as one long page.
+"""
+
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from wagtail.rich_text import expand_db_html
+
+from .fragments import default_image_src
+
+
+def _css_string(text):
+    """A CSS string literal for ``content:``; backslashes and quotes escaped, no newlines."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def page_number_content(template):
+    parts = []
+    for chunk in template.replace("{pages}", "\x00pages\x00").replace("{page}", "\x00page\x00").split("\x00"):
+        if chunk == "page":
+            parts.append("counter(page)")
+        elif chunk == "pages":
+            parts.append("counter(pages)")
+        elif chunk:
+            parts.append(_css_string(chunk))
+    return " ".join(parts) or '""'
+
+
+def render_letter_document(*, layout, body_html, recipient_lines=(), title="", subject="", meta_lines=(),
+                           language="en", image_src=default_image_src):
+    width, height = layout.sheet_size if layout else (210, 297)
+    context = {
+        "layout": layout,
+        "title": title,
+        "subject": subject,
+        "language": language,
+        "body_html": mark_safe(body_html),
+        "recipient_lines": list(recipient_lines),
+        "meta_lines": list(meta_lines),
+        "sheet_width": width,
+        "sheet_height": height,
+        "header_html": mark_safe(expand_db_html(layout.header)) if layout and layout.header else "",
+        "footer_html": mark_safe(expand_db_html(layout.footer)) if layout and layout.footer else "",
+        "logo_src": image_src(layout.logo) if layout and layout.logo_id else "",
+        "page_number_content": mark_safe(page_number_content(layout.page_number_text)) if layout else "",
+    }
+    return mark_safe(render_to_string("wagtail_correspondence/letter/document.html", context))

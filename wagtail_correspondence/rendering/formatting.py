@@ -1,0 +1,88 @@
+"""Locale-aware filters for merge fields, through Babel.
+
+The locale is the letter's, set for the duration of a render by ``use_locale``; filters
+never consult the request or the server's locale, so output is reproducible.
+"""
+
+import contextlib
+import contextvars
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from markupsafe import Markup, escape
+
+from ..conf import get_setting
+
+_current_locale = contextvars.ContextVar("correspondence_locale", default=None)
+
+
+def current_locale():
+    return _current_locale.get() or get_setting("DEFAULT_LOCALE")
+
+
+@contextlib.contextmanager
+def use_locale(locale):
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):
+        locale = get_setting("DEFAULT_LOCALE")
+    token = _current_locale.set(locale)
+    try:
+        yield
+    finally:
+        _current_locale.reset(token)
+
+
+def _as_decimal(value):
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def money(value, currency=None):
+    amount = _as_decimal(value)
+    if amount is None:
+        return value
+    return format_currency(amount, currency or get_setting("DEFAULT_CURRENCY"), locale=current_locale())
+
+
+def number(value, format=None):
+    amount = _as_decimal(value)
+    if amount is None:
+        return value
+    return format_decimal(amount, format=format, locale=current_locale())
+
+
+def date(value, format="long"):
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, datetime.date):
+        return value
+    if format not in ("short", "medium", "long", "full"):
+        format = "long"  # patterns from content are not trusted; only the named styles
+    return format_date(value, format=format, locale=current_locale())
+
+
+def address(value):
+    """A postal address as lines; each line escaped, joined with <br>."""
+    if not isinstance(value, dict):
+        return value
+    lines = [value.get("name"), value.get("line1"), value.get("line2"),
+             " ".join(part for part in (value.get("postal_code"), value.get("city")) if part),
+             value.get("region"), value.get("country")]
+    return Markup("<br>").join(escape(line) for line in lines if line)
+
+
+def yesno(value, choices="yes,no"):
+    yes, _, no = str(choices).partition(",")
+    return yes if value else no
+
+
+FILTERS = {"money": money, "number": number, "date": date, "address": address, "yesno": yesno}

@@ -1,0 +1,247 @@
+"""The merge language: Jinja2 in an immutable sandbox, autoescaped, strict about undefined names.
+
+Only authored content (fragments, template subjects, channel texts) is ever compiled as a
+template. Customer data and agent text are passed in as *values*: they are escaped on
+output and never evaluated, whatever they contain.
+"""
+
+import functools
+import html
+import re
+from dataclasses import dataclass
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
+from jinja2.parser import Parser
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import escape
+
+from .formatting import FILTERS
+
+# A merged string longer than this is refused: it can only come from a runaway expression.
+MAX_STRING_LENGTH = 200_000
+FORBIDDEN_TAGS = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport, nodes.Macro, nodes.CallBlock)
+MERGE_TAG_RE = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})", re.DOTALL)
+
+
+class MergeError(Exception):
+    """A problem with merge syntax or a merge field; ``location`` says where."""
+
+    def __init__(self, message, location=""):
+        super().__init__(message, location)
+        self.message = message
+        self.location = location
+
+    def __str__(self):
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class CorrespondenceSandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator_name, left, right):
+        if operator_name == "**" and (abs(left) if isinstance(left, (int, float)) else 0) > 1 and right > 64:
+            raise SecurityError("exponent too large")
+        result = super().call_binop(context, operator_name, left, right)
+        if isinstance(result, (str, list)) and len(result) > MAX_STRING_LENGTH:
+            raise SecurityError("result too large")
+        return result
+
+
+@functools.cache
+def get_environment(autoescape=True):
+    """The HTML environment escapes every merged value; the text one (SMS, subjects) does not,
+    because its output is never interpreted as markup."""
+    env = CorrespondenceSandbox(autoescape=autoescape, undefined=StrictUndefined, keep_trailing_newline=False)
+    env.filters.update(FILTERS)
+    # No loader: {% include %} and friends have nothing to read, and are refused anyway.
+    return env
+
+
+def unescape_merge_tags(rich_text_html):
+    """The editor stores ``>`` inside ``{{ balance > 0 }}`` as ``&gt;``; restore the tags only."""
+    return MERGE_TAG_RE.sub(lambda m: html.unescape(m.group(0)).replace("\xa0", " "), rich_text_html)
+
+
+def parse_template(source):
+    env = get_environment()
+    try:
+        tree = env.parse(source)
+        env.compile(source)  # compiling also checks that every filter and test exists
+    except TemplateSyntaxError as exc:
+        raise MergeError(_describe_syntax_error(exc, source)) from exc
+    for forbidden in tree.find_all(FORBIDDEN_TAGS):
+        raise MergeError(f"'{type(forbidden).__name__.lower()}' is not allowed in content (line {forbidden.lineno})")
+    return tree
+
+
+def text_to_template(text):
+    """Authored plain text with merge tags, as template source whose literal parts are escaped."""
+    parts = MERGE_TAG_RE.split(text or "")
+    return "".join(part if index % 2 else str(escape(part)) for index, part in enumerate(parts))
+
+
+def parse_expression(source):
+    env = get_environment()
+    try:
+        parser = Parser(env, source, state="variable")
+        expr = parser.parse_expression()
+        if not parser.stream.eos:
+            raise TemplateSyntaxError("unexpected text after the expression", parser.stream.current.lineno)
+        env.compile_expression(source)
+    except TemplateSyntaxError as exc:
+        raise MergeError(f"syntax error in '{source}': {exc.message}") from exc
+    return expr
+
+
+def _describe_syntax_error(exc, source):
+    line = ""
+    if exc.lineno and source:
+        lines = source.splitlines() or [""]
+        text = lines[min(exc.lineno, len(lines)) - 1].strip()
+        line = f" near '{text[:80]}'" if len(text) < 200 else ""
+    return f"syntax error{line}: {exc.message}"
+
+
+@dataclass(frozen=True)
+class FieldReference:
+    path: str
+    lineno: int
+
+
+class _ReferenceCollector:
+    """Walks a Jinja AST and lists the data paths it reads, following loop variables.
+
+    ``{% for invoice in invoices %}{{ invoice.number }}`` reads ``invoices`` and
+    ``invoices.number``. Names set inside the template are local and not reported.
+    """
+
+    def __init__(self):
+        self.references = []
+
+    def chain(self, node, scope):
+        """(path or None, is_local) for Name/Getattr/Getitem chains."""
+        attrs = []
+        while True:
+            if isinstance(node, nodes.Getattr):
+                attrs.append(node.attr)
+                node = node.node
+            elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+                if isinstance(node.arg.value, str):
+                    attrs.append(node.arg.value)
+                node = node.node  # an integer index picks an item: same path as the list's items
+            elif isinstance(node, nodes.Name):
+                break
+            else:
+                return None
+        attrs.reverse()
+        if node.name in scope:
+            base = scope[node.name]
+            if base is None:
+                return None
+            return ".".join([base, *attrs])
+        return ".".join([node.name, *attrs])
+
+    def visit(self, node, scope):
+        if isinstance(node, (nodes.Getattr, nodes.Getitem, nodes.Name)) and getattr(node, "ctx", "load") == "load":
+            path = self.chain(node, scope)
+            if path is not None:
+                self.references.append(FieldReference(path, node.lineno))
+                return
+            if isinstance(node, nodes.Name):
+                return
+        if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
+            # customer.name.upper(): the data read is customer.name; the method is the sandbox's business.
+            self.visit(node.node.node, scope)
+            for child in [*node.args, *node.kwargs, node.dyn_args, node.dyn_kwargs]:
+                if child is not None:
+                    self.visit(child, scope)
+            return
+        if isinstance(node, nodes.For):
+            self.visit(node.iter, scope)
+            inner = dict(scope)
+            source = self.chain(node.iter, scope) if isinstance(node.iter, (nodes.Name, nodes.Getattr)) else None
+            for target in node.target.find_all(nodes.Name) if not isinstance(node.target, nodes.Name) else [node.target]:
+                inner[target.name] = source if isinstance(node.target, nodes.Name) else None
+            inner["loop"] = None
+            if node.test is not None:
+                self.visit(node.test, inner)
+            for child in node.body:
+                self.visit(child, inner)
+            for child in node.else_:
+                self.visit(child, scope)
+            return
+        if isinstance(node, (nodes.Assign, nodes.AssignBlock)):
+            if isinstance(node, nodes.Assign):
+                self.visit(node.node, scope)
+            else:
+                for child in node.body:
+                    self.visit(child, scope)
+            for target in node.target.find_all(nodes.Name) if not isinstance(node.target, nodes.Name) else [node.target]:
+                scope[target.name] = None
+            return
+        for child in node.iter_child_nodes():
+            self.visit(child, scope)
+
+
+def referenced_fields(tree_or_expr, bindings=None):
+    """Data paths read by a parsed template or expression.
+
+    ``bindings`` maps names the caller provides to data paths, e.g. ``{"item": "invoices"}``
+    inside a repeating list; a name bound to None is local and not reported.
+    """
+    collector = _ReferenceCollector()
+    collector.visit(tree_or_expr, dict(bindings or {}))
+    seen = {}
+    for reference in collector.references:
+        seen.setdefault(reference.path, reference)
+    return list(seen.values())
+
+
+def check_references(references, field_index):
+    """Messages for references the data dictionary does not describe."""
+    problems = []
+    for reference in references:
+        message = field_index.explain_path(reference.path)
+        if message:
+            problems.append(str(message))
+    return problems
+
+
+@functools.lru_cache(maxsize=2048)
+def _compiled(source, autoescape):
+    return get_environment(autoescape).from_string(source)
+
+
+def render_source(source, data, *, autoescape=True):
+    """Render authored content with ``data``. Raises MergeError on any failure."""
+    try:
+        return _compiled(source, autoescape).render(data)
+    except UndefinedError as exc:
+        raise MergeError(f"missing data: {exc.message}") from exc
+    except SecurityError as exc:
+        raise MergeError(f"refused by the sandbox: {exc}") from exc
+    except TemplateError as exc:
+        raise MergeError(str(exc)) from exc
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise MergeError(f"cannot evaluate: {exc}") from exc
+
+
+def evaluate_expression(source, data):
+    env = get_environment()
+    try:
+        return env.compile_expression(source, undefined_to_none=False)(**data)
+    except UndefinedError as exc:
+        raise MergeError(f"missing data in condition '{source}': {exc.message}") from exc
+    except SecurityError as exc:
+        raise MergeError(f"refused by the sandbox: {exc}") from exc
+    except TemplateError as exc:
+        raise MergeError(f"condition '{source}': {exc}") from exc
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise MergeError(f"cannot evaluate condition '{source}': {exc}") from exc
+
+
+__all__ = [
+    "MergeError", "get_environment", "parse_template", "parse_expression", "referenced_fields",
+    "check_references", "render_source", "evaluate_expression", "unescape_merge_tags",
+]

@@ -1,0 +1,20 @@
+"""The roles of the product, as Django groups. Created by migration 0002; this module names
+them for code and tests. Page permissions on the template library are granted by
+``services.setup.ensure_template_library``, since pages do not exist at migration time."""
+
+CONTENT_AUTHORS = "Content authors"
+CONTENT_REVIEWERS = "Content reviewers"
+AGENTS = "Agents"
+OFFICERS = "Correspondence officers"
+SUPERVISORS = "Supervisors"
+AUDITORS = "Auditors"
+ADMINISTRATORS = "Administrators"
+
+ALL_ROLES = [CONTENT_AUTHORS, CONTENT_REVIEWERS, AGENTS, OFFICERS, SUPERVISORS, AUDITORS, ADMINISTRATORS]
+
+# Permission types each role holds on the template library pages.
+LIBRARY_PAGE_PERMISSIONS = {
+    CONTENT_AUTHORS: ["add_page", "change_page", "lock_page", "unlock_page"],
+    CONTENT_REVIEWERS: ["change_page", "publish_page", "lock_page", "unlock_page"],
+    ADMINISTRATORS: ["add_page", "change_page", "publish_page", "bulk_delete_page", "lock_page", "unlock_page"],
+}

@@ -1,0 +1,1 @@
+"""Domain operations shared by admin views, the API and management commands."""

@@ -1,0 +1,35 @@
+"""Idempotent installation steps that need pages, which migrations cannot create safely."""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from wagtail.models import GroupPagePermission, Page, Workflow, WorkflowPage
+
+from .. import roles
+from ..conf import get_setting
+from ..models import TemplateLibraryPage
+
+
+def review_workflow():
+    return Workflow.objects.filter(name=get_setting("REVIEW_WORKFLOW_NAME")).first()
+
+
+@transaction.atomic
+def ensure_template_library(title="Letter templates"):
+    """The template library root, outside every site's tree so it is never served publicly,
+    with the review workflow and the roles' page permissions attached."""
+    library = TemplateLibraryPage.objects.first()
+    if library is None:
+        root = Page.get_first_root_node()
+        library = root.add_child(instance=TemplateLibraryPage(title=title, slug="letter-templates", live=True))
+        library.save_revision().publish()
+    workflow = review_workflow()
+    if workflow is not None:
+        WorkflowPage.objects.update_or_create(page=library, defaults={"workflow": workflow})
+    for role, codenames in roles.LIBRARY_PAGE_PERMISSIONS.items():
+        group = Group.objects.filter(name=role).first()
+        if group is None:
+            continue
+        for codename in codenames:
+            permission = Permission.objects.get(content_type__app_label="wagtailcore", codename=codename)
+            GroupPagePermission.objects.get_or_create(group=group, page=library, permission=permission)
+    return library

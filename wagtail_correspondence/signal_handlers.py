@@ -1,0 +1,1 @@
+"""Signal receivers, connected from AppConfig.ready()."""
