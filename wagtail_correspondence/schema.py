@@ -302,3 +302,46 @@ def validate_payload(specs, data):
     for spec in top_level:
         check(spec, data, spec.name.split("."), spec.name)
     return errors
+
+
+def _coerce_value(spec, value):
+    if spec.type in (NUMBER, MONEY):
+        number = Decimal(str(value))
+        return number
+    if spec.type == DATE:
+        return datetime.date.fromisoformat(value)
+    return value
+
+
+def coerce_payload(specs, data):
+    """A copy of ``data`` with typed values: numbers and money as Decimal, dates as date, so
+    that conditions such as ``balance > 100`` compare numbers, not strings. Values that do not
+    fit their field are left as they are (validation reports them)."""
+    import copy
+
+    index = FieldIndex.from_specs(specs)
+    result = copy.deepcopy(data)
+
+    def convert(spec, container, parts):
+        for part in parts[:-1]:
+            if not isinstance(container, dict) or part not in container:
+                return
+            container = container[part]
+        if not isinstance(container, dict) or parts[-1] not in container:
+            return
+        value = container[parts[-1]]
+        if _is_blank(value) or check_value(spec, value):
+            return
+        if spec.type == LIST:
+            children = [s for s in specs if index.list_parent(s.name) is spec]
+            for item in value:
+                for child in children:
+                    convert(child, item, child.name[len(spec.name) + 1:].split("."))
+            return
+        container[parts[-1]] = _coerce_value(spec, value)
+
+    if isinstance(result, dict):
+        for spec in specs:
+            if index.list_parent(spec.name) is None:
+                convert(spec, result, spec.name.split("."))
+    return result

@@ -45,6 +45,9 @@ class DataDictionary(RevisionMixin, index.Indexed, ClusterableModel):
     def validate_payload(self, data):
         return schema.validate_payload(self.field_specs(), data)
 
+    def coerce_payload(self, data):
+        return schema.coerce_payload(self.field_specs(), data)
+
     def example_payload(self):
         sample = self.sample_data_sets.first()
         return sample.data if sample else {}

@@ -46,7 +46,8 @@ class SampleDataPreviewMixin:
     def get_preview_context(self, request, mode_name):
         context = super().get_preview_context(request, mode_name)
         sample = self.sample_for_mode(mode_name)
-        data = sample.data if sample else {}
+        dictionary = self.preview_dictionary()
+        data = dictionary.coerce_payload(sample.data) if sample and dictionary else {}
         context.update({"object": self, "sample": sample, "data": data})
         try:
             context["rendered"] = self.render_preview_body(data)

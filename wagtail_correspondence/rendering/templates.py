@@ -157,6 +157,7 @@ def render_template_preview(page, data):
     layout = page.layout.live_object() if page.layout_id else None
     if layout is None:
         raise MergeError(f"the layout '{page.layout}' is not approved and live", "Layout")
+    data = page.data_dictionary.coerce_payload(data)  # idempotent: typed values stay typed
     body = render_body(page, data)
     subject = render_source(text_to_template(page.subject), data) if page.subject else ""
     return render_letter_document(layout=layout, body_html=body, recipient_lines=recipient_lines(page, data),

@@ -1,0 +1,83 @@
+"""Real migrations on an empty database, migrations in step with models, production settings."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = [sys.executable, str(ROOT / "site" / "manage.py")]
+
+
+def run(args, env_overrides, check=True):
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "SECRET_KEY", "DEBUG")}
+    env.update(env_overrides)
+    return subprocess.run(args, env=env, capture_output=True, text=True, check=check, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.migrations
+def test_migrations_run_on_an_empty_database_and_create_roles_and_workflow(tmp_path):
+    database = tmp_path / "empty.sqlite3"
+    env = {"DATABASE_URL": f"sqlite:///{database}", "DJANGO_SETTINGS_MODULE": "correspondence_site.settings.dev"}
+    run(MANAGE + ["migrate", "--noinput", "-v0"], env)
+    run(MANAGE + ["correspondence_setup"], env)
+    with sqlite3.connect(database) as connection:
+        groups = {name for (name,) in connection.execute("select name from auth_group")}
+        workflows = connection.execute(
+            "select ct.model, w.name from wagtailcore_workflowcontenttype wct "
+            "join django_content_type ct on ct.id = wct.content_type_id "
+            "join wagtailcore_workflow w on w.id = wct.workflow_id").fetchall()
+        library = connection.execute(
+            "select w.name from wagtailcore_workflowpage wp join wagtailcore_workflow w on w.id = wp.workflow_id "
+            "join wagtailcore_page p on p.id = wp.page_id where p.slug = 'letter-templates'").fetchall()
+        author_perms = {codename for (codename,) in connection.execute(
+            "select p.codename from auth_group_permissions gp join auth_permission p on p.id = gp.permission_id "
+            "join auth_group g on g.id = gp.group_id where g.name = 'Content authors'")}
+    assert {"Content authors", "Content reviewers", "Agents", "Correspondence officers", "Supervisors", "Auditors",
+            "Administrators"} <= groups
+    assert sorted(workflows) == [("fragment", "Legal review"), ("layout", "Legal review")]
+    assert library == [("Legal review",)]
+    assert {"add_fragment", "change_fragment", "access_admin"} <= author_perms
+    assert "publish_fragment" not in author_perms
+    # Re-running is harmless.
+    run(MANAGE + ["migrate", "--noinput", "-v0"], env)
+    run(MANAGE + ["correspondence_setup"], env)
+
+
+@pytest.mark.migrations
+def test_models_and_migrations_agree(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+           "DJANGO_SETTINGS_MODULE": "correspondence_site.settings.dev"}
+    result = run(MANAGE + ["makemigrations", "--check", "--dry-run", "wagtail_correspondence"], env, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_settings_refuse_a_missing_or_weak_secret_key():
+    code = "import django; django.setup()"
+    env = {"DJANGO_SETTINGS_MODULE": "correspondence_site.settings.production", "PYTHONPATH": f"{ROOT}/site:{ROOT}"}
+    result = run([sys.executable, "-c", code], env, check=False)
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+    result = run([sys.executable, "-c", code], {**env, "SECRET_KEY": "changeme"}, check=False)
+    assert "SECRET_KEY must be set" in result.stderr
+    result = run([sys.executable, "-c", code], {**env, "SECRET_KEY": "x" * 50, "DEBUG": "true"}, check=False)
+    assert "DEBUG must be off" in result.stderr
+    result = run([sys.executable, "-c", code + "; from django.conf import settings; print(settings.DEBUG)"],
+                 {**env, "SECRET_KEY": "k" * 50}, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_settings_come_from_the_environment():
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['ENGINE'], settings.ALLOWED_HOSTS, settings.DEBUG)")
+    env = {"DJANGO_SETTINGS_MODULE": "correspondence_site.settings.production", "PYTHONPATH": f"{ROOT}/site:{ROOT}",
+           "SECRET_KEY": "k" * 50, "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db",
+           "ALLOWED_HOSTS": "letters.example.org,api.example.org"}
+    result = run([sys.executable, "-c", code], env)
+    assert result.stdout.strip() == ("django.db.backends.postgresql ['letters.example.org', 'api.example.org'] "
+                                     "False")
+    result = run([sys.executable, "-c", code], {**env, "DEBUG": "maybe"}, check=False)
+    assert "DEBUG must be true or false" in result.stderr
