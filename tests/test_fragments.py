@@ -161,3 +161,27 @@ def test_usage_lists_templates(customer_dictionary, standard_layout):
     page = factories.letter_template(customer_dictionary, standard_layout, [greeting])
     assert [t.pk for t in greeting.usage_summary.templates] == [page.pk]
     assert unused.usage_summary.total == 0
+
+
+def test_side_by_side_compare_renders_both_revisions_with_sample_data(client, make_user, customer_dictionary):
+    from wagtail_correspondence import roles
+
+    fragment = factories.fragment(customer_dictionary, html="<p>Old: pay {{ balance|money }}</p>")
+    live_revision = fragment.live_revision
+    fragment.body = fragment_body(rich_text("<p>New: please settle {{ balance|money }}</p>"))
+    draft_revision = fragment.save_revision()
+    url = reverse("wagtailsnippets_wagtail_correspondence_fragment:side_by_side", args=[fragment.pk])
+
+    client.force_login(make_user("reviewer", roles.CONTENT_REVIEWERS))
+    edit_page = client.get(reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[fragment.pk]))
+    assert url in edit_page.content.decode()
+    page = client.get(url).content.decode()
+    left, right = page.split('data-compare-column="2"')
+    assert "Old: pay €250.00" in left and f"Revision #{live_revision.pk}" in left
+    assert "New: please settle €250.00" in right and f"Revision #{draft_revision.pk}" in right
+    swapped = client.get(url, {"a": draft_revision.pk, "b": live_revision.pk}).content.decode()
+    assert swapped.index("New: please settle") < swapped.index("Old: pay")
+    assert "revisions/compare" in page or "/compare/" in page  # link to Wagtail's field diff
+
+    client.force_login(make_user("nobody", is_staff=False))
+    assert client.get(url).status_code in (302, 403)

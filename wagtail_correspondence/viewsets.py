@@ -5,10 +5,13 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, UpdatedAtColumn
-from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+from django.urls import path, reverse
+from wagtail.admin.widgets import Button
+from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetViewSetGroup
 
 from .forms import MergeFieldCheckedForm
 from .models import ContentCategory, DataDictionary, Fragment, Layout
+from .views.compare import FragmentSideBySideView
 
 
 class FragmentFilterSet(WagtailFilterSet):
@@ -32,6 +35,14 @@ class UsageColumn(Column):
         return instance.usage_summary.total
 
 
+class FragmentEditView(EditView):
+    @property
+    def header_more_buttons(self):
+        return super().header_more_buttons + [Button(
+            _("Compare side by side"), icon_name="history", priority=40,
+            url=reverse("wagtailsnippets_wagtail_correspondence_fragment:side_by_side", args=[self.object.pk]))]
+
+
 class FragmentViewSet(SnippetViewSet):
     model = Fragment
     icon = "doc-full"
@@ -50,6 +61,12 @@ class FragmentViewSet(SnippetViewSet):
     copy_view_enabled = True
 
     edit_handler = ObjectList(Fragment.panels, base_form_class=MergeFieldCheckedForm)
+    edit_view_class = FragmentEditView
+
+    def get_urlpatterns(self):
+        return super().get_urlpatterns() + [
+            path("side-by-side/<int:pk>/", FragmentSideBySideView.as_view(), name="side_by_side"),
+        ]
 
 
 class LayoutViewSet(SnippetViewSet):

@@ -1,0 +1,1 @@
+"""Admin views beyond Wagtail's generic ones, split by feature."""

@@ -1,0 +1,87 @@
+"""Side-by-side comparison of two revisions of a fragment, rendered with sample data.
+
+Wagtail's own compare view shows a field diff; reviewers of wording also need to read both
+versions as the customer would, next to each other.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.permission_policies import ModelPermissionPolicy
+
+from ..models import Fragment
+from ..rendering.fragments import render_fragment_body
+from ..rendering.sandbox import MergeError
+
+
+def render_revision(revision, dictionary, sample):
+    """(html, error) for one revision rendered with a sample data set."""
+    fragment = revision.as_object()
+    data = dictionary.coerce_payload(sample.data) if sample else {}
+    try:
+        return render_fragment_body(fragment.body, data), None
+    except MergeError as exc:
+        return "", str(exc)
+
+
+class FragmentSideBySideView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "wagtail_correspondence/admin/compare_side_by_side.html"
+    header_icon = "doc-full"
+    permission_policy = ModelPermissionPolicy(Fragment)
+
+    def dispatch(self, request, *args, **kwargs):
+        self.fragment = get_object_or_404(Fragment, pk=kwargs["pk"])
+        if not self.permission_policy.user_has_any_permission(request.user, ["view", "change", "publish"]):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return _("Compare side by side")
+
+    def get_page_subtitle(self):
+        return str(self.fragment)
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": reverse("wagtailsnippets_wagtail_correspondence_fragment:list"), "label": _("Fragments")},
+            {"url": reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[self.fragment.pk]),
+             "label": str(self.fragment)},
+            {"url": "", "label": _("Compare side by side")},
+        ]
+
+    def pick(self, revisions, key, default):
+        wanted = self.request.GET.get(key)
+        for revision in revisions:
+            if str(revision.pk) == wanted:
+                return revision
+        return default
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        revisions = list(self.fragment.revisions.select_related("user").order_by("-created_at", "-id"))
+        latest = revisions[0] if revisions else None
+        live = self.fragment.live_revision or (revisions[1] if len(revisions) > 1 else latest)
+        left = self.pick(revisions, "a", live)
+        right = self.pick(revisions, "b", latest)
+        dictionary = self.fragment.data_dictionary
+        samples = list(dictionary.sample_data_sets.all())
+        sample = next((s for s in samples if str(s.pk) == self.request.GET.get("sample")), samples[0] if samples
+                      else None)
+        columns = []
+        for label, revision in ((_("Left"), left), (_("Right"), right)):
+            html, error = render_revision(revision, dictionary, sample) if revision else ("", None)
+            columns.append({"label": label, "revision": revision, "html": html, "error": error,
+                            "is_live": revision is not None and revision.pk == self.fragment.live_revision_id})
+        diff_url = ""
+        if left and right and left.pk != right.pk:
+            older, newer = sorted([left, right], key=lambda r: (r.created_at, r.pk))
+            diff_url = reverse("wagtailsnippets_wagtail_correspondence_fragment:revisions_compare",
+                               args=[self.fragment.pk, older.pk, newer.pk])
+        context.update({
+            "fragment": self.fragment, "revisions": revisions, "columns": columns, "samples": samples,
+            "sample": sample, "left": left, "right": right, "diff_url": diff_url,
+        })
+        return context
