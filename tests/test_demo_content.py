@@ -1,0 +1,88 @@
+"""The demo command: refused without DEBUG, idempotent, and its content is valid and live."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from wagtail.models import WorkflowState
+
+from wagtail_correspondence import roles
+from wagtail_correspondence.models import DataDictionary, Department, Fragment, LetterTemplatePage
+from wagtail_correspondence.rendering.templates import render_template_preview
+
+CUSTOMERS = Path(__file__).resolve().parent.parent / "site" / "demo_data" / "customers.json"
+
+
+def counts():
+    return (get_user_model().objects.count(), Fragment.objects.count(), LetterTemplatePage.objects.count(),
+            Department.objects.count(), DataDictionary.objects.count(), WorkflowState.objects.count())
+
+
+def test_refused_when_debug_is_off(db):
+    with override_settings(DEBUG=False), pytest.raises(CommandError, match="only runs with DEBUG on"):
+        call_command("correspondence_demo")
+    assert get_user_model().objects.count() == 0
+
+
+@pytest.fixture
+def demo(db):
+    with override_settings(DEBUG=True):
+        call_command("correspondence_demo", stdout=open("/dev/null", "w"))
+
+
+def test_users_have_roles_and_the_demo_password(demo):
+    expected = {"author": roles.CONTENT_AUTHORS, "reviewer": roles.CONTENT_REVIEWERS, "agent": roles.AGENTS,
+                "officer": roles.OFFICERS, "supervisor": roles.SUPERVISORS, "auditor": roles.AUDITORS,
+                "admin": roles.ADMINISTRATORS}
+    for username, role in expected.items():
+        user = authenticate(username=username, password="correspondence-demo")
+        assert user is not None, username
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+    assert get_user_model().objects.get(username="admin").is_superuser
+    assert not get_user_model().objects.get(username="author").is_superuser
+
+
+def test_content_is_live_valid_and_renders_with_every_sample(demo):
+    usable = [fragment for fragment in Fragment.objects.all() if fragment.is_usable]
+    assert len(usable) >= 12
+    for fragment in usable:
+        fragment.live_object().full_clean()
+    dictionary = DataDictionary.objects.get(name="Customer")
+    samples = list(dictionary.sample_data_sets.all())
+    assert len(samples) == 3
+    titles = set()
+    for page in LetterTemplatePage.objects.live():
+        titles.add(page.title)
+        assert page.check_content() == [], page.title
+        for sample in samples:
+            html = str(render_template_preview(page, sample.data))
+            assert sample.data["customer"]["full_name"] in html
+            assert "Northwind Mutual" in html
+    assert titles == {"Payment reminder", "Complaint acknowledgement", "Policy renewal"}
+
+
+def test_one_fragment_waits_in_review(demo):
+    in_review = [fragment for fragment in Fragment.objects.all() if fragment.workflow_in_progress]
+    assert [fragment.key for fragment in in_review] == ["payment-methods"]
+    pending = in_review[0]
+    assert "direct debit" in pending.latest_revision.as_object().body[0].value.source
+    assert "direct debit" not in pending.live_revision.as_object().body[0].value.source
+
+
+def test_running_twice_changes_nothing(demo):
+    before = counts()
+    with override_settings(DEBUG=True):
+        call_command("correspondence_demo", stdout=open("/dev/null", "w"))
+    assert counts() == before
+
+
+def test_every_demo_customer_matches_the_dictionary(demo):
+    records = json.loads(CUSTOMERS.read_text(encoding="utf-8"))
+    assert len(records) >= 20
+    dictionary = DataDictionary.objects.get(name="Customer")
+    for record in records:
+        assert dictionary.validate_payload(record) == [], record["customer"]["id"]
+    assert {record["customer"]["preferred_channel"] for record in records} == {"email", "print", "sms"}

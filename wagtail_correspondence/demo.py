@@ -1,0 +1,337 @@
+"""Demo content for the reference site: users in every role, departments, a Customer data
+dictionary with sample data, live fragments, a letterhead and three live templates.
+
+Idempotent: everything is looked up by a stable key first, so running it again changes nothing.
+"""
+
+import os
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from wagtail.blocks import StreamValue
+from wagtail.rich_text import RichText
+
+from . import roles
+from .blocks import FragmentBodyBlock, TemplateBodyBlock
+from .customers import get_customer_source
+from .models import (
+    ContentCategory,
+    DataDictionary,
+    DataField,
+    Department,
+    Fragment,
+    Layout,
+    LetterTemplatePage,
+    SampleDataSet,
+    TemplateFolderPage,
+)
+from .services.setup import ensure_template_library
+
+DEFAULT_PASSWORD = "correspondence-demo"
+
+USERS = [
+    ("author", "Alice", "Author", roles.CONTENT_AUTHORS, "marketing"),
+    ("reviewer", "Rob", "Reviewer", roles.CONTENT_REVIEWERS, "legal"),
+    ("agent", "Amir", "Agent", roles.AGENTS, "billing"),
+    ("officer", "Olga", "Officer", roles.OFFICERS, "complaints"),
+    ("supervisor", "Sam", "Supervisor", roles.SUPERVISORS, "customer-service"),
+    ("auditor", "Aude", "Auditor", roles.AUDITORS, None),
+    ("admin", "Ada", "Admin", roles.ADMINISTRATORS, None),
+]
+
+DEPARTMENTS = [
+    ("customer-service", "Customer Service", None),
+    ("billing", "Billing", "customer-service"),
+    ("complaints", "Complaints", "customer-service"),
+    ("legal", "Legal", None),
+    ("marketing", "Marketing", None),
+]
+
+FIELDS = [
+    ("customer.id", "Customer number", "text", True, "C-1001"),
+    ("customer.title", "Title", "text", False, "Ms"),
+    ("customer.first_name", "First name", "text", True, "Ada"),
+    ("customer.last_name", "Last name", "text", True, "Peeters"),
+    ("customer.full_name", "Full name", "text", True, "Ada Peeters"),
+    ("customer.email", "Email", "email", False, "ada@example.org"),
+    ("customer.phone", "Phone", "phone", False, "+32 2 555 01 23"),
+    ("customer.address", "Postal address", "address", True, ""),
+    ("customer.language", "Language", "text", False, "en"),
+    ("customer.preferred_channel", "Preferred channel", "text", False, "email"),
+    ("customer.date_of_birth", "Date of birth", "date", False, "1980-04-12"),
+    ("customer.vip", "VIP customer", "boolean", False, ""),
+    ("policy.number", "Policy number", "text", False, "POL-700001"),
+    ("policy.product", "Product", "text", False, "Home insurance"),
+    ("policy.renewal_date", "Renewal date", "date", False, "2027-01-01"),
+    ("policy.premium", "Annual premium", "money", False, "480.00"),
+    ("balance", "Outstanding balance", "money", True, "250.00"),
+    ("due_date", "Payment due date", "date", False, "2026-12-15"),
+    ("invoices", "Open invoices", "list", False, ""),
+    ("invoices.number", "Invoice number", "text", True, "INV-2026-1001"),
+    ("invoices.amount", "Invoice amount", "money", True, "120.00"),
+    ("invoices.due_date", "Invoice due date", "date", False, "2026-11-01"),
+    ("complaint.reference", "Complaint reference", "text", False, "CPL-2026-300"),
+    ("complaint.received_on", "Complaint received on", "date", False, "2026-11-18"),
+    ("complaint.summary", "Complaint summary", "text", False, "Delay in the handling of a claim"),
+]
+
+SAMPLE_SETS = [("Typical customer", "C-1002"), ("Customer in arrears", "C-1004"), ("French-speaking policyholder", "C-1005")]
+
+
+def rt(html):
+    return ("rich_text", RichText(html))
+
+
+def conditional(condition, content, otherwise=()):
+    return ("conditional", {"condition": condition, "content": list(content), "otherwise": list(otherwise)})
+
+
+INVOICE_TABLE = ("repeating_list", {
+    "source": "invoices", "item_name": "item", "style": "table", "empty_text": "You have no open invoices.",
+    "columns": [{"heading": "Invoice", "value": "{{ item.number }}"},
+                {"heading": "Due", "value": "{{ item.due_date|date('medium') }}"},
+                {"heading": "Amount", "value": "{{ item.amount|money }}"}],
+    "item_text": RichText(""),
+})
+
+PREMIUM_TABLE = ("table", {
+    "data": [["Policy", "{{ policy.number }}"], ["Product", "{{ policy.product }}"],
+             ["Renewal date", "{{ policy.renewal_date|date }}"], ["Annual premium", "{{ policy.premium|money }}"]],
+    "first_row_is_table_header": False, "first_col_is_header": True, "table_caption": "Your renewal",
+})
+
+# key, title, category, department, channels, body blocks
+FRAGMENTS = [
+    ("greeting", "Greeting", "Openings", "marketing", ["print", "email"],
+     [rt("<p>Dear {{ customer.title }} {{ customer.last_name }},</p>")]),
+    ("reference-block", "Reference block", "Openings", "customer-service", ["print", "email"],
+     [rt("<p><b>Customer number:</b> {{ customer.id }}</p>")]),
+    ("payment-reminder", "Payment reminder", "Billing", "billing", ["print", "email", "sms"],
+     [rt("<p>Our records show an outstanding balance of <b>{{ balance|money }}</b> on your account. "
+         "We kindly ask you to settle it by {{ due_date|date }}.</p>")]),
+    ("overdue-notice", "Overdue notice", "Billing", "billing", ["print", "email"],
+     [conditional("balance > 500", [rt("<p>As the amount now exceeds {{ 500|money }}, we may suspend your cover "
+                                       "if it is not paid within 14 days.</p>")],
+                  [rt("<p>If you have already paid, please disregard this reminder.</p>")])]),
+    ("open-invoices", "List of open invoices", "Billing", "billing", ["print", "email"],
+     [rt("<p>The following invoices are open:</p>"), INVOICE_TABLE]),
+    ("payment-methods", "Payment methods", "Billing", "billing", ["print", "email"],
+     [rt("<p>You can pay by bank transfer to BE71 0961 2345 6769, quoting {{ customer.id }}, or online in your "
+         "customer portal.</p>")]),
+    ("data-protection", "Data-protection notice", "Legal", "legal", ["print", "email"],
+     [rt("<p><i>We process your personal data to manage your contract, as described in our privacy notice. You "
+         "may access, correct or erase your data by writing to our Data Protection Officer.</i></p>")]),
+    ("complaint-acknowledgement", "Complaint acknowledgement", "Complaints", "complaints", ["print", "email"],
+     [rt("<p>Thank you for your message of {{ complaint.received_on|date }}. We have registered your complaint "
+         "under reference <b>{{ complaint.reference }}</b>.</p>")]),
+    ("complaint-next-steps", "Complaint next steps", "Complaints", "complaints", ["print", "email"],
+     [rt("<p>A member of our complaints team will review your case and reply within 15 working days. If you are "
+         "not satisfied with our answer, you may contact the Insurance Ombudsman.</p>")]),
+    ("renewal-notice", "Policy renewal notice", "Policies", "customer-service", ["print", "email"],
+     [rt("<p>Your {{ policy.product }} policy {{ policy.number }} renews on {{ policy.renewal_date|date }}.</p>"),
+      conditional("customer.vip", [rt("<p>As a valued long-standing customer, your premium is frozen this year.</p>")])]),
+    ("renewal-premium", "Renewal premium table", "Policies", "customer-service", ["print", "email"],
+     [PREMIUM_TABLE]),
+    ("contact-details", "Contact details", "Closings", "customer-service", ["print", "email"],
+     [rt("<p>Questions? Call us on +32 2 555 00 00 (weekdays 8:00–18:00) or write to help@northwind.example.</p>")]),
+    ("closing", "Closing", "Closings", "marketing", ["print", "email"],
+     [rt("<p>Kind regards,</p>")]),
+    ("signature-block", "Signature block", "Closings", "customer-service", ["print", "email"],
+     [rt("<p><b>Northwind Mutual</b><br/>Customer Service</p>")]),
+]
+
+# The newer wording of this fragment waits in the review workflow.
+PENDING_REVIEW = ("payment-methods", [rt(
+    "<p>You can pay by bank transfer to BE71 0961 2345 6769, quoting {{ customer.id }}, by direct debit, or online "
+    "in your customer portal.</p>")])
+
+
+def template_specs(fragments):
+    f = fragments
+    payment_reminder = {
+        "folder": "Billing", "title": "Payment reminder", "slug": "payment-reminder",
+        "subject": "Payment reminder — account {{ customer.id }}",
+        "body": [
+            ("fragment", f["greeting"]), ("fragment", f["reference-block"]), ("fragment", f["payment-reminder"]),
+            ("conditional_include", {"condition": "invoices|length > 0", "fragment": f["open-invoices"]}),
+            ("fragment", f["overdue-notice"]),
+            ("agent_slot", {"name": "personal_note", "label": "Personal note", "required": False,
+                            "help": "Optional, shown after the reminder", "max_length": 600, "default_text": ""}),
+            ("optional_fragments", {"name": "payment_help", "label": "Add payment methods", "help": "",
+                                    "fragments": [f["payment-methods"]], "preselected": True}),
+            ("fragment", f["contact-details"]), ("fragment", f["closing"]), ("fragment", f["signature-block"]),
+            ("fragment", f["data-protection"]),
+        ],
+        "email_subject": "Reminder: {{ balance|money }} due",
+        "email_intro": "Dear {{ customer.first_name }}, please find attached a reminder about your balance of "
+                       "{{ balance|money }}.",
+        "sms_text": "Northwind: a balance of {{ balance|money }} is due on {{ due_date|date('short') }}. "
+                    "Ref {{ customer.id }}",
+    }
+    complaint = {
+        "folder": "Complaints", "title": "Complaint acknowledgement", "slug": "complaint-acknowledgement",
+        "subject": "Your complaint {{ complaint.reference }}",
+        "body": [
+            ("fragment", f["greeting"]), ("fragment", f["complaint-acknowledgement"]),
+            ("agent_slot", {"name": "case_summary", "label": "Summary of the complaint", "required": True,
+                            "help": "In the customer's words, briefly", "max_length": 1000, "default_text": ""}),
+            ("fragment", f["complaint-next-steps"]), ("fragment", f["closing"]), ("fragment", f["signature-block"]),
+            ("fragment", f["data-protection"]),
+        ],
+        "email_subject": "We received your complaint {{ complaint.reference }}",
+        "email_intro": "Dear {{ customer.first_name }}, we have registered your complaint; our letter is attached.",
+        "sms_text": "Northwind: complaint {{ complaint.reference }} registered. We reply within 15 working days.",
+    }
+    renewal = {
+        "folder": "Policies", "title": "Policy renewal", "slug": "policy-renewal",
+        "subject": "Renewal of policy {{ policy.number }}",
+        "body": [
+            ("fragment", f["greeting"]), ("fragment", f["renewal-notice"]), ("fragment", f["renewal-premium"]),
+            ("agent_slot", {"name": "personal_note", "label": "Personal note", "help": "", "required": False,
+                            "max_length": 600, "default_text": ""}),
+            ("fragment", f["contact-details"]), ("fragment", f["closing"]), ("fragment", f["signature-block"]),
+        ],
+        "email_subject": "Your policy {{ policy.number }} renews soon",
+        "email_intro": "Dear {{ customer.first_name }}, your renewal letter is attached.",
+        "sms_text": "Northwind: policy {{ policy.number }} renews on {{ policy.renewal_date|date('short') }}.",
+    }
+    return [payment_reminder, complaint, renewal]
+
+
+class DemoBuilder:
+    def __init__(self, password=None, log=print):
+        self.password = password or os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
+        self.log = log
+        self.created = []
+
+    def note(self, created, label):
+        if created:
+            self.created.append(label)
+
+    @transaction.atomic
+    def build(self):
+        departments = self.departments()
+        users = self.users(departments)
+        ensure_template_library()
+        dictionary = self.dictionary()
+        fragments = self.fragments(dictionary, departments, users)
+        layout = self.layout()
+        self.templates(dictionary, layout, fragments, departments)
+        self.pending_review(fragments, users)
+        return self.created
+
+    def departments(self):
+        result = {}
+        for code, name, parent_code in DEPARTMENTS:
+            department = Department.objects.filter(code=code).first()
+            if department is None:
+                instance = Department(code=code, name=name, email=f"{code}@northwind.example")
+                department = (result[parent_code].add_child(instance=instance) if parent_code
+                              else Department.add_root(instance=instance))
+                self.note(True, f"department {name}")
+            result[code] = department
+        return result
+
+    def users(self, departments):
+        model = get_user_model()
+        result = {}
+        for username, first, last, role, department_code in USERS:
+            user = model.objects.filter(username=username).first()
+            if user is None:
+                user = model(username=username, first_name=first, last_name=last, email=f"{username}@example.org",
+                             is_superuser=username == "admin", is_staff=username == "admin")
+                user.set_password(self.password)
+                user.save()
+                self.note(True, f"user {username}")
+            user.groups.add(Group.objects.get(name=role))
+            if department_code:
+                departments[department_code].members.add(user)
+            result[username] = user
+        return result
+
+    def dictionary(self):
+        dictionary = DataDictionary.objects.filter(name="Customer").first()
+        if dictionary is not None:
+            return dictionary
+        dictionary = DataDictionary(name="Customer", description="A customer with their account, policy and "
+                                    "complaint data, as the customer data source returns it.")
+        dictionary.fields = [DataField(name=name, label=label, field_type=kind, required=required, example=example)
+                             for name, label, kind, required, example in FIELDS]
+        source = get_customer_source()
+        dictionary.sample_data_sets = [SampleDataSet(name=name, data=source.get(customer_id))
+                                       for name, customer_id in SAMPLE_SETS]
+        dictionary.full_clean()
+        dictionary.save()
+        dictionary.save_revision(log_action=True)
+        for sample in dictionary.sample_data_sets.all():
+            errors = dictionary.validate_payload(sample.data)
+            if errors:
+                raise ValueError(f"Sample '{sample.name}' does not match the dictionary: {errors}")
+        self.note(True, "data dictionary Customer")
+        return dictionary
+
+    def fragments(self, dictionary, departments, users):
+        result = {}
+        for key, title, category_name, department_code, channels, blocks in FRAGMENTS:
+            fragment = Fragment.objects.filter(key=key).first()
+            if fragment is None:
+                category, _ = ContentCategory.objects.get_or_create(name=category_name)
+                fragment = Fragment(key=key, title=title, data_dictionary=dictionary, category=category,
+                                    owning_department=departments[department_code], channels=channels,
+                                    body=StreamValue(FragmentBodyBlock(), blocks))
+                fragment.full_clean()
+                fragment.save()
+                fragment.save_revision(user=users["author"], log_action=True).publish(user=users["reviewer"])
+                fragment.refresh_from_db()
+                self.note(True, f"fragment {key}")
+            result[key] = fragment
+        return result
+
+    def layout(self):
+        layout = Layout.objects.filter(name="Northwind Mutual letterhead").first()
+        if layout is None:
+            layout = Layout(
+                name="Northwind Mutual letterhead",
+                header="<p><b>Northwind Mutual</b> · Insurance since 1921</p>",
+                footer="<p>Northwind Mutual SA · Rue Royale 1, 1000 Brussels · RPM Brussels 0123.456.789 · "
+                       "FSMA 01234</p>",
+                sender_block="Northwind Mutual · Rue Royale 1 · 1000 Brussels",
+            )
+            layout.full_clean()
+            layout.save()
+            layout.save_revision(log_action=True).publish()
+            layout.refresh_from_db()
+            self.note(True, "layout")
+        return layout
+
+    def templates(self, dictionary, layout, fragments, departments):
+        library = ensure_template_library()
+        for spec in template_specs(fragments):
+            folder = TemplateFolderPage.objects.child_of(library).filter(title=spec["folder"]).first()
+            if folder is None:
+                folder = library.add_child(instance=TemplateFolderPage(title=spec["folder"]))
+                folder.save_revision().publish()
+            if LetterTemplatePage.objects.filter(slug=spec["slug"]).exists():
+                continue
+            page = LetterTemplatePage(
+                title=spec["title"], slug=spec["slug"], data_dictionary=dictionary, layout=layout,
+                subject=spec["subject"], body=StreamValue(TemplateBodyBlock(), spec["body"]),
+                channels=["print", "email", "sms"], owning_department=departments["customer-service"],
+                email_subject=spec["email_subject"], email_intro=spec["email_intro"], sms_text=spec["sms_text"],
+                description=f"{spec['title']} letter, ready for agents.",
+            )
+            folder.add_child(instance=page)
+            page.save_revision(log_action=True).publish()
+            self.note(True, f"template {spec['title']}")
+
+    def pending_review(self, fragments, users):
+        key, blocks = PENDING_REVIEW
+        fragment = Fragment.objects.get(pk=fragments[key].pk)
+        if fragment.workflow_in_progress or fragment.has_unpublished_changes:
+            return
+        fragment.body = StreamValue(FragmentBodyBlock(), blocks)
+        fragment.full_clean()
+        fragment.save_revision(user=users["author"], log_action=True)
+        fragment.get_workflow().start(fragment, users["author"])
+        self.note(True, f"draft of {key} submitted for review")
