@@ -79,7 +79,7 @@ def fragment(data_dictionary, key="greeting", title=None, html="<p>Dear {{ custo
              body=None, publish=True, user=None, **fields):
     instance = Fragment(title=title or key.replace("-", " ").capitalize(), key=key, data_dictionary=data_dictionary,
                         body=body if body is not None else fragment_body(rich_text(html)),
-                        channels=["print", "email"], **fields)
+                        channels=["print", "email"], live=publish, **fields)
     instance.full_clean()
     instance.save()
     revision = instance.save_revision(user=user)
@@ -90,7 +90,7 @@ def fragment(data_dictionary, key="greeting", title=None, html="<p>Dear {{ custo
 
 
 def layout(name="Standard letterhead", publish=True, **fields):
-    instance = Layout(name=name, sender_block="Northwind Mutual · PO Box 1 · 1000 Brussels", **fields)
+    instance = Layout(name=name, sender_block="Northwind Mutual · PO Box 1 · 1000 Brussels", live=publish, **fields)
     instance.full_clean()
     instance.save()
     revision = instance.save_revision()

@@ -76,7 +76,8 @@ class FragmentViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         queryset = Fragment.objects.select_related("category", "owning_department").order_by("title")
         if self.request.query_params.get("status") != "all":
-            queryset = queryset.filter(live=True).filter(Q(expire_at__isnull=True) | Q(expire_at__gt=timezone.now()))
+            queryset = queryset.filter(live=True, live_revision__isnull=False).filter(
+                Q(expire_at__isnull=True) | Q(expire_at__gt=timezone.now()))
         return queryset
 
 
