@@ -40,8 +40,12 @@ demo: install
 lint: install-test
 	$(VENV)/bin/flake8
 
+# PostgreSQL for the concurrency tests: the one on 127.0.0.1:5432 if it answers, else a private
+# cluster on a free loopback port, stopped again afterwards (scripts/ensure-postgres.sh).
 test: install-test system-deps lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@url=$$(./scripts/ensure-postgres.sh) || exit 1; \
+	TEST_POSTGRES_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	./scripts/ensure-postgres.sh --stop; exit $$status
 
 clean:
 	rm -rf $(VENV) site/db.sqlite3 site/media site/static artifacts

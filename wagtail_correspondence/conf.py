@@ -17,11 +17,30 @@ DEFAULTS = {
     },
     "DEFAULT_CURRENCY": "EUR",
     "DEFAULT_LOCALE": "en_GB",
+    # Babel locale for a letter language, e.g. {"fr": "fr_BE"}. Unlisted languages use
+    # DEFAULT_LOCALE when it is of the same language, else the bare language code.
+    "LOCALES": {},
     "LANGUAGES": [("en", "English"), ("fr", "French"), ("nl", "Dutch"), ("de", "German")],
     "CHANNELS": [("print", "Print"), ("email", "Email"), ("sms", "SMS")],
     # Name of the workflow that content must pass before it is live.
     "REVIEW_WORKFLOW_NAME": "Legal review",
+    # "weasyprint" (CSS paged media, "Page X of Y", PDF/A), "pdfkit" (wkhtmltopdf), or
+    # {"BACKEND": "dotted.path", "OPTIONS": {...}} for a backend of your own.
     "PDF_BACKEND": "weasyprint",
+    # None, or "pdf/a-3b" to store letters as PDF/A-3b (WeasyPrint only).
+    "PDF_VARIANT": None,
+    # Reference numbers: {year} and {seq} (a counter per prefix and year, never reused).
+    "LETTER_REFERENCE_PATTERN": "OUT-{year}-{seq:06}",
+    # The Django STORAGES alias that keeps letter PDFs. Keep it out of any publicly served
+    # location: PDFs are served only through permission-checked views.
+    "LETTER_STORAGE": "default",
+    # A concatenated SMS longer than this many segments is refused at generation.
+    "SMS_MAX_SEGMENTS": 3,
+}
+
+PDF_BACKENDS = {
+    "weasyprint": "wagtail_correspondence.rendering.pdf.WeasyPrintBackend",
+    "pdfkit": "wagtail_correspondence.rendering.pdf.PdfkitBackend",
 }
 
 
@@ -35,9 +54,12 @@ def get_setting(name):
     return configured.get(name, DEFAULTS[name])
 
 
-def load_backend(name):
-    """Instantiate a pluggable part configured as ``{"BACKEND": "dotted.path", "OPTIONS": {...}}``."""
+def load_backend(name, shortcuts=None):
+    """Instantiate a pluggable part configured as ``{"BACKEND": "dotted.path", "OPTIONS": {...}}``
+    (or as a short name listed in ``shortcuts``)."""
     config = get_setting(name)
+    if isinstance(config, str):
+        config = {"BACKEND": (shortcuts or {}).get(config, config)}
     try:
         backend_class = import_string(config["BACKEND"])
     except (KeyError, ImportError) as exc:

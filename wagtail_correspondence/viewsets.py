@@ -1,17 +1,30 @@
 """Admin viewsets of the content library, configured by attributes."""
 
 import django_filters
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
-from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, UpdatedAtColumn
-from django.urls import path, reverse
+from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, TitleColumn, UpdatedAtColumn
 from wagtail.admin.widgets import Button
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetViewSetGroup
 
 from .forms import MergeFieldCheckedForm
-from .models import ContentCategory, DataDictionary, Fragment, Layout
+from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter
+from .services.letters import can_edit_draft
 from .views.compare import FragmentSideBySideView
+from .views.letters.builder import (
+    ChooseTemplateView,
+    CustomerRecordView,
+    CustomerSearchView,
+    DiscardDraftView,
+    LetterBuilderView,
+    LetterPdfPreviewView,
+    LetterPreviewView,
+)
+from .views.letters.detail import LetterInspectView, LetterPdfView
 
 
 class FragmentFilterSet(WagtailFilterSet):
@@ -32,7 +45,7 @@ class FragmentFilterSet(WagtailFilterSet):
 
 class UsageColumn(Column):
     def get_value(self, instance):
-        return instance.usage_summary.total
+        return str(instance.usage_summary)
 
 
 class FragmentEditView(EditView):
@@ -51,7 +64,7 @@ class FragmentViewSet(SnippetViewSet):
     url_prefix = "correspondence/fragments"
     list_display = [
         "title", "key", Column("language", label=_("Language")), Column("category", label=_("Category")),
-        UsageColumn("usage", label=_("Used in templates")), DateColumn("review_by", label=_("Review by")),
+        UsageColumn("usage", label=_("Used in")), DateColumn("review_by", label=_("Review by")),
         UpdatedAtColumn(),
     ]
     list_export = ["title", "key", "language", "category", "owning_department", "live", "review_by"]
@@ -107,3 +120,78 @@ class ContentLibraryViewSetGroup(SnippetViewSetGroup):
     menu_icon = "folder-open-inverse"
     menu_order = 150
     items = (FragmentViewSet, LayoutViewSet, DataDictionaryViewSet, ContentCategoryViewSet)
+
+
+# Letters --------------------------------------------------------------------------------
+
+
+class LetterIndexView(generic.IndexView):
+    add_item_label = _("New letter")
+
+    def get_base_queryset(self):
+        queryset = super().get_base_queryset().select_related("template", "created_by")
+        if not self.request.user.has_perm("wagtail_correspondence.view_letter"):
+            queryset = queryset.filter(created_by=self.request.user)
+        return queryset
+
+    def get_edit_url(self, instance):
+        # Generated letters open on their page; drafts in the builder (for their agent).
+        if instance.is_draft and can_edit_draft(self.request.user, instance):
+            return reverse("wagtail_correspondence_letters:edit", args=[instance.pk])
+        return reverse("wagtail_correspondence_letters:inspect", args=[instance.pk])
+
+
+class LetterStatusColumn(Column):
+    def get_value(self, instance):
+        return instance.get_status_display()
+
+
+class LetterViewSet(ModelViewSet):
+    """Letters: the list with filters, each letter's page and history. Creating and editing
+    go through the letter builder, never through a model form."""
+
+    model = Letter
+    icon = "mail"
+    menu_label = _("Letters")
+    add_to_admin_menu = False  # the "Letters" menu (wagtail_hooks) holds New letter and the list
+    url_prefix = "correspondence/letters"
+    url_namespace = "wagtail_correspondence_letters"
+    index_view_class = LetterIndexView
+    inspect_view_enabled = True
+    inspect_view_class = LetterInspectView
+    copy_view_enabled = False
+    list_display = [
+        TitleColumn("letter", label=_("Letter"), accessor="__str__",
+                    get_url=lambda letter: reverse("wagtail_correspondence_letters:inspect", args=[letter.pk])),
+        LetterStatusColumn("status", label=_("Status")),
+        Column("template", label=_("Template")), Column("recipient_name", label=_("Recipient")),
+        Column("customer_id", label=_("Customer")), Column("created_by", label=_("Agent")),
+        DateColumn("generated_at", label=_("Generated")), UpdatedAtColumn(),
+    ]
+    list_filter = ["status", "template", "created_by", "created_at"]
+    list_export = ["reference", "status", "template", "recipient_name", "customer_id", "created_by", "created_at",
+                   "generated_at", "pdf_sha256"]
+    search_fields = ["reference", "recipient_name", "customer_id", "subject"]
+    form_fields = []
+
+    @property
+    def add_view(self):
+        return ChooseTemplateView.as_view()
+
+    @property
+    def edit_view(self):
+        return LetterBuilderView.as_view()
+
+    @property
+    def delete_view(self):
+        return DiscardDraftView.as_view()
+
+    def get_urlpatterns(self):
+        return super().get_urlpatterns() + [
+            path("new/<int:template_id>/", LetterBuilderView.as_view(), name="build"),
+            path("preview/<int:template_id>/", LetterPreviewView.as_view(), name="preview"),
+            path("preview-pdf/<int:template_id>/", LetterPdfPreviewView.as_view(), name="preview_pdf"),
+            path("pdf/<int:pk>/", LetterPdfView.as_view(), name="pdf"),
+            path("customers/", CustomerSearchView.as_view(), name="customer_search"),
+            path("customers/<str:customer_id>/", CustomerRecordView.as_view(), name="customer_record"),
+        ]

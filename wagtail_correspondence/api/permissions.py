@@ -1,4 +1,4 @@
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class ModelPermissionsWithView(DjangoModelPermissions):
@@ -11,3 +11,16 @@ class ModelPermissionsWithView(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+def any_permission(*codenames):
+    """A permission class allowing users who hold any of ``codenames``."""
+
+    class HasAnyPermission(BasePermission):
+        message = "You do not have permission to do this."
+
+        def has_permission(self, request, view):
+            return any(request.user.has_perm(codename) for codename in codenames)
+
+    HasAnyPermission.__name__ = f"HasAnyOf({', '.join(codenames)})"
+    return HasAnyPermission

@@ -48,15 +48,20 @@ class FragmentSerializer(serializers.ModelSerializer):
     category = serializers.StringRelatedField()
     owning_department = serializers.SlugRelatedField(slug_field="code", read_only=True)
     used_in_templates = serializers.SerializerMethodField()
+    used_in_letters = serializers.SerializerMethodField()
 
     class Meta:
         model = Fragment
         fields = ["id", "key", "title", "status", "live", "live_revision", "latest_revision", "data_dictionary",
                   "category", "owning_department", "channels", "language", "review_by", "go_live_at", "expire_at",
-                  "used_in_templates"]
+                  "used_in_templates", "used_in_letters"]
 
     def get_used_in_templates(self, obj) -> list[dict]:
         return [{"id": page.pk, "title": page.title, "live": page.live} for page in obj.usage_summary.templates]
+
+    def get_used_in_letters(self, obj) -> dict:
+        usage = obj.usage_summary
+        return {"drafts": usage.draft_letters, "generated": usage.generated_letters}
 
 
 class LayoutSerializer(serializers.ModelSerializer):

@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import letters, views
 from .errors import not_found
 
 app_name = "wagtail_correspondence_api"
@@ -12,6 +12,9 @@ router.register("departments", views.DepartmentViewSet, basename="department")
 router.register("data-dictionaries", views.DataDictionaryViewSet, basename="data-dictionary")
 router.register("fragments", views.FragmentViewSet, basename="fragment")
 router.register("layouts", views.LayoutViewSet, basename="layout")
+router.register("customers", letters.CustomerViewSet, basename="customer")
+router.register("templates", letters.TemplateViewSet, basename="template")
+router.register("letters", letters.LetterViewSet, basename="letter")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),

@@ -4,9 +4,12 @@ from .content import ContentCategory, Fragment
 from .departments import Department
 from .dictionary import DataDictionary, DataField, SampleDataSet
 from .layouts import Layout
+from .letters import Letter, LetterFragmentPin, LetterStatus
+from .numbering import ReferenceSequence
 from .templates import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
 
 __all__ = [
-    "ContentCategory", "DataDictionary", "DataField", "Department", "Fragment", "Layout", "LetterTemplatePage",
-    "SampleDataSet", "TemplateFolderPage", "TemplateLibraryPage",
+    "ContentCategory", "DataDictionary", "DataField", "Department", "Fragment", "Layout", "Letter",
+    "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "ReferenceSequence", "SampleDataSet",
+    "TemplateFolderPage", "TemplateLibraryPage",
 ]

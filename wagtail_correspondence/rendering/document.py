@@ -29,11 +29,16 @@ def page_number_content(template):
 
 
 def render_letter_document(*, layout, body_html, recipient_lines=(), title="", subject="", meta_lines=(),
-                           language="en", image_src=default_image_src):
+                           language="en", image_src=default_image_src, author="", reference="", created=None):
+    """The print document. ``author``, ``reference`` and ``created`` become the PDF's author,
+    subject and dates (WeasyPrint reads them from the <meta> elements)."""
     width, height = layout.sheet_size if layout else (210, 297)
     context = {
         "layout": layout,
         "title": title,
+        "author": author,
+        "reference": reference,
+        "created": created.isoformat(timespec="seconds") if created else "",
         "subject": subject,
         "language": language,
         "body_html": mark_safe(body_html),
@@ -46,4 +51,10 @@ def render_letter_document(*, layout, body_html, recipient_lines=(), title="", s
         "logo_src": image_src(layout.logo) if layout and layout.logo_id else "",
         "page_number_content": mark_safe(page_number_content(layout.page_number_text)) if layout else "",
     }
+    if layout is not None:
+        # Positions inside the page margins, for wkhtmltopdf (see PdfkitBackend).
+        context["wk_window_top"] = max(layout.window_top - layout.margin_top, 0)
+        context["wk_window_side"] = max(layout.window_side - (
+            layout.margin_right if layout.address_window == "right" else layout.margin_left), 0)
+        context["wk_after_window"] = max(layout.window_top + layout.window_height + 5 - layout.margin_top, 0)
     return mark_safe(render_to_string("wagtail_correspondence/letter/document.html", context))

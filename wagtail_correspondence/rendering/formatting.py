@@ -86,3 +86,15 @@ def yesno(value, choices="yes,no"):
 
 
 FILTERS = {"money": money, "number": number, "date": date, "address": address, "yesno": yesno}
+
+
+def locale_for_language(language):
+    """The Babel locale for a letter language: LOCALES, else DEFAULT_LOCALE when it is of the
+    same language (en → en_GB), else the language code itself."""
+    configured = get_setting("LOCALES").get(language)
+    if configured:
+        return configured
+    default = get_setting("DEFAULT_LOCALE")
+    if not language or default.split("_")[0] == language:
+        return default
+    return language

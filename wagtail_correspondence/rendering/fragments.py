@@ -4,7 +4,7 @@ One walker knows every block type, so the check on save and the render at previe
 generation time can never disagree about what a block reads.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.utils.html import format_html, format_html_join
 from markupsafe import Markup, escape
@@ -16,6 +16,7 @@ from .sandbox import (
     evaluate_expression,
     parse_expression,
     parse_template,
+    record_missing,
     referenced_fields,
     render_source,
     text_to_template,
@@ -31,6 +32,7 @@ class Problem:
     location: str
     message: str
     block_index: int | None = None
+    missing_data: bool = field(default=False, kw_only=True)
 
     def __str__(self):
         return f"{self.location}: {self.message}" if self.location else self.message
@@ -50,8 +52,15 @@ def lookup_path(data, path):
         if isinstance(value, dict) and part in value:
             value = value[part]
         else:
-            raise MergeError(f"missing data: '{path}' is not in the data")
+            record_missing(path)
+            raise MergeError(f"missing data: '{path}' is not in the data", missing_data=True)
     return value
+
+
+def problem_marker(problem):
+    """Shown in previews where a block could not be rendered; never in a generated letter,
+    which is refused while any problem remains."""
+    return format_html('<div class="render-problem" role="alert">{}</div>', str(problem))
 
 
 # Checking ----------------------------------------------------------------------------
@@ -142,9 +151,14 @@ def default_image_src(image):
 
 
 class BodyRenderer:
-    def __init__(self, data, image_src=default_image_src):
+    """Renders a body. With ``problems`` (a list), a block that cannot be rendered is
+    recorded there and replaced by a marker, so a preview shows everything at once;
+    without, the first problem raises MergeError."""
+
+    def __init__(self, data, image_src=default_image_src, problems=None):
         self.data = data
         self.image_src = image_src
+        self.problems = problems
 
     def render_stream(self, stream, prefix=""):
         parts = []
@@ -155,7 +169,11 @@ class BodyRenderer:
             except MergeError as exc:
                 if not exc.location:
                     exc.location = location
-                raise
+                if self.problems is None:
+                    raise
+                problem = Problem(exc.location, exc.message, missing_data=exc.missing_data)
+                self.problems.append(problem)
+                parts.append(problem_marker(problem))
         return Markup("\n").join(parts)
 
     def render_block(self, block_type, value, location):
@@ -224,5 +242,5 @@ class BodyRenderer:
         return Markup('<table class="content-table">') + escape(caption) + Markup("").join(html_rows) + Markup("</table>")
 
 
-def render_fragment_body(body, data, image_src=default_image_src):
-    return BodyRenderer(data, image_src).render_stream(body)
+def render_fragment_body(body, data, image_src=default_image_src, problems=None, prefix=""):
+    return BodyRenderer(data, image_src, problems).render_stream(body, prefix)

@@ -5,16 +5,19 @@ template. Customer data and agent text are passed in as *values*: they are escap
 output and never evaluated, whatever they contain.
 """
 
+import contextlib
+import contextvars
 import functools
 import html
 import re
 from dataclasses import dataclass
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import escape
+from jinja2.utils import missing
+from markupsafe import Markup, escape
 
 from .formatting import FILTERS
 
@@ -27,13 +30,171 @@ MERGE_TAG_RE = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})", re.DOTALL)
 class MergeError(Exception):
     """A problem with merge syntax or a merge field; ``location`` says where."""
 
-    def __init__(self, message, location=""):
+    def __init__(self, message, location="", missing_data=False):
         super().__init__(message, location)
         self.message = message
         self.location = location
+        # True when the cause is data the content needs and does not have; the missing
+        # field itself is then also recorded by collect_missing().
+        self.missing_data = missing_data
 
     def __str__(self):
         return f"{self.location}: {self.message}" if self.location else self.message
+
+
+# Missing data ------------------------------------------------------------------------
+#
+# Outside ``collect_missing()`` a missing merge field is an error, as with Jinja's
+# StrictUndefined. Inside it, each missing field used by the content is recorded by its path
+# in the data and shown as a marker, so that a letter preview can list *every* missing field
+# at once (and point at it in place) instead of stopping at the first.
+
+_missing_fields = contextvars.ContextVar("correspondence_missing_fields", default=None)
+
+
+class DataDict(dict):
+    """A mapping of letter data that knows its own path (``customer``, ``invoices[1]``), so
+    that a key missing from it can be named in full."""
+
+    __slots__ = ("_data_path",)
+
+
+class DataList(list):
+    __slots__ = ("_data_path",)
+
+
+def with_paths(value, path=""):
+    """A copy of ``value`` whose dicts and lists know their path in the data."""
+    if isinstance(value, dict):
+        result = DataDict((key, with_paths(item, f"{path}.{key}" if path else str(key)))
+                          for key, item in value.items())
+    elif isinstance(value, list):
+        result = DataList(with_paths(item, f"{path}[{index}]") for index, item in enumerate(value))
+    else:
+        return value
+    result._data_path = path
+    return result
+
+
+class _PathOnly:
+    __slots__ = ("_data_path",)
+
+    def __init__(self, path):
+        self._data_path = path
+
+
+class MissingFields:
+    """The data paths a render needed but did not find, in the order first met."""
+
+    def __init__(self):
+        self.paths = {}
+
+    def add(self, path):
+        self.paths.setdefault(path, None)
+
+    def __iter__(self):
+        return iter(self.paths)
+
+    def __len__(self):
+        return len(self.paths)
+
+
+@contextlib.contextmanager
+def collect_missing():
+    collector = MissingFields()
+    token = _missing_fields.set(collector)
+    try:
+        yield collector
+    finally:
+        _missing_fields.reset(token)
+
+
+def record_missing(path):
+    """Record ``path`` as missing if a collector is active; False when strict (no collector)."""
+    collector = _missing_fields.get()
+    if collector is None:
+        return False
+    collector.add(path)
+    return True
+
+
+class TrackingUndefined(Undefined):
+    """Strict by default; records and renders a visible marker inside ``collect_missing()``.
+
+    Only *using* a missing value records it: ``{% if customer.title is defined %}`` and
+    ``|default(...)`` stay legitimate ways for content to handle optional data.
+    """
+
+    __slots__ = ()
+
+    @property
+    def data_path(self):
+        name = self._undefined_name
+        if name is None:
+            return self._undefined_hint or "?"
+        parent = self._undefined_obj
+        base = getattr(parent, "_data_path", "") if parent is not missing else ""
+        if isinstance(name, int):
+            return f"{base}[{name}]"
+        return f"{base}.{name}" if base else str(name)
+
+    def _use(self):
+        if not record_missing(self.data_path):
+            self._fail_with_undefined_error()
+
+    def _fail_and_record(self, *args, **kwargs):
+        record_missing(self.data_path)
+        return Undefined._fail_with_undefined_error(self, *args, **kwargs)
+
+    __add__ = __radd__ = __sub__ = __rsub__ = _fail_and_record
+    __mul__ = __rmul__ = __div__ = __rdiv__ = _fail_and_record
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _fail_and_record
+    __mod__ = __rmod__ = __pos__ = __neg__ = _fail_and_record
+    __call__ = __getitem__ = _fail_and_record
+    __lt__ = __le__ = __gt__ = __ge__ = _fail_and_record
+    __int__ = __float__ = __complex__ = __pow__ = __rpow__ = _fail_and_record
+
+    def __getattr__(self, name):
+        if name[:2] == "__" and name[-2:] == "__":
+            raise AttributeError(name)
+        if _missing_fields.get() is None:
+            return self._fail_with_undefined_error()
+        # complaint.reference with no complaint at all is reported as complaint.reference.
+        return type(self)(obj=_PathOnly(self.data_path), name=name, exc=self._undefined_exception)
+
+    def __str__(self):
+        self._use()
+        return f"[{self.data_path}]"
+
+    def __html__(self):
+        self._use()
+        return Markup('<mark class="missing-field" title="Missing data">{}</mark>').format(self.data_path)
+
+    def __iter__(self):
+        self._use()
+        return iter(())
+
+    def __len__(self):
+        self._use()
+        return 0
+
+    def __bool__(self):
+        self._use()
+        return False
+
+    def __eq__(self, other):
+        self._use()
+        return type(self) is type(other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return id(type(self))
+
+    def __contains__(self, item):
+        self._use()
+        return False
 
 
 class CorrespondenceSandbox(ImmutableSandboxedEnvironment):
@@ -52,7 +213,7 @@ class CorrespondenceSandbox(ImmutableSandboxedEnvironment):
 def get_environment(autoescape=True):
     """The HTML environment escapes every merged value; the text one (SMS, subjects) does not,
     because its output is never interpreted as markup."""
-    env = CorrespondenceSandbox(autoescape=autoescape, undefined=StrictUndefined, keep_trailing_newline=False)
+    env = CorrespondenceSandbox(autoescape=autoescape, undefined=TrackingUndefined, keep_trailing_newline=False)
     env.filters.update(FILTERS)
     # No loader: {% include %} and friends have nothing to read, and are refused anyway.
     return env
@@ -218,7 +379,7 @@ def render_source(source, data, *, autoescape=True):
     try:
         return _compiled(source, autoescape).render(data)
     except UndefinedError as exc:
-        raise MergeError(f"missing data: {exc.message}") from exc
+        raise MergeError(f"missing data: {exc.message}", missing_data=True) from exc
     except SecurityError as exc:
         raise MergeError(f"refused by the sandbox: {exc}") from exc
     except TemplateError as exc:
@@ -232,7 +393,7 @@ def evaluate_expression(source, data):
     try:
         return env.compile_expression(source, undefined_to_none=False)(**data)
     except UndefinedError as exc:
-        raise MergeError(f"missing data in condition '{source}': {exc.message}") from exc
+        raise MergeError(f"missing data in condition '{source}': {exc.message}", missing_data=True) from exc
     except SecurityError as exc:
         raise MergeError(f"refused by the sandbox: {exc}") from exc
     except TemplateError as exc:
@@ -242,6 +403,6 @@ def evaluate_expression(source, data):
 
 
 __all__ = [
-    "MergeError", "get_environment", "parse_template", "parse_expression", "referenced_fields",
+    "MergeError", "get_environment", "collect_missing", "with_paths", "record_missing", "parse_template", "parse_expression", "referenced_fields",
     "check_references", "render_source", "evaluate_expression", "unescape_merge_tags",
 ]

@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from ..schema import ADDRESS
 from .document import render_letter_document
-from .fragments import Problem, lookup_path, render_fragment_body
+from .fragments import Problem, lookup_path, problem_marker, render_fragment_body
 from .sandbox import (
     MergeError,
     evaluate_expression,
@@ -96,42 +96,95 @@ def check_letter_template(page):
     return problems
 
 
-def render_live_fragment(fragment, data, where, image_src=None):
+def live_fragment_body(fragment, where):
+    """The body of a fragment's live revision; the default way a body finds its fragments."""
     live = fragment.live_object() if fragment is not None else None
     if live is None:
         raise MergeError(f"the fragment '{fragment}' is not approved and live", where)
-    kwargs = {"image_src": image_src} if image_src else {}
-    return render_fragment_body(live.body, data, **kwargs)
+    return live.body
 
 
 def slot_html(text):
     return Markup(linebreaks(str(escape(text)), autoescape=False))
 
 
+def slot_text(slot, slot_values):
+    """What the agent typed, or the slot's default text when they typed nothing."""
+    value = (slot_values or {}).get(slot["name"])
+    return slot["default_text"] or "" if value is None else value
+
+
+def optional_group_chosen(group, optional_choices):
+    """``optional_choices`` None means "as the template proposes" (the preselected groups)."""
+    return group["preselected"] if optional_choices is None else group["name"] in optional_choices
+
+
+class LetterBodyRenderer:
+    """Renders a template body: fragments, agent slot text (as data, escaped), the ticked
+    optional fragments and the conditional ones whose condition holds.
+
+    ``fragment_body(fragment, where)`` returns the body to render for a referenced fragment:
+    its live revision for previews, its pinned revision when a letter is re-rendered.
+    ``problems``, when given, collects what cannot be rendered instead of raising.
+    """
+
+    def __init__(self, data, *, slot_values=None, optional_choices=None, image_src=None,
+                 fragment_body=live_fragment_body, problems=None):
+        self.data = data
+        self.slot_values = slot_values or {}
+        self.optional_choices = optional_choices
+        self.image_src = image_src
+        self.fragment_body = fragment_body
+        self.problems = problems
+        self.included_fragments = []  # primary keys, in order of first inclusion
+
+    def fragment(self, fragment, where):
+        body = self.fragment_body(fragment, where)
+        if fragment.pk not in self.included_fragments:
+            self.included_fragments.append(fragment.pk)
+        kwargs = {"image_src": self.image_src} if self.image_src else {}
+        return render_fragment_body(body, self.data, problems=self.problems, prefix=f"{where} › {fragment} › ",
+                                    **kwargs)
+
+    def render(self, page):
+        parts = []
+        for position, child in enumerate(page.body):
+            where = f"Block {position + 1} ({child.block.label})"
+            try:
+                parts.extend(self.render_block(child.block_type, child.value, where))
+            except MergeError as exc:
+                if not exc.location:
+                    exc.location = where
+                if self.problems is None:
+                    raise
+                problem = Problem(exc.location, exc.message, position, missing_data=exc.missing_data)
+                self.problems.append(problem)
+                parts.append(problem_marker(problem))
+        return Markup("\n").join(parts)
+
+    def render_block(self, block_type, value, where):
+        if block_type == "fragment":
+            return [self.fragment(value, where)]
+        if block_type == "agent_slot":
+            text = slot_text(value, self.slot_values)
+            return [Markup('<div class="agent-slot">') + slot_html(text) + Markup("</div>")] if text else []
+        if block_type == "optional_fragments":
+            if optional_group_chosen(value, self.optional_choices):
+                return [self.fragment(fragment, where) for fragment in value["fragments"]]
+            return []
+        if block_type == "conditional_include":
+            if evaluate_expression(value["condition"], self.data):
+                return [self.fragment(value["fragment"], where)]
+            return []
+        if block_type == "page_break":
+            return [Markup('<div class="page-break"></div>')]
+        return []
+
+
 def render_body(page, data, slot_values=None, optional_choices=None, image_src=None):
-    """The letter body: fragments (live revisions), agent slot text (as data, escaped), the
-    ticked optional fragments and the conditional ones whose condition holds."""
-    slot_values = slot_values or {}
-    parts = []
-    for position, child in enumerate(page.body):
-        where = f"Block {position + 1} ({child.block.label})"
-        value = child.value
-        if child.block_type == "fragment":
-            parts.append(render_live_fragment(value, data, where, image_src))
-        elif child.block_type == "agent_slot":
-            text = slot_values.get(value["name"], value["default_text"]) or ""
-            if text:
-                parts.append(Markup('<div class="agent-slot">') + slot_html(text) + Markup("</div>"))
-        elif child.block_type == "optional_fragments":
-            chosen = value["preselected"] if optional_choices is None else value["name"] in optional_choices
-            if chosen:
-                parts.extend(render_live_fragment(fragment, data, where, image_src) for fragment in value["fragments"])
-        elif child.block_type == "conditional_include":
-            if evaluate_expression(value["condition"], data):
-                parts.append(render_live_fragment(value["fragment"], data, where, image_src))
-        elif child.block_type == "page_break":
-            parts.append(Markup('<div class="page-break"></div>'))
-    return Markup("\n").join(parts)
+    """The body with live fragments; raises MergeError on the first problem."""
+    return LetterBodyRenderer(data, slot_values=slot_values, optional_choices=optional_choices,
+                              image_src=image_src).render(page)
 
 
 def recipient_lines(page, data):
@@ -154,14 +207,16 @@ def recipient_lines(page, data):
 
 
 def render_template_preview(page, data):
-    layout = page.layout.live_object() if page.layout_id else None
-    if layout is None:
-        raise MergeError(f"the layout '{page.layout}' is not approved and live", "Layout")
-    data = page.data_dictionary.coerce_payload(data)  # idempotent: typed values stay typed
-    body = render_body(page, data)
-    subject = render_source(text_to_template(page.subject), data) if page.subject else ""
-    return render_letter_document(layout=layout, body_html=body, recipient_lines=recipient_lines(page, data),
-                                  title=page.title, subject=Markup(subject), language=page.language)
+    """The template as a letter with sample data: the draft being edited, live fragments."""
+    from .assembly import LetterInput, assemble, live_sources
+
+    sources = live_sources(page, use_live_revision=False)
+    letter = assemble(sources, LetterInput(data=data))
+    hard = [problem for problem in letter.problems if problem.kind == "content"]
+    if hard and not letter.body_html:
+        raise MergeError(hard[0].message, hard[0].field)
+    return Markup(letter.html)
 
 
-__all__ = ["check_letter_template", "render_body", "render_template_preview", "TemplateProblem"]
+__all__ = ["check_letter_template", "render_body", "render_template_preview", "TemplateProblem",
+           "LetterBodyRenderer"]

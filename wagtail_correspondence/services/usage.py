@@ -1,25 +1,48 @@
 """Where content is used. Wagtail's reference index already follows snippet choosers inside
-StreamFields, so a fragment's templates come from there; letters join in once they exist."""
+StreamFields, so a fragment's templates come from there; letters record the revisions they
+were built from (LetterFragmentPin), so a fragment's letters are one query."""
 
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q
 from wagtail.models import Page, ReferenceIndex
 
 
 @dataclass
 class FragmentUsage:
     templates: list = field(default_factory=list)
+    draft_letters: int = 0
+    generated_letters: int = 0
+
+    @property
+    def letters(self):
+        return self.draft_letters + self.generated_letters
 
     @property
     def total(self):
-        return len(self.templates)
+        return len(self.templates) + self.letters
+
+    def __str__(self):
+        return f"{len(self.templates)} template(s) · {self.draft_letters} draft(s) · {self.generated_letters} letter(s)"
+
+
+def fragment_letters(fragment):
+    """Letters that include (or, as drafts, would include) the fragment, newest first."""
+    from ..models import Letter
+
+    return Letter.objects.filter(fragment_pins__fragment=fragment, fragment_pins__included=True).distinct()
 
 
 def fragment_usage(fragment):
+    from ..models import LetterStatus
+
     references = ReferenceIndex.get_references_to(fragment).group_by_source_object()
     templates = []
     for source, _references in references:
         if isinstance(source, Page):
             templates.append(source.specific)
     templates.sort(key=lambda page: page.title)
-    return FragmentUsage(templates=templates)
+    counts = fragment_letters(fragment).aggregate(
+        drafts=Count("pk", filter=Q(status=LetterStatus.DRAFT)),
+        generated=Count("pk", filter=Q(status=LetterStatus.GENERATED)))
+    return FragmentUsage(templates=templates, draft_letters=counts["drafts"], generated_letters=counts["generated"])

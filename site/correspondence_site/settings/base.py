@@ -106,6 +106,10 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the lock when their transaction starts instead of failing to upgrade a
+    # read lock half-way (the web server and the task worker share the file).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -125,9 +129,15 @@ STATIC_ROOT = os.environ.get("STATIC_ROOT", str(SITE_DIR / "static"))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = os.environ.get("MEDIA_ROOT", str(SITE_DIR / "media"))
 
+# Letters hold personal data: they live outside MEDIA_ROOT (which DEBUG serves publicly) and
+# are served only through permission-checked views.
+PRIVATE_STORAGE_ROOT = os.environ.get("PRIVATE_STORAGE_ROOT", str(SITE_DIR / "private"))
+
 STORAGES = {
     "default": {"BACKEND": os.environ.get("DEFAULT_FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "letters": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": os.path.join(PRIVATE_STORAGE_ROOT, "letters"), "base_url": None}},
 }
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     # S3 through django-storages (the `s3` extra); credentials come from boto3's usual chain.
@@ -194,6 +204,8 @@ WAGTAIL_CORRESPONDENCE = {
         "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource",
         "OPTIONS": {"path": str(SITE_DIR / "demo_data" / "customers.json")},
     },
+    "PDF_BACKEND": os.environ.get("PDF_BACKEND", "weasyprint"),
+    "LETTER_STORAGE": "letters",
 }
 
 LOGGING = {

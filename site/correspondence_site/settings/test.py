@@ -9,6 +9,14 @@ SECRET_KEY = "test-secret-key-for-the-suite-only-0123456789"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="correspondence-test-media-")
+STORAGES["letters"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="correspondence-test-letters-")
+
+# PostgreSQL for the tests that need real concurrency (reference numbers under load). `make
+# test` makes sure a server answers (scripts/ensure-postgres.sh) and passes its URL here;
+# only tests that ask for the "postgres" database touch it.
+DATABASES["postgres"] = dj_database_url.parse(
+    os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+DATABASES["postgres"]["TEST"] = {"NAME": os.environ.get("TEST_POSTGRES_DB", "test_wagtail_correspondence")}
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 WAGTAILADMIN_BASE_URL = "http://testserver"
 ALLOWED_HOSTS = ["*"]

@@ -1,0 +1,190 @@
+"""Serializers of the letter API: customers, templates, letter requests and letters."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from ..conf import get_setting
+from ..models import Letter, LetterStatus
+from ..services.letters import LetterRequest, available_templates
+
+
+class CustomerSummarySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    full_name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    preferred_channel = serializers.CharField(allow_blank=True)
+    language = serializers.CharField(allow_blank=True)
+
+
+class SlotSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    help = serializers.CharField(allow_blank=True)
+    required = serializers.BooleanField()
+    max_length = serializers.IntegerField()
+    default_text = serializers.CharField(allow_blank=True)
+
+
+class OptionalGroupSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    help = serializers.CharField(allow_blank=True)
+    preselected = serializers.BooleanField()
+    fragments = serializers.ListField(child=serializers.CharField(), help_text="Fragment keys")
+
+
+class LetterTemplateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    folder = serializers.SerializerMethodField()
+    language = serializers.CharField()
+    channels = serializers.ListField(child=serializers.CharField())
+    live_revision = serializers.IntegerField(source="live_revision_id")
+    data_dictionary = serializers.SerializerMethodField()
+    slots = serializers.SerializerMethodField()
+    optional_fragments = serializers.SerializerMethodField()
+
+    def get_folder(self, page) -> str:
+        return " / ".join(ancestor.title for ancestor in page.get_ancestors()[2:])
+
+    def get_data_dictionary(self, page) -> dict:
+        dictionary = page.data_dictionary
+        return {"id": dictionary.pk, "name": dictionary.name, "json_schema": dictionary.json_schema()}
+
+    def get_slots(self, page) -> list[dict]:
+        return SlotSerializer([dict(slot) for slot in page.slots()], many=True).data
+
+    def get_optional_fragments(self, page) -> list[dict]:
+        return [{"name": group["name"], "label": group["label"], "help": group["help"],
+                 "preselected": group["preselected"], "fragments": [fragment.key for fragment in group["fragments"]]}
+                for group in page.optional_groups()]
+
+
+class LetterRequestSerializer(serializers.Serializer):
+    template = serializers.PrimaryKeyRelatedField(
+        queryset=available_templates(), help_text="Id of a published letter template (GET templates/)",
+        error_messages={"does_not_exist": "No published letter template with id {pk_value}."})
+    customer_id = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                        help_text="Customer in the customer data source")
+    data = serializers.JSONField(required=False, help_text="Letter data; overrides the customer's record "
+                                                            "field by field, or replaces it without customer_id")
+    slots = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+                                  required=False, help_text="Agent slot name → text")
+    optional_fragments = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True,
+                                               help_text="Names of the optional groups to include; omit for the "
+                                                         "template's defaults")
+    channel = serializers.ChoiceField(choices=[], required=False, allow_blank=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = available_templates()
+        self.fields["channel"].choices = get_setting("CHANNELS")
+
+    def validate_data(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
+    def validate(self, attrs):
+        if not attrs.get("customer_id") and "data" not in attrs:
+            raise serializers.ValidationError({"customer_id": "Give a customer_id or the letter's data."})
+        return attrs
+
+    def to_letter_request(self):
+        values = self.validated_data
+        return LetterRequest(template=values["template"].specific, customer_id=values.get("customer_id", ""),
+                             data=values.get("data"), slots=values.get("slots") or {},
+                             optional_fragments=values.get("optional_fragments"), channel=values.get("channel", ""))
+
+
+class LetterCreateSerializer(LetterRequestSerializer):
+    status = serializers.ChoiceField(choices=LetterStatus.choices, default=LetterStatus.GENERATED,
+                                     help_text="'generated' (default) generates now; 'draft' saves a draft")
+
+
+class ProblemSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    message = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class PreviewSerializer(serializers.Serializer):
+    can_generate = serializers.BooleanField()
+    missing = ProblemSerializer(many=True)
+    channel = serializers.CharField()
+    language = serializers.CharField()
+    subject = serializers.CharField()
+    html = serializers.CharField(help_text="The print document")
+    email = serializers.DictField()
+    sms = serializers.DictField(allow_null=True)
+    fragments = serializers.ListField(child=serializers.DictField())
+
+
+def preview_payload(letter, channel):
+    fragments = letter.sources.fragments
+    return {
+        "can_generate": letter.can_generate,
+        "missing": [problem.as_dict() for problem in letter.problems],
+        "channel": channel,
+        "language": letter.template.language,
+        "subject": letter.subject,
+        "html": letter.html,
+        "email": {"subject": letter.email_subject, "html": letter.email_html, "text": letter.email_text},
+        "sms": letter.sms.as_dict() if letter.sms else None,
+        "fragments": [{"key": fragments[pk].key, "title": fragments[pk].title,
+                       "revision": letter.sources.fragment_revision_ids.get(pk)}
+                      for pk in letter.included_fragment_ids if pk in fragments],
+    }
+
+
+class LetterSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    template = serializers.SerializerMethodField()
+    revisions = serializers.SerializerMethodField()
+    fragments = serializers.SerializerMethodField()
+    slots = serializers.JSONField(source="slot_values")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    generated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Letter
+        fields = ["id", "reference", "status", "template", "revisions", "fragments", "customer_id", "recipient_name",
+                  "channels", "language", "subject", "data", "slots", "optional_fragments", "pdf_sha256",
+                  "pdf_pages", "html_sha256", "created_by", "created_at", "generated_by", "generated_at", "links"]
+        read_only_fields = fields
+
+    def get_template(self, letter) -> dict:
+        return {"id": letter.template_id, "title": letter.template.title}
+
+    def get_revisions(self, letter) -> dict:
+        return {"template": letter.template_revision_id, "layout": letter.layout_revision_id,
+                "data_dictionary": letter.dictionary_revision_id}
+
+    def get_fragments(self, letter) -> list[dict]:
+        return [{"key": pin.fragment.key, "title": pin.fragment.title, "revision": pin.revision_id,
+                 "included": pin.included} for pin in letter.pinned_fragments]
+
+    def get_links(self, letter) -> dict:
+        request = self.context.get("request")
+        key = letter.reference or str(letter.uuid)
+
+        def absolute(url):
+            return request.build_absolute_uri(url) if request else url
+
+        links = {"self": absolute(reverse("wagtail_correspondence_api:letter-detail", args=[key])),
+                 "admin": absolute(reverse("wagtail_correspondence_letters:inspect", args=[letter.pk]))}
+        if letter.is_generated:
+            links["pdf"] = absolute(reverse("wagtail_correspondence_api:letter-pdf", args=[key]))
+        else:
+            links["generate"] = absolute(reverse("wagtail_correspondence_api:letter-generate", args=[key]))
+        return links
+
+
+class LetterListSerializer(LetterSerializer):
+    class Meta(LetterSerializer.Meta):
+        fields = ["id", "reference", "status", "template", "customer_id", "recipient_name", "channels", "subject",
+                  "created_by", "created_at", "generated_at", "links"]
+        read_only_fields = fields

@@ -1,0 +1,228 @@
+"""Letter API: customers, templates, preview, letters and their PDFs. Thin: every rule is
+in ``services.letters``, shared with the letter builder in the admin."""
+
+import django_filters
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from ..customers import CustomerNotFound, get_customer_source
+from ..models import Letter, LetterStatus
+from ..services import letters as letter_service
+from . import letter_serializers as serializers
+from .permissions import any_permission
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Repeat the request with the same key to get the same letter instead of a second one")
+PROBLEMS = OpenApiResponse(description='Every problem, naming its field: {"errors": [{"field", "message", "kind"}]}')
+
+
+def problems_response(problems, status_code=status.HTTP_400_BAD_REQUEST):
+    return Response({"errors": [problem.as_dict() for problem in problems]}, status=status_code)
+
+
+class CustomerViewSet(viewsets.ViewSet):
+    """The customer data source, for building letters."""
+
+    permission_classes = [permissions.IsAuthenticated, any_permission(letter_service.ADD_LETTER)]
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(parameters=[
+        OpenApiParameter("search", str, description="Words matched against id, name, email and phone"),
+        OpenApiParameter("limit", int, description="At most this many results (default 20, max 100)")],
+        responses=serializers.CustomerSummarySerializer(many=True))
+    def list(self, request):
+        try:
+            limit = min(max(int(request.query_params.get("limit", 20)), 1), 100)
+        except ValueError:
+            return Response({"limit": ["Must be a whole number."]}, status=status.HTTP_400_BAD_REQUEST)
+        results = get_customer_source().search(request.query_params.get("search", ""), limit=limit)
+        return Response({"count": len(results), "results": results})
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def retrieve(self, request, pk=None):
+        """The customer's full record, shaped as letter data."""
+        try:
+            return Response(get_customer_source().get(pk))
+        except CustomerNotFound:
+            raise Http404 from None
+
+
+class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
+    """Published letter templates, with their slots, options, channels and data schema."""
+
+    serializer_class = serializers.LetterTemplateSerializer
+    permission_classes = [permissions.IsAuthenticated, any_permission(letter_service.ADD_LETTER,
+                                                                     letter_service.VIEW_LETTER)]
+    pagination_class = None
+
+    def get_queryset(self):
+        queryset = letter_service.available_templates()
+        search = self.request.query_params.get("search")
+        if search:
+            queryset = queryset.filter(title__icontains=search)
+        return queryset
+
+
+class LetterFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=LetterStatus.choices)
+    template = django_filters.NumberFilter(field_name="template_id")
+    created_by = django_filters.CharFilter(field_name="created_by__username")
+    customer_id = django_filters.CharFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Letter
+        fields = ["status", "template", "created_by", "customer_id"]
+
+
+class LetterViewSet(viewsets.GenericViewSet):
+    """Letters. ``{key}`` is the reference number of a generated letter, or the id of a draft."""
+
+    permission_classes = [permissions.IsAuthenticated, any_permission(letter_service.ADD_LETTER,
+                                                                     letter_service.VIEW_LETTER)]
+    serializer_class = serializers.LetterSerializer
+    filterset_class = LetterFilter
+    lookup_field = "key"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        queryset = Letter.objects.select_related("template", "created_by", "generated_by")
+        user = self.request.user
+        if not user.has_perm(letter_service.VIEW_LETTER):
+            queryset = queryset.filter(created_by=user)
+        return queryset
+
+    def get_object(self):
+        key = self.kwargs["key"]
+        queryset = self.get_queryset()
+        letter = queryset.filter(reference=key).first()
+        if letter is None:
+            try:
+                letter = queryset.filter(uuid=key).first()
+            except Exception:  # not a UUID either
+                letter = None
+        if letter is None or not letter_service.can_view_letter(self.request.user, letter):
+            raise Http404
+        return letter
+
+    def _letter_response(self, letter, status_code=status.HTTP_200_OK, headers=None):
+        data = serializers.LetterSerializer(letter, context={"request": self.request}).data
+        return Response(data, status=status_code, headers=headers)
+
+    @extend_schema(responses=serializers.LetterListSerializer(many=True))
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        data = serializers.LetterListSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(responses=serializers.LetterSerializer)
+    def retrieve(self, request, key=None):
+        return self._letter_response(self.get_object())
+
+    @extend_schema(request=serializers.LetterCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
+                   responses={201: serializers.LetterSerializer, 200: serializers.LetterSerializer,
+                              400: PROBLEMS, 409: OpenApiResponse(description="Idempotency-Key reused")})
+    def create(self, request):
+        """Generate a letter (or save a draft with ``"status": "draft"``)."""
+        serializer = serializers.LetterCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        letter_request = serializer.to_letter_request()
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key and len(key) > 255:
+            return Response({"Idempotency-Key": ["At most 255 characters."]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            if serializer.validated_data["status"] == LetterStatus.DRAFT:
+                letter = letter_service.save_draft(request.user, letter_request)
+                return self._letter_response(letter, status.HTTP_201_CREATED)
+            letter = letter_service.generate_letter(request.user, letter_request, idempotency_key=key)
+        except letter_service.LetterError as exc:
+            return problems_response(exc.problems)
+        except letter_service.IdempotencyConflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        if letter.replayed:
+            return self._letter_response(letter, status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
+        return self._letter_response(letter, status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.LetterRequestSerializer, responses={200: serializers.LetterSerializer,
+                                                                           400: PROBLEMS})
+    def partial_update(self, request, key=None):
+        """Change a draft: any field of the request may be given; the rest stays."""
+        letter = self.get_object()
+        if not letter_service.can_edit_draft(request.user, letter):
+            raise PermissionDenied
+        current = {"template": letter.template_id, "customer_id": letter.customer_id, "slots": letter.slot_values,
+                   "optional_fragments": letter.optional_fragments, "channel": letter.channel}
+        if letter.data_overrides is not None:
+            current["data"] = letter.data_overrides
+        serializer = serializers.LetterRequestSerializer(data={**current, **request.data})
+        serializer.is_valid(raise_exception=True)
+        try:
+            letter = letter_service.save_draft(request.user, serializer.to_letter_request(), letter)
+        except letter_service.LetterError as exc:
+            return problems_response(exc.problems)
+        return self._letter_response(letter)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, key=None):
+        """Discard a draft. Generated letters are records and stay."""
+        letter = self.get_object()
+        if not letter.is_draft:
+            return Response({"detail": "A generated letter cannot be deleted."}, status=status.HTTP_409_CONFLICT)
+        letter_service.discard_draft(request.user, letter)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, parameters=[IDEMPOTENCY_HEADER],
+                   responses={201: serializers.LetterSerializer, 400: PROBLEMS})
+    @action(detail=True, methods=["post"])
+    def generate(self, request, key=None):
+        """Generate a saved draft, as it is."""
+        letter = self.get_object()
+        if not letter.is_draft:
+            return self._letter_response(letter)
+        try:
+            letter = letter_service.generate_letter(request.user, letter_service.request_for_draft(letter),
+                                                    draft=letter)
+        except letter_service.LetterError as exc:
+            return problems_response(exc.problems)
+        return self._letter_response(letter, status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.LetterRequestSerializer,
+                   responses={200: serializers.PreviewSerializer, 400: PROBLEMS})
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        """Assemble a letter with live content and return every output and what is missing.
+        Nothing is saved."""
+        if not letter_service.can_build_letters(request.user):
+            raise PermissionDenied
+        serializer = serializers.LetterRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        letter_request = serializer.to_letter_request()
+        try:
+            letter = letter_service.preview_letter(request.user, letter_request)
+        except letter_service.LetterError as exc:
+            return problems_response(exc.problems)
+        return Response(serializers.preview_payload(letter, letter.input.channel))
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, key=None):
+        """The letter's PDF; its SHA-256 is in the ``X-Content-SHA256`` header."""
+        letter = self.get_object()
+        if not letter.is_generated or not letter.pdf:
+            raise Http404
+        try:
+            content = letter_service.read_pdf(request.user, letter)
+        except letter_service.LetterIntegrityError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        response = HttpResponse(content, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{letter.reference}.pdf"'
+        response["X-Content-SHA256"] = letter.pdf_sha256
+        return response

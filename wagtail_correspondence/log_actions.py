@@ -1,0 +1,37 @@
+"""Audit actions of the product: names, labels and how each log entry reads in the admin.
+
+Registered through the ``register_log_actions`` hook in wagtail_hooks.py.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from wagtail.log_actions import LogFormatter
+
+LETTER_CREATED = "wagtail_correspondence.letter.created"
+LETTER_DRAFT_SAVED = "wagtail_correspondence.letter.draft_saved"
+LETTER_GENERATED = "wagtail_correspondence.letter.generated"
+LETTER_PDF_DOWNLOADED = "wagtail_correspondence.letter.pdf_downloaded"
+LETTER_DISCARDED = "wagtail_correspondence.letter.discarded"
+
+
+class LetterGeneratedFormatter(LogFormatter):
+    label = _("Generate letter")
+
+    def format_message(self, log_entry):
+        data = log_entry.data or {}
+        return _("Generated %(reference)s from '%(template)s'") % {
+            "reference": data.get("reference", "?"), "template": data.get("template", "?")}
+
+
+class PdfDownloadedFormatter(LogFormatter):
+    label = _("Download letter PDF")
+
+    def format_message(self, log_entry):
+        return _("Downloaded the PDF of %(reference)s") % {"reference": (log_entry.data or {}).get("reference", "?")}
+
+
+def register(actions):
+    actions.register_action(LETTER_CREATED, _("Start letter"), _("Letter draft started"))
+    actions.register_action(LETTER_DRAFT_SAVED, _("Save letter draft"), _("Letter draft saved"))
+    actions.register_action(LETTER_DISCARDED, _("Discard letter draft"), _("Letter draft discarded"))
+    actions.register_action(LETTER_GENERATED)(LetterGeneratedFormatter)
+    actions.register_action(LETTER_PDF_DOWNLOADED)(PdfDownloadedFormatter)

@@ -1,0 +1,327 @@
+"""Letter assembly: content (template, fragments, layout, dictionary) + data + agent input
+→ every output of one letter (print HTML, email HTML and text, SMS text), and the list of
+everything that stops it from being generated.
+
+The same function serves the live preview, generation, and the re-rendering of a generated
+letter from its pinned revisions; only the ``ContentSources`` differ. No database writes here.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+import css_inline
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.html import linebreaks
+from django.utils.translation import gettext as _
+from inscriptis import get_text
+from markupsafe import Markup, escape
+from wagtail.rich_text import expand_db_html
+
+from ..conf import get_setting
+from . import formatting
+from .document import render_letter_document
+from .images import inline_image_src
+from .sms import SmsText, measure_sms, normalise_sms
+from .sandbox import MergeError, collect_missing, render_source, text_to_template, with_paths
+from .templates import LetterBodyRenderer, optional_group_chosen, recipient_lines, slot_text
+
+DATA, SLOT, MISSING, CONTENT, CHANNEL = "data", "slot", "missing", "content", "channel"
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """Why a letter cannot be generated yet. ``field`` names what to fix: a data path
+    (``customer.email``, ``invoices[1].amount``), ``slots.<name>``, ``optional_fragments``,
+    ``channel``, or ``template`` for content that cannot be rendered."""
+
+    field: str
+    message: str
+    kind: str
+
+    def as_dict(self):
+        return {"field": self.field, "message": self.message, "kind": self.kind}
+
+
+class ContentUnavailable(Exception):
+    """The template (or what it needs) cannot be used for letters at all."""
+
+
+@dataclass
+class ContentSources:
+    """Exactly which content a letter is built from, as objects rebuilt from revisions."""
+
+    template: object
+    layout: object
+    dictionary: object
+    fragments: dict = field(default_factory=dict)  # fragment pk → fragment as of its revision
+    template_revision_id: int | None = None
+    layout_revision_id: int | None = None
+    dictionary_revision_id: int | None = None
+    fragment_revision_ids: dict = field(default_factory=dict)  # fragment pk → revision pk
+    problems: list = field(default_factory=list)
+
+    def fragment_body(self, fragment, where):
+        resolved = self.fragments.get(fragment.pk) if fragment is not None else None
+        if resolved is None:
+            raise MergeError(f"the fragment '{fragment}' is not approved and live", where)
+        return resolved.body
+
+
+def live_sources(page, use_live_revision=True):
+    """Sources for a letter built now: the template's live revision (or ``page`` itself, for
+    the preview of a template being edited), and the live revision of everything it uses."""
+    from ..models import DataDictionary, Layout
+
+    problems = []
+    if use_live_revision:
+        if not page.live or not page.live_revision_id:
+            raise ContentUnavailable(_("The template '%(title)s' is not published.") % {"title": page.title})
+        template_revision_id = page.live_revision_id
+        template = page.live_revision.as_object()
+    else:
+        template_revision_id, template = None, page
+
+    layout_row = Layout.objects.filter(pk=template.layout_id).first()
+    layout, layout_revision_id = None, None
+    if layout_row is not None and layout_row.is_usable:
+        layout_revision_id = layout_row.live_revision_id
+        layout = layout_row.live_revision.as_object()
+    else:
+        problems.append(InputProblem("template", _("The layout '%(layout)s' is not approved and live.") % {
+            "layout": layout_row}, CONTENT))
+
+    dictionary_row = DataDictionary.objects.get(pk=template.data_dictionary_id)
+    dictionary_revision = dictionary_row.latest_revision
+    dictionary = dictionary_revision.as_object() if dictionary_revision else dictionary_row
+
+    fragments, fragment_revision_ids = {}, {}
+    for fragment, where, _position in template.referenced_fragments():
+        if fragment.pk in fragments:
+            continue
+        if fragment.is_usable:
+            fragments[fragment.pk] = fragment.live_revision.as_object()
+            fragment_revision_ids[fragment.pk] = fragment.live_revision_id
+        elif not any(problem.field == "template" and str(fragment) in problem.message for problem in problems):
+            problems.append(InputProblem("template", _("%(where)s: the fragment '%(fragment)s' is not approved "
+                                                       "and live.") % {"where": where, "fragment": fragment}, CONTENT))
+    return ContentSources(
+        template=template, layout=layout, dictionary=dictionary, fragments=fragments,
+        template_revision_id=template_revision_id, layout_revision_id=layout_revision_id,
+        dictionary_revision_id=dictionary_revision.pk if dictionary_revision else None,
+        fragment_revision_ids=fragment_revision_ids, problems=problems)
+
+
+@dataclass
+class LetterInput:
+    data: dict
+    slots: dict = field(default_factory=dict)
+    optional_fragments: list | None = None  # names of ticked groups; None = as the template proposes
+    channel: str = ""
+    reference: str = ""
+    letter_date: datetime.date | None = None
+    created: datetime.datetime | None = None
+
+
+@dataclass
+class AssembledLetter:
+    sources: ContentSources
+    input: LetterInput
+    locale: str
+    subject: str = ""
+    body_html: Markup = Markup("")
+    html: str = ""
+    email_subject: str = ""
+    email_html: str = ""
+    email_text: str = ""
+    sms: SmsText | None = None
+    recipient_lines: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    included_fragment_ids: list = field(default_factory=list)
+
+    @property
+    def can_generate(self):
+        return not self.problems
+
+    @property
+    def template(self):
+        return self.sources.template
+
+
+# Checks of the agent's input ----------------------------------------------------------
+
+
+def check_slots(template, slots):
+    if not isinstance(slots, dict):
+        return [InputProblem("slots", _("Slots must be an object of slot name → text."), SLOT)]
+    problems = []
+    known = {slot["name"]: slot for slot in template.slots()}
+    for name in slots:
+        if name not in known:
+            problems.append(InputProblem(f"slots.{name}", _("This template has no slot '%(name)s'.") % {
+                "name": name}, SLOT))
+    for name, slot in known.items():
+        value = slots.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(InputProblem(f"slots.{name}", _("%(label)s must be text.") % {"label": slot["label"]},
+                                         SLOT))
+            continue
+        text = slot_text(slot, slots)
+        if slot["required"] and not text.strip():
+            problems.append(InputProblem(f"slots.{name}", _("%(label)s is required.") % {"label": slot["label"]},
+                                         SLOT))
+        elif len(text) > slot["max_length"]:
+            problems.append(InputProblem(f"slots.{name}", _(
+                "%(label)s has %(length)s characters; at most %(max)s are allowed.") % {
+                "label": slot["label"], "length": len(text), "max": slot["max_length"]}, SLOT))
+    return problems
+
+
+def check_optional_fragments(template, choices):
+    if choices is None:
+        return []
+    if not isinstance(choices, list) or not all(isinstance(name, str) for name in choices):
+        return [InputProblem("optional_fragments", _("Optional fragments must be a list of group names."), SLOT)]
+    known = {group["name"] for group in template.optional_groups()}
+    unknown = [name for name in choices if name not in known]
+    if unknown:
+        return [InputProblem("optional_fragments", _("This template has no optional group(s): %(names)s.") % {
+            "names": ", ".join(unknown)}, SLOT)]
+    return []
+
+
+def check_channel(template, channel, sms_text):
+    if not channel:
+        return []
+    if channel not in (template.channels or []):
+        return [InputProblem("channel", _("The template is not available on the channel '%(channel)s' (it offers: "
+                                          "%(channels)s).") % {"channel": channel,
+                                                               "channels": ", ".join(template.channels or [])},
+                             CHANNEL)]
+    if channel == "sms":
+        if sms_text is None or not sms_text.text:
+            return [InputProblem("channel", _("The template has no SMS text."), CHANNEL)]
+        limit = get_setting("SMS_MAX_SEGMENTS")
+        if sms_text.segments > limit:
+            return [InputProblem("channel", _("The SMS text needs %(segments)s segments; at most %(limit)s are "
+                                              "allowed.") % {"segments": sms_text.segments, "limit": limit},
+                                 CHANNEL)]
+    return []
+
+
+def _data_label(dictionary_index, path):
+    plain = ".".join(part.split("[")[0] for part in path.split("."))
+    spec = dictionary_index.get(plain)
+    return spec.label if spec is not None and spec.label else path
+
+
+def _covered(path, reported):
+    """True if a data problem already names ``path`` or one of its parents."""
+    return any(path == other or path.startswith(other + ".") or path.startswith(other + "[") for other in reported)
+
+
+# Assembly -----------------------------------------------------------------------------
+
+
+class _TextRenderer:
+    """Renders authored texts (subject, email intro, SMS), recording what fails."""
+
+    def __init__(self, data, problems):
+        self.data = data
+        self.problems = problems
+
+    def __call__(self, source, label, html=False):
+        if not source:
+            return ""
+        try:
+            if html:
+                return Markup(render_source(text_to_template(source), self.data))
+            return render_source(source, self.data, autoescape=False)
+        except MergeError as exc:
+            if not exc.missing_data:
+                self.problems.append(InputProblem("template", f"{label}: {exc.message}", CONTENT))
+            return ""
+
+
+def inline_css(html):
+    # Mail clients drop <style> blocks; remote stylesheets are never fetched.
+    return css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False).inline(html)
+
+
+def html_to_text(html):
+    lines = [line.rstrip() for line in get_text(html).splitlines()]
+    return "\n".join(lines).strip() + "\n"
+
+
+def assemble(sources, letter_input):
+    template = sources.template
+    problems = list(sources.problems)
+    problems += check_slots(template, letter_input.slots)
+    problems += check_optional_fragments(template, letter_input.optional_fragments)
+
+    raw = letter_input.data
+    if isinstance(raw, dict):
+        data_errors = sources.dictionary.validate_payload(raw)
+        typed = sources.dictionary.coerce_payload(raw)
+    else:
+        data_errors, typed = [], {}
+        problems.append(InputProblem("data", _("The data must be a JSON object."), DATA))
+    problems += [InputProblem(error.path, error.message, DATA) for error in data_errors]
+    data = with_paths(typed)
+
+    locale = formatting.locale_for_language(template.language)
+    letter = AssembledLetter(sources=sources, input=letter_input, locale=locale)
+    render_problems, text_problems = [], []
+    letter_date = letter_input.letter_date or timezone.localdate()
+    slots = letter_input.slots if isinstance(letter_input.slots, dict) else {}
+    optional = letter_input.optional_fragments if isinstance(letter_input.optional_fragments, list) else None
+
+    with formatting.use_locale(locale), translation.override(template.language), collect_missing() as missing:
+        renderer = LetterBodyRenderer(data, slot_values=slots, optional_choices=optional, image_src=inline_image_src,
+                                      fragment_body=sources.fragment_body, problems=render_problems)
+        letter.body_html = renderer.render(template)
+        letter.included_fragment_ids = renderer.included_fragments
+        text = _TextRenderer(data, text_problems)
+        subject_html = text(template.subject, _("Subject"), html=True)
+        letter.subject = text(template.subject, _("Subject"))
+        letter.email_subject = text(template.email_subject or template.subject, _("Email subject"))
+        intro = text(template.email_intro, _("Email introduction"))
+        sms_source = text(template.sms_text, _("SMS text"))
+        letter.sms = measure_sms(normalise_sms(sms_source)) if template.sms_text else None
+        letter.recipient_lines = recipient_lines(template, data)
+        date_text = formatting.date(letter_date, "long")
+        reference_label = _("Reference")
+
+        letter.html = str(render_letter_document(
+            layout=sources.layout, body_html=letter.body_html, recipient_lines=letter.recipient_lines,
+            title=letter.subject or template.title, subject=subject_html,
+            meta_lines=[(reference_label, letter_input.reference or _("assigned when the letter is generated")),
+                        (_("Date"), date_text)],
+            language=template.language, image_src=inline_image_src, author=get_setting("ORGANISATION_NAME"),
+            reference=letter_input.reference, created=letter_input.created))
+        layout = sources.layout
+        footer = Markup(expand_db_html(layout.footer)) if layout is not None and layout.footer else ""
+        email = render_to_string("wagtail_correspondence/letter/email.html", {
+            "language": template.language, "subject": letter.email_subject, "body_html": letter.body_html,
+            "intro_html": Markup(linebreaks(str(escape(intro)), autoescape=False)) if intro else "",
+            "reference": letter_input.reference, "reference_label": reference_label, "footer_html": footer,
+        })
+        letter.email_html = inline_css(email)
+        letter.email_text = html_to_text(email)  # before inlining: inline padding would indent the text
+
+    problems += check_channel(template, letter_input.channel, letter.sms)
+    reported = [problem.field for problem in problems if problem.kind == DATA]
+    field_index = sources.dictionary.field_index()
+    for path in missing:
+        if not _covered(path, reported):
+            problems.append(InputProblem(path, _("%(label)s is missing: the letter uses it.") % {
+                "label": _data_label(field_index, path)}, MISSING))
+    problems += [InputProblem("template", str(problem), CONTENT) for problem in render_problems
+                 if not (problem.missing_data and len(missing))]
+    problems += text_problems
+    letter.problems = problems
+    return letter
+
+
+__all__ = ["assemble", "live_sources", "ContentSources", "LetterInput", "AssembledLetter", "InputProblem",
+           "ContentUnavailable"]

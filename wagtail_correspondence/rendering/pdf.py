@@ -1,0 +1,204 @@
+"""PDF rendering behind one interface, chosen by the ``PDF_BACKEND`` setting.
+
+Both backends receive a complete, self-contained HTML document (images inlined as data:
+URIs) and must never read a local file or open a network connection, whatever the content
+or the customer data contains:
+
+* WeasyPrint gets a URL fetcher that serves ``data:`` URIs and refuses everything else, and
+  no base URL, so relative references resolve to nothing.
+* wkhtmltopdf runs with local file access disabled, JavaScript off, and every request sent
+  to a proxy on a closed loopback port, so http(s) references fail without leaving the machine.
+"""
+
+import hashlib
+import io
+import logging
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ImproperlyConfigured
+
+from ..conf import PDF_BACKENDS, load_backend
+
+logger = logging.getLogger(__name__)
+
+
+class PdfRenderingError(Exception):
+    pass
+
+
+@dataclass
+class PdfMetadata:
+    title: str = ""
+    subject: str = ""  # the letter's reference number
+    author: str = ""  # the organisation
+    created: object = None  # an aware datetime; fixes the PDF's dates for reproducibility
+
+
+@dataclass
+class PageSetup:
+    """Sheet and margins in millimetres. WeasyPrint reads them from the document's @page rule;
+    wkhtmltopdf ignores @page and takes them as options."""
+
+    width: float = 210
+    height: float = 297
+    margin_top: float = 25
+    margin_right: float = 20
+    margin_bottom: float = 25
+    margin_left: float = 25
+
+    @classmethod
+    def for_layout(cls, layout):
+        if layout is None:
+            return cls()
+        width, height = layout.sheet_size
+        return cls(width, height, layout.margin_top, layout.margin_right, layout.margin_bottom, layout.margin_left)
+
+
+@dataclass
+class RenderedPdf:
+    content: bytes
+    pages: int
+    refused_urls: list = field(default_factory=list)
+
+    @property
+    def sha256(self):
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def count_pages(content):
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(content)).pages)
+
+
+class PdfBackend:
+    name = ""
+    supports_page_counters = False
+    supports_pdfa = False
+
+    def render(self, html, metadata, page=None, variant=None):
+        """Return a RenderedPdf for the HTML document."""
+        raise NotImplementedError
+
+
+class WeasyPrintBackend(PdfBackend):
+    name = "weasyprint"
+    supports_page_counters = True
+    supports_pdfa = True
+
+    def render(self, html, metadata, page=None, variant=None):
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+
+        refused = []
+
+        class DataOnlyFetcher(URLFetcher):
+            def fetch(self, url, headers=None):
+                if not url.startswith("data:"):
+                    refused.append(url)
+                    raise ValueError(f"external resources are not loaded in letters: {url[:200]}")
+                return super().fetch(url, headers)
+
+        document = HTML(string=html, base_url=None, url_fetcher=DataOnlyFetcher(allowed_protocols={"data"})).render()
+        document.metadata.title = metadata.title or document.metadata.title
+        document.metadata.description = metadata.subject
+        document.metadata.authors = [metadata.author] if metadata.author else []
+        document.metadata.generator = "wagtail-correspondence"
+        if metadata.created is not None:
+            stamp = metadata.created.isoformat(timespec="seconds")
+            document.metadata.created = document.metadata.modified = stamp
+        options = {"pdf_variant": variant} if variant else {}
+        if metadata.subject:
+            # A stable document identifier: the same letter always gets the same one.
+            options["pdf_identifier"] = hashlib.sha256(metadata.subject.encode()).hexdigest()[:32].encode()
+        content = document.write_pdf(**options)
+        return RenderedPdf(content=content, pages=len(document.pages), refused_urls=refused)
+
+
+class PdfkitBackend(PdfBackend):
+    """wkhtmltopdf through pdfkit. Debian's wkhtmltopdf is built on unpatched Qt: no running
+    headers or footers and no page counters, so the letterhead header and footer print once
+    and "Page X of Y" is left out. PDF/A is not available."""
+
+    name = "pdfkit"
+    # Nothing listens on the discard port; requests to it fail at once, on loopback.
+    CLOSED_PROXY = "http://127.0.0.1:9"
+
+    def __init__(self, wkhtmltopdf=None, timeout=60):
+        self.wkhtmltopdf = wkhtmltopdf or shutil.which("wkhtmltopdf")
+        self.timeout = timeout
+
+    def options(self, metadata, page):
+        page = page or PageSetup()
+        return {
+            "quiet": "",
+            "encoding": "UTF-8",
+            "disable-local-file-access": "",
+            "disable-javascript": "",
+            "proxy": self.CLOSED_PROXY,
+            "proxy-hostname-lookup": "",
+            "load-error-handling": "ignore",
+            "load-media-error-handling": "ignore",
+            "print-media-type": "",
+            "disable-smart-shrinking": "",
+            "title": metadata.title or metadata.subject or "Letter",
+            "page-width": f"{page.width}mm", "page-height": f"{page.height}mm",
+            "margin-top": f"{page.margin_top}mm", "margin-right": f"{page.margin_right}mm",
+            "margin-bottom": f"{page.margin_bottom}mm", "margin-left": f"{page.margin_left}mm",
+        }
+
+    def render(self, html, metadata, page=None, variant=None):
+        import pdfkit
+
+        if variant:
+            raise PdfRenderingError(f"the pdfkit backend cannot produce {variant}; use WeasyPrint")
+        if not self.wkhtmltopdf:
+            raise ImproperlyConfigured("wkhtmltopdf is not installed (Debian: apt-get install wkhtmltopdf)")
+        configuration = pdfkit.configuration(wkhtmltopdf=self.wkhtmltopdf)
+        env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent",
+               "XDG_RUNTIME_DIR": "/tmp"}
+        try:
+            # pdfkit runs wkhtmltopdf with the document on stdin; no file is written.
+            html = html.replace("<html ", '<html class="engine-wkhtmltopdf" ', 1)
+            generator = pdfkit.PDFKit(html, "string", options=self.options(metadata, page), configuration=configuration)
+            args = generator.command(None)
+            result = subprocess.run(args, input=generator.source.to_s().encode("utf-8"), capture_output=True,
+                                    timeout=self.timeout, env=env, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise PdfRenderingError(f"wkhtmltopdf failed: {exc}") from exc
+        content = result.stdout
+        if not content.startswith(b"%PDF"):
+            raise PdfRenderingError(f"wkhtmltopdf failed: {result.stderr.decode(errors='replace')[:500]}")
+        content = _set_metadata(content, metadata)
+        return RenderedPdf(content=content, pages=count_pages(content))
+
+
+def _set_metadata(content, metadata):
+    """wkhtmltopdf sets only the title; author and subject are written with pypdf."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
+    info = {"/Title": metadata.title or "", "/Subject": metadata.subject or "", "/Author": metadata.author or "",
+            "/Producer": "wagtail-correspondence (wkhtmltopdf)"}
+    if metadata.created is not None:
+        stamp = metadata.created.strftime("D:%Y%m%d%H%M%S") + "Z"
+        info["/CreationDate"] = info["/ModDate"] = stamp
+    writer.add_metadata(info)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def get_pdf_backend():
+    return load_backend("PDF_BACKEND", PDF_BACKENDS)
+
+
+def render_pdf(html, metadata, page=None, variant=None, backend=None):
+    backend = backend or get_pdf_backend()
+    result = backend.render(html, metadata, page=page, variant=variant)
+    if result.refused_urls:
+        logger.warning("PDF rendering refused %d external reference(s), e.g. %s", len(result.refused_urls),
+                       result.refused_urls[0][:200])
+    return result

@@ -1,0 +1,399 @@
+"""Letter operations shared by the letter builder, the API and batch jobs: preview, save a
+draft, generate (reference number, pinned revisions, HTML, PDF, SHA-256), re-render.
+
+Views and serializers only translate requests into ``LetterRequest`` and errors into
+responses; every rule lives here, so the admin and the API behave the same.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from wagtail.log_actions import log
+from wagtail.models import Revision
+
+from .. import log_actions
+from ..conf import get_setting
+from ..customers import CustomerNotFound, get_customer_source
+from ..models import Letter, LetterFragmentPin, LetterStatus, LetterTemplatePage
+from ..rendering.assembly import (
+    CONTENT,
+    ContentSources,
+    ContentUnavailable,
+    InputProblem,
+    LetterInput,
+    assemble,
+    live_sources,
+)
+from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
+from .numbering import next_reference
+
+ADD_LETTER = "wagtail_correspondence.add_letter"
+CHANGE_LETTER = "wagtail_correspondence.change_letter"
+VIEW_LETTER = "wagtail_correspondence.view_letter"
+
+
+class LetterError(Exception):
+    """Input that cannot become a letter; ``problems`` name the fields to fix."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{problem.field}: {problem.message}" for problem in self.problems))
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with a different request."""
+
+
+@dataclass
+class LetterRequest:
+    """What an agent asks for. ``data`` overrides the customer record field by field, or is
+    the whole record when no customer is given."""
+
+    template: LetterTemplatePage
+    customer_id: str = ""
+    data: dict | None = None
+    slots: dict = field(default_factory=dict)
+    optional_fragments: list | None = None
+    channel: str = ""
+
+    def fingerprint(self):
+        payload = {"template": self.template.pk, "customer_id": self.customer_id, "data": self.data,
+                   "slots": self.slots, "optional_fragments": self.optional_fragments, "channel": self.channel}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# Permissions ---------------------------------------------------------------------------
+
+
+def can_build_letters(user):
+    return user.is_active and user.has_perm(ADD_LETTER)
+
+
+def can_view_letter(user, letter):
+    return user.is_active and (user.has_perm(VIEW_LETTER) or (letter.created_by_id == user.pk
+                                                                and user.has_perm(ADD_LETTER)))
+
+
+def can_edit_draft(user, letter):
+    """Drafts belong to the agent who started them; administrators may take them over."""
+    if not letter.is_draft or not user.is_active:
+        return False
+    return (letter.created_by_id == user.pk and user.has_perm(ADD_LETTER)) or user.is_superuser
+
+
+def require(allowed, message):
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def available_templates():
+    """Templates agents may use: published ones. Drafts and folders never appear."""
+    return LetterTemplatePage.objects.live().specific().order_by("path")
+
+
+# Data -----------------------------------------------------------------------------------
+
+
+def deep_merge(base, overrides):
+    result = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def resolve_data(customer_id, data):
+    """The letter's data: the customer's record from the data source, with ``data`` on top."""
+    if data is not None and not isinstance(data, dict):
+        raise LetterError([InputProblem("data", _("The data must be a JSON object."), "data")])
+    if not customer_id:
+        if data is None:
+            raise LetterError([InputProblem("customer_id", _("Give a customer or the letter's data."), "data")])
+        return data
+    try:
+        record = get_customer_source().get(customer_id)
+    except CustomerNotFound:
+        raise LetterError([InputProblem("customer_id", _("No customer '%(id)s' in the customer data source.") % {
+            "id": customer_id}, "data")]) from None
+    return deep_merge(record, data or {})
+
+
+def default_channel(template, data):
+    preferred = ((data or {}).get("customer") or {}).get("preferred_channel") if isinstance(data, dict) else None
+    channels = template.channels or []
+    if preferred in channels:
+        return preferred
+    return channels[0] if channels else ""
+
+
+def letter_input(request, data, **extra):
+    return LetterInput(data=data, slots=request.slots if request.slots is not None else {},
+                       optional_fragments=request.optional_fragments,
+                       channel=request.channel or default_channel(request.template, data), **extra)
+
+
+def _sources(template):
+    try:
+        return live_sources(template)
+    except ContentUnavailable as exc:
+        raise LetterError([InputProblem("template", str(exc), CONTENT)]) from exc
+
+
+def _check_template(template):
+    if not isinstance(template, LetterTemplatePage) or not template.live:
+        raise LetterError([InputProblem("template", _("Choose a published letter template."), CONTENT)])
+
+
+# Operations -----------------------------------------------------------------------------
+
+
+def preview_letter(user, request):
+    """Assemble with live content; nothing is saved. Returns the AssembledLetter, whose
+    ``problems`` list everything that stops generation."""
+    require(can_build_letters(user), _("You may not build letters."))
+    _check_template(request.template)
+    data = resolve_data(request.customer_id, request.data)
+    return assemble(_sources(request.template), letter_input(request, data))
+
+
+def _recipient_name(template, data):
+    value = data
+    for part in (template.recipient_name_field or "").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return str(value)[:255] if value else ""
+
+
+def _apply_request(letter, request, data):
+    letter.template = request.template
+    letter.customer_id = request.customer_id or str(((data or {}).get("customer") or {}).get("id", ""))[:100]
+    letter.recipient_name = _recipient_name(request.template, data)
+    letter.data = data
+    letter.data_overrides = request.data
+    letter.slot_values = request.slots or {}
+    letter.optional_fragments = request.optional_fragments
+    letter.channels = [request.channel or default_channel(request.template, data)]
+    letter.language = request.template.language
+
+
+@transaction.atomic
+def save_draft(user, request, letter=None):
+    """Create or update a draft. Drafts may be incomplete; they are checked on generation."""
+    require(can_build_letters(user), _("You may not build letters."))
+    _check_template(request.template)
+    data = resolve_data(request.customer_id, request.data)
+    if letter is None:
+        letter = Letter(created_by=user)
+        action = log_actions.LETTER_CREATED
+    else:
+        letter = Letter.objects.select_for_update().get(pk=letter.pk)
+        require(can_edit_draft(user, letter), _("Only the agent who started this draft may change it."))
+        action = log_actions.LETTER_DRAFT_SAVED
+    _apply_request(letter, request, data)
+    sources = _sources(request.template)
+    _set_revisions(letter, sources)
+    letter.save()
+    _pin_fragments(letter, sources)
+    log(letter, action, user=user, data={"template": request.template.title, "customer_id": letter.customer_id})
+    return letter
+
+
+def _set_revisions(letter, sources):
+    letter.template_revision_id = sources.template_revision_id
+    letter.layout_revision_id = sources.layout_revision_id
+    letter.dictionary_revision_id = sources.dictionary_revision_id
+
+
+def _pin_fragments(letter, sources, included=None):
+    """One pin per fragment the template references; ``included`` (ids) marks those the
+    letter actually contains (None: all, for drafts)."""
+    letter.fragment_pins.all().delete()
+    LetterFragmentPin.objects.bulk_create([
+        LetterFragmentPin(letter=letter, fragment_id=fragment_id, revision_id=revision_id,
+                          included=included is None or fragment_id in included)
+        for fragment_id, revision_id in sources.fragment_revision_ids.items()])
+
+
+def generate_letter(user, request, draft=None, idempotency_key=None):
+    """Generate a letter: reference number, pinned revisions, every output and the PDF, in
+    one transaction. Raises LetterError listing every problem when the letter is not ready.
+
+    With ``idempotency_key``, a repeated request returns the letter made the first time
+    (and ``letter.replayed`` is True); the same key with another request is refused.
+    """
+    require(can_build_letters(user), _("You may not build letters."))
+    fingerprint = request.fingerprint()
+    if idempotency_key:
+        existing = _replay(user, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing
+    try:
+        letter = _generate(user, request, draft, idempotency_key, fingerprint)
+    except IntegrityError:
+        # A concurrent request with the same key won the race; its letter is the answer.
+        existing = _replay(user, idempotency_key, fingerprint) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+    letter.replayed = False
+    return letter
+
+
+def _replay(user, key, fingerprint):
+    existing = Letter.objects.filter(created_by=user, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.request_fingerprint and existing.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(_("This Idempotency-Key was already used for a different request."))
+    existing.replayed = True
+    return existing
+
+
+def _generate(user, request, draft, idempotency_key, fingerprint):
+    _check_template(request.template)
+    data = resolve_data(request.customer_id, request.data)
+    sources = _sources(request.template)
+    stored_file = None
+    try:
+        with transaction.atomic():
+            if draft is not None:
+                letter = Letter.objects.select_for_update().get(pk=draft.pk)
+                require(can_edit_draft(user, letter), _("Only the agent who started this draft may generate it."))
+            else:
+                letter = Letter(created_by=user)
+            now = timezone.now()
+            today = timezone.localdate(now)
+            reference = next_reference(get_setting("LETTER_REFERENCE_PATTERN"), when=today)
+            assembled = assemble(sources, letter_input(request, data, reference=reference, letter_date=today,
+                                                       created=now))
+            if assembled.problems:
+                raise LetterError(assembled.problems)  # rolls the reference number back too
+
+            _apply_request(letter, request, data)
+            _set_revisions(letter, sources)
+            _store_outputs(letter, assembled)
+            letter.reference = reference
+            letter.status = LetterStatus.GENERATED
+            letter.generated_at = now
+            letter.generated_by = user
+            letter.idempotency_key = idempotency_key or None
+            letter.request_fingerprint = fingerprint if idempotency_key else ""
+
+            pdf = _render_letter_pdf(assembled, sources, reference)
+            letter.pdf_sha256 = pdf.sha256
+            letter.pdf_pages = pdf.pages
+            letter.pdf.save(f"{reference}.pdf", ContentFile(pdf.content), save=False)
+            stored_file = letter.pdf.name
+            letter.save()
+            _pin_fragments(letter, sources, included=set(assembled.included_fragment_ids))
+            log(letter, log_actions.LETTER_GENERATED, user=user, data={
+                "reference": reference, "template": request.template.title,
+                "template_revision": sources.template_revision_id, "pdf_sha256": pdf.sha256,
+                "fragments": sources.fragment_revision_ids and {str(k): v for k, v in
+                                                                sources.fragment_revision_ids.items()},
+            })
+    except BaseException:
+        if stored_file:
+            letter.pdf.storage.delete(stored_file)
+        raise
+    return letter
+
+
+def _store_outputs(letter, assembled):
+    letter.subject = assembled.subject[:500]
+    letter.html = assembled.html
+    letter.html_sha256 = hashlib.sha256(assembled.html.encode("utf-8")).hexdigest()
+    letter.email_subject = assembled.email_subject[:500]
+    letter.email_html = assembled.email_html
+    letter.email_text = assembled.email_text
+    letter.sms_text = assembled.sms.text if assembled.sms else ""
+
+
+def _render_letter_pdf(assembled, sources, reference):
+    metadata = PdfMetadata(title=assembled.subject or assembled.template.title, subject=reference,
+                           author=get_setting("ORGANISATION_NAME"), created=assembled.input.created)
+    try:
+        return render_pdf(assembled.html, metadata, page=PageSetup.for_layout(sources.layout),
+                          variant=get_setting("PDF_VARIANT"))
+    except PdfRenderingError as exc:
+        raise LetterError([InputProblem("pdf", str(exc), CONTENT)]) from exc
+
+
+def preview_pdf(user, request):
+    """A PDF of the preview, for checking page breaks before generating; nothing is saved."""
+    letter = preview_letter(user, request)
+    metadata = PdfMetadata(title=letter.subject or letter.template.title, subject=_("Preview"),
+                           author=get_setting("ORGANISATION_NAME"))
+    return render_pdf(letter.html, metadata, page=PageSetup.for_layout(letter.sources.layout))
+
+
+# Reproduction ----------------------------------------------------------------------------
+
+
+def pinned_sources(letter):
+    """The content exactly as it was when the letter was generated, from its revisions."""
+    fragments, revision_ids = {}, {}
+    for pin in letter.fragment_pins.select_related("revision"):
+        fragments[pin.fragment_id] = pin.revision.as_object()
+        revision_ids[pin.fragment_id] = pin.revision_id
+    revisions = Revision.objects.in_bulk([letter.template_revision_id, letter.layout_revision_id,
+                                          letter.dictionary_revision_id])
+    return ContentSources(
+        template=revisions[letter.template_revision_id].as_object(),
+        layout=revisions[letter.layout_revision_id].as_object(),
+        dictionary=revisions[letter.dictionary_revision_id].as_object(),
+        fragments=fragments, template_revision_id=letter.template_revision_id,
+        layout_revision_id=letter.layout_revision_id, dictionary_revision_id=letter.dictionary_revision_id,
+        fragment_revision_ids=revision_ids)
+
+
+def rerender_letter(letter):
+    """Assemble a generated letter again from its pinned revisions and stored input. The
+    print HTML is byte-identical to the stored one as long as the pinned content exists."""
+    if not letter.is_generated:
+        raise ValueError("only generated letters have pinned revisions to re-render from")
+    generated_at = letter.generated_at
+    return assemble(pinned_sources(letter), LetterInput(
+        data=letter.data, slots=letter.slot_values, optional_fragments=letter.optional_fragments,
+        channel=letter.channel, reference=letter.reference, letter_date=timezone.localdate(generated_at),
+        created=generated_at))
+
+
+def request_for_draft(letter, **changes):
+    """The LetterRequest a draft stands for: resuming it reads the customer record afresh and
+    applies the agent's changes on top."""
+    values = {"template": letter.template.specific, "customer_id": letter.customer_id,
+              "data": letter.data_overrides, "slots": letter.slot_values,
+              "optional_fragments": letter.optional_fragments, "channel": letter.channel}
+    values.update(changes)
+    return LetterRequest(**values)
+
+
+class LetterIntegrityError(Exception):
+    """A stored PDF no longer matches the SHA-256 recorded when it was generated."""
+
+
+def read_pdf(user, letter):
+    """The PDF's bytes, checked against the recorded SHA-256, and the download audited."""
+    require(can_view_letter(user, letter), _("You may not see this letter."))
+    with letter.pdf.open("rb") as handle:
+        content = handle.read()
+    if hashlib.sha256(content).hexdigest() != letter.pdf_sha256:
+        raise LetterIntegrityError(_("The stored PDF of %(reference)s does not match its recorded SHA-256.") % {
+            "reference": letter.reference})
+    log(letter, log_actions.LETTER_PDF_DOWNLOADED, user=user, data={"reference": letter.reference})
+    return content
+
+
+@transaction.atomic
+def discard_draft(user, letter):
+    require(can_edit_draft(user, letter), _("Only the agent who started this draft may discard it."))
+    log(letter, log_actions.LETTER_DISCARDED, user=user, data={"template": letter.template.title})
+    letter.delete()

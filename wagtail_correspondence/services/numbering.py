@@ -1,0 +1,73 @@
+"""Reference numbers: unique, sequential per prefix and year, safe under concurrency.
+
+``next_reference`` must run inside the transaction that saves the numbered record. The
+sequence row stays locked until that transaction ends, so two writers never get the same
+number, and a failed save gives its number back instead of leaving a gap. (Counting existing
+rows, or looping on ``exists()``, hands out duplicates under concurrency.)
+"""
+
+import string
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..models import ReferenceSequence
+
+SEQ_FIELD = "seq"
+
+
+class ReferencePatternError(ValueError):
+    pass
+
+
+def _split(pattern):
+    """The pattern with every field except the counter as (literal, field, format_spec) parts."""
+    try:
+        parts = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise ReferencePatternError(f"invalid reference pattern {pattern!r}: {exc}") from exc
+    if not any(field == SEQ_FIELD for _literal, field, _spec, _conv in parts):
+        raise ReferencePatternError(f"the reference pattern {pattern!r} has no {{seq}} counter")
+    return parts
+
+
+def format_reference(pattern, seq, **values):
+    try:
+        return pattern.format(seq=seq, **values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ReferencePatternError(f"cannot format the reference pattern {pattern!r}: {exc}") from exc
+
+
+def sequence_prefix(pattern, **values):
+    """The pattern filled in except for the counter: ``OUT-{year}-{seq:06}`` → ``OUT-2026-#``."""
+    prefix = []
+    for literal, field, spec, _conversion in _split(pattern):
+        prefix.append(literal)
+        if field is None:
+            continue
+        if field == SEQ_FIELD:
+            prefix.append("#")
+        else:
+            prefix.append(format(values[field], spec or ""))
+    return "".join(prefix)[:100]
+
+
+def next_reference(pattern, *, when=None, using=None, **values):
+    """The next reference for ``pattern`` ({year}, {seq} and any ``values`` given)."""
+    if not transaction.get_connection(using).in_atomic_block:
+        raise RuntimeError("next_reference() must run inside the transaction that saves the record")
+    when = when or timezone.localdate()
+    values.setdefault("year", when.year)
+    prefix = sequence_prefix(pattern, **values)
+    sequences = ReferenceSequence.objects.using(using)
+    sequence = sequences.select_for_update().filter(prefix=prefix, year=when.year).first()
+    if sequence is None:
+        try:
+            with transaction.atomic(using=using):  # a savepoint: a concurrent creator may win
+                sequences.create(prefix=prefix, year=when.year, last_value=0)
+        except IntegrityError:
+            pass
+        sequence = sequences.select_for_update().get(prefix=prefix, year=when.year)
+    sequence.last_value += 1
+    sequence.save(update_fields=["last_value"])
+    return format_reference(pattern, sequence.last_value, **values)

@@ -1,0 +1,184 @@
+/* The letter builder: customer search, live preview as fields change, preview tabs.
+ * Everything is rendered on the server; this only posts the form and shows the answer. */
+(function () {
+  'use strict';
+
+  function debounce(fn, wait) {
+    let timer;
+    return function () {
+      clearTimeout(timer);
+      const args = arguments;
+      timer = setTimeout(function () { fn.apply(null, args); }, wait);
+    };
+  }
+
+  function init(form) {
+    const frame = form.querySelector('[data-preview-frame]');
+    const smsBox = form.querySelector('[data-preview-sms]');
+    const status = form.querySelector('[data-preview-status]');
+    const problemsBox = form.querySelector('[data-problems]');
+    const generate = form.querySelector('[data-generate]');
+    const search = form.querySelector('[data-customer-search]');
+    const results = form.querySelector('[data-customer-results]');
+    const chosen = form.querySelector('[data-customer-chosen]');
+    const customerInput = form.querySelector('input[name=customer_id]');
+    let tab = 'print';
+    let last = null;
+    let requestNumber = 0;
+
+    function show() {
+      if (!last) return;
+      smsBox.hidden = tab !== 'sms';
+      frame.hidden = tab === 'sms';
+      if (tab === 'sms') {
+        form.querySelector('[data-sms-text]').textContent = last.sms ? last.sms.text : '';
+        form.querySelector('[data-sms-meta]').textContent = last.sms
+          ? last.sms.length + ' characters · ' + last.sms.encoding + ' · ' + last.sms.segments + ' segment(s)'
+          : 'This template has no SMS text.';
+      } else {
+        frame.srcdoc = tab === 'email' ? (last.email ? last.email.html : '') : (last.html || '');
+      }
+    }
+
+    function showProblems(problems) {
+      form.querySelectorAll('.cc-field-problem').forEach(function (el) { el.classList.remove('cc-field-problem'); });
+      problemsBox.replaceChildren();
+      problemsBox.classList.toggle('cc-problems--ok', problems.length === 0);
+      const heading = document.createElement('h2');
+      heading.textContent = problems.length ? 'To fix before generating (' + problems.length + ')' : 'Ready to generate';
+      problemsBox.appendChild(heading);
+      if (!problems.length) return;
+      const list = document.createElement('ul');
+      problems.forEach(function (problem) {
+        const item = document.createElement('li');
+        item.dataset.problemField = problem.field;
+        const code = document.createElement('code');
+        code.textContent = problem.field;
+        item.append(code, ' ', problem.message);
+        list.appendChild(item);
+        const path = problem.field.replace(/\[\d+\]/g, '').replace(/^slots\./, '');
+        const input = form.querySelector('[data-path="' + CSS.escape(path) + '"], [data-path^="' + CSS.escape(path) + '."], [data-slot="' + CSS.escape(path) + '"]');
+        if (input) input.classList.add('cc-field-problem');
+      });
+      problemsBox.appendChild(list);
+    }
+
+    const refresh = debounce(function () {
+      const number = ++requestNumber;
+      status.textContent = 'Updating preview…';
+      fetch(form.dataset.previewUrl, { method: 'POST', body: new FormData(form), credentials: 'same-origin',
+                                       headers: { 'X-Requested-With': 'fetch' } })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          if (number !== requestNumber) return; // an older answer arriving late
+          last = data;
+          showProblems(data.problems || []);
+          generate.disabled = !data.can_generate;
+          status.textContent = data.can_generate ? 'Preview up to date' : 'Preview up to date · not ready';
+          show();
+        })
+        .catch(function () { status.textContent = 'The preview could not be updated.'; });
+    }, 350);
+
+    form.addEventListener('input', function (event) {
+      if (event.target === search) return;
+      refresh();
+    });
+    form.addEventListener('change', function (event) {
+      if (event.target === search) return;
+      refresh();
+    });
+
+    form.querySelectorAll('[data-preview-tab]').forEach(function (button) {
+      button.addEventListener('click', function () {
+        tab = button.dataset.previewTab;
+        form.querySelectorAll('[data-preview-tab]').forEach(function (other) {
+          other.setAttribute('aria-selected', String(other === button));
+        });
+        show();
+      });
+    });
+
+    form.querySelectorAll('[data-confirm]').forEach(function (button) {
+      button.addEventListener('click', function (event) {
+        if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+      });
+    });
+
+    function fill(record) {
+      form.querySelectorAll('[data-path]').forEach(function (input) {
+        let value = record;
+        input.dataset.path.split('.').forEach(function (part) {
+          value = value && typeof value === 'object' ? value[part] : undefined;
+        });
+        if (input.tagName === 'SELECT') {
+          input.value = value === true ? 'true' : value === false ? 'false' : '';
+        } else if (input.tagName === 'TEXTAREA') {
+          input.value = value === undefined || value === null ? '' : JSON.stringify(value, null, 1);
+        } else {
+          input.value = value === undefined || value === null ? '' : String(value);
+        }
+      });
+    }
+
+    function choose(customer) {
+      customerInput.value = customer.id;
+      chosen.textContent = customer.full_name + ' (' + customer.id + ')' + (customer.email ? ' · ' + customer.email : '');
+      results.replaceChildren();
+      search.value = '';
+      const url = form.dataset.customerRecordUrl.replace('__id__', encodeURIComponent(customer.id));
+      fetch(url, { credentials: 'same-origin' })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          fill(data.record || {});
+          const channel = form.querySelector('select[name=channel]');
+          const preferred = data.record && data.record.customer && data.record.customer.preferred_channel;
+          if (channel && preferred && channel.querySelector('option[value="' + CSS.escape(preferred) + '"]')) {
+            channel.value = preferred;
+          }
+          refresh();
+        });
+    }
+
+    const runSearch = debounce(function () {
+      const query = search.value.trim();
+      if (!query) { results.replaceChildren(); return; }
+      fetch(form.dataset.customerSearchUrl + '?q=' + encodeURIComponent(query), { credentials: 'same-origin' })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          results.replaceChildren();
+          (data.results || []).forEach(function (customer) {
+            const item = document.createElement('li');
+            const button = document.createElement('button');
+            button.type = 'button';
+            button.setAttribute('role', 'option');
+            button.dataset.customerId = customer.id;
+            button.textContent = customer.full_name + ' · ' + customer.id + (customer.email ? ' · ' + customer.email : '');
+            button.addEventListener('click', function () { choose(customer); });
+            item.appendChild(button);
+            results.appendChild(item);
+          });
+          if (!(data.results || []).length) {
+            const item = document.createElement('li');
+            item.className = 'cc-muted';
+            item.textContent = 'No customer found.';
+            results.appendChild(item);
+          }
+        });
+    }, 250);
+    search.addEventListener('input', runSearch);
+    search.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        const first = results.querySelector('button');
+        if (first) first.click();
+      }
+    });
+
+    refresh();
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    document.querySelectorAll('[data-letter-builder]').forEach(init);
+  });
+})();

@@ -1,0 +1,1 @@
+"""Admin views of the letter builder, split by step."""

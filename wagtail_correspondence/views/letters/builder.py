@@ -1,0 +1,225 @@
+"""The letter builder: choose a template, load customer data, fill the slots, preview live,
+save a draft or generate. Views are thin over ``services.letters``."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from ...customers import CustomerNotFound, get_customer_source
+from ...models import Letter, LetterTemplatePage, TemplateFolderPage
+from ...services import letters as service
+from ...services.letters import deep_merge
+from .forms import LetterBuilderForm
+
+URL_NAMESPACE = "wagtail_correspondence_letters"
+
+
+def letters_url(name, *args):
+    return reverse(f"{URL_NAMESPACE}:{name}", args=args)
+
+
+class BuilderPermissionMixin:
+    def dispatch(self, request, *args, **kwargs):
+        if not service.can_build_letters(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ChooseTemplateView(BuilderPermissionMixin, WagtailAdminTemplateMixin, TemplateView):
+    """Step 1: pick a published template, by folder or by searching."""
+
+    template_name = "wagtail_correspondence/letters/choose_template.html"
+    header_icon = "mail"
+    page_title = _("New letter")
+    page_subtitle = _("Choose a template")
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [{"url": letters_url("index"), "label": _("Letters")},
+                                         {"url": "", "label": _("New letter")}]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.get("q", "").strip()
+        templates = service.available_templates().select_related("data_dictionary")
+        if query:
+            templates = templates.search(query) if len(query) > 2 else templates.filter(title__icontains=query)
+        folders = {folder.pk: folder for folder in TemplateFolderPage.objects.all()}
+        groups = {}
+        for template in templates:
+            parent = template.get_parent()
+            trail = [folder.title for folder in parent.get_ancestors(inclusive=True) if folder.pk in folders]
+            groups.setdefault(" / ".join(trail) or _("Templates"), []).append(template)
+        context.update({"groups": sorted(groups.items()), "query": query})
+        return context
+
+
+class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View):
+    """Step 2: build a letter from a template (new) or resume a draft."""
+
+    template_name = "wagtail_correspondence/letters/builder.html"
+    header_icon = "mail"
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.letter = None
+        if "pk" in kwargs:
+            self.letter = get_object_or_404(Letter.objects.select_related("template"), pk=kwargs["pk"])
+            self.template = self.letter.template.specific
+        else:
+            self.template = get_object_or_404(service.available_templates(), pk=kwargs["template_id"])
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.letter is not None and not self.letter.is_draft:
+            return redirect(letters_url("inspect", self.letter.pk))
+        if self.letter is not None and not service.can_edit_draft(request.user, self.letter):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return str(self.letter) if self.letter else _("New letter")
+
+    def get_page_subtitle(self):
+        return self.template.title
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [{"url": letters_url("index"), "label": _("Letters")},
+                                         {"url": letters_url("add"), "label": _("New letter")},
+                                         {"url": "", "label": self.template.title}]
+
+    def draft_values(self):
+        """The form's starting values: the draft's data with the customer record read afresh."""
+        if self.letter is None:
+            return {}, {}
+        record = {}
+        if self.letter.customer_id:
+            try:
+                record = get_customer_source().get(self.letter.customer_id)
+            except CustomerNotFound:
+                record = {}
+        values = deep_merge(record, self.letter.data_overrides or {})
+        initial = {"customer_id": self.letter.customer_id, "channel": self.letter.channel}
+        for name, text in (self.letter.slot_values or {}).items():
+            initial[f"slot:{name}"] = text
+        if self.letter.optional_fragments is not None:
+            for group in self.template.optional_groups():
+                initial[f"optional:{group['name']}"] = group["name"] in self.letter.optional_fragments
+        return values, initial
+
+    def get_form(self, data=None):
+        values, initial = self.draft_values()
+        return LetterBuilderForm(data, template=self.template, values=values, initial=initial)
+
+    def render(self, form, problems=None, status=200):
+        context = self.get_context_data(form=form, problems=problems or [], letter=self.letter,
+                                        template=self.template, preview_url=letters_url("preview", self.template.pk),
+                                        pdf_preview_url=letters_url("preview_pdf", self.template.pk),
+                                        customer_search_url=letters_url("customer_search"),
+                                        customer_record_url=letters_url("customer_record", "__id__"))
+        return TemplateResponse(self.request, self.template_name, context, status=status)
+
+    def get(self, request, *args, **kwargs):
+        return self.render(self.get_form())
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form(request.POST)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        letter_request = form.letter_request()
+        try:
+            if request.POST.get("action") == "generate":
+                letter = service.generate_letter(request.user, letter_request, draft=self.letter,
+                                                 idempotency_key=form.cleaned_data.get("idempotency_key") or None)
+                messages.success(request, _("Letter %(reference)s generated.") % {"reference": letter.reference})
+                return redirect(letters_url("inspect", letter.pk))
+            letter = service.save_draft(request.user, letter_request, self.letter)
+        except service.LetterError as exc:
+            messages.error(request, _("The letter cannot be generated yet: %(count)s problem(s) to fix.") % {
+                "count": len(exc.problems)})
+            return self.render(form, problems=exc.problems, status=400)
+        except service.IdempotencyConflict as exc:
+            messages.error(request, str(exc))
+            return self.render(form, status=409)
+        messages.success(request, _("Draft saved. You can resume it from the letters list."))
+        return redirect(letters_url("edit", letter.pk))
+
+
+class PreviewMixin(BuilderPermissionMixin):
+    def letter_request_or_errors(self, request, template_id):
+        template = get_object_or_404(service.available_templates(), pk=template_id)
+        form = LetterBuilderForm(request.POST, template=template)
+        if not form.is_valid():
+            return None, form
+        return form.letter_request(), form
+
+
+class LetterPreviewView(PreviewMixin, View):
+    """The live preview: the builder posts its form here as fields change."""
+
+    def post(self, request, template_id):
+        letter_request, form = self.letter_request_or_errors(request, template_id)
+        if letter_request is None:
+            return JsonResponse({"can_generate": False, "problems": [
+                {"field": name, "message": " ".join(errors), "kind": "form"} for name, errors in form.errors.items()]},
+                status=400)
+        try:
+            letter = service.preview_letter(request.user, letter_request)
+        except service.LetterError as exc:
+            return JsonResponse({"can_generate": False, "problems": [p.as_dict() for p in exc.problems]}, status=400)
+        return JsonResponse({
+            "can_generate": letter.can_generate,
+            "problems": [problem.as_dict() for problem in letter.problems],
+            "subject": letter.subject,
+            "html": letter.html,
+            "email": {"subject": letter.email_subject, "html": letter.email_html, "text": letter.email_text},
+            "sms": letter.sms.as_dict() if letter.sms else None,
+            "channel": letter.input.channel,
+        })
+
+
+class LetterPdfPreviewView(PreviewMixin, View):
+    def post(self, request, template_id):
+        letter_request, _form = self.letter_request_or_errors(request, template_id)
+        if letter_request is None:
+            return HttpResponse(_("The form has errors; fix them in the builder."), status=400,
+                                content_type="text/plain; charset=utf-8")
+        try:
+            pdf = service.preview_pdf(request.user, letter_request)
+        except service.LetterError as exc:
+            return HttpResponse("\n".join(f"{p.field}: {p.message}" for p in exc.problems), status=400,
+                                content_type="text/plain; charset=utf-8")
+        response = HttpResponse(pdf.content, content_type="application/pdf")
+        response["Content-Disposition"] = 'inline; filename="preview.pdf"'
+        return response
+
+
+class CustomerSearchView(BuilderPermissionMixin, View):
+    def get(self, request):
+        results = get_customer_source().search(request.GET.get("q", ""), limit=15)
+        return JsonResponse({"results": results})
+
+
+class CustomerRecordView(BuilderPermissionMixin, View):
+    def get(self, request, customer_id):
+        try:
+            return JsonResponse({"record": get_customer_source().get(customer_id)})
+        except CustomerNotFound:
+            raise Http404 from None
+
+
+class DiscardDraftView(BuilderPermissionMixin, View):
+    def post(self, request, pk):
+        letter = get_object_or_404(Letter, pk=pk)
+        service.discard_draft(request.user, letter)
+        messages.success(request, _("Draft discarded."))
+        return redirect(letters_url("index"))
+
+
+__all__ = ["ChooseTemplateView", "LetterBuilderView", "LetterPreviewView", "LetterPdfPreviewView",
+           "CustomerSearchView", "CustomerRecordView", "LetterTemplatePage"]

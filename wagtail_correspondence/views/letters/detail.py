@@ -1,0 +1,91 @@
+"""A letter's page: what it is, what it was built from, its PDF and its history."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import NoReverseMatch, reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from wagtail.admin.views import generic
+from wagtail.admin.widgets import HeaderButton
+from wagtail.log_actions import registry as log_registry
+
+from ...models import Letter
+from ...services import letters as service
+
+
+def _url(name, *args):
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+class LetterInspectView(generic.InspectView):
+    template_name = "wagtail_correspondence/letters/inspect.html"
+
+    def get_object(self, queryset=None):
+        letter = super().get_object(queryset)
+        if not service.can_view_letter(self.request.user, letter):
+            raise PermissionDenied
+        return letter
+
+    @property
+    def header_buttons(self):
+        letter = self.object
+        buttons = []
+        if letter.is_generated and letter.pdf:
+            buttons.append(HeaderButton(_("Download PDF"), url=reverse("wagtail_correspondence_letters:pdf",
+                                                                          args=[letter.pk]), icon_name="download"))
+        elif service.can_edit_draft(self.request.user, letter):
+            buttons.append(HeaderButton(_("Continue editing"), url=reverse("wagtail_correspondence_letters:edit",
+                                                                              args=[letter.pk]), icon_name="edit"))
+        return buttons
+
+    def get_fields(self):
+        return []  # the template lays the letter out itself
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        letter = self.object
+        user = self.request.user
+        template = letter.template
+        context["template_url"] = _url("wagtailadmin_pages:edit", template.pk) if user.has_perm(
+            "wagtailcore.change_page") or template.permissions_for_user(user).can_edit() else ""
+        if letter.template_revision_id and context["template_url"]:
+            context["template_revision_url"] = _url("wagtailadmin_pages:revisions_view", template.pk,
+                                                    letter.template_revision_id)
+        pins = []
+        can_view_fragments = user.has_perm("wagtail_correspondence.change_fragment") or user.has_perm(
+            "wagtail_correspondence.publish_fragment")
+        for pin in letter.pinned_fragments:
+            pins.append({"pin": pin, "url": _url("wagtailsnippets_wagtail_correspondence_fragment:revisions_view",
+                                                  pin.fragment_id, pin.revision_id) if can_view_fragments else "",
+                         "current": pin.revision_id == pin.fragment.live_revision_id})
+        context["pins"] = pins
+        context["history"] = log_registry.get_logs_for_instance(letter).select_related("user")[:20]
+        context["pdf_url"] = reverse("wagtail_correspondence_letters:pdf", args=[letter.pk]) if (
+            letter.is_generated and letter.pdf) else ""
+        return context
+
+
+@method_decorator(xframe_options_sameorigin, name="dispatch")
+class LetterPdfView(View):
+    """The PDF, checked against its SHA-256, for users who may see the letter. Audited.
+    Framed by the letter's own page, hence same-origin framing."""
+
+    def get(self, request, pk):
+        letter = get_object_or_404(Letter, pk=pk)
+        if not letter.is_generated or not letter.pdf:
+            return HttpResponse(_("This letter has no PDF yet."), status=404, content_type="text/plain")
+        try:
+            content = service.read_pdf(request.user, letter)
+        except service.LetterIntegrityError as exc:
+            return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(content, content_type="application/pdf")
+        disposition = "inline" if request.GET.get("inline") else "attachment"
+        response["Content-Disposition"] = f'{disposition}; filename="{letter.reference}.pdf"'
+        response["X-Content-SHA256"] = letter.pdf_sha256
+        return response

@@ -1,0 +1,210 @@
+"""The letter builder form: built from the template (slots, optional groups, channels) and
+its data dictionary (one input per field), turned into a ``LetterRequest``."""
+
+import json
+import uuid
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ... import schema
+from ...customers import CustomerNotFound, get_customer_source
+from ...services.letters import LetterRequest, deep_merge
+
+FIELD_PREFIX = "field:"
+SLOT_PREFIX = "slot:"
+OPTIONAL_PREFIX = "optional:"
+
+_INPUT_TYPES = {schema.DATE: "date", schema.EMAIL: "email", schema.PHONE: "tel", schema.NUMBER: "text",
+                schema.MONEY: "text"}
+
+
+def _get(data, path):
+    value = data
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _set(data, path, value):
+    parts = path.split(".")
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value
+
+
+class LetterBuilderForm(forms.Form):
+    """Empty inputs keep the customer's value: the agent changes data by typing over it."""
+
+    customer_id = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    channel = forms.ChoiceField(label=_("Channel"), required=False)
+    data_json = forms.CharField(
+        label=_("Paste data (JSON)"), required=False, widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
+        help_text=_("A JSON object shaped like the data dictionary; applied over the customer record"))
+    idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput, max_length=255)
+
+    def __init__(self, *args, template, values=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.template = template
+        self.dictionary = template.data_dictionary
+        self.specs = self.dictionary.field_specs()
+        self.field_index = schema.FieldIndex.from_specs(self.specs)
+        values = values or {}
+        self.fields["channel"].choices = [(code, label) for code, label in _channel_choices()
+                                          if code in (template.channels or [])]
+        self.initial.setdefault("idempotency_key", str(uuid.uuid4()))
+        self.data_field_names = []
+        for spec in self.specs:
+            if self.field_index.list_parent(spec.name) is not None:
+                continue  # sub-fields of lists are edited with their list
+            self._add_data_field(spec, _get(values, spec.name))
+        self.slot_field_names = []
+        for slot in template.slots():
+            name = f"{SLOT_PREFIX}{slot['name']}"
+            self.fields[name] = forms.CharField(
+                label=slot["label"], required=False, help_text=slot["help"], strip=False,
+                widget=forms.Textarea(attrs={"rows": 4, "maxlength": slot["max_length"], "data-slot": slot["name"]}))
+            self.initial.setdefault(name, slot["default_text"])
+            self.slot_field_names.append(name)
+        self.optional_field_names = []
+        for group in template.optional_groups():
+            name = f"{OPTIONAL_PREFIX}{group['name']}"
+            self.fields[name] = forms.BooleanField(label=group["label"], required=False, help_text=group["help"])
+            self.initial.setdefault(name, group["preselected"])
+            self.optional_field_names.append(name)
+
+    def _add_data_field(self, spec, value):
+        name = f"{FIELD_PREFIX}{spec.name}"
+        attrs = {"data-path": spec.name}
+        label = f"{spec.label or spec.name}{' *' if spec.required else ''}"
+        if spec.type == schema.BOOLEAN:
+            field = forms.ChoiceField(label=label, required=False, widget=forms.Select(attrs=attrs),
+                                      choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))])
+            initial = "" if value is None else ("true" if value else "false")
+        elif spec.type == schema.ADDRESS:
+            for part in schema.ADDRESS_PARTS:
+                part_name = f"{name}.{part}"
+                self.fields[part_name] = forms.CharField(
+                    label=f"{spec.label or spec.name} · {part.replace('_', ' ')}", required=False,
+                    widget=forms.TextInput(attrs={"data-path": f"{spec.name}.{part}"}))
+                self.initial.setdefault(part_name, (value or {}).get(part, "") if isinstance(value, dict) else "")
+                self.data_field_names.append(part_name)
+            return
+        elif spec.type == schema.LIST:
+            field = forms.CharField(label=label, required=False, help_text=_("A JSON list of records"),
+                                    widget=forms.Textarea(attrs={**attrs, "rows": 4, "spellcheck": "false"}))
+            initial = json.dumps(value, ensure_ascii=False, indent=1) if value is not None else ""
+        else:
+            field = forms.CharField(label=label, required=False, help_text=spec.help,
+                                    widget=forms.TextInput(attrs={**attrs, "type": _INPUT_TYPES.get(spec.type, "text")}))
+            initial = "" if value is None else str(value)
+        self.fields[name] = field
+        self.initial.setdefault(name, initial)
+        self.data_field_names.append(name)
+
+    # Grouping for the template ---------------------------------------------------------
+
+    def bound_fields(self, names):
+        return [self[name] for name in names]
+
+    @property
+    def data_fields(self):
+        return self.bound_fields(self.data_field_names)
+
+    @property
+    def slot_fields(self):
+        return self.bound_fields(self.slot_field_names)
+
+    @property
+    def optional_fields(self):
+        return self.bound_fields(self.optional_field_names)
+
+    # Cleaning --------------------------------------------------------------------------
+
+    def clean_data_json(self):
+        text = self.cleaned_data["data_json"].strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc}) from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError(_("The data must be a JSON object."))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        for spec in self.specs:
+            if spec.type != schema.LIST or self.field_index.list_parent(spec.name) is not None:
+                continue
+            name = f"{FIELD_PREFIX}{spec.name}"
+            text = (cleaned.get(name) or "").strip()
+            if not text:
+                cleaned[name] = None
+                continue
+            try:
+                cleaned[name] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                self.add_error(name, _("Not valid JSON: %(error)s") % {"error": exc})
+        customer_id = cleaned.get("customer_id")
+        if customer_id:
+            try:
+                self.customer_record = get_customer_source().get(customer_id)
+            except CustomerNotFound:
+                self.add_error("customer_id", _("No customer '%(id)s' in the customer data source.") % {
+                    "id": customer_id})
+        else:
+            self.customer_record = {}
+        return cleaned
+
+    def _entered_value(self, spec):
+        name = f"{FIELD_PREFIX}{spec.name}"
+        if spec.type == schema.ADDRESS:
+            parts = {part: self.cleaned_data.get(f"{name}.{part}", "").strip() for part in schema.ADDRESS_PARTS}
+            parts = {part: text for part, text in parts.items() if text}
+            return parts or None
+        value = self.cleaned_data.get(name)
+        if spec.type == schema.BOOLEAN:
+            return {"true": True, "false": False}.get(value)
+        if spec.type == schema.LIST:
+            return value
+        value = (value or "").strip()
+        return value or None
+
+    def data_overrides(self):
+        """What the agent entered that differs from the customer record: pasted JSON first,
+        then each input over it."""
+        pasted = self.cleaned_data.get("data_json") or {}
+        base = deep_merge(self.customer_record, pasted)
+        overrides = json.loads(json.dumps(pasted))
+        for spec in self.specs:
+            if self.field_index.list_parent(spec.name) is not None:
+                continue
+            entered = self._entered_value(spec)
+            if entered is None:
+                continue
+            current = _get(base, spec.name)
+            if spec.type == schema.ADDRESS and isinstance(current, dict):
+                entered = {**current, **entered}
+            if entered != current:
+                _set(overrides, spec.name, entered)
+        return overrides
+
+    def letter_request(self):
+        customer_id = self.cleaned_data.get("customer_id") or ""
+        overrides = self.data_overrides()
+        optional = [name[len(OPTIONAL_PREFIX):] for name in self.optional_field_names if self.cleaned_data.get(name)]
+        return LetterRequest(
+            template=self.template, customer_id=customer_id,
+            data=overrides if (overrides or not customer_id) else None,
+            slots={name[len(SLOT_PREFIX):]: self.cleaned_data.get(name) or "" for name in self.slot_field_names},
+            optional_fragments=optional, channel=self.cleaned_data.get("channel") or "")
+
+
+def _channel_choices():
+    from ...conf import get_setting
+
+    return get_setting("CHANNELS")
