@@ -109,8 +109,9 @@ def letter_template(data_dictionary, layout_instance, fragments, title="Payment 
     library = ensure_template_library()
     page = LetterTemplatePage(
         title=title, data_dictionary=data_dictionary, layout=layout_instance,
-        subject=fields.pop("subject", "Your account {{ customer.id }}"), channels=["print", "email"],
-        body=body if body is not None else template_body(*[("fragment", f) for f in fragments]), **fields)
+        subject=fields.pop("subject", "Your account {{ customer.id }}"), channels=fields.pop("channels", ["print", "email"]),
+        body=body if body is not None else template_body(*[("fragment", f) for f in fragments]), live=publish,
+        **fields)
     library.add_child(instance=page)
     revision = page.save_revision()
     if publish:

@@ -86,3 +86,22 @@ def test_every_demo_customer_matches_the_dictionary(demo):
     for record in records:
         assert dictionary.validate_payload(record) == [], record["customer"]["id"]
     assert {record["customer"]["preferred_channel"] for record in records} == {"email", "print", "sms"}
+
+
+def test_agent_can_build_every_demo_template_for_every_demo_customer(demo):
+    from wagtail_correspondence.services import letters as service
+
+    agent = get_user_model().objects.get(username="agent")
+    records = json.loads(CUSTOMERS.read_text(encoding="utf-8"))
+    slots = {"complaint-acknowledgement": {"case_summary": "The claim took too long."}}
+    for page in service.available_templates():
+        for record in records:
+            customer_id = record["customer"]["id"]
+            letter = service.preview_letter(agent, service.LetterRequest(
+                template=page, customer_id=customer_id, slots=slots.get(page.slug, {})))
+            assert letter.problems == [], (page.slug, customer_id, letter.problems)
+            assert record["customer"]["full_name"] in letter.html
+    # One of them all the way to a PDF.
+    generated = service.generate_letter(agent, service.LetterRequest(
+        template=LetterTemplatePage.objects.get(slug="payment-reminder"), customer_id="C-1004"))
+    assert generated.pdf_pages >= 1 and generated.reference.startswith("OUT-")

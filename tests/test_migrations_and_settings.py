@@ -48,6 +48,37 @@ def test_migrations_run_on_an_empty_database_and_create_roles_and_workflow(tmp_p
 
 
 @pytest.mark.migrations
+def test_migrations_and_demo_run_on_postgresql(tmp_path):
+    """The production database: the real migrations, the demo and a generated letter."""
+    import psycopg
+    from django.conf import settings
+
+    server = settings.DATABASES["postgres"]
+    name = f"wc_migrations_{os.getpid()}"
+    admin = dict(host=server["HOST"], port=server["PORT"] or 5432, user=server["USER"], dbname=server["NAME"],
+                 password=server["PASSWORD"] or None, autocommit=True)
+    with psycopg.connect(**admin) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgres://{server['USER']}@{server['HOST']}:{admin['port']}/{name}"
+    env = {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "correspondence_site.settings.dev",
+           "PRIVATE_STORAGE_ROOT": str(tmp_path), "MEDIA_ROOT": str(tmp_path / "media")}
+    try:
+        run(MANAGE + ["migrate", "--noinput", "-v0"], env)
+        run(MANAGE + ["correspondence_demo"], env)
+        code = ("from django.contrib.auth import get_user_model; from wagtail_correspondence.models import "
+                "LetterTemplatePage; from wagtail_correspondence.services import letters as s; "
+                "agent = get_user_model().objects.get(username='agent'); "
+                "page = LetterTemplatePage.objects.get(slug='payment-reminder'); "
+                "print(s.generate_letter(agent, s.LetterRequest(template=page, customer_id='C-1004')).reference)")
+        result = run(MANAGE + ["shell", "-c", code], env)
+        assert result.stdout.strip().endswith("-000001"), result.stdout + result.stderr
+    finally:
+        with psycopg.connect(**admin) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.migrations
 def test_models_and_migrations_agree(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
            "DJANGO_SETTINGS_MODULE": "correspondence_site.settings.dev"}

@@ -68,8 +68,9 @@ class LetterRequestSerializer(serializers.Serializer):
         error_messages={"does_not_exist": "No published letter template with id {pk_value}."})
     customer_id = serializers.CharField(required=False, allow_blank=True, max_length=100,
                                         help_text="Customer in the customer data source")
-    data = serializers.JSONField(required=False, help_text="Letter data; overrides the customer's record "
-                                                            "field by field, or replaces it without customer_id")
+    data = serializers.JSONField(
+        required=False,
+        help_text="Letter data; overrides the customer's record field by field, or replaces it without customer_id")
     slots = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
                                   required=False, help_text="Agent slot name → text")
     optional_fragments = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True,

@@ -19,6 +19,7 @@ from .permissions import any_permission
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="Repeat the request with the same key to get the same letter instead of a second one")
+BUILD_OR_VIEW = any_permission(letter_service.ADD_LETTER, letter_service.VIEW_LETTER)
 PROBLEMS = OpenApiResponse(description='Every problem, naming its field: {"errors": [{"field", "message", "kind"}]}')
 
 
@@ -57,8 +58,7 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     """Published letter templates, with their slots, options, channels and data schema."""
 
     serializer_class = serializers.LetterTemplateSerializer
-    permission_classes = [permissions.IsAuthenticated, any_permission(letter_service.ADD_LETTER,
-                                                                     letter_service.VIEW_LETTER)]
+    permission_classes = [permissions.IsAuthenticated, BUILD_OR_VIEW]
     pagination_class = None
 
     def get_queryset(self):
@@ -85,8 +85,7 @@ class LetterFilter(django_filters.FilterSet):
 class LetterViewSet(viewsets.GenericViewSet):
     """Letters. ``{key}`` is the reference number of a generated letter, or the id of a draft."""
 
-    permission_classes = [permissions.IsAuthenticated, any_permission(letter_service.ADD_LETTER,
-                                                                     letter_service.VIEW_LETTER)]
+    permission_classes = [permissions.IsAuthenticated, BUILD_OR_VIEW]
     serializer_class = serializers.LetterSerializer
     filterset_class = LetterFilter
     lookup_field = "key"

@@ -24,7 +24,7 @@ from .document import render_letter_document
 from .images import inline_image_src
 from .sms import SmsText, measure_sms, normalise_sms
 from .sandbox import MergeError, collect_missing, render_source, text_to_template, with_paths
-from .templates import LetterBodyRenderer, optional_group_chosen, recipient_lines, slot_text
+from .templates import LetterBodyRenderer, recipient_lines, slot_text
 
 DATA, SLOT, MISSING, CONTENT, CHANNEL = "data", "slot", "missing", "content", "channel"
 

@@ -31,7 +31,7 @@ class MergeError(Exception):
     """A problem with merge syntax or a merge field; ``location`` says where."""
 
     def __init__(self, message, location="", missing_data=False):
-        super().__init__(message, location)
+        super().__init__(message, location, missing_data)
         self.message = message
         self.location = location
         # True when the cause is data the content needs and does not have; the missing
@@ -403,6 +403,7 @@ def evaluate_expression(source, data):
 
 
 __all__ = [
-    "MergeError", "get_environment", "collect_missing", "with_paths", "record_missing", "parse_template", "parse_expression", "referenced_fields",
+    "MergeError", "get_environment", "collect_missing", "with_paths", "record_missing", "parse_template",
+    "parse_expression", "referenced_fields",
     "check_references", "render_source", "evaluate_expression", "unescape_merge_tags",
 ]

@@ -9,7 +9,6 @@ from django.utils.html import linebreaks
 from markupsafe import Markup, escape
 
 from ..schema import ADDRESS
-from .document import render_letter_document
 from .fragments import Problem, lookup_path, problem_marker, render_fragment_body
 from .sandbox import (
     MergeError,
@@ -17,7 +16,6 @@ from .sandbox import (
     parse_expression,
     parse_template,
     referenced_fields,
-    render_source,
     text_to_template,
 )
 

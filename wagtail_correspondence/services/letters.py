@@ -76,8 +76,9 @@ def can_build_letters(user):
 
 
 def can_view_letter(user, letter):
-    return user.is_active and (user.has_perm(VIEW_LETTER) or (letter.created_by_id == user.pk
-                                                                and user.has_perm(ADD_LETTER)))
+    if not user.is_active:
+        return False
+    return user.has_perm(VIEW_LETTER) or (letter.created_by_id == user.pk and user.has_perm(ADD_LETTER))
 
 
 def can_edit_draft(user, letter):
@@ -94,7 +95,7 @@ def require(allowed, message):
 
 def available_templates():
     """Templates agents may use: published ones. Drafts and folders never appear."""
-    return LetterTemplatePage.objects.live().specific().order_by("path")
+    return LetterTemplatePage.objects.live().filter(live_revision__isnull=False).specific().order_by("path")
 
 
 # Data -----------------------------------------------------------------------------------

@@ -47,9 +47,10 @@ class ChooseTemplateView(BuilderPermissionMixin, WagtailAdminTemplateMixin, Temp
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.get("q", "").strip()
-        templates = service.available_templates().select_related("data_dictionary")
+        templates = list(service.available_templates())
         if query:
-            templates = templates.search(query) if len(query) > 2 else templates.filter(title__icontains=query)
+            matches = {page.pk for page in LetterTemplatePage.objects.live().search(query)}
+            templates = [page for page in templates if page.pk in matches or query.casefold() in page.title.casefold()]
         folders = {folder.pk: folder for folder in TemplateFolderPage.objects.all()}
         groups = {}
         for template in templates:

@@ -37,11 +37,11 @@ class LetterInspectView(generic.InspectView):
         letter = self.object
         buttons = []
         if letter.is_generated and letter.pdf:
-            buttons.append(HeaderButton(_("Download PDF"), url=reverse("wagtail_correspondence_letters:pdf",
-                                                                          args=[letter.pk]), icon_name="download"))
+            pdf_url = reverse("wagtail_correspondence_letters:pdf", args=[letter.pk])
+            buttons.append(HeaderButton(_("Download PDF"), url=pdf_url, icon_name="download"))
         elif service.can_edit_draft(self.request.user, letter):
-            buttons.append(HeaderButton(_("Continue editing"), url=reverse("wagtail_correspondence_letters:edit",
-                                                                              args=[letter.pk]), icon_name="edit"))
+            edit_url = reverse("wagtail_correspondence_letters:edit", args=[letter.pk])
+            buttons.append(HeaderButton(_("Continue editing"), url=edit_url, icon_name="edit"))
         return buttons
 
     def get_fields(self):
@@ -61,9 +61,9 @@ class LetterInspectView(generic.InspectView):
         can_view_fragments = user.has_perm("wagtail_correspondence.change_fragment") or user.has_perm(
             "wagtail_correspondence.publish_fragment")
         for pin in letter.pinned_fragments:
-            pins.append({"pin": pin, "url": _url("wagtailsnippets_wagtail_correspondence_fragment:revisions_view",
-                                                  pin.fragment_id, pin.revision_id) if can_view_fragments else "",
-                         "current": pin.revision_id == pin.fragment.live_revision_id})
+            revision_url = _url("wagtailsnippets_wagtail_correspondence_fragment:revisions_view", pin.fragment_id,
+                                pin.revision_id) if can_view_fragments else ""
+            pins.append({"pin": pin, "url": revision_url, "current": pin.revision_id == pin.fragment.live_revision_id})
         context["pins"] = pins
         context["history"] = log_registry.get_logs_for_instance(letter).select_related("user")[:20]
         context["pdf_url"] = reverse("wagtail_correspondence_letters:pdf", args=[letter.pk]) if (

@@ -1,0 +1,143 @@
+"""PDF rendering with both backends: merged text and footer read back with pdftotext,
+metadata, PDF/A, and proof that neither backend reads local files or fetches URLs."""
+
+import copy
+import http.server
+import io
+import subprocess
+import threading
+
+import pytest
+from pypdf import PdfReader
+
+from wagtail_correspondence.rendering.assembly import LetterInput, assemble, live_sources
+from wagtail_correspondence.rendering.pdf import (
+    PageSetup,
+    PdfkitBackend,
+    PdfMetadata,
+    PdfRenderingError,
+    WeasyPrintBackend,
+    render_pdf,
+)
+
+from . import factories
+
+BACKENDS = [WeasyPrintBackend, PdfkitBackend]
+
+
+def pdf_text(content):
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
+                          ).stdout.decode()
+
+
+@pytest.fixture
+def letter(customer_dictionary):
+    layout = factories.layout(footer="<p>Northwind Mutual SA · RPM 0123.456.789</p>")
+    paragraphs = "".join(f"<p>Paragraph {n}: {{{{ customer.first_name }}}} owes {{{{ balance|money }}}}.</p>"
+                         for n in range(60))  # long enough for two pages
+    fragment = factories.fragment(customer_dictionary, key="long", html=paragraphs)
+    page = factories.letter_template(customer_dictionary, layout, [fragment])
+    return assemble(live_sources(page), LetterInput(data=copy.deepcopy(factories.SAMPLE_DATA),
+                                                    reference="OUT-2026-000042"))
+
+
+METADATA = PdfMetadata(title="Your account C-1001", subject="OUT-2026-000042", author="Northwind Mutual")
+
+
+@pytest.mark.parametrize("backend_class", BACKENDS)
+def test_pdf_holds_the_merged_letter_and_its_metadata(letter, backend_class):
+    rendered = render_pdf(letter.html, METADATA, page=PageSetup.for_layout(letter.sources.layout),
+                          backend=backend_class())
+    assert rendered.content.startswith(b"%PDF") and rendered.pages >= 2
+    text = pdf_text(rendered.content)
+    assert "Paragraph 0: Ada owes €250.00." in text and "Paragraph 59: Ada owes €250.00." in text
+    assert "Ada Peeters" in text and "Rue de la Loi 16" in text  # the address in the window
+    assert "OUT-2026-000042" in text
+    assert "Northwind Mutual SA · RPM 0123.456.789" in text
+    info = PdfReader(io.BytesIO(rendered.content)).metadata
+    assert (info.title, info.subject, info.author) == ("Your account C-1001", "OUT-2026-000042", "Northwind Mutual")
+
+
+def test_weasyprint_prints_page_x_of_y_and_the_footer_on_every_page(letter):
+    rendered = render_pdf(letter.html, METADATA, backend=WeasyPrintBackend())
+    pages = pdf_text(rendered.content).split("\f")
+    total = rendered.pages
+    for number in range(1, total + 1):
+        assert f"Page {number} of {total}" in pages[number - 1]
+        assert "Northwind Mutual SA" in pages[number - 1]
+
+
+def test_weasyprint_pdfa_3b(letter):
+    rendered = render_pdf(letter.html, METADATA, variant="pdf/a-3b", backend=WeasyPrintBackend())
+    reader = PdfReader(io.BytesIO(rendered.content))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+    assert "/OutputIntents" in reader.trailer["/Root"]
+
+
+def test_pdfkit_refuses_pdfa(letter):
+    with pytest.raises(PdfRenderingError, match="cannot produce"):
+        PdfkitBackend().render(letter.html, METADATA, variant="pdf/a-3b")
+
+
+class RecordingHandler(http.server.BaseHTTPRequestHandler):
+    requests = []
+
+    def do_GET(self):  # noqa: N802 (the standard library's name)
+        RecordingHandler.requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def loopback_server():
+    RecordingHandler.requests = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RecordingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("backend_class", BACKENDS)
+def test_no_backend_reads_local_files_or_fetches_urls(tmp_path, loopback_server, backend_class):
+    secret = tmp_path / "secret.html"
+    secret.write_text("<p>TOP-SECRET-FILE-CONTENT</p>")
+    css = tmp_path / "evil.css"
+    css.write_text("body::before { content: 'CSS-FROM-DISK'; }")
+    html = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+      <link rel="stylesheet" href="file://{css}"><link rel="stylesheet" href="{loopback_server}/style.css">
+      <style>@import url("{loopback_server}/import.css"); .bg {{ background: url("{loopback_server}/bg.png"); }}</style>
+      </head><body><p class="bg">Visible text</p>
+      <img src="file://{secret}"><img src="{loopback_server}/pixel.png"><img src="pixel-relative.png">
+      <iframe src="file://{secret}"></iframe><object data="file://{secret}"></object>
+      <embed src="{loopback_server}/embed"><script>document.write('SCRIPT-RAN')</script></body></html>"""
+    rendered = backend_class().render(html, METADATA)
+    text = pdf_text(rendered.content)
+    assert "Visible text" in text
+    assert "TOP-SECRET" not in text and "CSS-FROM-DISK" not in text and "SCRIPT-RAN" not in text
+    assert RecordingHandler.requests == []
+
+
+def test_customer_data_with_urls_is_text_not_a_reference(customer_dictionary, standard_layout, loopback_server):
+    fragment = factories.fragment(customer_dictionary, key="f", html="<p>{{ customer.first_name }}</p>")
+    page = factories.letter_template(customer_dictionary, standard_layout, [fragment])
+    data = copy.deepcopy(factories.SAMPLE_DATA)
+    data["customer"]["first_name"] = f'<img src="{loopback_server}/tracker.png"><img src="file:///etc/passwd">'
+    letter = assemble(live_sources(page), LetterInput(data=data))
+    rendered = render_pdf(letter.html, METADATA, backend=WeasyPrintBackend())
+    assert "tracker.png" in pdf_text(rendered.content)  # printed as text
+    assert RecordingHandler.requests == []
+
+
+def test_the_loopback_server_would_see_a_fetch(loopback_server):
+    """Control for the tests above: an unprotected renderer does fetch, and it is recorded."""
+    from weasyprint import HTML
+
+    HTML(string=f'<img src="{loopback_server}/pixel.png">').write_pdf()
+    assert RecordingHandler.requests == ["/pixel.png"]
