@@ -26,6 +26,9 @@ def _url(name, *args):
 class LetterInspectView(generic.InspectView):
     template_name = "wagtail_correspondence/letters/inspect.html"
 
+    def get_page_title(self):
+        return _("Letter")
+
     def get_object(self, queryset=None):
         letter = super().get_object(queryset)
         if not service.can_view_letter(self.request.user, letter):
