@@ -14,6 +14,44 @@ def _fresh_customer_source():
     reset_customer_source()
 
 
+@pytest.fixture(scope="session")
+def _migrated_data(django_db_setup, django_db_blocker):
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        return connection.creation.serialize_db_to_string()
+
+
+@pytest.fixture(autouse=True)
+def _migrated_data_present(request, django_db_blocker):
+    """Transactional tests (browser journeys, concurrency) end with a flush that also empties
+    what the migrations created: roles, Wagtail's root page and site, the review workflow.
+    Every database test starts by putting it back if it is gone.
+
+    Not ``serialized_rollback``: while Playwright's sync API runs, test code sees another
+    ``connections["default"]`` object (asgiref's Local follows the greenlet's context), one
+    without the contents pytest-django stored, so that option silently does nothing here."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in ("db", "transactional_db", "live_server"))
+    if uses_db:
+        snapshot = request.getfixturevalue("_migrated_data")
+        from django.contrib.auth.models import Group
+        from django.contrib.contenttypes.models import ContentType
+        from django.core.cache import cache
+        from django.core.management import call_command
+        from django.db import connection
+
+        with django_db_blocker.unblock():
+            if not Group.objects.exists():
+                # The flush re-created content types and permissions (post_migrate) under new
+                # ids: empty the tables without that, then load the snapshot, as Django does.
+                call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+                connection.creation.deserialize_db_from_string(snapshot)
+                ContentType.objects.clear_cache()  # it still maps the flushed ids
+                cache.clear()
+    yield
+
+
 @pytest.fixture
 def customer_dictionary(db):
     return factories.dictionary()

@@ -10,6 +10,7 @@ LETTER_CREATED = "wagtail_correspondence.letter.created"
 LETTER_DRAFT_SAVED = "wagtail_correspondence.letter.draft_saved"
 LETTER_GENERATED = "wagtail_correspondence.letter.generated"
 LETTER_PDF_DOWNLOADED = "wagtail_correspondence.letter.pdf_downloaded"
+LETTER_PDF_VIEWED = "wagtail_correspondence.letter.pdf_viewed"
 LETTER_DISCARDED = "wagtail_correspondence.letter.discarded"
 
 
@@ -29,9 +30,17 @@ class PdfDownloadedFormatter(LogFormatter):
         return _("Downloaded the PDF of %(reference)s") % {"reference": (log_entry.data or {}).get("reference", "?")}
 
 
+class PdfViewedFormatter(LogFormatter):
+    label = _("View letter PDF")
+
+    def format_message(self, log_entry):
+        return _("Viewed the PDF of %(reference)s") % {"reference": (log_entry.data or {}).get("reference", "?")}
+
+
 def register(actions):
     actions.register_action(LETTER_CREATED, _("Start letter"), _("Letter draft started"))
     actions.register_action(LETTER_DRAFT_SAVED, _("Save letter draft"), _("Letter draft saved"))
     actions.register_action(LETTER_DISCARDED, _("Discard letter draft"), _("Letter draft discarded"))
     actions.register_action(LETTER_GENERATED)(LetterGeneratedFormatter)
     actions.register_action(LETTER_PDF_DOWNLOADED)(PdfDownloadedFormatter)
+    actions.register_action(LETTER_PDF_VIEWED)(PdfViewedFormatter)

@@ -7,6 +7,7 @@ letter from its pinned revisions; only the ``ContentSources`` differ. No databas
 """
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 
 import css_inline
@@ -43,6 +44,27 @@ class InputProblem:
         return {"field": self.field, "message": self.message, "kind": self.kind}
 
 
+@functools.lru_cache(maxsize=1024)
+def _rebuilt(revision_id, created_at):
+    from wagtail.models import Revision
+
+    return Revision.objects.get(pk=revision_id).as_object()
+
+
+def revision_objects(revision_ids):
+    """The objects the revisions hold, by revision id. A revision never changes once written,
+    so rebuilt objects are kept (keyed by id and creation time, which also tells apart two
+    databases that reuse an id). Only live state is read afresh, never from these objects."""
+    from wagtail.models import Revision
+
+    stamps = dict(Revision.objects.filter(pk__in=[pk for pk in revision_ids if pk]).values_list("pk", "created_at"))
+    return {pk: _rebuilt(pk, stamp) for pk, stamp in stamps.items()}
+
+
+def revision_object(revision_id):
+    return revision_objects([revision_id])[revision_id]
+
+
 class ContentUnavailable(Exception):
     """The template (or what it needs) cannot be used for letters at all."""
 
@@ -71,44 +93,55 @@ class ContentSources:
 def live_sources(page, use_live_revision=True):
     """Sources for a letter built now: the template's live revision (or ``page`` itself, for
     the preview of a template being edited), and the live revision of everything it uses."""
-    from ..models import DataDictionary, Layout
+    from ..models import DataDictionary, Fragment, Layout
 
     problems = []
     if use_live_revision:
         if not page.live or not page.live_revision_id:
             raise ContentUnavailable(_("The template '%(title)s' is not published.") % {"title": page.title})
         template_revision_id = page.live_revision_id
-        template = page.live_revision.as_object()
+        template = revision_object(template_revision_id)
     else:
         template_revision_id, template = None, page
 
+    # Live state (which revision is live, is it expired) always comes from the database.
     layout_row = Layout.objects.filter(pk=template.layout_id).first()
+    dictionary_row = DataDictionary.objects.select_related("latest_revision").get(pk=template.data_dictionary_id)
+    references = {}
+    for fragment, where, _position in template.referenced_fragments():
+        references.setdefault(fragment.pk, where)
+    fragment_rows = Fragment.objects.in_bulk(list(references))
+
+    usable = {pk: row for pk, row in fragment_rows.items() if row.is_usable}
+    layout_usable = layout_row is not None and layout_row.is_usable
+    dictionary_revision_id = dictionary_row.latest_revision_id
+    objects = revision_objects([row.live_revision_id for row in usable.values()]
+                               + [layout_row.live_revision_id if layout_usable else None, dictionary_revision_id])
+
     layout, layout_revision_id = None, None
-    if layout_row is not None and layout_row.is_usable:
+    if layout_usable:
         layout_revision_id = layout_row.live_revision_id
-        layout = layout_row.live_revision.as_object()
+        layout = objects[layout_revision_id]
     else:
         problems.append(InputProblem("template", _("The layout '%(layout)s' is not approved and live.") % {
             "layout": layout_row}, CONTENT))
-
-    dictionary_row = DataDictionary.objects.get(pk=template.data_dictionary_id)
-    dictionary_revision = dictionary_row.latest_revision
-    dictionary = dictionary_revision.as_object() if dictionary_revision else dictionary_row
+    dictionary = objects[dictionary_revision_id] if dictionary_revision_id else dictionary_row
 
     fragments, fragment_revision_ids = {}, {}
-    for fragment, where, _position in template.referenced_fragments():
-        if fragment.pk in fragments:
-            continue
-        if fragment.is_usable:
-            fragments[fragment.pk] = fragment.live_revision.as_object()
-            fragment_revision_ids[fragment.pk] = fragment.live_revision_id
-        elif not any(problem.field == "template" and str(fragment) in problem.message for problem in problems):
+    for pk, where in references.items():
+        row = usable.get(pk)
+        if row is not None:
+            fragments[pk] = objects[row.live_revision_id]
+            fragment_revision_ids[pk] = row.live_revision_id
+        else:
             problems.append(InputProblem("template", _("%(where)s: the fragment '%(fragment)s' is not approved "
-                                                       "and live.") % {"where": where, "fragment": fragment}, CONTENT))
+                                                       "and live.") % {"where": where,
+                                                                       "fragment": fragment_rows.get(pk, pk)},
+                                         CONTENT))
     return ContentSources(
         template=template, layout=layout, dictionary=dictionary, fragments=fragments,
         template_revision_id=template_revision_id, layout_revision_id=layout_revision_id,
-        dictionary_revision_id=dictionary_revision.pk if dictionary_revision else None,
+        dictionary_revision_id=dictionary_revision_id,
         fragment_revision_ids=fragment_revision_ids, problems=problems)
 
 

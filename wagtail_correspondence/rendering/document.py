@@ -11,6 +11,9 @@ from wagtail.rich_text import expand_db_html
 from .fragments import default_image_src
 
 
+WK_SCALE = 0.75  # the inverse of the zoom applied to documents printed by wkhtmltopdf
+
+
 def _css_string(text):
     """A CSS string literal for ``content:``; backslashes and quotes escaped, no newlines."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
@@ -52,9 +55,11 @@ def render_letter_document(*, layout, body_html, recipient_lines=(), title="", s
         "page_number_content": mark_safe(page_number_content(layout.page_number_text)) if layout else "",
     }
     if layout is not None:
-        # Positions inside the page margins, for wkhtmltopdf (see PdfkitBackend).
-        context["wk_window_top"] = max(layout.window_top - layout.margin_top, 0)
-        context["wk_window_side"] = max(layout.window_side - (
-            layout.margin_right if layout.address_window == "right" else layout.margin_left), 0)
-        context["wk_after_window"] = max(layout.window_top + layout.window_height + 5 - layout.margin_top, 0)
+        # Positions inside the page margins for wkhtmltopdf, which lays the page out at 96 dpi
+        # and prints it at 72: the document is zoomed by 4/3, so positions shrink by 3/4.
+        side_margin = layout.margin_right if layout.address_window == "right" else layout.margin_left
+        context["wk_window_top"] = round(max(layout.window_top - layout.margin_top, 0) * WK_SCALE, 2)
+        context["wk_window_side"] = round(max(layout.window_side - side_margin, 0) * WK_SCALE, 2)
+        context["wk_after_window"] = round(
+            max(layout.window_top + layout.window_height + 5 - layout.margin_top, 0) * WK_SCALE, 2)
     return mark_safe(render_to_string("wagtail_correspondence/letter/document.html", context))

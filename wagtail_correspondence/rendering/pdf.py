@@ -125,6 +125,9 @@ class PdfkitBackend(PdfBackend):
     name = "pdfkit"
     # Nothing listens on the discard port; requests to it fail at once, on loopback.
     CLOSED_PROXY = "http://127.0.0.1:9"
+    # wkhtmltopdf lays the page out at 96 dpi and prints it at 72, and unpatched Qt ignores
+    # --zoom: the zoom goes into the document (whose envelope-window positions allow for it).
+    ENGINE_CSS = "html.engine-wkhtmltopdf body { zoom: 1.3333; }"
 
     def __init__(self, wkhtmltopdf=None, timeout=60):
         self.wkhtmltopdf = wkhtmltopdf or shutil.which("wkhtmltopdf")
@@ -141,8 +144,8 @@ class PdfkitBackend(PdfBackend):
             "proxy-hostname-lookup": "",
             "load-error-handling": "ignore",
             "load-media-error-handling": "ignore",
-            "print-media-type": "",
-            "disable-smart-shrinking": "",
+            # Unpatched Qt ignores --print-media-type, --zoom and --disable-smart-shrinking: the
+            # document lays out as on screen, and its engine-wkhtmltopdf rules correct the scale.
             "title": metadata.title or metadata.subject or "Letter",
             "page-width": f"{page.width}mm", "page-height": f"{page.height}mm",
             "margin-top": f"{page.margin_top}mm", "margin-right": f"{page.margin_right}mm",
@@ -161,7 +164,8 @@ class PdfkitBackend(PdfBackend):
                "XDG_RUNTIME_DIR": "/tmp"}
         try:
             # pdfkit runs wkhtmltopdf with the document on stdin; no file is written.
-            html = html.replace("<html ", '<html class="engine-wkhtmltopdf" ', 1)
+            html = html.replace("<html ", '<html class="engine-wkhtmltopdf" ', 1).replace(
+                "</head>", f"<style>{self.ENGINE_CSS}</style></head>", 1)
             generator = pdfkit.PDFKit(html, "string", options=self.options(metadata, page), configuration=configuration)
             args = generator.command(None)
             result = subprocess.run(args, input=generator.source.to_s().encode("utf-8"), capture_output=True,

@@ -388,10 +388,14 @@ def render_source(source, data, *, autoescape=True):
         raise MergeError(f"cannot evaluate: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=2048)
+def _compiled_expression(source):
+    return get_environment().compile_expression(source, undefined_to_none=False)
+
+
 def evaluate_expression(source, data):
-    env = get_environment()
     try:
-        return env.compile_expression(source, undefined_to_none=False)(**data)
+        return _compiled_expression(source)(**data)
     except UndefinedError as exc:
         raise MergeError(f"missing data in condition '{source}': {exc.message}", missing_data=True) from exc
     except SecurityError as exc:

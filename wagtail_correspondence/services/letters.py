@@ -15,7 +15,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
-from wagtail.models import Revision
 
 from .. import log_actions
 from ..conf import get_setting
@@ -29,6 +28,7 @@ from ..rendering.assembly import (
     LetterInput,
     assemble,
     live_sources,
+    revision_objects,
 )
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
 from .numbering import next_reference
@@ -340,16 +340,14 @@ def preview_pdf(user, request):
 
 def pinned_sources(letter):
     """The content exactly as it was when the letter was generated, from its revisions."""
-    fragments, revision_ids = {}, {}
-    for pin in letter.fragment_pins.select_related("revision"):
-        fragments[pin.fragment_id] = pin.revision.as_object()
-        revision_ids[pin.fragment_id] = pin.revision_id
-    revisions = Revision.objects.in_bulk([letter.template_revision_id, letter.layout_revision_id,
-                                          letter.dictionary_revision_id])
+    revision_ids = dict(letter.fragment_pins.values_list("fragment_id", "revision_id"))
+    objects = revision_objects([*revision_ids.values(), letter.template_revision_id, letter.layout_revision_id,
+                                letter.dictionary_revision_id])
+    fragments = {fragment_id: objects[revision_id] for fragment_id, revision_id in revision_ids.items()}
     return ContentSources(
-        template=revisions[letter.template_revision_id].as_object(),
-        layout=revisions[letter.layout_revision_id].as_object(),
-        dictionary=revisions[letter.dictionary_revision_id].as_object(),
+        template=objects[letter.template_revision_id],
+        layout=objects[letter.layout_revision_id],
+        dictionary=objects[letter.dictionary_revision_id],
         fragments=fragments, template_revision_id=letter.template_revision_id,
         layout_revision_id=letter.layout_revision_id, dictionary_revision_id=letter.dictionary_revision_id,
         fragment_revision_ids=revision_ids)
@@ -381,15 +379,17 @@ class LetterIntegrityError(Exception):
     """A stored PDF no longer matches the SHA-256 recorded when it was generated."""
 
 
-def read_pdf(user, letter):
-    """The PDF's bytes, checked against the recorded SHA-256, and the download audited."""
+def read_pdf(user, letter, inline=False):
+    """The PDF's bytes, checked against the recorded SHA-256; the download (or, ``inline``,
+    the view on the letter's page) is audited."""
     require(can_view_letter(user, letter), _("You may not see this letter."))
     with letter.pdf.open("rb") as handle:
         content = handle.read()
     if hashlib.sha256(content).hexdigest() != letter.pdf_sha256:
         raise LetterIntegrityError(_("The stored PDF of %(reference)s does not match its recorded SHA-256.") % {
             "reference": letter.reference})
-    log(letter, log_actions.LETTER_PDF_DOWNLOADED, user=user, data={"reference": letter.reference})
+    action = log_actions.LETTER_PDF_VIEWED if inline else log_actions.LETTER_PDF_DOWNLOADED
+    log(letter, action, user=user, data={"reference": letter.reference})
     return content
 
 

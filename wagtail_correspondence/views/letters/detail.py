@@ -83,12 +83,13 @@ class LetterPdfView(View):
         letter = get_object_or_404(Letter, pk=pk)
         if not letter.is_generated or not letter.pdf:
             return HttpResponse(_("This letter has no PDF yet."), status=404, content_type="text/plain")
+        inline = bool(request.GET.get("inline"))
         try:
-            content = service.read_pdf(request.user, letter)
+            content = service.read_pdf(request.user, letter, inline=inline)
         except service.LetterIntegrityError as exc:
             return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
         response = HttpResponse(content, content_type="application/pdf")
-        disposition = "inline" if request.GET.get("inline") else "attachment"
+        disposition = "inline" if inline else "attachment"
         response["Content-Disposition"] = f'{disposition}; filename="{letter.reference}.pdf"'
         response["X-Content-SHA256"] = letter.pdf_sha256
         return response

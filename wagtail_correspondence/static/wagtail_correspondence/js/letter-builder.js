@@ -33,7 +33,8 @@
       if (tab === 'sms') {
         form.querySelector('[data-sms-text]').textContent = last.sms ? last.sms.text : '';
         form.querySelector('[data-sms-meta]').textContent = last.sms
-          ? last.sms.length + ' characters · ' + last.sms.encoding + ' · ' + last.sms.segments + ' segment(s)'
+          ? last.sms.length + ' characters · ' + last.sms.units + ' ' + last.sms.encoding +
+            (last.sms.encoding === 'GSM-7' ? ' septets' : ' code units') + ' · ' + last.sms.segments + ' segment(s)'
           : 'This template has no SMS text.';
       } else {
         frame.srcdoc = tab === 'email' ? (last.email ? last.email.html : '') : (last.html || '');
@@ -84,19 +85,29 @@
       if (event.target === search) return;
       refresh();
     });
+    function selectTab(name) {
+      tab = name;
+      form.querySelectorAll('[data-preview-tab]').forEach(function (other) {
+        other.setAttribute('aria-selected', String(other.dataset.previewTab === name));
+      });
+      show();
+    }
+
+    // The preview shows the version the customer will get on the chosen channel.
+    const channelTabs = { print: 'print', email: 'email', sms: 'sms' };
+    const channelSelect = form.querySelector('select[name=channel]');
+    function followChannel() {
+      if (channelSelect && channelTabs[channelSelect.value]) selectTab(channelTabs[channelSelect.value]);
+    }
+
     form.addEventListener('change', function (event) {
       if (event.target === search) return;
+      if (event.target === channelSelect) followChannel();
       refresh();
     });
 
     form.querySelectorAll('[data-preview-tab]').forEach(function (button) {
-      button.addEventListener('click', function () {
-        tab = button.dataset.previewTab;
-        form.querySelectorAll('[data-preview-tab]').forEach(function (other) {
-          other.setAttribute('aria-selected', String(other === button));
-        });
-        show();
-      });
+      button.addEventListener('click', function () { selectTab(button.dataset.previewTab); });
     });
 
     form.querySelectorAll('[data-confirm]').forEach(function (button) {
@@ -128,24 +139,38 @@
       search.value = '';
       const url = form.dataset.customerRecordUrl.replace('__id__', encodeURIComponent(customer.id));
       fetch(url, { credentials: 'same-origin' })
-        .then(function (response) { return response.json(); })
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status);
+          return response.json();
+        })
         .then(function (data) {
           fill(data.record || {});
-          const channel = form.querySelector('select[name=channel]');
           const preferred = data.record && data.record.customer && data.record.customer.preferred_channel;
-          if (channel && preferred && channel.querySelector('option[value="' + CSS.escape(preferred) + '"]')) {
-            channel.value = preferred;
+          if (channelSelect && preferred && channelSelect.querySelector('option[value="' + CSS.escape(preferred) + '"]')) {
+            channelSelect.value = preferred;
+            followChannel();
           }
+          refresh();
+        })
+        .catch(function () {
+          customerInput.value = '';
+          chosen.textContent = 'The customer record could not be loaded; choose the customer again.';
           refresh();
         });
     }
 
+    let searchNumber = 0;
     const runSearch = debounce(function () {
       const query = search.value.trim();
+      const number = ++searchNumber;
       if (!query) { results.replaceChildren(); return; }
       fetch(form.dataset.customerSearchUrl + '?q=' + encodeURIComponent(query), { credentials: 'same-origin' })
-        .then(function (response) { return response.json(); })
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status);
+          return response.json();
+        })
         .then(function (data) {
+          if (number !== searchNumber) return; // a newer search is under way
           results.replaceChildren();
           (data.results || []).forEach(function (customer) {
             const item = document.createElement('li');
@@ -164,6 +189,14 @@
             item.textContent = 'No customer found.';
             results.appendChild(item);
           }
+        })
+        .catch(function () {
+          if (number !== searchNumber) return;
+          results.replaceChildren();
+          const item = document.createElement('li');
+          item.className = 'cc-muted';
+          item.textContent = 'The customer search is not available right now.';
+          results.appendChild(item);
         });
     }, 250);
     search.addEventListener('input', runSearch);
@@ -175,6 +208,7 @@
       }
     });
 
+    followChannel();
     refresh();
   }
 

@@ -1,0 +1,170 @@
+"""An agent builds a payment reminder for a demo customer, watches the preview follow the
+personal note, generates the letter and downloads its PDF."""
+
+import hashlib
+import re
+import subprocess
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from wagtail.models import ModelLogEntry
+
+from wagtail_correspondence import log_actions
+from wagtail_correspondence.demo import DemoBuilder
+from wagtail_correspondence.models import Letter
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "journey-demo-password"
+CUSTOMER_ID = "C-1004"
+CUSTOMER_NAME = "Dirk Maes"
+NOTE = "We spoke on the phone this morning; thank you for your patience."
+INJECTION = "{{ 7*7 }} <b>bold</b>"
+REFERENCE = re.compile(r"^OUT-\d{4}-\d{6}$")
+
+
+@pytest.fixture
+def demo(transactional_db):
+    DemoBuilder(password=PASSWORD, log=lambda *args: None).build()
+    return get_user_model().objects.get(username="agent")
+
+
+def preview_source(page):
+    return page.locator("iframe[data-preview-frame]").evaluate("frame => frame.srcdoc")
+
+
+def wait_for_preview(page, *texts):
+    """Wait until the preview's HTML (the iframe's srcdoc) holds every text, and the
+    builder says it is up to date (no preview request still running)."""
+    page.wait_for_function(
+        """texts => {
+            const frame = document.querySelector('iframe[data-preview-frame]');
+            const status = document.querySelector('[data-preview-status]').textContent;
+            return status.startsWith('Preview up to date') && texts.every(t => frame.srcdoc.includes(t));
+        }""", arg=list(texts))
+
+
+def pdf_downloads(reference):
+    return ModelLogEntry.objects.filter(action=log_actions.LETTER_PDF_DOWNLOADED, data__reference=reference).count()
+
+
+def preview_text(page):
+    return page.frame_locator("iframe[data-preview-frame]").locator("body").inner_text()
+
+
+def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, open_session, screenshot,
+                                                                          tmp_path):
+    agent = demo
+    page = open_session("agent", PASSWORD)
+
+    # 1. Letters → New letter → the "Payment reminder" card.
+    page.locator("#wagtail-sidebar").get_by_role("button", name="Letters").click()
+    page.get_by_role("link", name="New letter").click()
+    page.wait_for_url("**/admin/correspondence/letters/new/")
+    card = page.locator("[data-template-choice=payment-reminder]")
+    card.wait_for()
+    screenshot(page, "choose-template")
+    card.click()
+    page.wait_for_url("**/admin/correspondence/letters/new/*/")
+    page.locator("[data-customer-search]").wait_for()
+
+    # 2. Find the customer; the preview fills with their name, address and amounts.
+    page.locator("[data-customer-search]").press_sequentially(CUSTOMER_NAME.split()[1], delay=30)
+    result = page.locator("[data-customer-results] button", has_text=CUSTOMER_NAME)
+    result.click()
+    page.locator("[data-customer-chosen]", has_text=CUSTOMER_ID).wait_for()
+    # The customer prefers email: the channel and the preview follow.
+    page.locator("[data-preview-tab=email][aria-selected=true]").wait_for()
+    assert page.locator("select[name=channel]").input_value() == "email"
+    page.locator("[data-preview-tab=print]").click()
+    wait_for_preview(page, "Maes", "929.75", "Boulevard d&#x27;Avroy 55")
+    text = preview_text(page)
+    for expected in ["Dear Mr Maes,", CUSTOMER_NAME, "Boulevard d'Avroy 55", "4000", "Liège", CUSTOMER_ID,
+                     "€929.75", "INV-2026-1030", "€312.25", "€317.50", "€300.00", "exceeds €500.00"]:
+        assert expected in text, f"{expected!r} missing from the preview:\n{text}"
+    assert NOTE not in text
+    screenshot(page, "customer-chosen")
+
+    # 3. The personal note shows up in the preview, escaped: no template code, no markup.
+    slot = page.locator("textarea[name='slot:personal_note']")
+    slot.fill(NOTE + " " + INJECTION)
+    wait_for_preview(page, NOTE)
+    source = preview_source(page)
+    assert "{{ 7*7 }} &lt;b&gt;bold&lt;/b&gt;" in source
+    assert "<b>bold</b>" not in source
+    text = preview_text(page)
+    assert f"{NOTE} {INJECTION}" in text
+    assert f"{NOTE} 49" not in text
+    assert page.frame_locator("iframe[data-preview-frame]").locator("b", has_text="bold").count() == 0
+    screenshot(page, "personal-note")
+
+    # The other channels: the email version, and the SMS text with its segment count.
+    page.locator("[data-preview-tab=email]").click()
+    wait_for_preview(page, "please find attached a reminder")
+    email = preview_text(page)
+    assert "Dear Dirk, please find attached a reminder about your balance of €929.75." in email
+    screenshot(page, "email-tab")
+    page.locator("[data-preview-tab=sms]").click()
+    sms_text = page.locator("[data-sms-text]")
+    sms_text.wait_for()
+    assert page.locator("iframe[data-preview-frame]").is_hidden()
+    assert "Northwind: a balance of €929.75 is due on" in sms_text.inner_text()
+    assert f"Ref {CUSTOMER_ID}" in sms_text.inner_text()
+    meta = page.locator("[data-sms-meta]").inner_text()
+    assert re.search(r"^\d+ characters · \d+ GSM-7 septets · 1 segment\(s\)$", meta), meta
+    screenshot(page, "sms-tab")
+    page.locator("[data-preview-tab=print]").click()
+    wait_for_preview(page, NOTE)
+    page.locator("[data-problems]", has_text="Ready to generate").wait_for()
+
+    # 4. Generate: the letter's page, with a success message and the reference number.
+    generate = page.locator("[data-generate]")
+    assert generate.is_enabled()
+    generate.click()
+    page.wait_for_url(re.compile(r".*/admin/correspondence/letters/inspect/\d+/$"), timeout=60_000)
+    page.wait_for_load_state("load")
+    reference = page.locator("[data-letter-reference]").inner_text().strip()
+    assert REFERENCE.match(reference), reference
+    page.locator(".messages", has_text=f"Letter {reference} generated.").wait_for()
+    screenshot(page, "generated")
+
+    # 5. Download the PDF from the link on the letter's page. (The page's own PDF frame is
+    # loaded by now: "load" waits for subframes, so the audit count below only moves for the click.)
+    downloads_before = pdf_downloads(reference)
+    link = page.locator("[data-download-pdf]")
+    assert link.inner_text().strip() == f"{reference}.pdf"
+    with page.expect_download(predicate=lambda download: "inline=" not in download.url) as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == f"{reference}.pdf"
+    pdf_path = tmp_path / download.suggested_filename
+    download.save_as(pdf_path)
+    content = pdf_path.read_bytes()
+    assert content.startswith(b"%PDF")
+    pdf_text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    flat = " ".join(pdf_text.split())
+    for expected in [CUSTOMER_NAME, NOTE, reference, "Page 1 of"]:
+        assert expected in flat, f"{expected!r} missing from the PDF:\n{pdf_text}"
+    assert "".join(INJECTION.split()) in "".join(pdf_text.split())  # literal, whatever the line breaks
+    assert f"{NOTE} 49" not in flat
+
+    # 6. What was stored, and the audit trail.
+    letter = Letter.objects.get()
+    assert letter.status == "generated"
+    assert letter.created_by == agent
+    assert letter.reference == reference
+    assert reference.startswith(f"OUT-{timezone.localdate(letter.generated_at).year}-")
+    assert letter.customer_id == CUSTOMER_ID
+    assert letter.slot_values["personal_note"] == f"{NOTE} {INJECTION}"
+    assert letter.template_revision_id is not None
+    assert letter.fragment_pins.count() > 0
+    assert letter.pdf_sha256 == hashlib.sha256(content).hexdigest()
+    entries = ModelLogEntry.objects.for_instance(letter)
+    generated = entries.filter(action=log_actions.LETTER_GENERATED)
+    assert generated.count() == 1
+    assert generated.get().user == agent and generated.get().data["reference"] == reference
+    assert pdf_downloads(reference) == downloads_before + 1
+    downloaded = entries.filter(action=log_actions.LETTER_PDF_DOWNLOADED).latest("timestamp")
+    assert downloaded.user == agent and downloaded.data["reference"] == reference
