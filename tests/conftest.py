@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -50,6 +51,25 @@ def _migrated_data_present(request, django_db_blocker):
                 ContentType.objects.clear_cache()  # it still maps the flushed ids
                 cache.clear()
     yield
+
+
+@pytest.fixture
+def customers(settings, tmp_path):
+    """Installs a customer data source holding the given records; call it again to replace them."""
+
+    def install(*records):
+        path = tmp_path / "customers.json"
+        path.write_text(json.dumps(list(records)))
+        settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "CUSTOMER_DATA_SOURCE": {
+            "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource", "OPTIONS": {"path": str(path)}}}
+
+    return install
+
+
+@pytest.fixture
+def one_customer(customers):
+    """The sample customer, C-1001, as the only record of the customer data source."""
+    customers(factories.SAMPLE_DATA)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 form, live preview, drafts, generation, the letter page, its PDF, and who may do what."""
 
 import copy
-import json
 
 import pytest
 from django.urls import reverse
@@ -12,13 +11,7 @@ from wagtail_correspondence.models import Letter, LetterStatus
 
 from . import factories
 
-
-@pytest.fixture(autouse=True)
-def customers(settings, tmp_path):
-    path = tmp_path / "customers.json"
-    path.write_text(json.dumps([factories.SAMPLE_DATA]))
-    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "CUSTOMER_DATA_SOURCE": {
-        "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource", "OPTIONS": {"path": str(path)}}}
+pytestmark = pytest.mark.usefixtures("one_customer")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ reproduction after the content changed, drafts, idempotency and usage."""
 import copy
 import datetime
 import hashlib
-import json
 import subprocess
 
 import pytest
@@ -20,14 +19,7 @@ from wagtail_correspondence.services.numbering import ReferencePatternError, nex
 
 from . import factories
 
-
-@pytest.fixture(autouse=True)
-def one_customer(settings, tmp_path):
-    """A customer data source holding the sample customer, C-1001."""
-    path = tmp_path / "customers.json"
-    path.write_text(json.dumps([factories.SAMPLE_DATA]))
-    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "CUSTOMER_DATA_SOURCE": {
-        "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource", "OPTIONS": {"path": str(path)}}}
+pytestmark = pytest.mark.usefixtures("one_customer")
 
 
 @pytest.fixture

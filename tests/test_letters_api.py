@@ -18,14 +18,11 @@ API = "/api/correspondence/v1/"
 
 
 @pytest.fixture(autouse=True)
-def one_customer(settings, tmp_path):
-    path = tmp_path / "customers.json"
+def two_customers(customers):
     other = copy.deepcopy(factories.SAMPLE_DATA)
     other["customer"].update(id="C-2002", full_name="Bo Janssens", first_name="Bo", last_name="Janssens",
                              email="bo@example.org")
-    path.write_text(json.dumps([factories.SAMPLE_DATA, other]))
-    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "CUSTOMER_DATA_SOURCE": {
-        "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource", "OPTIONS": {"path": str(path)}}}
+    customers(factories.SAMPLE_DATA, other)
 
 
 @pytest.fixture

@@ -63,6 +63,18 @@ def problem_marker(problem):
     return format_html('<div class="render-problem" role="alert">{}</div>', str(problem))
 
 
+def record_or_raise(problems, exc, location, block_index=None):
+    """A block failed: raise when rendering strictly (``problems`` is None), else record the
+    problem and return the marker that stands in the block's place."""
+    if not exc.location:
+        exc.location = location
+    if problems is None:
+        raise exc
+    problem = Problem(exc.location, exc.message, block_index, missing_data=exc.missing_data)
+    problems.append(problem)
+    return problem_marker(problem)
+
+
 # Checking ----------------------------------------------------------------------------
 
 
@@ -167,13 +179,7 @@ class BodyRenderer:
             try:
                 parts.append(self.render_block(child.block_type, child.value, location))
             except MergeError as exc:
-                if not exc.location:
-                    exc.location = location
-                if self.problems is None:
-                    raise
-                problem = Problem(exc.location, exc.message, missing_data=exc.missing_data)
-                self.problems.append(problem)
-                parts.append(problem_marker(problem))
+                parts.append(record_or_raise(self.problems, exc, location))
         return Markup("\n").join(parts)
 
     def render_block(self, block_type, value, location):

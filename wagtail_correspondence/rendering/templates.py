@@ -9,7 +9,7 @@ from django.utils.html import linebreaks
 from markupsafe import Markup, escape
 
 from ..schema import ADDRESS
-from .fragments import Problem, lookup_path, problem_marker, render_fragment_body
+from .fragments import Problem, lookup_path, record_or_raise, render_fragment_body
 from .sandbox import (
     MergeError,
     evaluate_expression,
@@ -151,13 +151,7 @@ class LetterBodyRenderer:
             try:
                 parts.extend(self.render_block(child.block_type, child.value, where))
             except MergeError as exc:
-                if not exc.location:
-                    exc.location = where
-                if self.problems is None:
-                    raise
-                problem = Problem(exc.location, exc.message, position, missing_data=exc.missing_data)
-                self.problems.append(problem)
-                parts.append(problem_marker(problem))
+                parts.append(record_or_raise(self.problems, exc, where, position))
         return Markup("\n").join(parts)
 
     def render_block(self, block_type, value, where):
