@@ -141,3 +141,26 @@ def test_the_loopback_server_would_see_a_fetch(loopback_server):
 
     HTML(string=f'<img src="{loopback_server}/pixel.png">').write_pdf()
     assert RecordingHandler.requests == ["/pixel.png"]
+
+
+def test_images_are_embedded_from_the_image_library(customer_dictionary, tmp_path):
+    from wagtail.images.models import Image
+    from wagtail.images.tests.utils import get_test_image_file
+
+    image = Image.objects.create(title="Logo", file=get_test_image_file(colour="red"))
+    layout = factories.layout(name="With logo", logo=image)
+    fragment = factories.fragment(customer_dictionary, key="pictured", body=factories.fragment_body(
+        factories.rich_text("<p>Our new office:</p>"),
+        ("image", {"image": image, "alt_text": "The office", "width_mm": 40, "alignment": "left"})))
+    page = factories.letter_template(customer_dictionary, layout, [fragment])
+    letter = assemble(live_sources(page), LetterInput(data=copy.deepcopy(factories.SAMPLE_DATA)))
+    assert letter.problems == []
+    assert letter.html.count('src="data:image/png;base64,') == 2  # the logo and the image block
+    assert "/media/" not in letter.html and "/media/" not in letter.email_html
+    rendered = WeasyPrintBackend().render(letter.html, METADATA)
+    assert rendered.refused_urls == []
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(rendered.content)
+    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, check=True, text=True).stdout
+    kinds = [line.split()[2] for line in listing.splitlines()[2:] if line.strip()]  # after two header lines
+    assert kinds.count("image") == 2
