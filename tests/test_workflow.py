@@ -108,3 +108,47 @@ def test_agent_cannot_act_on_the_review(client, make_user, people, fragment):
     assert response.status_code in (302, 403)
     state.refresh_from_db()
     assert state.status == WorkflowState.STATUS_IN_PROGRESS
+
+
+def footer_approval(client, fragment, text, block_id):
+    data = {**edit_post_data(fragment, text), "body-0-id": block_id, "action-workflow-action": "true",
+            "workflow-action-name": "approve", "workflow-action-extra-data": '{"comment": "Checked in the editor"}'}
+    return client.post(reverse(EDIT, args=[fragment.pk]), data)
+
+
+def test_approve_from_the_editor_footer_without_changes_publishes(client, people, fragment):
+    state = submit_as_author(client, people, fragment, "Footer wording")
+    block_id = fragment.get_latest_revision_as_object().body[0].id
+    revisions = fragment.revisions.count()
+    client.force_login(people["reviewer"])
+    assert footer_approval(client, fragment, "Footer wording", block_id).status_code == 302
+    state.refresh_from_db()
+    fragment.refresh_from_db()
+    assert state.status == WorkflowState.STATUS_APPROVED
+    assert fragment.revisions.count() == revisions  # the approval saved no new revision
+    assert "Footer wording" in fragment.live_revision.as_object().body[0].value.source
+    assert state.task_states.get().comment == "Checked in the editor"
+
+
+def test_approve_from_the_footer_of_wording_saved_by_code(client, people, customer_dictionary):
+    """Text saved by code lacks the editor's block keys; the round trip is not a change."""
+    fragment = factories.fragment(customer_dictionary, key="coded", html="<p>Coded wording</p>")
+    fragment.body = factories.fragment_body(factories.rich_text("<p>Coded wording, revised</p>"))
+    fragment.save_revision(user=people["author"])
+    fragment.get_workflow().start(fragment, people["author"])
+    client.force_login(people["reviewer"])
+    footer_approval(client, fragment, "Coded wording, revised", fragment.get_latest_revision_as_object().body[0].id)
+    fragment.refresh_from_db()
+    assert fragment.current_workflow_state is None or not fragment.workflow_in_progress
+    assert "Coded wording, revised" in fragment.live_revision.as_object().body[0].value.source
+
+
+def test_changing_the_wording_while_approving_needs_approval_again(client, people, fragment):
+    state = submit_as_author(client, people, fragment, "Submitted wording")
+    block_id = fragment.get_latest_revision_as_object().body[0].id
+    client.force_login(people["reviewer"])
+    footer_approval(client, fragment, "Wording changed by the reviewer", block_id)
+    state.refresh_from_db()
+    fragment.refresh_from_db()
+    assert state.status == WorkflowState.STATUS_IN_PROGRESS  # the changed text is reviewed again
+    assert "Old wording" in fragment.live_revision.as_object().body[0].value.source
