@@ -9,6 +9,15 @@ from . import factories
 
 
 @pytest.fixture(autouse=True)
+def _own_archive(settings, tmp_path):
+    """Each test archives into a folder of its own: reference numbers start again with every
+    test database, and the archive refuses to overwrite a different letter."""
+    settings.STORAGES = {**settings.STORAGES, "archive": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "archive"), "base_url": None}}}
+
+
+@pytest.fixture(autouse=True)
 def _fresh_customer_source():
     reset_customer_source()
     yield

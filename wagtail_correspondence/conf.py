@@ -36,6 +36,17 @@ DEFAULTS = {
     "LETTER_STORAGE": "default",
     # A concatenated SMS longer than this many segments is refused at generation.
     "SMS_MAX_SEGMENTS": 3,
+    # Delivery: one backend per channel. A letter's channel without a backend is not sent.
+    "CHANNEL_BACKENDS": {
+        "email": {"BACKEND": "wagtail_correspondence.delivery.email.EmailChannel", "OPTIONS": {}},
+    },
+    # Every generated letter is archived here (the PDF and a JSON sidecar).
+    "ARCHIVE": {"BACKEND": "wagtail_correspondence.delivery.archive.StorageArchive",
+                "OPTIONS": {"storage": "default", "prefix": "archive"}},
+    # Retries of failed deliveries: exponential back-off from BASE_DELAY seconds, capped at
+    # MAX_DELAY, for at most MAX_ATTEMPTS attempts. A dispatch left "sending" by a worker that
+    # stopped is reported after STALE_AFTER seconds, never resent automatically.
+    "DISPATCH_RETRY": {"MAX_ATTEMPTS": 6, "BASE_DELAY": 60, "MAX_DELAY": 3600, "STALE_AFTER": 900},
 }
 
 PDF_BACKENDS = {

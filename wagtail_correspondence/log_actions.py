@@ -11,6 +11,9 @@ LETTER_DRAFT_SAVED = "wagtail_correspondence.letter.draft_saved"
 LETTER_GENERATED = "wagtail_correspondence.letter.generated"
 LETTER_PDF_DOWNLOADED = "wagtail_correspondence.letter.pdf_downloaded"
 LETTER_PDF_VIEWED = "wagtail_correspondence.letter.pdf_viewed"
+LETTER_DISPATCHED = "wagtail_correspondence.letter.dispatched"
+LETTER_DISPATCH_FAILED = "wagtail_correspondence.letter.dispatch_failed"
+LETTER_DISPATCH_REQUEUED = "wagtail_correspondence.letter.dispatch_requeued"
 LETTER_DISCARDED = "wagtail_correspondence.letter.discarded"
 
 
@@ -37,6 +40,17 @@ class PdfViewedFormatter(LogFormatter):
         return _("Viewed the PDF of %(reference)s") % {"reference": (log_entry.data or {}).get("reference", "?")}
 
 
+class DispatchFormatter(LogFormatter):
+    def __init__(self, label, template):
+        self.label = label
+        self.template = template
+
+    def format_message(self, log_entry):
+        data = log_entry.data or {}
+        return self.template % {"channel": data.get("channel", "?"), "recipient": data.get("recipient", ""),
+                                "attempts": data.get("attempts", "?"), "error": data.get("error", "")}
+
+
 def register(actions):
     actions.register_action(LETTER_CREATED, _("Start letter"), _("Letter draft started"))
     actions.register_action(LETTER_DRAFT_SAVED, _("Save letter draft"), _("Letter draft saved"))
@@ -44,3 +58,9 @@ def register(actions):
     actions.register_action(LETTER_GENERATED)(LetterGeneratedFormatter)
     actions.register_action(LETTER_PDF_DOWNLOADED)(PdfDownloadedFormatter)
     actions.register_action(LETTER_PDF_VIEWED)(PdfViewedFormatter)
+    actions.register_action(LETTER_DISPATCHED)(
+        lambda: DispatchFormatter(_("Send letter"), _("Sent by %(channel)s to %(recipient)s (attempt %(attempts)s)")))
+    actions.register_action(LETTER_DISPATCH_FAILED)(
+        lambda: DispatchFormatter(_("Letter delivery failed"), _("Delivery by %(channel)s failed: %(error)s")))
+    actions.register_action(LETTER_DISPATCH_REQUEUED)(
+        lambda: DispatchFormatter(_("Send letter again"), _("Queued again for %(channel)s")))

@@ -149,12 +149,15 @@ class LetterSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     generated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     links = serializers.SerializerMethodField()
+    delivery_status = serializers.CharField(read_only=True)
+    delivery = serializers.SerializerMethodField()
 
     class Meta:
         model = Letter
         fields = ["id", "reference", "status", "template", "revisions", "fragments", "customer_id", "recipient_name",
                   "channels", "language", "subject", "data", "slots", "optional_fragments", "pdf_sha256",
-                  "pdf_pages", "html_sha256", "created_by", "created_at", "generated_by", "generated_at", "links"]
+                  "pdf_pages", "html_sha256", "created_by", "created_at", "generated_by", "generated_at",
+                  "delivery_status", "delivery", "links"]
         read_only_fields = fields
 
     def get_template(self, letter) -> dict:
@@ -167,6 +170,12 @@ class LetterSerializer(serializers.ModelSerializer):
     def get_fragments(self, letter) -> list[dict]:
         return [{"key": pin.fragment.key, "title": pin.fragment.title, "revision": pin.revision_id,
                  "included": pin.included} for pin in letter.pinned_fragments]
+
+    def get_delivery(self, letter) -> list[dict]:
+        return [{"channel": dispatch.channel, "status": dispatch.status, "recipient": dispatch.recipient,
+                 "attempts": dispatch.attempts, "next_attempt_at": dispatch.next_attempt_at,
+                 "sent_at": dispatch.sent_at, "delivered_at": dispatch.delivered_at, "last_error": dispatch.last_error}
+                for dispatch in letter.dispatches.all()]
 
     def get_links(self, letter) -> dict:
         request = self.context.get("request")
@@ -187,5 +196,5 @@ class LetterSerializer(serializers.ModelSerializer):
 class LetterListSerializer(LetterSerializer):
     class Meta(LetterSerializer.Meta):
         fields = ["id", "reference", "status", "template", "customer_id", "recipient_name", "channels", "subject",
-                  "created_by", "created_at", "generated_at", "links"]
+                  "created_by", "created_at", "generated_at", "delivery_status", "links"]
         read_only_fields = fields

@@ -92,7 +92,7 @@ class LetterViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        queryset = Letter.objects.select_related("template", "created_by", "generated_by")
+        queryset = Letter.objects.select_related("template", "created_by", "generated_by").prefetch_related("dispatches")
         user = self.request.user
         if not user.has_perm(letter_service.VIEW_LETTER):
             queryset = queryset.filter(created_by=user)

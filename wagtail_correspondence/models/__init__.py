@@ -2,6 +2,7 @@
 
 from .content import ContentCategory, Fragment
 from .departments import Department
+from .dispatch import Dispatch, DispatchStatus
 from .dictionary import DataDictionary, DataField, SampleDataSet
 from .layouts import Layout
 from .letters import Letter, LetterFragmentPin, LetterStatus
@@ -9,7 +10,7 @@ from .numbering import ReferenceSequence
 from .templates import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
 
 __all__ = [
-    "ContentCategory", "DataDictionary", "DataField", "Department", "Fragment", "Layout", "Letter",
+    "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
     "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "ReferenceSequence", "SampleDataSet",
     "TemplateFolderPage", "TemplateLibraryPage",
 ]

@@ -157,6 +157,18 @@ class Letter(index.Indexed, models.Model):
     def channel(self):
         return self.channels[0] if self.channels else ""
 
+    @property
+    def delivery_status(self):
+        """The status of the customer-facing dispatches (not the archive), e.g. "sent", or
+        "" while nothing is planned."""
+        statuses = [dispatch.status for dispatch in self.dispatches.all() if dispatch.channel != "archive"]
+        if not statuses:
+            return ""
+        for status in ("failed", "bounced", "sending", "queued"):
+            if status in statuses:
+                return status
+        return "delivered" if all(status == "delivered" for status in statuses) else statuses[-1]
+
     @cached_property
     def pinned_fragments(self):
         return list(self.fragment_pins.select_related("fragment", "revision").order_by("pk"))

@@ -31,6 +31,7 @@ from ..rendering.assembly import (
     revision_objects,
 )
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
+from .dispatch import plan_dispatches
 from .numbering import next_reference
 
 ADD_LETTER = "wagtail_correspondence.add_letter"
@@ -294,6 +295,7 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
             stored_file = letter.pdf.name
             letter.save()
             _pin_fragments(letter, sources, included=set(assembled.included_fragment_ids))
+            plan_dispatches(letter)  # sent by the workers once this transaction commits
             log(letter, log_actions.LETTER_GENERATED, user=user, data={
                 "reference": reference, "template": request.template.title,
                 "template_revision": sources.template_revision_id, "pdf_sha256": pdf.sha256,

@@ -138,6 +138,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "letters": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": os.path.join(PRIVATE_STORAGE_ROOT, "letters"), "base_url": None}},
+    "archive": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": os.path.join(PRIVATE_STORAGE_ROOT, "archive"), "base_url": None}},
 }
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     # S3 through django-storages (the `s3` extra); credentials come from boto3's usual chain.
@@ -206,6 +208,8 @@ WAGTAIL_CORRESPONDENCE = {
     },
     "PDF_BACKEND": os.environ.get("PDF_BACKEND", "weasyprint"),
     "LETTER_STORAGE": "letters",
+    "ARCHIVE": {"BACKEND": "wagtail_correspondence.delivery.archive.StorageArchive",
+                "OPTIONS": {"storage": "archive", "prefix": ""}},
 }
 
 LOGGING = {

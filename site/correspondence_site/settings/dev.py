@@ -8,4 +8,4 @@ SECRET_KEY = SECRET_KEY or "insecure-development-key-never-use-in-production"
 if not os.environ.get("EMAIL_BACKEND") and not os.environ.get("EMAIL_HOST"):
     # Without a configured mail server the demo keeps mails as files instead of failing.
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(SITE_DIR / "sent_mail")
+    EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(SITE_DIR / "sent_mail"))

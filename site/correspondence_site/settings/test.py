@@ -10,6 +10,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="correspondence-test-media-")
 STORAGES["letters"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="correspondence-test-letters-")
+STORAGES["archive"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="correspondence-test-archive-")
 
 # PostgreSQL for the tests that need real concurrency (reference numbers under load). `make
 # test` makes sure a server answers (scripts/ensure-postgres.sh) and passes its URL here;

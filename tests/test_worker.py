@@ -1,0 +1,53 @@
+"""The background worker as the demo runs it: a generated letter is queued, `db_worker`
+(django-tasks-db) sends it, and the email lands in the demo's mail folder."""
+
+import email
+import email.policy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = [sys.executable, str(ROOT / "site" / "manage.py")]
+
+
+@pytest.mark.migrations
+def test_db_worker_sends_a_queued_letter(tmp_path):
+    unset = ("DATABASE_URL", "EMAIL_BACKEND", "EMAIL_HOST", "TASKS_BACKEND")
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+                "DJANGO_SETTINGS_MODULE": "correspondence_site.settings.dev",
+                "PRIVATE_STORAGE_ROOT": str(tmp_path / "private"), "MEDIA_ROOT": str(tmp_path / "media"),
+                "EMAIL_FILE_PATH": str(tmp_path / "mail")})
+
+    def run(*args):
+        return subprocess.run(MANAGE + list(args), env=env, capture_output=True, text=True, check=True, cwd=ROOT,
+                              timeout=300)
+
+    run("migrate", "--noinput", "-v0")
+    run("correspondence_demo")
+    before = set(tmp_path.glob("mail/*"))  # the demo's review notifications
+    code = ("from django.contrib.auth import get_user_model; from wagtail_correspondence.models import "
+            "LetterTemplatePage; from wagtail_correspondence.services import letters as s; "
+            "agent = get_user_model().objects.get(username='agent'); "
+            "page = LetterTemplatePage.objects.get(slug='payment-reminder'); "
+            "letter = s.generate_letter(agent, s.LetterRequest(template=page, customer_id='C-1004', channel='email')); "
+            "print('REF', letter.reference, [d.status for d in letter.dispatches.all()])")
+    generated = run("shell", "-c", code).stdout
+    reference = generated.split("REF ", 1)[1].split()[0]
+    assert "['queued', 'queued']" in generated  # nothing sent before the worker runs
+    assert set(tmp_path.glob("mail/*")) == before
+
+    run("db_worker", "--queue-name", "*", "--batch", "--no-startup-delay")
+    status = run("shell", "-c", "from wagtail_correspondence.models import Dispatch; "
+                                "print(sorted(Dispatch.objects.values_list('channel', 'status')))").stdout
+    assert "[('archive', 'sent'), ('email', 'sent')]" in status
+    [mail_file] = set(tmp_path.glob("mail/*")) - before
+    message = email.message_from_bytes(mail_file.read_bytes().split(b"\n" + b"-" * 79)[0],
+                                       policy=email.policy.default)
+    assert message["X-Correspondence-Reference"] == reference
+    assert message["To"] == "dirk.maes@example.org"
+    assert list(tmp_path.glob(f"private/archive/*/*/{reference}.pdf"))

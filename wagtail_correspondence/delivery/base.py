@@ -1,0 +1,58 @@
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from ..conf import get_setting
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Nothing was delivered and trying again later may succeed."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Nothing was delivered and trying again will not help (refused address, bad number)."""
+
+
+@dataclass
+class DeliveryResult:
+    provider_message_id: str = ""
+    recipient: str = ""
+    detail: str = ""
+
+
+class Channel:
+    """A delivery channel. ``send`` delivers one dispatch or raises a DeliveryError."""
+
+    name = ""
+
+    def recipient_for(self, letter):
+        """Where this letter would go on this channel, or "" if the data has no address."""
+        return ""
+
+    def send(self, dispatch):
+        raise NotImplementedError
+
+
+def channel_backends():
+    return get_setting("CHANNEL_BACKENDS")
+
+
+ARCHIVE = "archive"
+
+
+def get_channel(name):
+    config = get_setting("ARCHIVE") if name == ARCHIVE else channel_backends().get(name)
+    if not config:
+        raise ImproperlyConfigured(f"No delivery backend is configured for the channel {name!r}")
+    try:
+        backend_class = import_string(config["BACKEND"])
+    except (KeyError, ImportError) as exc:
+        raise ImproperlyConfigured(f"CHANNEL_BACKENDS[{name!r}]['BACKEND'] is invalid: {exc}") from exc
+    channel = backend_class(**config.get("OPTIONS", {}))
+    channel.name = name
+    return channel

@@ -1,0 +1,93 @@
+"""Email through Django's email backends (SMTP by default): HTML and text bodies, the PDF
+attached, images as inline parts (mail clients block data: URIs)."""
+
+import base64
+import re
+import smtplib
+from email.mime.image import MIMEImage
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError
+
+DATA_IMAGE_RE = re.compile(r'src="data:(image/[a-z+.-]+);base64,([A-Za-z0-9+/=]+)"')
+
+
+def lookup(data, path):
+    value = data
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return ""
+        value = value.get(part)
+    return value if isinstance(value, str) else ""
+
+
+def inline_images(html, domain):
+    """Replace data: images by cid: references; returns (html, [MIMEImage])."""
+    parts = []
+
+    def replace(match):
+        mime, payload = match.group(1), match.group(2)
+        content_id = f"image{len(parts) + 1}@{domain}"
+        part = MIMEImage(base64.b64decode(payload), _subtype=mime.split("/", 1)[1].replace("svg+xml", "svg+xml"))
+        part.add_header("Content-ID", f"<{content_id}>")
+        part.add_header("Content-Disposition", "inline", filename=f"image{len(parts) + 1}")
+        parts.append(part)
+        return f'src="cid:{content_id}"'
+
+    return DATA_IMAGE_RE.sub(replace, html), parts
+
+
+class EmailChannel(Channel):
+    """OPTIONS: ``recipient_field`` (default customer.email), ``from_email``, ``reply_to``,
+    and ``connection`` (keyword arguments for django.core.mail.get_connection, e.g.
+    {"backend": "django.core.mail.backends.smtp.EmailBackend", "host": ..., "port": ...})."""
+
+    def __init__(self, recipient_field="customer.email", from_email=None, reply_to=None, connection=None):
+        self.recipient_field = recipient_field
+        self.from_email = from_email
+        self.reply_to = reply_to
+        self.connection_options = connection or {}
+
+    def recipient_for(self, letter):
+        return lookup(letter.data, self.recipient_field)
+
+    def build_message(self, dispatch):
+        letter = dispatch.letter
+        from_email = self.from_email or settings.DEFAULT_FROM_EMAIL
+        domain = from_email.rsplit("@", 1)[-1].strip(">") or "localhost"
+        html, images = inline_images(letter.email_html, domain)
+        message = EmailMultiAlternatives(
+            subject=letter.email_subject or letter.subject, body=letter.email_text, from_email=from_email,
+            to=[dispatch.recipient], reply_to=[self.reply_to] if self.reply_to else None,
+            headers={
+                # One Message-ID per dispatch: a provider or mailbox that deduplicates by it
+                # never shows the same letter twice.
+                "Message-ID": f"<{dispatch.idempotency_key}@{domain}>",
+                "X-Correspondence-Reference": letter.reference,
+            })
+        message.attach_alternative(html, "text/html")
+        for image in images:
+            message.attach(image)
+        with letter.pdf.open("rb") as handle:
+            message.attach(f"{letter.reference}.pdf", handle.read(), "application/pdf")
+        return message
+
+    def send(self, dispatch):
+        if not dispatch.recipient:
+            raise PermanentDeliveryError(f"the letter's data has no email address ({self.recipient_field})")
+        message = self.build_message(dispatch)
+        try:
+            connection = get_connection(fail_silently=False, **self.connection_options)
+            connection.send_messages([message])
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise PermanentDeliveryError(f"the mail server refused {dispatch.recipient}: {exc.recipients}") from exc
+        except smtplib.SMTPResponseException as exc:
+            error = f"the mail server answered {exc.smtp_code}: {exc.smtp_error!r}"
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentDeliveryError(error) from exc
+            raise TemporaryDeliveryError(error) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryDeliveryError(f"the mail server could not be reached: {exc}") from exc
+        return DeliveryResult(provider_message_id=message.extra_headers["Message-ID"], recipient=dispatch.recipient)

@@ -1,0 +1,60 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DispatchStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    BOUNCED = "bounced", _("Bounced")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Dispatch(models.Model):
+    """One letter on one channel: the outbox row that a worker claims, sends and records.
+
+    Delivery is at most once. A worker marks the row ``sending`` and commits before it calls
+    the provider; if it dies after the provider accepted the message, the row stays
+    ``sending`` and is never picked up again automatically (see services.dispatch), because
+    resending could reach the customer twice. Definite failures (the provider refused, the
+    connection failed) go back to ``queued`` with an exponential back-off.
+    """
+
+    FINAL = (DispatchStatus.SENT, DispatchStatus.DELIVERED, DispatchStatus.FAILED, DispatchStatus.BOUNCED,
+             DispatchStatus.CANCELLED)
+
+    letter = models.ForeignKey("wagtail_correspondence.Letter", on_delete=models.PROTECT, related_name="dispatches",
+                               verbose_name=_("letter"))
+    channel = models.CharField(_("channel"), max_length=20, db_index=True)
+    recipient = models.CharField(_("recipient"), max_length=255, blank=True,
+                                 help_text=_("Address, number or location the letter went to"))
+    status = models.CharField(_("status"), max_length=20, choices=DispatchStatus.choices,
+                              default=DispatchStatus.QUEUED, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=255, blank=True, db_index=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True,
+                                       help_text=_("Sent to providers that support it; one per letter and channel"))
+    fallback_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="fallbacks", verbose_name=_("fallback of"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispatch")
+        verbose_name_plural = _("dispatches")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="dispatch_due")]
+
+    def __str__(self):
+        return f"{self.letter} · {self.channel} · {self.get_status_display()}"
+
+    @property
+    def is_final(self):
+        return self.status in self.FINAL

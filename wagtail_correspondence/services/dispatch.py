@@ -1,0 +1,178 @@
+"""The outbox: every generated letter gets a Dispatch per channel (and one for the archive);
+workers claim due rows, call the channel, and record the outcome.
+
+At most once: a row is marked ``sending`` and committed before the provider is called, so a
+worker that dies after the provider accepted the message leaves it ``sending``, and nothing
+resends it on its own (``stale_dispatches`` reports it for a person to check). Failures that
+prove nothing was delivered are retried with exponential back-off up to a limit, on every
+path: there is no "urgent" shortcut that skips the outbox.
+"""
+
+import datetime
+import logging
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from wagtail.log_actions import log
+
+from .. import log_actions
+from ..conf import get_setting
+from ..delivery.base import ARCHIVE, PermanentDeliveryError, TemporaryDeliveryError, channel_backends, get_channel
+from ..models import Dispatch, DispatchStatus
+
+logger = logging.getLogger(__name__)
+
+
+def retry_policy():
+    return {"MAX_ATTEMPTS": 6, "BASE_DELAY": 60, "MAX_DELAY": 3600, "STALE_AFTER": 900,
+            **get_setting("DISPATCH_RETRY")}
+
+
+def backoff(attempts):
+    policy = retry_policy()
+    return datetime.timedelta(seconds=min(policy["BASE_DELAY"] * 2 ** max(attempts - 1, 0), policy["MAX_DELAY"]))
+
+
+def deliverable_channels(letter):
+    """The letter's channels that have a delivery backend, then the archive (always)."""
+    configured = channel_backends()
+    return [channel for channel in letter.channels if channel in configured] + [ARCHIVE]
+
+
+def plan_dispatches(letter):
+    """Create the outbox rows of a just-generated letter. Runs inside the generating
+    transaction; the rows are handed to the workers once it commits."""
+    now = timezone.now()
+    rows = []
+    for channel in deliverable_channels(letter):
+        backend = get_channel(channel)
+        rows.append(Dispatch(letter=letter, channel=channel, recipient=(backend.recipient_for(letter) or "")[:255],
+                             idempotency_key=f"{letter.uuid}.{channel}", next_attempt_at=now))
+    created = Dispatch.objects.bulk_create(rows)
+    ids = [row.pk for row in created]
+    transaction.on_commit(lambda: enqueue(ids))
+    return created
+
+
+def enqueue(dispatch_ids, run_after=None):
+    from ..tasks import send_dispatch
+
+    for dispatch_id in dispatch_ids:
+        task = send_dispatch
+        if run_after is not None:
+            if not task.get_backend().supports_defer:
+                continue  # picked up by process_due (the correspondence_dispatch command)
+            task = task.using(run_after=run_after)
+        try:
+            task.enqueue(dispatch_id)
+        except Exception:  # the row is safe in the outbox; process_due will find it
+            logger.exception("Could not enqueue dispatch %s", dispatch_id)
+
+
+def claim(dispatch_id, now=None):
+    """Take a due dispatch for sending, or None if it is not due, already taken or done."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        dispatch = (Dispatch.objects.select_for_update(skip_locked=True).select_related("letter")
+                    .filter(pk=dispatch_id, status=DispatchStatus.QUEUED)
+                    .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).first())
+        if dispatch is None:
+            return None
+        dispatch.status = DispatchStatus.SENDING
+        dispatch.attempts += 1
+        dispatch.claimed_at = now
+        dispatch.save(update_fields=["status", "attempts", "claimed_at", "updated_at"])
+    return dispatch
+
+
+def _finish(dispatch, **changes):
+    """Record an outcome, unless someone changed the row meanwhile (cancelled it)."""
+    changes["updated_at"] = timezone.now()
+    updated = Dispatch.objects.filter(pk=dispatch.pk, status=DispatchStatus.SENDING).update(**changes)
+    for name, value in changes.items():
+        setattr(dispatch, name, value)
+    return bool(updated)
+
+
+def deliver(dispatch, now=None):
+    """Send a claimed dispatch and record the outcome. Returns the dispatch. ``now`` is the
+    clock the back-off counts from (the worker's, or a test's)."""
+    letter = dispatch.letter
+    try:
+        result = get_channel(dispatch.channel).send(dispatch)
+    except TemporaryDeliveryError as exc:
+        if dispatch.attempts >= retry_policy()["MAX_ATTEMPTS"]:
+            _finish(dispatch, status=DispatchStatus.FAILED, last_error=f"gave up after {dispatch.attempts} "
+                                                                       f"attempts: {exc}", next_attempt_at=None)
+            log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
+        else:
+            next_attempt = (now or timezone.now()) + backoff(dispatch.attempts)
+            _finish(dispatch, status=DispatchStatus.QUEUED, last_error=str(exc), next_attempt_at=next_attempt)
+            enqueue([dispatch.pk], run_after=next_attempt)
+        return dispatch
+    except PermanentDeliveryError as exc:
+        _finish(dispatch, status=DispatchStatus.FAILED, last_error=str(exc), next_attempt_at=None)
+        log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
+        return dispatch
+    except Exception as exc:
+        # Unknown whether anything left: keep the row "sending" (never resent on its own).
+        Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"unexpected error, outcome unknown: {exc!r}")
+        logger.exception("Dispatch %s failed unexpectedly; left as sending for a person to check", dispatch.pk)
+        raise
+    _finish(dispatch, status=DispatchStatus.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None,
+            provider_message_id=(result.provider_message_id or "")[:255],
+            recipient=(result.recipient or dispatch.recipient)[:255])
+    log(letter, log_actions.LETTER_DISPATCHED, data=_log_data(dispatch))
+    return dispatch
+
+
+def _log_data(dispatch):
+    return {"reference": dispatch.letter.reference, "channel": dispatch.channel, "recipient": dispatch.recipient,
+            "attempts": dispatch.attempts, "status": dispatch.status, "error": dispatch.last_error}
+
+
+def process_dispatch(dispatch_id):
+    dispatch = claim(dispatch_id)
+    return deliver(dispatch) if dispatch is not None else None
+
+
+def due_dispatches(now=None):
+    now = now or timezone.now()
+    return Dispatch.objects.filter(status=DispatchStatus.QUEUED).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).order_by("next_attempt_at", "pk")
+
+
+def process_due(limit=500, now=None):
+    """Send every due dispatch (several workers may run this at once). Returns how many
+    were claimed by this call."""
+    claimed = 0
+    for dispatch_id in list(due_dispatches(now).values_list("pk", flat=True)[:limit]):
+        dispatch = claim(dispatch_id, now)
+        if dispatch is None:
+            continue  # another worker has it
+        claimed += 1
+        deliver(dispatch, now)
+    return claimed
+
+
+def stale_dispatches(now=None):
+    """Dispatches left "sending" by a worker that stopped: the provider may or may not have
+    accepted them. Reported, never resent automatically."""
+    now = now or timezone.now()
+    limit = now - datetime.timedelta(seconds=retry_policy()["STALE_AFTER"])
+    return Dispatch.objects.filter(status=DispatchStatus.SENDING, claimed_at__lt=limit)
+
+
+@transaction.atomic
+def requeue(dispatch, user):
+    """A person decided to send again (after checking a stale or failed dispatch)."""
+    dispatch = Dispatch.objects.select_for_update().get(pk=dispatch.pk)
+    if dispatch.status not in (DispatchStatus.FAILED, DispatchStatus.SENDING, DispatchStatus.BOUNCED):
+        raise ValueError(f"a {dispatch.status} dispatch cannot be sent again")
+    dispatch.status = DispatchStatus.QUEUED
+    dispatch.next_attempt_at = timezone.now()
+    dispatch.save(update_fields=["status", "next_attempt_at", "updated_at"])
+    log(dispatch.letter, log_actions.LETTER_DISPATCH_REQUEUED, user=user, data=_log_data(dispatch))
+    transaction.on_commit(lambda: enqueue([dispatch.pk]))
+    return dispatch

@@ -1,0 +1,19 @@
+"""Background tasks (django-tasks). Every task is safe to run twice: it works from the
+outbox rows, which a second run finds already claimed or done."""
+
+from django_tasks import task
+
+
+@task()
+def send_dispatch(dispatch_id):
+    from .services.dispatch import process_dispatch
+
+    dispatch = process_dispatch(dispatch_id)
+    return dispatch.status if dispatch is not None else "not due"
+
+
+@task()
+def process_due_dispatches():
+    from .services.dispatch import process_due
+
+    return process_due()
