@@ -8,6 +8,26 @@ from wagtail_correspondence.customers import reset_customer_source
 from . import factories
 
 
+@pytest.fixture(scope="session")
+def moto_server():
+    """S3 and SNS as AWS answers them, on loopback, for the whole run; reset per test."""
+    from .aws import MotoServer
+
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, monkeypatch):
+    from .aws import CREDENTIALS
+
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    moto_server.reset()
+    return moto_server
+
+
 @pytest.fixture(autouse=True)
 def _own_archive(settings, tmp_path):
     """Each test archives into a folder of its own: reference numbers start again with every

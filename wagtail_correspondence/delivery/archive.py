@@ -1,6 +1,14 @@
 """The archive copy of every generated letter: the PDF and a JSON metadata sidecar, written
-once to a storage of their own and checked against the SHA-256 whenever read."""
+once and checked against the SHA-256 whenever read.
 
+``StorageArchive`` writes to any Django storage (a private folder by default);
+``S3Archive`` writes to S3 through boto3 with server-side encryption and Object Lock
+retention, so that nobody, not even an administrator in COMPLIANCE mode, can alter or delete
+an archived letter before its retention ends.
+"""
+
+import base64
+import datetime
 import hashlib
 import json
 
@@ -34,16 +42,11 @@ def archive_metadata(letter):
     }
 
 
-class StorageArchive(Channel):
-    """Archives into a Django storage alias (a folder by default; any STORAGES backend)."""
+class Archive(Channel):
+    """Writes each letter once: a retry after a crash finds what is there and checks it."""
 
-    def __init__(self, storage="default", prefix="archive"):
-        self.storage_alias = storage
-        self.prefix = prefix.strip("/")
-
-    @property
-    def storage(self):
-        return storages[self.storage_alias]
+    def __init__(self, prefix="archive"):
+        self.prefix = (prefix or "").strip("/")
 
     def paths(self, letter):
         base = f"{letter.generated_at:%Y/%m}/{letter.reference}"
@@ -51,42 +54,161 @@ class StorageArchive(Channel):
         return f"{base}.pdf", f"{base}.json"
 
     def recipient_for(self, letter):
-        return self.paths(letter)[0]
+        return self.location(self.paths(letter)[0])
+
+    def location(self, key):
+        return key
+
+    # What a backend provides.
+    def exists(self, key):
+        raise NotImplementedError
+
+    def write(self, key, content, content_type, letter):
+        raise NotImplementedError
+
+    def read_bytes(self, key):
+        raise NotImplementedError
 
     def send(self, dispatch):
         letter = dispatch.letter
         if not letter.is_generated:
             raise PermanentDeliveryError("only generated letters are archived")
-        pdf_path, metadata_path = self.paths(letter)
+        pdf_key, metadata_key = self.paths(letter)
         with letter.pdf.open("rb") as handle:
             content = handle.read()
         if hashlib.sha256(content).hexdigest() != letter.pdf_sha256:
             raise PermanentDeliveryError("the letter's PDF does not match its SHA-256; not archived")
+        sidecar = json.dumps(archive_metadata(letter), indent=2, ensure_ascii=False).encode("utf-8")
         try:
-            if self.storage.exists(pdf_path):
-                # A retry after a crash: keep what is there if it is the same letter.
-                self.read(letter)
+            if self.exists(pdf_key):
+                self.read(letter)  # the same letter, or an integrity error
             else:
-                self.storage.save(pdf_path, ContentFile(content))
-            if not self.storage.exists(metadata_path):
-                sidecar = json.dumps(archive_metadata(letter), indent=2, ensure_ascii=False).encode("utf-8")
-                self.storage.save(metadata_path, ContentFile(sidecar))
+                self.write(pdf_key, content, "application/pdf", letter)
+            if not self.exists(metadata_key):
+                self.write(metadata_key, sidecar, "application/json", letter)
         except ArchiveIntegrityError as exc:
             raise PermanentDeliveryError(str(exc)) from exc
         except OSError as exc:
-            raise TemporaryDeliveryError(f"the archive could not be written: {exc}") from exc
-        return DeliveryResult(provider_message_id=pdf_path, recipient=pdf_path)
+            raise TemporaryDeliveryError(f"the archive could not be read: {exc}") from exc
+        return DeliveryResult(provider_message_id=self.location(pdf_key), recipient=self.location(pdf_key))
 
     def read(self, letter):
         """The archived PDF, checked against the letter's SHA-256."""
-        pdf_path, _metadata = self.paths(letter)
-        with self.storage.open(pdf_path, "rb") as handle:
-            content = handle.read()
+        content = self.read_bytes(self.paths(letter)[0])
         if hashlib.sha256(content).hexdigest() != letter.pdf_sha256:
             raise ArchiveIntegrityError(f"the archived PDF of {letter.reference} does not match its SHA-256")
         return content
 
     def read_metadata(self, letter):
-        _pdf, metadata_path = self.paths(letter)
-        with self.storage.open(metadata_path, "rb") as handle:
-            return json.loads(handle.read())
+        return json.loads(self.read_bytes(self.paths(letter)[1]))
+
+
+class StorageArchive(Archive):
+    """Archives into a Django storage alias (a folder by default; any STORAGES backend)."""
+
+    def __init__(self, storage="default", prefix="archive"):
+        super().__init__(prefix)
+        self.storage_alias = storage
+
+    @property
+    def storage(self):
+        return storages[self.storage_alias]
+
+    def exists(self, key):
+        try:
+            return self.storage.exists(key)
+        except OSError as exc:
+            raise TemporaryDeliveryError(f"the archive could not be read: {exc}") from exc
+
+    def write(self, key, content, content_type, letter):
+        try:
+            self.storage.save(key, ContentFile(content))
+        except OSError as exc:
+            raise TemporaryDeliveryError(f"the archive could not be written: {exc}") from exc
+
+    def read_bytes(self, key):
+        with self.storage.open(key, "rb") as handle:
+            return handle.read()
+
+
+# Errors after which trying again can work; anything else from S3 is a configuration problem.
+RETRYABLE_S3_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeTooSkewed",
+                      "Throttling", "ThrottlingException"}
+
+
+class S3Archive(Archive):
+    """S3 through boto3. OPTIONS: ``bucket``; ``prefix``; ``region_name``, ``endpoint_url``
+    (credentials come from boto3's usual chain); ``object_lock_mode`` ("COMPLIANCE" or
+    "GOVERNANCE", on a bucket created with Object Lock) with ``retention_days`` counted from
+    the letter's generation; ``server_side_encryption`` ("AES256" or "aws:kms", with
+    ``kms_key_id``)."""
+
+    def __init__(self, bucket, prefix="", region_name=None, endpoint_url=None, object_lock_mode=None,
+                 retention_days=None, server_side_encryption="AES256", kms_key_id=None, connect_timeout=5,
+                 read_timeout=30):
+        super().__init__(prefix)
+        if object_lock_mode and not retention_days:
+            raise ValueError("object_lock_mode needs retention_days")
+        self.bucket = bucket
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url
+        self.object_lock_mode = object_lock_mode
+        self.retention_days = retention_days
+        self.server_side_encryption = server_side_encryption
+        self.kms_key_id = kms_key_id
+        self.timeouts = (connect_timeout, read_timeout)
+
+    @property
+    def client(self):
+        import boto3
+        from botocore.config import Config
+
+        config = Config(connect_timeout=self.timeouts[0], read_timeout=self.timeouts[1],
+                        retries={"max_attempts": 2, "mode": "standard"})
+        return boto3.client("s3", region_name=self.region_name, endpoint_url=self.endpoint_url, config=config)
+
+    def location(self, key):
+        return f"s3://{self.bucket}/{key}"
+
+    def retain_until(self, letter):
+        return letter.generated_at + datetime.timedelta(days=self.retention_days)
+
+    def _call(self, operation, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if operation == "head_object" and status == 404:
+                return None
+            message = f"S3 {operation} failed: {code or status} {exc}"
+            if code in RETRYABLE_S3_CODES or status >= 500:
+                raise TemporaryDeliveryError(message) from exc
+            raise PermanentDeliveryError(message) from exc
+        except BotoCoreError as exc:  # no connection, timeouts
+            raise TemporaryDeliveryError(f"S3 could not be reached: {exc}") from exc
+
+    def exists(self, key):
+        return self._call("head_object", Key=key) is not None
+
+    def write(self, key, content, content_type, letter):
+        arguments = {
+            "Key": key, "Body": content, "ContentType": content_type,
+            "ChecksumAlgorithm": "SHA256",
+            "ChecksumSHA256": base64.b64encode(hashlib.sha256(content).digest()).decode(),
+            "Metadata": {"reference": letter.reference, "letter-sha256": letter.pdf_sha256},
+        }
+        if self.server_side_encryption:
+            arguments["ServerSideEncryption"] = self.server_side_encryption
+            if self.kms_key_id:
+                arguments["SSEKMSKeyId"] = self.kms_key_id
+        if self.object_lock_mode:
+            arguments["ObjectLockMode"] = self.object_lock_mode
+            arguments["ObjectLockRetainUntilDate"] = self.retain_until(letter)
+        self._call("put_object", **arguments)
+
+    def read_bytes(self, key):
+        response = self._call("get_object", Key=key)
+        return response["Body"].read()

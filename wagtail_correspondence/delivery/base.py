@@ -18,6 +18,11 @@ class PermanentDeliveryError(DeliveryError):
     """Nothing was delivered and trying again will not help (refused address, bad number)."""
 
 
+class UncertainDeliveryError(DeliveryError):
+    """The provider may have accepted the message (the connection dropped after it was sent):
+    sending again could reach the customer twice, so a person decides."""
+
+
 @dataclass
 class DeliveryResult:
     provider_message_id: str = ""

@@ -9,7 +9,7 @@ from email.mime.image import MIMEImage
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError
+from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError, UncertainDeliveryError
 
 DATA_IMAGE_RE = re.compile(r'src="data:(image/[a-z+.-]+);base64,([A-Za-z0-9+/=]+)"')
 
@@ -78,8 +78,12 @@ class EmailChannel(Channel):
         if not dispatch.recipient:
             raise PermanentDeliveryError(f"the letter's data has no email address ({self.recipient_field})")
         message = self.build_message(dispatch)
+        connection = get_connection(fail_silently=False, **self.connection_options)
         try:
-            connection = get_connection(fail_silently=False, **self.connection_options)
+            connection.open()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryDeliveryError(f"the mail server could not be reached: {exc}") from exc
+        try:
             connection.send_messages([message])
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentDeliveryError(f"the mail server refused {dispatch.recipient}: {exc.recipients}") from exc
@@ -89,5 +93,8 @@ class EmailChannel(Channel):
                 raise PermanentDeliveryError(error) from exc
             raise TemporaryDeliveryError(error) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise TemporaryDeliveryError(f"the mail server could not be reached: {exc}") from exc
+            # The connection broke during the conversation: the server may have taken it.
+            raise UncertainDeliveryError(f"the connection to the mail server broke while sending: {exc}") from exc
+        finally:
+            connection.close()
         return DeliveryResult(provider_message_id=message.extra_headers["Message-ID"], recipient=dispatch.recipient)

@@ -18,7 +18,14 @@ from wagtail.log_actions import log
 
 from .. import log_actions
 from ..conf import get_setting
-from ..delivery.base import ARCHIVE, PermanentDeliveryError, TemporaryDeliveryError, channel_backends, get_channel
+from ..delivery.base import (
+    ARCHIVE,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    UncertainDeliveryError,
+    channel_backends,
+    get_channel,
+)
 from ..models import Dispatch, DispatchStatus
 
 logger = logging.getLogger(__name__)
@@ -113,6 +120,12 @@ def deliver(dispatch, now=None):
         return dispatch
     except PermanentDeliveryError as exc:
         _finish(dispatch, status=DispatchStatus.FAILED, last_error=str(exc), next_attempt_at=None)
+        log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
+        return dispatch
+    except UncertainDeliveryError as exc:
+        # Stays "sending": reported by stale_dispatches(), resent only by a person (requeue).
+        Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"outcome unknown: {exc}")
+        dispatch.last_error = f"outcome unknown: {exc}"
         log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
         return dispatch
     except Exception as exc:
