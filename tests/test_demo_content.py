@@ -105,3 +105,23 @@ def test_agent_can_build_every_demo_template_for_every_demo_customer(demo):
     generated = service.generate_letter(agent, service.LetterRequest(
         template=LetterTemplatePage.objects.get(slug="payment-reminder"), customer_id="C-1004"))
     assert generated.pdf_pages >= 1 and generated.reference.startswith("OUT-")
+
+
+def test_the_demo_batch_file_checks_clean_and_runs(demo, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from wagtail_correspondence.models import BatchStatus, LetterBatch
+    from wagtail_correspondence.services import batches
+
+    agent = get_user_model().objects.get(username="agent")
+    path = CUSTOMERS.parent / "batch-1000.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = batches.create_batch(agent, LetterTemplatePage.objects.get(slug="payment-reminder"),
+                                     SimpleUploadedFile(path.name, path.read_bytes()))
+    batch = LetterBatch.objects.get(pk=batch.pk)
+    assert batch.status == BatchStatus.CHECKED
+    assert (batch.report["rows"], batch.report["valid"], batch.report["errors"]) == (1000, 1000, 0)
+    assert sum(batch.report["channels"].values()) == 1000
+    batches.start_batch(agent, batch)
+    assert batches.run_batch(batch.pk, limit=3) == 3
+    assert batch.progress()["generated"] == 3

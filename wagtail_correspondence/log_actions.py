@@ -14,6 +14,9 @@ LETTER_PDF_VIEWED = "wagtail_correspondence.letter.pdf_viewed"
 LETTER_DISPATCHED = "wagtail_correspondence.letter.dispatched"
 LETTER_DISPATCH_FAILED = "wagtail_correspondence.letter.dispatch_failed"
 LETTER_DISPATCH_REQUEUED = "wagtail_correspondence.letter.dispatch_requeued"
+BATCH_CREATED = "wagtail_correspondence.batch.created"
+BATCH_STARTED = "wagtail_correspondence.batch.started"
+BATCH_CANCELLED = "wagtail_correspondence.batch.cancelled"
 LETTER_DISCARDED = "wagtail_correspondence.letter.discarded"
 
 
@@ -62,5 +65,8 @@ def register(actions):
         lambda: DispatchFormatter(_("Send letter"), _("Sent by %(channel)s to %(recipient)s (attempt %(attempts)s)")))
     actions.register_action(LETTER_DISPATCH_FAILED)(
         lambda: DispatchFormatter(_("Letter delivery failed"), _("Delivery by %(channel)s failed: %(error)s")))
+    actions.register_action(BATCH_CREATED, _("Upload letter batch"), _("Letter batch uploaded"))
+    actions.register_action(BATCH_STARTED, _("Start letter batch"), _("Letter batch started"))
+    actions.register_action(BATCH_CANCELLED, _("Cancel letter batch"), _("Letter batch cancelled"))
     actions.register_action(LETTER_DISPATCH_REQUEUED)(
         lambda: DispatchFormatter(_("Send letter again"), _("Queued again for %(channel)s")))

@@ -17,3 +17,17 @@ def process_due_dispatches():
     from .services.dispatch import process_due
 
     return process_due()
+
+
+@task()
+def check_batch_task(batch_id):
+    from .services.batches import check_batch
+
+    return check_batch(batch_id)
+
+
+@task()
+def run_batch_task(batch_id):
+    from .services.batches import run_batch
+
+    return run_batch(batch_id)

@@ -27,6 +27,14 @@ from .views.letters.builder import (
     LetterPdfPreviewView,
     LetterPreviewView,
 )
+from .views.letters.batches import (
+    BatchCancelView,
+    BatchCreateView,
+    BatchDetailView,
+    BatchIndexView,
+    BatchProgressView,
+    BatchStartView,
+)
 from .views.letters.detail import LetterInspectView, LetterPdfView
 
 
@@ -227,4 +235,10 @@ class LetterViewSet(ModelViewSet):
             path("pdf/<int:pk>/", LetterPdfView.as_view(), name="pdf"),
             path("customers/", CustomerSearchView.as_view(), name="customer_search"),
             path("customers/<str:customer_id>/", CustomerRecordView.as_view(), name="customer_record"),
+            path("batches/", BatchIndexView.as_view(), name="batches"),
+            path("batches/new/", BatchCreateView.as_view(), name="batch_create"),
+            path("batches/<int:pk>/", BatchDetailView.as_view(), name="batch"),
+            path("batches/<int:pk>/progress/", BatchProgressView.as_view(), name="batch_progress"),
+            path("batches/<int:pk>/start/", BatchStartView.as_view(), name="batch_start"),
+            path("batches/<int:pk>/cancel/", BatchCancelView.as_view(), name="batch_cancel"),
         ]

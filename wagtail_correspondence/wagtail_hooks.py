@@ -43,6 +43,8 @@ def register_letters_menu():
                            icon_name="draft", order=200),
         LetterListMenuItem(_("All letters"), reverse("wagtail_correspondence_letters:index"), icon_name="mail",
                            order=300),
+        LetterListMenuItem(_("Batches"), reverse("wagtail_correspondence_letters:batches"), icon_name="table",
+                           order=400),
     ])
     return SubmenuMenuItem(_("Letters"), menu, icon_name="mail", name="letters", order=140)
 

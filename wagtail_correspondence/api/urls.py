@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import letters, views
+from . import batches, letters, views
 from .errors import not_found
 
 app_name = "wagtail_correspondence_api"
@@ -15,6 +15,7 @@ router.register("layouts", views.LayoutViewSet, basename="layout")
 router.register("customers", letters.CustomerViewSet, basename="customer")
 router.register("templates", letters.TemplateViewSet, basename="template")
 router.register("letters", letters.LetterViewSet, basename="letter")
+router.register("batches", batches.BatchViewSet, basename="batch")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),

@@ -1,0 +1,108 @@
+"""Batch API: upload a CSV or JSON Lines file for a template, read the dry-run report and the
+progress, start or cancel the run. Thin over ``services.batches``."""
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import parsers, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from ..models import LetterBatch
+from ..services import batches as service
+from ..services import letters as letter_service
+from .letters import BUILD_OR_VIEW
+
+
+class BatchCreateSerializer(serializers.Serializer):
+    template = serializers.PrimaryKeyRelatedField(queryset=letter_service.available_templates(),
+                                                  error_messages={"does_not_exist": "No published letter template "
+                                                                                    "with id {pk_value}."})
+    file = serializers.FileField(help_text="CSV or JSON Lines (.jsonl)")
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    channel = serializers.CharField(required=False, allow_blank=True, max_length=20)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = letter_service.available_templates()
+
+
+class BatchSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    template = serializers.IntegerField()
+    status = serializers.CharField()
+    format = serializers.CharField()
+    channel = serializers.CharField()
+    progress = serializers.DictField()
+    report = serializers.DictField()
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class BatchViewSet(viewsets.ViewSet):
+    """Letter batches. Uploading checks every row (a dry run); ``start/`` generates them in the
+    background; ``GET`` shows the report and the progress."""
+
+    permission_classes = [permissions.IsAuthenticated, BUILD_OR_VIEW]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    lookup_field = "id"
+    lookup_value_regex = "[0-9a-f-]{36}"
+
+    def queryset(self):
+        queryset = LetterBatch.objects.select_related("template", "created_by")
+        user = self.request.user
+        if user.is_superuser or user.has_perm(letter_service.VIEW_LETTER):
+            return queryset
+        return queryset.filter(created_by=user)
+
+    def get_batch(self, batch_id):
+        batch = self.queryset().filter(uuid=batch_id).first()
+        if batch is None:
+            from django.http import Http404
+
+            raise Http404
+        return batch
+
+    @extend_schema(responses=BatchSerializer(many=True))
+    def list(self, request):
+        return Response([service.batch_summary(batch) for batch in self.queryset()[:100]])
+
+    @extend_schema(request={"multipart/form-data": BatchCreateSerializer},
+                   responses={201: BatchSerializer, 400: OpenApiResponse(description="The field that is wrong")})
+    def create(self, request):
+        if not letter_service.can_build_letters(request.user):
+            raise PermissionDenied
+        serializer = BatchCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        try:
+            batch = service.create_batch(request.user, values["template"].specific, values["file"],
+                                         name=values.get("name", ""), channel=values.get("channel", ""))
+        except service.BatchFileError as exc:
+            return Response({"file": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(service.batch_summary(batch), status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=BatchSerializer)
+    def retrieve(self, request, id=None):
+        return Response(service.batch_summary(self.get_batch(id)))
+
+    @extend_schema(request=None, responses={200: BatchSerializer, 409: OpenApiResponse(description="Not checked")})
+    @action(detail=True, methods=["post"])
+    def start(self, request, id=None):
+        batch = self.get_batch(id)
+        try:
+            service.start_batch(request.user, batch)
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        batch.refresh_from_db()
+        return Response(service.batch_summary(batch))
+
+    @extend_schema(request=None, responses=BatchSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, id=None):
+        batch = self.get_batch(id)
+        service.cancel_batch(request.user, batch)
+        batch.refresh_from_db()
+        return Response(service.batch_summary(batch))

@@ -1,0 +1,305 @@
+"""Batch generation: one template, one uploaded file (CSV or JSON Lines), one letter per row.
+
+A batch is checked first (a dry run: every row assembled, nothing saved), then run in the
+background. Each row is generated in its own transaction together with its status, under a
+row lock: a crash loses at most the row in progress, which a resumed run generates once;
+bad rows are reported and never stop good ones.
+"""
+
+import csv
+import io
+import json
+from collections import Counter
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from wagtail.log_actions import log
+
+from .. import log_actions
+from ..models import BatchRow, BatchRowStatus, BatchStatus, LetterBatch
+from ..rendering.assembly import ContentUnavailable, assemble, live_sources
+from . import letters as letter_service
+
+MAX_ROWS = 100_000
+MAX_FILE_BYTES = 50 * 1024 * 1024
+REPORTED_ERRORS = 500  # row errors kept in the report; every row keeps its own
+
+
+class BatchFileError(ValueError):
+    """The file as a whole cannot be read (not CSV, no header, too large...)."""
+
+
+def _set_path(data, path, value):
+    parts = path.split(".")
+    for part in parts[:-1]:
+        child = data.get(part)
+        if not isinstance(child, dict):
+            child = data[part] = {}
+        data = child
+    data[parts[-1]] = value
+
+
+def _cell_value(text):
+    """Cells are text; a cell holding a JSON list or object (a list of invoices) is parsed."""
+    stripped = text.strip()
+    if stripped[:1] in "[{":
+        return json.loads(stripped)
+    return stripped
+
+
+def parse_csv(content):
+    """Rows from CSV: ``customer_id``, ``channel``, ``slot.<name>`` and dotted data paths
+    (``customer.first_name``, ``customer.address.city``, ``balance``) as column names. Empty
+    cells keep the customer record's value."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BatchFileError(_("The file is not UTF-8 text: %(error)s") % {"error": exc}) from exc
+    sample = text[:10_000]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    if not reader.fieldnames or not any(name.strip() for name in reader.fieldnames):
+        raise BatchFileError(_("The CSV file has no header row."))
+    for number, record in enumerate(reader, start=1):
+        row = {"customer_id": "", "data": {}, "slots": {}, "channel": "", "errors": []}
+        for column, raw in record.items():
+            if column is None:
+                row["errors"].append({"field": "(row)", "message": _("The row has more cells than the header.")})
+                continue
+            name, text = column.strip(), (raw or "")
+            if not text.strip():
+                continue
+            if name in ("customer_id", "channel"):
+                row[name] = text.strip()
+            elif name.startswith(("slot.", "slots.")):
+                row["slots"][name.split(".", 1)[1]] = text
+            else:
+                try:
+                    _set_path(row["data"], name, _cell_value(text))
+                except json.JSONDecodeError as exc:
+                    row["errors"].append({"field": name, "message": _("Not valid JSON: %(error)s") % {
+                        "error": exc}})
+        yield number, row
+
+
+def parse_jsonl(content):
+    """Rows from JSON Lines: one object per line with ``customer_id``, ``data``, ``slots`` and
+    ``channel`` (all optional)."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BatchFileError(_("The file is not UTF-8 text: %(error)s") % {"error": exc}) from exc
+    number = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        number += 1
+        row = {"customer_id": "", "data": {}, "slots": {}, "channel": "", "errors": []}
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            row["errors"].append({"field": "(row)", "message": _("Not valid JSON: %(error)s") % {"error": exc}})
+            yield number, row
+            continue
+        if not isinstance(value, dict):
+            row["errors"].append({"field": "(row)", "message": _("Each line must be a JSON object.")})
+            yield number, row
+            continue
+        unknown = sorted(set(value) - {"customer_id", "data", "slots", "channel"})
+        if unknown:
+            row["errors"].append({"field": unknown[0], "message": _("Unknown key; use customer_id, data, slots, "
+                                                                    "channel.")})
+        for key, expected in (("data", dict), ("slots", dict), ("customer_id", str), ("channel", str)):
+            if key in value and not isinstance(value[key], expected):
+                row["errors"].append({"field": key, "message": _("Has the wrong type.")})
+            elif key in value:
+                row[key] = value[key]
+        yield number, row
+
+
+PARSERS = {"csv": parse_csv, "jsonl": parse_jsonl}
+
+
+def detect_format(filename):
+    lowered = (filename or "").lower()
+    if lowered.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if lowered.endswith((".csv", ".txt", ".tsv")):
+        return "csv"
+    raise BatchFileError(_("Upload a .csv or .jsonl file."))
+
+
+@transaction.atomic
+def create_batch(user, template, uploaded, name="", channel="", source_format=None):
+    """Store the file and its rows, then check them in the background."""
+    letter_service.require(letter_service.can_build_letters(user), _("You may not build letters."))
+    if template not in letter_service.available_templates():
+        raise BatchFileError(_("Choose a published letter template."))
+    if uploaded.size > MAX_FILE_BYTES:
+        raise BatchFileError(_("The file is larger than %(mb)s MB.") % {"mb": MAX_FILE_BYTES // 1024 // 1024})
+    source_format = source_format or detect_format(uploaded.name)
+    content = uploaded.read()
+    rows = list(PARSERS[source_format](content))
+    if not rows:
+        raise BatchFileError(_("The file has no rows."))
+    if len(rows) > MAX_ROWS:
+        raise BatchFileError(_("The file has %(count)s rows; at most %(max)s are allowed.") % {
+            "count": len(rows), "max": MAX_ROWS})
+    uploaded.seek(0)
+    batch = LetterBatch(template=template, name=name, channel=channel, created_by=user, source_format=source_format,
+                        total_rows=len(rows))
+    batch.source.save(uploaded.name.rsplit("/", 1)[-1], uploaded, save=False)
+    batch.save()
+    BatchRow.objects.bulk_create([
+        BatchRow(batch=batch, row_number=number, customer_id=row["customer_id"][:100], data=row["data"],
+                 slots=row["slots"], channel=row["channel"][:20],
+                 status=BatchRowStatus.ERROR if row["errors"] else BatchRowStatus.PENDING, errors=row["errors"])
+        for number, row in rows], batch_size=1000)
+    log(batch, log_actions.BATCH_CREATED, user=user, data={"batch": str(batch.uuid), "rows": len(rows)})
+    transaction.on_commit(lambda: _enqueue("check_batch_task", batch.pk))
+    return batch
+
+
+def _enqueue(task_name, batch_id):
+    from .. import tasks
+
+    getattr(tasks, task_name).enqueue(batch_id)
+
+
+def row_request(batch, row):
+    template = batch.template.specific
+    return letter_service.LetterRequest(
+        template=template, customer_id=row.customer_id, data=row.data if (row.data or not row.customer_id) else None,
+        slots=row.slots, channel=row.channel or batch.channel)
+
+
+def check_row(batch, row, sources):
+    """Problems of one row ([] when it can be generated), and the channel it would use."""
+    if row.errors and row.status == BatchRowStatus.ERROR and not row.letter_id:
+        return row.errors, ""
+    request = row_request(batch, row)
+    try:
+        data = letter_service.resolve_data(request.customer_id, request.data)
+    except letter_service.LetterError as exc:
+        return [problem.as_dict() for problem in exc.problems], ""
+    letter_input = letter_service.letter_input(request, data)
+    letter = assemble(sources, letter_input)
+    return [problem.as_dict() for problem in letter.problems], letter_input.channel
+
+
+def check_batch(batch_id):
+    """The dry run: every row assembled with live content, nothing generated."""
+    batch = LetterBatch.objects.select_related("template").get(pk=batch_id)
+    report = {"rows": batch.total_rows, "valid": 0, "errors": 0, "error_rows": [], "unresolved_fields": {},
+              "channels": {}}
+    try:
+        sources = live_sources(batch.template.specific)
+    except ContentUnavailable as exc:
+        report["fatal"] = str(exc)
+        LetterBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, report=report)
+        return report
+    unresolved, channels = Counter(), Counter()
+    for row in batch.rows.order_by("row_number").iterator(chunk_size=500):
+        problems, channel = check_row(batch, row, sources)
+        row.errors, row.status = problems, BatchRowStatus.ERROR if problems else BatchRowStatus.VALID
+        row.save(update_fields=["errors", "status"])
+        if problems:
+            report["errors"] += 1
+            for problem in problems:
+                if problem.get("kind") == "missing":
+                    unresolved[problem["field"]] += 1
+                if len(report["error_rows"]) < REPORTED_ERRORS:
+                    report["error_rows"].append({"row": row.row_number, **problem})
+        else:
+            report["valid"] += 1
+            channels[channel or "none"] += 1
+    report["unresolved_fields"] = dict(unresolved.most_common())
+    report["channels"] = dict(channels.most_common())
+    LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.CHECKING).update(
+        status=BatchStatus.CHECKED, report=report)
+    return report
+
+
+@transaction.atomic
+def start_batch(user, batch):
+    batch = LetterBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.created_by_id != user.pk and not user.is_superuser:
+        raise PermissionDenied(_("Only the agent who uploaded this batch may start it."))
+    letter_service.require(letter_service.can_build_letters(user), _("You may not build letters."))
+    if batch.status != BatchStatus.CHECKED:
+        raise ValueError(_("Only a checked batch can be started (this one is %(status)s).") % {
+            "status": batch.get_status_display()})
+    batch.status = BatchStatus.RUNNING
+    batch.started_at = timezone.now()
+    batch.save(update_fields=["status", "started_at"])
+    log(batch, log_actions.BATCH_STARTED, user=user, data={"batch": str(batch.uuid),
+                                                           "rows": batch.report.get("valid")})
+    transaction.on_commit(lambda: _enqueue("run_batch_task", batch.pk))
+    return batch
+
+
+def generate_row(batch, row_id):
+    """Generate one row's letter, in one transaction with the row's status. Returns False if
+    another worker has the row or it is done already."""
+    with transaction.atomic():
+        row = (BatchRow.objects.select_for_update(skip_locked=True)
+               .filter(pk=row_id, status=BatchRowStatus.VALID).first())
+        if row is None:
+            return False
+        try:
+            letter = letter_service.generate_letter(
+                batch.created_by, row_request(batch, row), idempotency_key=f"batch-{batch.uuid}-{row.row_number}")
+        except letter_service.LetterError as exc:
+            row.status, row.errors = BatchRowStatus.ERROR, [problem.as_dict() for problem in exc.problems]
+        except PermissionDenied as exc:
+            row.status, row.errors = BatchRowStatus.ERROR, [{"field": "(batch)", "message": str(exc)}]
+        else:
+            row.status, row.letter, row.errors = BatchRowStatus.GENERATED, letter, []
+        row.save(update_fields=["status", "letter", "errors"])
+    return True
+
+
+def run_batch(batch_id, limit=None):
+    """Generate the batch's ready rows; several workers may run it at once, and running it
+    again after a crash picks up where it stopped. ``limit`` stops after that many rows."""
+    batch = LetterBatch.objects.select_related("template", "created_by").get(pk=batch_id)
+    if batch.status != BatchStatus.RUNNING:
+        return 0
+    done = 0
+    for row_id in list(batch.rows.filter(status=BatchRowStatus.VALID).order_by("row_number")
+                       .values_list("pk", flat=True)):
+        if limit is not None and done >= limit:
+            return done
+        if not LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).exists():
+            return done  # cancelled meanwhile
+        if generate_row(batch, row_id):
+            done += 1
+    if not batch.rows.filter(status=BatchRowStatus.VALID).exists():
+        LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
+            status=BatchStatus.COMPLETED, finished_at=timezone.now())
+    return done
+
+
+@transaction.atomic
+def cancel_batch(user, batch):
+    batch = LetterBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.created_by_id != user.pk and not user.is_superuser:
+        raise PermissionDenied(_("Only the agent who uploaded this batch may cancel it."))
+    if batch.status in (BatchStatus.COMPLETED, BatchStatus.CANCELLED):
+        return batch
+    batch.status, batch.finished_at = BatchStatus.CANCELLED, timezone.now()
+    batch.save(update_fields=["status", "finished_at"])
+    log(batch, log_actions.BATCH_CANCELLED, user=user, data={"batch": str(batch.uuid)})
+    return batch
+
+
+def batch_summary(batch):
+    return {"id": str(batch.uuid), "name": str(batch), "template": batch.template_id, "status": batch.status,
+            "format": batch.source_format, "channel": batch.channel, "created_at": batch.created_at,
+            "started_at": batch.started_at, "finished_at": batch.finished_at, "progress": batch.progress(),
+            "report": batch.report, "created_by": batch.created_by.get_username()}

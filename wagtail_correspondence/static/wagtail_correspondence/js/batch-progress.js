@@ -1,0 +1,28 @@
+/* Follows a batch while it is checked or run, then reloads the page for the final report. */
+(function () {
+  'use strict';
+  document.addEventListener('DOMContentLoaded', function () {
+    const box = document.querySelector('[data-batch-progress]');
+    if (!box || box.dataset.active !== 'true') return;
+    const bar = box.querySelector('progress');
+    const text = box.querySelector('[data-progress-text]');
+    const status = document.querySelector('[data-batch-status]');
+    function poll() {
+      fetch(box.dataset.url, { credentials: 'same-origin' })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          bar.value = data.percent;
+          text.textContent = data.generated + ' generated, ' + data.errors + ' with errors, of ' + data.total +
+            ' rows (' + data.percent + '%)';
+          status.textContent = data.status_display;
+          if (data.status === 'checking' || data.status === 'running') {
+            setTimeout(poll, 1000);
+          } else {
+            window.location.reload();
+          }
+        })
+        .catch(function () { setTimeout(poll, 3000); });
+    }
+    setTimeout(poll, 1000);
+  });
+})();

@@ -1,0 +1,138 @@
+"""Batches in the admin: upload a file for a template, read the dry-run report, start the
+run and follow its progress. Thin views over ``services.batches``."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import FormView, TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from ...conf import get_setting
+from ...models import BatchStatus, LetterBatch
+from ...services import batches as service
+from ...services import letters as letter_service
+from .builder import BuilderPermissionMixin
+
+
+def batch_url(name, *args):
+    return reverse(f"wagtail_correspondence_letters:{name}", args=args)
+
+
+def visible_batches(user):
+    queryset = LetterBatch.objects.select_related("template", "created_by")
+    if user.is_superuser or user.has_perm(letter_service.VIEW_LETTER):
+        return queryset
+    return queryset.filter(created_by=user)
+
+
+class BatchForm(forms.Form):
+    template = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Template"))
+    file = forms.FileField(label=gettext_lazy("File"), help_text=gettext_lazy(
+        "CSV (columns: customer_id, data fields such as balance or customer.address.city, slot.<name>, channel) "
+        "or JSON Lines ({\"customer_id\", \"data\", \"slots\", \"channel\"} per line)"))
+    name = forms.CharField(label=gettext_lazy("Name"), required=False, max_length=200)
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = letter_service.available_templates()
+        self.fields["channel"].choices = [("", _("Each customer's preferred channel"))] + list(
+            get_setting("CHANNELS"))
+
+
+class BatchMixin(WagtailAdminTemplateMixin):
+    header_icon = "mail"
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [{"url": batch_url("index"), "label": _("Letters")},
+                                         {"url": batch_url("batches"), "label": _("Batches")},
+                                         {"url": "", "label": self.get_page_title()}]
+
+
+class BatchIndexView(BatchMixin, TemplateView):
+    template_name = "wagtail_correspondence/letters/batches/index.html"
+    page_title = gettext_lazy("Batches")
+
+    def dispatch(self, request, *args, **kwargs):
+        if not (letter_service.can_build_letters(request.user) or request.user.has_perm(letter_service.VIEW_LETTER)):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["batches"] = visible_batches(self.request.user)[:100]
+        context["can_create"] = letter_service.can_build_letters(self.request.user)
+        return context
+
+
+class BatchCreateView(BuilderPermissionMixin, BatchMixin, FormView):
+    template_name = "wagtail_correspondence/letters/batches/create.html"
+    form_class = BatchForm
+    page_title = gettext_lazy("New batch")
+
+    def form_valid(self, form):
+        try:
+            batch = service.create_batch(self.request.user, form.cleaned_data["template"].specific,
+                                         form.cleaned_data["file"], name=form.cleaned_data["name"],
+                                         channel=form.cleaned_data["channel"])
+        except service.BatchFileError as exc:
+            form.add_error("file", str(exc))
+            return self.form_invalid(form)
+        messages.success(self.request, _("Batch uploaded: checking %(count)s rows.") % {"count": batch.total_rows})
+        return redirect(batch_url("batch", batch.pk))
+
+
+class BatchDetailView(BatchMixin, TemplateView):
+    template_name = "wagtail_correspondence/letters/batches/detail.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.batch = get_object_or_404(visible_batches(request.user), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return str(self.batch)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        owner = self.batch.created_by_id == self.request.user.pk or self.request.user.is_superuser
+        context.update({
+            "batch": self.batch, "progress": self.batch.progress(), "report": self.batch.report,
+            "can_start": owner and self.batch.status == BatchStatus.CHECKED,
+            "can_cancel": owner and self.batch.status in (BatchStatus.CHECKED, BatchStatus.RUNNING),
+            "progress_url": batch_url("batch_progress", self.batch.pk),
+            "in_progress": self.batch.status in (BatchStatus.CHECKING, BatchStatus.RUNNING),
+        })
+        return context
+
+
+class BatchProgressView(View):
+    def get(self, request, pk):
+        batch = get_object_or_404(visible_batches(request.user), pk=pk)
+        return JsonResponse({"status": batch.status, "status_display": batch.get_status_display(),
+                             **batch.progress()})
+
+
+class BatchStartView(BuilderPermissionMixin, View):
+    def post(self, request, pk):
+        batch = get_object_or_404(visible_batches(request.user), pk=pk)
+        try:
+            service.start_batch(request.user, batch)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Batch started."))
+        return redirect(batch_url("batch", batch.pk))
+
+
+class BatchCancelView(BuilderPermissionMixin, View):
+    def post(self, request, pk):
+        batch = get_object_or_404(visible_batches(request.user), pk=pk)
+        service.cancel_batch(request.user, batch)
+        messages.success(request, _("Batch cancelled; letters already generated stay."))
+        return redirect(batch_url("batch", batch.pk))
