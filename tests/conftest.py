@@ -32,9 +32,9 @@ def aws(moto_server, monkeypatch):
 def _own_archive(settings, tmp_path):
     """Each test archives into a folder of its own: reference numbers start again with every
     test database, and the archive refuses to overwrite a different letter."""
-    settings.STORAGES = {**settings.STORAGES, "archive": {
+    settings.STORAGES = {**settings.STORAGES, **{name: {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(tmp_path / "archive"), "base_url": None}}}
+        "OPTIONS": {"location": str(tmp_path / name), "base_url": None}} for name in ("archive", "print")}}
 
 
 @pytest.fixture(autouse=True)

@@ -88,8 +88,9 @@ def agent(make_user):
 def template(customer_dictionary, standard_layout):
     fragment = factories.fragment(customer_dictionary, key="greeting", html="<p>Dear {{ customer.first_name }},</p>"
                                   "<p>You owe <b>{{ balance|money }}</b>.</p>")
-    return factories.letter_template(customer_dictionary, standard_layout, [fragment],
-                                     email_intro="Hello {{ customer.first_name }}, your letter is attached.")
+    return factories.letter_template(customer_dictionary, standard_layout, [fragment], channels=["print", "email", "sms"],
+                                     email_intro="Hello {{ customer.first_name }}, your letter is attached.",
+                                     sms_text="Hello {{ customer.first_name }}")
 
 
 def generate(agent, template, capture, **data_changes):
@@ -208,8 +209,8 @@ def test_every_generated_letter_is_archived_with_a_sidecar(smtp, agent, template
 def test_only_channels_with_a_backend_get_a_dispatch(agent, template, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         letter = service.generate_letter(agent, service.LetterRequest(
-            template=template, data=copy.deepcopy(factories.SAMPLE_DATA), channel="print"))
-    assert list(letter.dispatches.values_list("channel", flat=True)) == ["archive"]
+            template=template, data=copy.deepcopy(factories.SAMPLE_DATA), channel="sms"))
+    assert list(letter.dispatches.values_list("channel", flat=True)) == ["archive"]  # no SMS backend here
 
 
 def test_requeue_after_a_person_checked(smtp, agent, template, django_capture_on_commit_callbacks):

@@ -39,6 +39,8 @@ DEFAULTS = {
     # Delivery: one backend per channel. A letter's channel without a backend is not sent.
     "CHANNEL_BACKENDS": {
         "email": {"BACKEND": "wagtail_correspondence.delivery.email.EmailChannel", "OPTIONS": {}},
+        "print": {"BACKEND": "wagtail_correspondence.delivery.printing.PrintRoomChannel",
+                  "OPTIONS": {"storage": "default", "prefix": "print-runs", "duplex": True}},
     },
     # Every generated letter is archived here (the PDF and a JSON sidecar).
     "ARCHIVE": {"BACKEND": "wagtail_correspondence.delivery.archive.StorageArchive",

@@ -14,6 +14,7 @@ LETTER_PDF_VIEWED = "wagtail_correspondence.letter.pdf_viewed"
 LETTER_DISPATCHED = "wagtail_correspondence.letter.dispatched"
 LETTER_DISPATCH_FAILED = "wagtail_correspondence.letter.dispatch_failed"
 LETTER_DISPATCH_REQUEUED = "wagtail_correspondence.letter.dispatch_requeued"
+LETTER_DISPATCH_FALLBACK = "wagtail_correspondence.letter.dispatch_fallback"
 BATCH_CREATED = "wagtail_correspondence.batch.created"
 BATCH_STARTED = "wagtail_correspondence.batch.started"
 BATCH_CANCELLED = "wagtail_correspondence.batch.cancelled"
@@ -68,5 +69,7 @@ def register(actions):
     actions.register_action(BATCH_CREATED, _("Upload letter batch"), _("Letter batch uploaded"))
     actions.register_action(BATCH_STARTED, _("Start letter batch"), _("Letter batch started"))
     actions.register_action(BATCH_CANCELLED, _("Cancel letter batch"), _("Letter batch cancelled"))
+    actions.register_action(LETTER_DISPATCH_FALLBACK)(
+        lambda: DispatchFormatter(_("Send letter another way"), _("Falling back to %(channel)s")))
     actions.register_action(LETTER_DISPATCH_REQUEUED)(
         lambda: DispatchFormatter(_("Send letter again"), _("Queued again for %(channel)s")))

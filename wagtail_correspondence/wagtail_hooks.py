@@ -45,6 +45,8 @@ def register_letters_menu():
                            order=300),
         LetterListMenuItem(_("Batches"), reverse("wagtail_correspondence_letters:batches"), icon_name="table",
                            order=400),
+        LetterListMenuItem(_("Print runs"), reverse("wagtail_correspondence_letters:print_runs"), icon_name="doc-full-inverse",
+                           order=500),
     ])
     return SubmenuMenuItem(_("Letters"), menu, icon_name="mail", name="letters", order=140)
 

@@ -1,3 +1,6 @@
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +43,8 @@ class Dispatch(models.Model):
                                        help_text=_("Sent to providers that support it; one per letter and channel"))
     fallback_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="fallbacks", verbose_name=_("fallback of"))
+    print_run = models.ForeignKey("wagtail_correspondence.PrintRun", on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="dispatches", verbose_name=_("print run"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
@@ -58,3 +63,28 @@ class Dispatch(models.Model):
     @property
     def is_final(self):
         return self.status in self.FINAL
+
+
+class PrintRun(models.Model):
+    """Letters sent to the print room together: one merged PDF and a manifest (reference,
+    recipient, address, pages, sheets), written to the print storage."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("created by"))
+    pdf_path = models.CharField(_("merged PDF"), max_length=255)
+    manifest_path = models.CharField(_("manifest"), max_length=255)
+    pdf_sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64)
+    letter_count = models.PositiveIntegerField(_("letters"))
+    page_count = models.PositiveIntegerField(_("pages"))
+    sheet_count = models.PositiveIntegerField(_("sheets"))
+    duplex = models.BooleanField(_("duplex"), default=True)
+
+    class Meta:
+        verbose_name = _("print run")
+        verbose_name_plural = _("print runs")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} · {self.letter_count} letters"

@@ -31,3 +31,7 @@ class ChannelsField(models.JSONField):
 
 def language_choices():
     return get_setting("LANGUAGES")
+
+
+def channel_choices():
+    return get_setting("CHANNELS")

@@ -8,7 +8,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from ..blocks import TemplateBodyBlock
-from .fields import ChannelsField, language_choices
+from .fields import ChannelsField, channel_choices, language_choices
 from .previews import SampleDataPreviewMixin
 
 
@@ -61,6 +61,9 @@ class LetterTemplatePage(InternalPageMixin, SampleDataPreviewMixin, Page):
     description = models.TextField(_("description for agents"), blank=True)
     body = StreamField(TemplateBodyBlock(), verbose_name=_("body"))
     channels = ChannelsField(_("channels"), blank=False, default=list)
+    fallback_channel = models.CharField(
+        _("fallback channel"), max_length=20, blank=True, choices=channel_choices,
+        help_text=_("When delivery fails for good or bounces, send the letter this way instead (e.g. print)"))
     language = models.CharField(_("language"), max_length=10, choices=language_choices, default="en")
     owning_department = models.ForeignKey("wagtail_correspondence.Department", null=True, blank=True,
                                           on_delete=models.SET_NULL, related_name="templates",
@@ -80,7 +83,8 @@ class LetterTemplatePage(InternalPageMixin, SampleDataPreviewMixin, Page):
     content_panels = Page.content_panels + [
         FieldPanel("description"),
         MultiFieldPanel([FieldPanel("data_dictionary"), FieldPanel("layout"), FieldPanel("language"),
-                         FieldPanel("channels"), FieldPanel("owning_department")], heading=_("Setup")),
+                         FieldPanel("channels"), FieldPanel("fallback_channel"), FieldPanel("owning_department")],
+                        heading=_("Setup")),
         MultiFieldPanel([FieldPanel("recipient_name_field"), FieldPanel("recipient_address_field")],
                         heading=_("Recipient")),
         FieldPanel("subject"),

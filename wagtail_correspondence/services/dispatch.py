@@ -47,6 +47,15 @@ def deliverable_channels(letter):
     return [channel for channel in letter.channels if channel in configured] + [ARCHIVE]
 
 
+def batched_channels():
+    """Channels whose dispatches go out together (print runs), not one by one."""
+    names = []
+    for name in channel_backends():
+        if getattr(get_channel(name), "batched", False):
+            names.append(name)
+    return names
+
+
 def plan_dispatches(letter):
     """Create the outbox rows of a just-generated letter. Runs inside the generating
     transaction; the rows are handed to the workers once it commits."""
@@ -57,9 +66,38 @@ def plan_dispatches(letter):
         rows.append(Dispatch(letter=letter, channel=channel, recipient=(backend.recipient_for(letter) or "")[:255],
                              idempotency_key=f"{letter.uuid}.{channel}", next_attempt_at=now))
     created = Dispatch.objects.bulk_create(rows)
-    ids = [row.pk for row in created]
+    batched = batched_channels()
+    ids = [row.pk for row in created if row.channel not in batched]
     transaction.on_commit(lambda: enqueue(ids))
     return created
+
+
+def fallback_channel(letter):
+    """The fallback of the template revision the letter was built from."""
+    from ..rendering.assembly import revision_object
+
+    if not letter.template_revision_id:
+        return ""
+    return getattr(revision_object(letter.template_revision_id), "fallback_channel", "") or ""
+
+
+def plan_fallback(dispatch):
+    """After a final failure or a bounce: the same letter on the template's fallback channel,
+    once per letter."""
+    letter = dispatch.letter
+    channel = fallback_channel(letter)
+    if not channel or channel == dispatch.channel or channel not in channel_backends():
+        return None
+    if Dispatch.objects.filter(letter=letter, channel=channel).exists():
+        return None
+    backend = get_channel(channel)
+    fallback = Dispatch.objects.create(
+        letter=letter, channel=channel, recipient=(backend.recipient_for(letter) or "")[:255],
+        idempotency_key=f"{letter.uuid}.{channel}", fallback_of=dispatch, next_attempt_at=timezone.now())
+    log(letter, log_actions.LETTER_DISPATCH_FALLBACK, data={**_log_data(fallback), "instead_of": dispatch.channel})
+    if not getattr(backend, "batched", False):
+        transaction.on_commit(lambda: enqueue([fallback.pk]))
+    return fallback
 
 
 def enqueue(dispatch_ids, run_after=None):
@@ -82,7 +120,7 @@ def claim(dispatch_id, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         dispatch = (Dispatch.objects.select_for_update(skip_locked=True).select_related("letter")
-                    .filter(pk=dispatch_id, status=DispatchStatus.QUEUED)
+                    .filter(pk=dispatch_id, status=DispatchStatus.QUEUED).exclude(channel__in=batched_channels())
                     .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).first())
         if dispatch is None:
             return None
@@ -113,6 +151,7 @@ def deliver(dispatch, now=None):
             _finish(dispatch, status=DispatchStatus.FAILED, last_error=f"gave up after {dispatch.attempts} "
                                                                        f"attempts: {exc}", next_attempt_at=None)
             log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
+            plan_fallback(dispatch)
         else:
             next_attempt = (now or timezone.now()) + backoff(dispatch.attempts)
             _finish(dispatch, status=DispatchStatus.QUEUED, last_error=str(exc), next_attempt_at=next_attempt)
@@ -121,6 +160,7 @@ def deliver(dispatch, now=None):
     except PermanentDeliveryError as exc:
         _finish(dispatch, status=DispatchStatus.FAILED, last_error=str(exc), next_attempt_at=None)
         log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
+        plan_fallback(dispatch)
         return dispatch
     except UncertainDeliveryError as exc:
         # Stays "sending": reported by stale_dispatches(), resent only by a person (requeue).
@@ -152,7 +192,7 @@ def process_dispatch(dispatch_id):
 
 def due_dispatches(now=None):
     now = now or timezone.now()
-    return Dispatch.objects.filter(status=DispatchStatus.QUEUED).filter(
+    return Dispatch.objects.filter(status=DispatchStatus.QUEUED).exclude(channel__in=batched_channels()).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).order_by("next_attempt_at", "pk")
 
 

@@ -140,6 +140,8 @@ STORAGES = {
                 "OPTIONS": {"location": os.path.join(PRIVATE_STORAGE_ROOT, "letters"), "base_url": None}},
     "archive": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": os.path.join(PRIVATE_STORAGE_ROOT, "archive"), "base_url": None}},
+    "print": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+              "OPTIONS": {"location": os.path.join(PRIVATE_STORAGE_ROOT, "print"), "base_url": None}},
 }
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     # S3 through django-storages (the `s3` extra); credentials come from boto3's usual chain.
@@ -210,6 +212,11 @@ WAGTAIL_CORRESPONDENCE = {
     "LETTER_STORAGE": "letters",
     "ARCHIVE": {"BACKEND": "wagtail_correspondence.delivery.archive.StorageArchive",
                 "OPTIONS": {"storage": "archive", "prefix": ""}},
+    "CHANNEL_BACKENDS": {
+        "email": {"BACKEND": "wagtail_correspondence.delivery.email.EmailChannel", "OPTIONS": {}},
+        "print": {"BACKEND": "wagtail_correspondence.delivery.printing.PrintRoomChannel",
+                  "OPTIONS": {"storage": "print", "prefix": "", "duplex": True}},
+    },
 }
 
 LOGGING = {

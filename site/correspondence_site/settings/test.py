@@ -11,6 +11,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="correspondence-test-media-")
 STORAGES["letters"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="correspondence-test-letters-")
 STORAGES["archive"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="correspondence-test-archive-")
+STORAGES["print"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="correspondence-test-print-")
 
 # PostgreSQL for the tests that need real concurrency (reference numbers under load). `make
 # test` makes sure a server answers (scripts/ensure-postgres.sh) and passes its URL here;
