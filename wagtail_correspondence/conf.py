@@ -21,7 +21,7 @@ DEFAULTS = {
     # DEFAULT_LOCALE when it is of the same language, else the bare language code.
     "LOCALES": {},
     "LANGUAGES": [("en", "English"), ("fr", "French"), ("nl", "Dutch"), ("de", "German")],
-    "CHANNELS": [("print", "Print"), ("email", "Email"), ("sms", "SMS")],
+    "CHANNELS": [("print", "Print"), ("email", "Email"), ("sms", "SMS"), ("portal", "Secure portal")],
     # Name of the workflow that content must pass before it is live.
     "REVIEW_WORKFLOW_NAME": "Legal review",
     # "weasyprint" (CSS paged media, "Page X of Y", PDF/A), "pdfkit" (wkhtmltopdf), or
@@ -49,6 +49,10 @@ DEFAULTS = {
     # MAX_DELAY, for at most MAX_ATTEMPTS attempts. A dispatch left "sending" by a worker that
     # stopped is reported after STALE_AFTER seconds, never resent automatically.
     "DISPATCH_RETRY": {"MAX_ATTEMPTS": 6, "BASE_DELAY": 60, "MAX_DELAY": 3600, "STALE_AFTER": 900},
+    # The customer portal: how long a link works, the site address links start with (default:
+    # WAGTAILADMIN_BASE_URL), and what customers may attach to a reply (checked by content).
+    "PORTAL": {"LINK_MAX_AGE_DAYS": 30, "BASE_URL": "", "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+               "ALLOWED_UPLOAD_TYPES": ["application/pdf", "image/png", "image/jpeg"]},
 }
 
 PDF_BACKENDS = {

@@ -317,7 +317,8 @@ class DemoBuilder:
             page = LetterTemplatePage(
                 title=spec["title"], slug=spec["slug"], data_dictionary=dictionary, layout=layout,
                 subject=spec["subject"], body=StreamValue(TemplateBodyBlock(), spec["body"]),
-                channels=["print", "email", "sms"], owning_department=departments["customer-service"],
+                channels=["print", "email", "sms", "portal"], owning_department=departments["customer-service"],
+                fallback_channel="print",
                 email_subject=spec["email_subject"], email_intro=spec["email_intro"], sms_text=spec["sms_text"],
                 description=f"{spec['title']} letter, ready for agents.",
             )

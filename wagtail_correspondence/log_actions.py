@@ -15,6 +15,9 @@ LETTER_DISPATCHED = "wagtail_correspondence.letter.dispatched"
 LETTER_DISPATCH_FAILED = "wagtail_correspondence.letter.dispatch_failed"
 LETTER_DISPATCH_REQUEUED = "wagtail_correspondence.letter.dispatch_requeued"
 LETTER_DISPATCH_FALLBACK = "wagtail_correspondence.letter.dispatch_fallback"
+LETTER_PORTAL_OPENED = "wagtail_correspondence.letter.portal_opened"
+LETTER_PORTAL_ACKNOWLEDGED = "wagtail_correspondence.letter.portal_acknowledged"
+LETTER_PORTAL_REPLIED = "wagtail_correspondence.letter.portal_replied"
 BATCH_CREATED = "wagtail_correspondence.batch.created"
 BATCH_STARTED = "wagtail_correspondence.batch.started"
 BATCH_CANCELLED = "wagtail_correspondence.batch.cancelled"
@@ -66,6 +69,10 @@ def register(actions):
         lambda: DispatchFormatter(_("Send letter"), _("Sent by %(channel)s to %(recipient)s (attempt %(attempts)s)")))
     actions.register_action(LETTER_DISPATCH_FAILED)(
         lambda: DispatchFormatter(_("Letter delivery failed"), _("Delivery by %(channel)s failed: %(error)s")))
+    actions.register_action(LETTER_PORTAL_OPENED, _("Customer opened letter"), _("Opened by the customer in the portal"))
+    actions.register_action(LETTER_PORTAL_ACKNOWLEDGED, _("Customer acknowledged letter"),
+                            _("Acknowledged by the customer in the portal"))
+    actions.register_action(LETTER_PORTAL_REPLIED, _("Customer replied"), _("The customer replied in the portal"))
     actions.register_action(BATCH_CREATED, _("Upload letter batch"), _("Letter batch uploaded"))
     actions.register_action(BATCH_STARTED, _("Start letter batch"), _("Letter batch started"))
     actions.register_action(BATCH_CANCELLED, _("Cancel letter batch"), _("Letter batch cancelled"))

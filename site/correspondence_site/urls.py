@@ -6,12 +6,14 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from wagtail_correspondence.api import urls as correspondence_api_urls
+from wagtail_correspondence.portal import urls as correspondence_portal_urls
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/correspondence/v1/", include(correspondence_api_urls)),
+    path("portal/", include(correspondence_portal_urls)),
 ]
 
 if settings.DEBUG:

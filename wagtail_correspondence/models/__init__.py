@@ -3,7 +3,7 @@
 from .batches import BatchRow, BatchRowStatus, BatchStatus, LetterBatch
 from .content import ContentCategory, Fragment
 from .departments import Department
-from .dispatch import Dispatch, DispatchStatus, PrintRun
+from .dispatch import Dispatch, DispatchStatus, PortalResponse, PrintRun
 from .dictionary import DataDictionary, DataField, SampleDataSet
 from .layouts import Layout
 from .letters import Letter, LetterFragmentPin, LetterStatus
@@ -13,6 +13,6 @@ from .templates import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPa
 __all__ = [
     "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch",
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
-    "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PrintRun", "ReferenceSequence", "SampleDataSet",
+    "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
     "TemplateFolderPage", "TemplateLibraryPage",
 ]

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .letters import letter_storage as letter_storage_callable
+
 
 class DispatchStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
@@ -88,3 +90,36 @@ class PrintRun(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} · {self.letter_count} letters"
+
+
+def portal_upload_path(instance, filename):
+    return f"correspondence/portal/{instance.letter.uuid}/{instance.uuid}/{filename}"
+
+
+class PortalResponse(models.Model):
+    """What a customer did with a letter in the portal: acknowledged it, or replied (text and
+    an optional attachment). Replies are inbound items; the register threads them."""
+
+    ACKNOWLEDGEMENT, REPLY = "acknowledgement", "reply"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    letter = models.ForeignKey("wagtail_correspondence.Letter", on_delete=models.PROTECT,
+                               related_name="portal_responses", verbose_name=_("letter"))
+    kind = models.CharField(_("kind"), max_length=20,
+                            choices=[(ACKNOWLEDGEMENT, _("Acknowledgement")), (REPLY, _("Reply"))])
+    text = models.TextField(_("text"), blank=True)
+    attachment = models.FileField(_("attachment"), storage=letter_storage_callable, upload_to=portal_upload_path,
+                                  blank=True, max_length=255)
+    attachment_name = models.CharField(_("attachment name"), max_length=255, blank=True)
+    attachment_type = models.CharField(_("attachment type"), max_length=100, blank=True)
+    attachment_size = models.PositiveIntegerField(_("attachment size"), null=True, blank=True)
+    attachment_sha256 = models.CharField(_("SHA-256 of the attachment"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("portal response")
+        verbose_name_plural = _("portal responses")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.letter} · {self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -216,6 +216,7 @@ WAGTAIL_CORRESPONDENCE = {
         "email": {"BACKEND": "wagtail_correspondence.delivery.email.EmailChannel", "OPTIONS": {}},
         "print": {"BACKEND": "wagtail_correspondence.delivery.printing.PrintRoomChannel",
                   "OPTIONS": {"storage": "print", "prefix": "", "duplex": True}},
+        "portal": {"BACKEND": "wagtail_correspondence.delivery.portal.PortalChannel", "OPTIONS": {}},
     },
 }
 

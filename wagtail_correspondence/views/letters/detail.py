@@ -69,6 +69,7 @@ class LetterInspectView(generic.InspectView):
             pins.append({"pin": pin, "url": revision_url, "current": pin.revision_id == pin.fragment.live_revision_id})
         context["pins"] = pins
         context["history"] = log_registry.get_logs_for_instance(letter).select_related("user")[:20]
+        context["responses"] = letter.portal_responses.all()
         context["pdf_url"] = reverse("wagtail_correspondence_letters:pdf", args=[letter.pk]) if (
             letter.is_generated and letter.pdf) else ""
         return context
@@ -93,3 +94,24 @@ class LetterPdfView(View):
         response["Content-Disposition"] = f'{disposition}; filename="{letter.reference}.pdf"'
         response["X-Content-SHA256"] = letter.pdf_sha256
         return response
+
+
+class PortalAttachmentView(View):
+    """A file a customer attached to a reply, for users who may see the letter."""
+
+    def get(self, request, pk):
+        import hashlib
+
+        from ...models import PortalResponse
+
+        response = get_object_or_404(PortalResponse.objects.select_related("letter"), pk=pk)
+        if not response.attachment or not service.can_view_letter(request.user, response.letter):
+            raise PermissionDenied
+        with response.attachment.open("rb") as handle:
+            content = handle.read()
+        if hashlib.sha256(content).hexdigest() != response.attachment_sha256:
+            return HttpResponse(_("The stored attachment does not match its SHA-256."), status=409)
+        reply = HttpResponse(content, content_type=response.attachment_type)
+        reply["Content-Disposition"] = f'attachment; filename="reply-{response.uuid}.{response.attachment.name.rsplit(".", 1)[-1]}"'
+        reply["X-Content-Type-Options"] = "nosniff"
+        return reply

@@ -1,0 +1,92 @@
+"""Public portal pages. The signed link is the only key: every response is marked no-store
+and same-origin referrer so the link does not end up in caches or other sites' logs."""
+
+import hashlib
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from ..conf import get_setting
+from ..models import PortalResponse
+from ..services import portal as service
+from .tokens import ExpiredLink, InvalidLink, read_token
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(label=gettext_lazy("Your reply"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+    attachment = forms.FileField(label=gettext_lazy("Attachment (PDF, PNG or JPEG)"), required=False)
+
+    def clean_attachment(self):
+        upload = self.cleaned_data.get("attachment")
+        if upload:
+            service.check_upload(upload)  # raises ValidationError, shown on the field
+            upload.seek(0)
+        return upload
+
+
+def private(response):
+    response["Cache-Control"] = "no-store"
+    # Never to other sites. ("no-referrer" makes browsers send "Origin: null" with the forms,
+    # which Django's CSRF check rightly refuses.)
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+class PortalView(View):
+    def dispatch(self, request, token, *args, **kwargs):
+        try:
+            self.portal_dispatch = read_token(token)
+        except ExpiredLink:
+            return private(TemplateResponse(request, "wagtail_correspondence/portal/invalid.html", {
+                "expired": True, "days": get_setting("PORTAL")["LINK_MAX_AGE_DAYS"],
+                "organisation": get_setting("ORGANISATION_NAME")}, status=410))
+        except InvalidLink:
+            return private(TemplateResponse(request, "wagtail_correspondence/portal/invalid.html", {
+                "expired": False, "organisation": get_setting("ORGANISATION_NAME")}, status=403))
+        self.letter = self.portal_dispatch.letter
+        self.token = token
+        return private(super().dispatch(request, *args, **kwargs))
+
+
+class PortalLetterView(PortalView):
+    def render(self, form=None, status=200):
+        return TemplateResponse(self.request, "wagtail_correspondence/portal/letter.html", {
+            "letter": self.letter, "token": self.token, "form": form or ReplyForm(),
+            "acknowledged": self.letter.portal_responses.filter(kind=PortalResponse.ACKNOWLEDGEMENT).exists(),
+            "replies": self.letter.portal_responses.filter(kind=PortalResponse.REPLY),
+            "organisation": get_setting("ORGANISATION_NAME"),
+        }, status=status)
+
+    def get(self, request):
+        service.open_letter(self.portal_dispatch)
+        return self.render()
+
+    def post(self, request):
+        if request.POST.get("action") == "acknowledge":
+            service.acknowledge(self.portal_dispatch)
+            messages.success(request, _("Thank you: we have recorded that you received this letter."))
+            return redirect(request.path)
+        form = ReplyForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        service.reply(self.portal_dispatch, form.cleaned_data["text"], form.cleaned_data.get("attachment"))
+        messages.success(request, _("Thank you: your reply has reached us."))
+        return redirect(request.path)
+
+
+class PortalPdfView(PortalView):
+    def get(self, request):
+        with self.letter.pdf.open("rb") as handle:
+            content = handle.read()
+        if hashlib.sha256(content).hexdigest() != self.letter.pdf_sha256:
+            return HttpResponse(_("This letter cannot be shown right now. Please contact us."), status=503)
+        response = HttpResponse(content, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{self.letter.reference}.pdf"'
+        return response
