@@ -238,3 +238,24 @@ def test_delivery_status_in_the_api_and_on_the_letter_page(client, smtp, agent, 
     assert {(item["channel"], item["status"]) for item in body["delivery"]} == {("email", "sent"), ("archive", "sent")}
     page = client.get(f"/admin/correspondence/letters/inspect/{letter.pk}/").content.decode()
     assert 'data-dispatch="email"' in page and "ada@example.org" in page
+
+
+def test_emailed_pdf_can_be_password_protected(smtp, agent, customer_dictionary, standard_layout,
+                                               django_capture_on_commit_callbacks):
+    from pypdf import PdfReader
+
+    smtp.start()
+    fragment = factories.fragment(customer_dictionary, key="secret", html="<p>Dear {{ customer.first_name }},</p>")
+    template = factories.letter_template(customer_dictionary, standard_layout, [fragment],
+                                         email_pdf_password="{{ customer.phone|digits }}")
+    letter = generate(agent, template, django_capture_on_commit_callbacks)
+    [message] = smtp.mailbox.messages
+    [attachment] = [part for part in message.iter_attachments() if part.get_content_type() == "application/pdf"]
+    reader = PdfReader(io.BytesIO(attachment.get_content()))
+    assert reader.is_encrypted
+    assert not reader.decrypt("wrong")
+    assert reader.decrypt("3225550123")  # +32 2 555 01 23, digits only
+    assert reader.metadata.subject == letter.reference
+    assert reader.trailer["/Encrypt"].get_object()["/V"] == 5  # version 5: AES-256
+    with letter.pdf.open("rb") as handle:
+        assert not PdfReader(handle).is_encrypted  # the kept copy stays readable for the archive

@@ -21,7 +21,7 @@ DEFAULTS = {
     # DEFAULT_LOCALE when it is of the same language, else the bare language code.
     "LOCALES": {},
     "LANGUAGES": [("en", "English"), ("fr", "French"), ("nl", "Dutch"), ("de", "German")],
-    "CHANNELS": [("print", "Print"), ("email", "Email"), ("sms", "SMS"), ("portal", "Secure portal")],
+    "CHANNELS": [("print", "Print"), ("email", "Email"), ("sms", "SMS"), ("portal", "Secure portal"), ("fax", "Fax")],
     # Name of the workflow that content must pass before it is live.
     "REVIEW_WORKFLOW_NAME": "Legal review",
     # "weasyprint" (CSS paged media, "Page X of Y", PDF/A), "pdfkit" (wkhtmltopdf), or

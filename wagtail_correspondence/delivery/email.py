@@ -39,6 +39,19 @@ def inline_images(html, domain):
     return DATA_IMAGE_RE.sub(replace, html), parts
 
 
+def encrypt_pdf(content, password):
+    """The PDF encrypted with AES-256; opening it asks for ``password``."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
+    writer.encrypt(user_password=password, owner_password=None, algorithm="AES-256")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 class EmailChannel(Channel):
     """OPTIONS: ``recipient_field`` (default customer.email), ``from_email``, ``reply_to``,
     and ``connection`` (keyword arguments for django.core.mail.get_connection, e.g.
@@ -71,8 +84,29 @@ class EmailChannel(Channel):
         for image in images:
             message.attach(image)
         with letter.pdf.open("rb") as handle:
-            message.attach(f"{letter.reference}.pdf", handle.read(), "application/pdf")
+            content = handle.read()
+        password = self.pdf_password(letter)
+        if password is not None:
+            content = encrypt_pdf(content, password)
+        message.attach(f"{letter.reference}.pdf", content, "application/pdf")
         return message
+
+    def pdf_password(self, letter):
+        """The template's password rule applied to the letter's data, or None without a rule."""
+        from ..rendering.assembly import revision_object
+        from ..rendering.sandbox import MergeError, render_source
+
+        rule = getattr(revision_object(letter.template_revision_id), "email_pdf_password", "") if (
+            letter.template_revision_id) else ""
+        if not rule:
+            return None
+        try:
+            password = render_source(rule, letter.data, autoescape=False).strip()
+        except MergeError as exc:
+            raise PermanentDeliveryError(f"the PDF password rule cannot be applied: {exc}") from exc
+        if len(password) < 4:
+            raise PermanentDeliveryError("the PDF password rule gives a password shorter than 4 characters")
+        return password
 
     def send(self, dispatch):
         if not dispatch.recipient:

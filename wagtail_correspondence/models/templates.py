@@ -79,6 +79,10 @@ class LetterTemplatePage(InternalPageMixin, SampleDataPreviewMixin, Page):
     email_intro = models.TextField(_("email introduction"), blank=True,
                                    help_text=_("Text of the email that carries the letter; merge fields allowed"))
     sms_text = models.TextField(_("SMS text"), blank=True, help_text=_("Merge fields allowed; keep it short"))
+    email_pdf_password = models.CharField(
+        _("PDF password for email"), max_length=255, blank=True,
+        help_text=_("Protects the emailed PDF (AES-256) with a password drawn from the data, e.g. "
+                    "{{ customer.date_of_birth|digits }}. Say in the email introduction what the password is."))
 
     content_panels = Page.content_panels + [
         FieldPanel("description"),
@@ -91,7 +95,8 @@ class LetterTemplatePage(InternalPageMixin, SampleDataPreviewMixin, Page):
         FieldPanel("body"),
     ]
     channel_panels = [
-        MultiFieldPanel([FieldPanel("email_subject"), FieldPanel("email_intro")], heading=_("Email")),
+        MultiFieldPanel([FieldPanel("email_subject"), FieldPanel("email_intro"), FieldPanel("email_pdf_password")],
+                        heading=_("Email")),
         MultiFieldPanel([FieldPanel("sms_text")], heading=_("SMS")),
     ]
     edit_handler = TabbedInterface([

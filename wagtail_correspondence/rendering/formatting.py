@@ -85,7 +85,12 @@ def yesno(value, choices="yes,no"):
     return yes if value else no
 
 
-FILTERS = {"money": money, "number": number, "date": date, "address": address, "yesno": yesno}
+def digits(value):
+    """Only the digits: a date of birth 1980-04-12 becomes 19800412 (for PDF passwords)."""
+    return "".join(char for char in str(value) if char.isdigit())
+
+
+FILTERS = {"money": money, "number": number, "date": date, "address": address, "yesno": yesno, "digits": digits}
 
 
 def locale_for_language(language):

@@ -19,7 +19,7 @@ from .sandbox import (
     text_to_template,
 )
 
-TEXT_FIELDS = ("subject", "email_subject", "email_intro", "sms_text")
+TEXT_FIELDS = ("subject", "email_subject", "email_intro", "sms_text", "email_pdf_password")
 
 
 @dataclass(frozen=True)
