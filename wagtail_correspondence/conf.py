@@ -49,6 +49,10 @@ DEFAULTS = {
     # MAX_DELAY, for at most MAX_ATTEMPTS attempts. A dispatch left "sending" by a worker that
     # stopped is reported after STALE_AFTER seconds, never resent automatically.
     "DISPATCH_RETRY": {"MAX_ATTEMPTS": 6, "BASE_DELAY": 60, "MAX_DELAY": 3600, "STALE_AFTER": 900},
+    # Delivery receipts through Amazon SNS: where signing certificates and subscription links
+    # may come from, which topics are accepted (empty: any), whether to confirm subscriptions.
+    "DELIVERY_RECEIPTS": {"SNS_URL_PATTERN": r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/", "TOPIC_ARNS": [],
+                          "CONFIRM_SUBSCRIPTIONS": True},
     # The customer portal: how long a link works, the site address links start with (default:
     # WAGTAILADMIN_BASE_URL), and what customers may attach to a reply (checked by content).
     "PORTAL": {"LINK_MAX_AGE_DAYS": 30, "BASE_URL": "", "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,

@@ -15,6 +15,9 @@ LETTER_DISPATCHED = "wagtail_correspondence.letter.dispatched"
 LETTER_DISPATCH_FAILED = "wagtail_correspondence.letter.dispatch_failed"
 LETTER_DISPATCH_REQUEUED = "wagtail_correspondence.letter.dispatch_requeued"
 LETTER_DISPATCH_FALLBACK = "wagtail_correspondence.letter.dispatch_fallback"
+LETTER_DELIVERED = "wagtail_correspondence.letter.delivered"
+LETTER_BOUNCED = "wagtail_correspondence.letter.bounced"
+LETTER_COMPLAINT = "wagtail_correspondence.letter.complaint"
 LETTER_PORTAL_OPENED = "wagtail_correspondence.letter.portal_opened"
 LETTER_PORTAL_ACKNOWLEDGED = "wagtail_correspondence.letter.portal_acknowledged"
 LETTER_PORTAL_REPLIED = "wagtail_correspondence.letter.portal_replied"
@@ -69,6 +72,12 @@ def register(actions):
         lambda: DispatchFormatter(_("Send letter"), _("Sent by %(channel)s to %(recipient)s (attempt %(attempts)s)")))
     actions.register_action(LETTER_DISPATCH_FAILED)(
         lambda: DispatchFormatter(_("Letter delivery failed"), _("Delivery by %(channel)s failed: %(error)s")))
+    actions.register_action(LETTER_DELIVERED)(
+        lambda: DispatchFormatter(_("Letter delivered"), _("Delivered by %(channel)s to %(recipient)s")))
+    actions.register_action(LETTER_BOUNCED)(
+        lambda: DispatchFormatter(_("Letter bounced"), _("Bounced on %(channel)s: %(error)s")))
+    actions.register_action(LETTER_COMPLAINT)(
+        lambda: DispatchFormatter(_("Complaint about a letter"), _("%(recipient)s marked the email as spam")))
     actions.register_action(LETTER_PORTAL_OPENED, _("Customer opened letter"), _("Opened by the customer in the portal"))
     actions.register_action(LETTER_PORTAL_ACKNOWLEDGED, _("Customer acknowledged letter"),
                             _("Acknowledged by the customer in the portal"))

@@ -1,12 +1,14 @@
 """Letter API: customers, templates, preview, letters and their PDFs. Thin: every rule is
 in ``services.letters``, shared with the letter builder in the admin."""
 
+import json
+
 import django_filters
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import permissions, status, viewsets
+from rest_framework import permissions, status, views, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -225,3 +227,27 @@ class LetterViewSet(viewsets.GenericViewSet):
         response["Content-Disposition"] = f'attachment; filename="{letter.reference}.pdf"'
         response["X-Content-SHA256"] = letter.pdf_sha256
         return response
+
+
+class SnsReceiptView(views.APIView):
+    """Delivery receipts from Amazon SNS (SES email events). No login: each message is
+    believed only if AWS's signature checks out."""
+
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    parser_classes = []  # SNS posts JSON as text/plain; the raw body is read below
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiResponse(description="What was done"),
+                                                           403: OpenApiResponse(description="Not signed by SNS")})
+    def post(self, request):
+        from ..delivery.receipts import InvalidNotification, handle, verify
+
+        try:
+            message = json.loads(request.body)
+        except ValueError:
+            return Response({"detail": "The body must be an SNS message in JSON."}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            verify(message)
+        except InvalidNotification as exc:
+            return Response({"detail": f"Refused: {exc}."}, status=status.HTTP_403_FORBIDDEN)
+        return Response({"result": handle(message)})

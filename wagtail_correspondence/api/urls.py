@@ -22,6 +22,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="wagtail_correspondence_api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="wagtail_correspondence_api:schema"), name="redoc"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("delivery-receipts/sns/", letters.SnsReceiptView.as_view(), name="sns-receipts"),
     path("", include(router.urls)),
     re_path(r"^.*$", not_found),
 ]

@@ -132,3 +132,50 @@ class EmailChannel(Channel):
         finally:
             connection.close()
         return DeliveryResult(provider_message_id=message.extra_headers["Message-ID"], recipient=dispatch.recipient)
+
+
+class SesEmailChannel(EmailChannel):
+    """Email through Amazon SES (boto3 send_raw_email): the same message as SMTP. OPTIONS as
+    EmailChannel, plus ``region_name``, ``endpoint_url`` and ``configuration_set`` (whose
+    event destination, an SNS topic, sends the delivery receipts)."""
+
+    def __init__(self, region_name=None, endpoint_url=None, configuration_set="", **options):
+        super().__init__(**options)
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url
+        self.configuration_set = configuration_set
+
+    def send(self, dispatch):
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectionClosedError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+        )
+
+        if not dispatch.recipient:
+            raise PermanentDeliveryError(f"the letter's data has no email address ({self.recipient_field})")
+        message = self.build_message(dispatch)
+        arguments = {"Source": message.from_email, "Destinations": [dispatch.recipient],
+                     "RawMessage": {"Data": message.message().as_bytes()}}
+        if self.configuration_set:
+            arguments["ConfigurationSetName"] = self.configuration_set
+        # No automatic retries: a retried send after a lost answer would send twice.
+        client = boto3.client("ses", region_name=self.region_name, endpoint_url=self.endpoint_url,
+                              config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        try:
+            response = client.send_raw_email(**arguments)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in ("Throttling", "ThrottlingException", "ServiceUnavailable") or status >= 500:
+                raise TemporaryDeliveryError(f"SES: {code or status} {exc}") from exc
+            raise PermanentDeliveryError(f"SES refused the message: {code or status} {exc}") from exc
+        except (ReadTimeoutError, ConnectionClosedError) as exc:
+            raise UncertainDeliveryError(f"SES did not answer after the message was sent: {exc}") from exc
+        except (EndpointConnectionError, BotoCoreError) as exc:
+            raise TemporaryDeliveryError(f"SES could not be reached: {exc}") from exc
+        return DeliveryResult(provider_message_id=response["MessageId"], recipient=dispatch.recipient)
