@@ -43,12 +43,12 @@ demo: install
 lint: install-test
 	$(VENV)/bin/flake8
 
-# PostgreSQL for the concurrency tests: the one on 127.0.0.1:5432 if it answers, else a private
-# cluster on a free loopback port, stopped again afterwards (scripts/ensure-postgres.sh).
+# PostgreSQL (concurrency tests) and Redis (the RQ task backend): the servers on their usual
+# loopback ports if they answer, else private ones on free loopback ports, stopped afterwards.
 test: install-test system-deps lint
-	@url=$$(./scripts/ensure-postgres.sh) || exit 1; \
-	TEST_POSTGRES_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
-	./scripts/ensure-postgres.sh --stop; exit $$status
+	@pg=$$(./scripts/ensure-postgres.sh) || exit 1; redis=$$(./scripts/ensure-redis.sh) || exit 1; \
+	TEST_POSTGRES_URL="$$pg" TEST_REDIS_URL="$$redis" $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	./scripts/ensure-postgres.sh --stop; ./scripts/ensure-redis.sh --stop; exit $$status
 
 clean:
 	rm -rf $(VENV) site/db.sqlite3 site/media site/static artifacts

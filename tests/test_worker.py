@@ -1,5 +1,7 @@
-"""The background worker as the demo runs it: a generated letter is queued, `db_worker`
-(django-tasks-db) sends it, and the email lands in the demo's mail folder."""
+"""The background worker as deployments run it: a generated letter is queued, a worker sends
+it, and the email lands in the demo's mail folder. Both task backends: the database
+(django-tasks-db's `db_worker`, the embedded default) and Redis (django-tasks-rq and RQ's
+worker, for scale-out)."""
 
 import email
 import email.policy
@@ -12,16 +14,37 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(ROOT / "site" / "manage.py")]
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+WORKERS = {
+    "database": ({}, ["db_worker", "--queue-name", "*", "--batch", "--no-startup-delay"]),
+    "redis": ({"TASKS_BACKEND": "django_tasks_rq.RQBackend", "REDIS_URL": REDIS_URL},
+              ["rqworker", "default", "--burst", "--job-class", "django_tasks_rq.Job"]),
+}
+
+
+@pytest.fixture
+def empty_redis():
+    import redis
+
+    connection = redis.Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    yield
+    connection.flushdb()
 
 
 @pytest.mark.migrations
-def test_db_worker_sends_a_queued_letter(tmp_path):
+@pytest.mark.parametrize("backend", list(WORKERS))
+def test_worker_sends_a_queued_letter(backend, tmp_path, request):
+    if backend == "redis":
+        request.getfixturevalue("empty_redis")
+    backend_env, worker = WORKERS[backend]
     unset = ("DATABASE_URL", "EMAIL_BACKEND", "EMAIL_HOST", "TASKS_BACKEND")
     env = {key: value for key, value in os.environ.items() if key not in unset}
     env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
                 "DJANGO_SETTINGS_MODULE": "correspondence_site.settings.dev",
                 "PRIVATE_STORAGE_ROOT": str(tmp_path / "private"), "MEDIA_ROOT": str(tmp_path / "media"),
-                "EMAIL_FILE_PATH": str(tmp_path / "mail")})
+                "EMAIL_FILE_PATH": str(tmp_path / "mail"), **backend_env})
 
     def run(*args):
         return subprocess.run(MANAGE + list(args), env=env, capture_output=True, text=True, check=True, cwd=ROOT,
@@ -41,7 +64,7 @@ def test_db_worker_sends_a_queued_letter(tmp_path):
     assert "['queued', 'queued']" in generated  # nothing sent before the worker runs
     assert set(tmp_path.glob("mail/*")) == before
 
-    run("db_worker", "--queue-name", "*", "--batch", "--no-startup-delay")
+    run(*worker)
     status = run("shell", "-c", "from wagtail_correspondence.models import Dispatch; "
                                 "print(sorted(Dispatch.objects.values_list('channel', 'status')))").stdout
     assert "[('archive', 'sent'), ('email', 'sent')]" in status

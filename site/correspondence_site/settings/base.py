@@ -169,6 +169,12 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 TASKS = {
     "default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")},
 }
+if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
+    # Scale-out: tasks in Redis, run by `manage.py rqworker --job-class django_tasks_rq.Job
+    # --with-scheduler` (the `rq` extra).
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS["default"]["QUEUES"] = ["default"]
+    RQ_QUEUES = {"default": {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}}
 
 WAGTAIL_SITE_NAME = "Correspondence"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
