@@ -74,3 +74,59 @@ def test_worker_sends_a_queued_letter(backend, tmp_path, request):
     assert message["X-Correspondence-Reference"] == reference
     assert message["To"] == "dirk.maes@example.org"
     assert list(tmp_path.glob(f"private/archive/*/*/{reference}.pdf"))
+
+
+@pytest.mark.migrations
+def test_a_batch_worker_killed_mid_run_resumes_without_duplicates(tmp_path):
+    """A real worker process is killed (SIGKILL) while it generates a batch; a new worker
+    finishes it: every row gets exactly one letter, and the numbers have no gap."""
+    import signal
+    import time
+
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "TASKS_BACKEND")}
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+                "DJANGO_SETTINGS_MODULE": "correspondence_site.settings.dev",
+                "PRIVATE_STORAGE_ROOT": str(tmp_path / "private"), "MEDIA_ROOT": str(tmp_path / "media"),
+                "EMAIL_FILE_PATH": str(tmp_path / "mail")})
+
+    def run(*args):
+        return subprocess.run(MANAGE + list(args), env=env, capture_output=True, text=True, check=True, cwd=ROOT,
+                              timeout=300)
+
+    run("migrate", "--noinput", "-v0")
+    run("correspondence_demo")
+    rows = "customer_id,balance\n" + "".join(f"C-10{10 + n % 12},{n + 10}.00\n" for n in range(40))
+    (tmp_path / "rows.csv").write_text(rows)
+    setup = ("from django.contrib.auth import get_user_model; from django.core.files.uploadedfile import "
+             "SimpleUploadedFile; from wagtail_correspondence.models import LetterTemplatePage; "
+             "from wagtail_correspondence.services import batches as b; "
+             "agent = get_user_model().objects.get(username='agent'); "
+             f"f = SimpleUploadedFile('rows.csv', open({str(tmp_path / 'rows.csv')!r}, 'rb').read()); "
+             "batch = b.create_batch(agent, LetterTemplatePage.objects.get(slug='policy-renewal'), f); "
+             "b.check_batch(batch.pk); batch.refresh_from_db(); b.start_batch(agent, batch); print('BATCH', batch.pk)")
+    batch_id = run("shell", "-c", setup).stdout.split("BATCH ", 1)[1].split()[0]
+    count = ("from wagtail_correspondence.models import Letter, BatchRow; "
+             "print('COUNT', Letter.objects.count(), BatchRow.objects.filter(status='generated').count())")
+
+    run_it = f"from wagtail_correspondence.services.batches import run_batch; run_batch({batch_id})"
+    worker = subprocess.Popen(MANAGE + ["shell", "-c", run_it], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        letters = int(run("shell", "-c", count).stdout.split("COUNT ", 1)[1].split()[0])
+        if letters >= 5:
+            break
+        time.sleep(0.5)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=30)
+    letters, generated = map(int, run("shell", "-c", count).stdout.split("COUNT ", 1)[1].split()[:2])
+    assert 5 <= letters < 40 and letters == generated  # killed part-way; no letter without its row
+
+    run("shell", "-c", run_it)
+    check = ("from wagtail_correspondence.models import Letter, BatchRow, LetterBatch; "
+             "refs = sorted(int(r[-6:]) for r in Letter.objects.values_list('reference', flat=True)); "
+             f"print('DONE', Letter.objects.count(), BatchRow.objects.filter(status='generated').count(), "
+             f"refs == list(range(1, len(refs) + 1)), LetterBatch.objects.get(pk={batch_id}).status, "
+             "BatchRow.objects.filter(letter__isnull=False).values('letter').distinct().count())")
+    done = run("shell", "-c", check).stdout.split("DONE ", 1)[1].split()
+    assert done == ["40", "40", "True", "completed", "40"]
