@@ -31,7 +31,8 @@ def agent(make_user):
 @pytest.fixture
 def template(customer_dictionary, standard_layout):
     short = factories.fragment(customer_dictionary, key="short", html="<p>Dear {{ customer.first_name }},</p>")
-    return factories.letter_template(customer_dictionary, standard_layout, [short], fallback_channel="print")
+    return factories.letter_template(customer_dictionary, standard_layout, [short], fallback_channel="print",
+                                     channels=["print", "email", "sms"], sms_text="Hello {{ customer.first_name }}")
 
 
 @pytest.fixture
@@ -127,3 +128,8 @@ def test_print_runs_page(client, agent, template, make_user, django_capture_on_c
     assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
     client.force_login(make_user("author", roles.CONTENT_AUTHORS))
     assert client.get("/admin/correspondence/letters/print-runs/").status_code in (302, 403)
+
+
+def test_a_channel_without_a_backend_uses_the_fallback(agent, template, django_capture_on_commit_callbacks):
+    letter = generate(agent, template, django_capture_on_commit_callbacks, channel="sms")  # no SMS backend here
+    assert sorted(letter.dispatches.values_list("channel", flat=True)) == ["archive", "print"]

@@ -42,9 +42,16 @@ def backoff(attempts):
 
 
 def deliverable_channels(letter):
-    """The letter's channels that have a delivery backend, then the archive (always)."""
+    """The letter's channels that have a delivery backend (a channel without one is replaced
+    by the template's fallback channel), then the archive, always."""
     configured = channel_backends()
-    return [channel for channel in letter.channels if channel in configured] + [ARCHIVE]
+    channels = []
+    for channel in letter.channels:
+        if channel not in configured:
+            channel = fallback_channel(letter)
+        if channel in configured and channel not in channels:
+            channels.append(channel)
+    return channels + [ARCHIVE]
 
 
 def batched_channels():
