@@ -387,8 +387,18 @@ def report(label, count, phases, checks, mailbox):
     print("  checks: " + "; ".join(f"{name} {value}" for name, value in checks.items()))
     average = mailbox.bytes / mailbox.messages if mailbox.messages else 0
     print(f"  average message size: {average / 1024:.0f} KiB; first message: {first_message_note(mailbox)}")
+    print(f"  memory: RSS {rss_mib():.0f} MiB after this run")
     print("  checks: all as expected" if not wrong else f"  checks: NOT AS EXPECTED: {', '.join(wrong)}", flush=True)
     return total, wrong
+
+
+def rss_mib():
+    """The process's resident memory now (Linux), else its peak."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def machine_note():
@@ -414,18 +424,19 @@ def cleanup():
 
 
 def main(count=10_000, keep=False):
-    call_command("migrate", verbosity=0)
-    tasks = use_dummy_tasks()
-    archives = {"WeasyPrint": "bench-archive-weasyprint", "placeholder": "bench-archive-placeholder"}
-    use_archive_folders(archives.values())
-    customers_path = WORK / "customers.json"
-    customers_path.write_text(json.dumps(customer_records(CUSTOMERS)))
-
-    mailbox = CountingMailbox()
-    port = free_port()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
-    smtp.start()
+    smtp = None
     try:
+        call_command("migrate", verbosity=0)
+        tasks = use_dummy_tasks()
+        archives = {"WeasyPrint": "bench-archive-weasyprint", "placeholder": "bench-archive-placeholder"}
+        use_archive_folders(archives.values())
+        customers_path = WORK / "customers.json"
+        customers_path.write_text(json.dumps(customer_records(CUSTOMERS)))
+
+        mailbox = CountingMailbox()
+        port = free_port()
+        smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
+        smtp.start()
         configure("weasyprint", archives["WeasyPrint"], port, customers_path)
         template = build_template()
         agent = factories.user("bench-agent", roles.AGENTS)
@@ -462,7 +473,8 @@ def main(count=10_000, keep=False):
         if any(result["wrong"] for result in results.values()):
             sys.exit(1)
     finally:
-        smtp.stop()
+        if smtp is not None:
+            smtp.stop()
         if not keep:
             cleanup()
 
