@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from wagtail_correspondence import roles
 from wagtail_correspondence.customers import reset_customer_source
 
 from . import factories
@@ -114,6 +115,11 @@ def standard_layout(db):
 @pytest.fixture
 def make_user(db):
     return factories.user
+
+
+@pytest.fixture
+def agent(make_user):
+    return make_user("agent", roles.AGENTS)
 
 
 @pytest.fixture(scope="session")

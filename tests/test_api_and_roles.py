@@ -16,11 +16,6 @@ from . import factories
 API = "/api/correspondence/v1/"
 
 
-@pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
-
-
 def test_schema_and_docs_are_served_locally(client, agent):
     client.force_login(agent)
     schema = yaml.safe_load(client.get(API + "schema/").content)

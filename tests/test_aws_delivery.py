@@ -11,7 +11,6 @@ import pytest
 from botocore.exceptions import ClientError
 from django.utils import timezone
 
-from wagtail_correspondence import roles
 from wagtail_correspondence.delivery.base import get_channel
 from wagtail_correspondence.delivery.sms import to_e164
 from wagtail_correspondence.models import Dispatch, DispatchStatus, Letter
@@ -23,11 +22,6 @@ from .aws import MotoServer
 
 pytestmark = pytest.mark.usefixtures("one_customer")
 BUCKET = "letters-archive"
-
-
-@pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
 
 
 @pytest.fixture

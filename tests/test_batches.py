@@ -27,11 +27,6 @@ def three_customers(customers):
 
 
 @pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
-
-
-@pytest.fixture
 def template(customer_dictionary, standard_layout):
     fragment = factories.fragment(customer_dictionary, key="reminder",
                                   html="<p>Dear {{ customer.first_name }}, you owe {{ balance|money }}.</p>")

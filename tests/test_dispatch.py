@@ -16,7 +16,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 from wagtail.models import ModelLogEntry
 
-from wagtail_correspondence import log_actions, roles
+from wagtail_correspondence import log_actions
 from wagtail_correspondence.delivery.archive import ArchiveIntegrityError
 from wagtail_correspondence.delivery.base import get_channel
 from wagtail_correspondence.models import Dispatch, DispatchStatus
@@ -77,11 +77,6 @@ def smtp(settings):
                                    "port": server.port, "timeout": 5}}}}}
     yield server
     server.stop()
-
-
-@pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
 
 
 @pytest.fixture
@@ -259,3 +254,64 @@ def test_emailed_pdf_can_be_password_protected(smtp, agent, customer_dictionary,
     assert reader.trailer["/Encrypt"].get_object()["/V"] == 5  # version 5: AES-256
     with letter.pdf.open("rb") as handle:
         assert not PdfReader(handle).is_encrypted  # the kept copy stays readable for the archive
+
+
+class HangUpAfterData:
+    """An SMTP server on loopback that takes the whole message, then drops the connection
+    before answering: the sender cannot know whether the message was accepted."""
+
+    def __init__(self):
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.messages = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _address = self.sock.accept()
+            except OSError:
+                return
+            with connection, connection.makefile("rb") as incoming:
+                connection.sendall(b"220 localhost ESMTP\r\n")
+                in_data = False
+                for line in incoming:
+                    if in_data:
+                        if line == b".\r\n":
+                            self.messages += 1
+                            break  # hang up instead of "250 OK"
+                        continue
+                    command = line[:4].upper()
+                    if command in (b"EHLO", b"HELO"):
+                        connection.sendall(b"250 localhost\r\n")
+                    elif command == b"DATA":
+                        connection.sendall(b"354 go ahead\r\n")
+                        in_data = True
+                    else:
+                        connection.sendall(b"250 OK\r\n")
+
+    def close(self):
+        self.sock.close()
+
+
+def test_a_connection_lost_after_sending_is_never_retried_on_its_own(settings, agent, template,
+                                                                     django_capture_on_commit_callbacks):
+    server = HangUpAfterData()
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "CHANNEL_BACKENDS": {"email": {
+        "BACKEND": "wagtail_correspondence.delivery.email.EmailChannel",
+        "OPTIONS": {"connection": {"backend": "django.core.mail.backends.smtp.EmailBackend", "host": "127.0.0.1",
+                                   "port": server.port, "timeout": 5}}}}}
+    try:
+        letter = generate(agent, template, django_capture_on_commit_callbacks)
+        unknown = dispatch_for(letter, "email")
+        assert unknown.status == DispatchStatus.SENDING and unknown.last_error.startswith("outcome unknown")
+        assert server.messages == 1
+        assert outbox.process_due(now=timezone.now() + datetime.timedelta(days=1)) == 0
+        assert server.messages == 1  # not sent again
+        assert list(outbox.stale_dispatches(now=timezone.now() + datetime.timedelta(hours=1))) == [unknown]
+    finally:
+        server.close()

@@ -12,7 +12,6 @@ import threading
 import pytest
 from django.utils import timezone
 
-from wagtail_correspondence import roles
 from wagtail_correspondence.models import Dispatch, DispatchStatus
 from wagtail_correspondence.services import dispatch as outbox
 from wagtail_correspondence.services import letters as service
@@ -21,11 +20,6 @@ from . import factories
 from .test_dispatch import smtp  # noqa: F401 (a fixture: aiosmtpd on loopback)
 
 pytestmark = pytest.mark.usefixtures("one_customer")
-
-
-@pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
 
 
 @pytest.fixture

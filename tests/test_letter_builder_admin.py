@@ -15,11 +15,6 @@ pytestmark = pytest.mark.usefixtures("one_customer")
 
 
 @pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
-
-
-@pytest.fixture
 def template(customer_dictionary, standard_layout):
     greeting = factories.fragment(customer_dictionary, key="greeting")
     extra = factories.fragment(customer_dictionary, key="extra", html="<p>Extra wording.</p>")
@@ -68,17 +63,17 @@ def test_live_preview_reflects_each_change(client, agent, template):
     client.force_login(agent)
     response = client.post(url("preview", template.pk), form_data())
     body = response.json()
-    assert body["can_generate"] is True and body["problems"] == []
+    assert body["can_generate"] is True and body["missing"] == []
     assert "Dear Ada," in body["html"] and "Hello from the agent" in body["html"] and "Extra wording." in body["html"]
     changes = {"slot:note": "Changed <i>note</i>", "optional:extras": None, "field:customer.first_name": "Adaline"}
     changed = client.post(url("preview", template.pk), form_data(**changes)).json()
     assert "Changed &lt;i&gt;note&lt;/i&gt;" in changed["html"] and "Extra wording." not in changed["html"]
     assert "Dear Adaline," in changed["html"]
     missing = client.post(url("preview", template.pk), form_data(customer_id="", **{"slot:note": ""})).json()
-    fields = {problem["field"] for problem in missing["problems"]}
+    fields = {problem["field"] for problem in missing["missing"]}
     assert {"slots.note", "customer.first_name", "customer.address", "balance"} <= fields
     bad_json = client.post(url("preview", template.pk), form_data(data_json="{oops")).json()
-    assert bad_json["problems"][0]["field"] == "data_json"
+    assert bad_json["missing"][0]["field"] == "data_json"
 
 
 def test_generate_from_the_form_once_even_when_submitted_twice(client, agent, template):

@@ -23,11 +23,6 @@ pytestmark = pytest.mark.usefixtures("one_customer")
 
 
 @pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
-
-
-@pytest.fixture
 def template(customer_dictionary, standard_layout):
     greeting = factories.fragment(customer_dictionary, key="greeting")
     reminder = factories.fragment(customer_dictionary, key="reminder",

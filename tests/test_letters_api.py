@@ -26,11 +26,6 @@ def two_customers(customers):
 
 
 @pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
-
-
-@pytest.fixture
 def token_client(client, agent):
     token = Token.objects.create(user=agent)
     client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"

@@ -8,7 +8,6 @@ import pytest
 from django.core import mail, signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from wagtail_correspondence import roles
 from wagtail_correspondence.models import Dispatch, DispatchStatus, PortalResponse
 from wagtail_correspondence.services import letters as service
 
@@ -16,11 +15,6 @@ from . import factories
 
 pytestmark = pytest.mark.usefixtures("one_customer")
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
 
 
 @pytest.fixture
@@ -78,6 +72,12 @@ def test_attachments_are_checked_by_content(client, portal_letter, name, content
     response = client.post(link_path(mail.outbox[0]), {"action": "reply", "text": "See attached",
                                                        "attachment": SimpleUploadedFile(name, content)})
     assert response.status_code == 400 and message in response.content.decode()
+    assert not portal_letter.portal_responses.exists()
+
+
+def test_a_reply_needs_text(client, portal_letter):
+    response = client.post(link_path(mail.outbox[0]), {"action": "reply", "text": ""})
+    assert response.status_code == 400 and "This field is required." in response.content.decode()
     assert not portal_letter.portal_responses.exists()
 
 

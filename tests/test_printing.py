@@ -24,11 +24,6 @@ pytestmark = pytest.mark.usefixtures("one_customer")
 
 
 @pytest.fixture
-def agent(make_user):
-    return make_user("agent", roles.AGENTS)
-
-
-@pytest.fixture
 def template(customer_dictionary, standard_layout):
     short = factories.fragment(customer_dictionary, key="short", html="<p>Dear {{ customer.first_name }},</p>")
     return factories.letter_template(customer_dictionary, standard_layout, [short], fallback_channel="print",

@@ -123,23 +123,6 @@ class PreviewSerializer(serializers.Serializer):
     fragments = serializers.ListField(child=serializers.DictField())
 
 
-def preview_payload(letter, channel):
-    fragments = letter.sources.fragments
-    return {
-        "can_generate": letter.can_generate,
-        "missing": [problem.as_dict() for problem in letter.problems],
-        "channel": channel,
-        "language": letter.template.language,
-        "subject": letter.subject,
-        "html": letter.html,
-        "email": {"subject": letter.email_subject, "html": letter.email_html, "text": letter.email_text},
-        "sms": letter.sms.as_dict() if letter.sms else None,
-        "fragments": [{"key": fragments[pk].key, "title": fragments[pk].title,
-                       "revision": letter.sources.fragment_revision_ids.get(pk)}
-                      for pk in letter.included_fragment_ids if pk in fragments],
-    }
-
-
 class LetterSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     template = serializers.SerializerMethodField()

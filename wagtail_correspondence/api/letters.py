@@ -210,7 +210,7 @@ class LetterViewSet(viewsets.GenericViewSet):
             letter = letter_service.preview_letter(request.user, letter_request)
         except letter_service.LetterError as exc:
             return problems_response(exc.problems)
-        return Response(serializers.preview_payload(letter, letter.input.channel))
+        return Response(letter_service.preview_payload(letter))
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])

@@ -23,6 +23,28 @@ def lookup(data, path):
     return value if isinstance(value, str) else ""
 
 
+def send_by_smtp(message, connection_options, server="the mail server"):
+    """Send one message through a Django email connection, telling the outbox what happened:
+    nothing left (temporary), refused (permanent), or unknown (the connection broke after the
+    message went out: resending could deliver it twice)."""
+    connection = get_connection(fail_silently=False, **connection_options)
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TemporaryDeliveryError(f"{server} could not be reached: {exc}") from exc
+    try:
+        connection.send_messages([message])
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise PermanentDeliveryError(f"{server} refused {', '.join(exc.recipients)}") from exc
+    except smtplib.SMTPResponseException as exc:
+        error = f"{server} answered {exc.smtp_code}: {exc.smtp_error!r}"
+        raise (PermanentDeliveryError if 500 <= exc.smtp_code < 600 else TemporaryDeliveryError)(error) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise UncertainDeliveryError(f"the connection to {server} broke while sending: {exc}") from exc
+    finally:
+        connection.close()
+
+
 def inline_images(html, domain):
     """Replace data: images by cid: references; returns (html, [MIMEImage])."""
     parts = []
@@ -112,25 +134,7 @@ class EmailChannel(Channel):
         if not dispatch.recipient:
             raise PermanentDeliveryError(f"the letter's data has no email address ({self.recipient_field})")
         message = self.build_message(dispatch)
-        connection = get_connection(fail_silently=False, **self.connection_options)
-        try:
-            connection.open()
-        except (smtplib.SMTPException, OSError) as exc:
-            raise TemporaryDeliveryError(f"the mail server could not be reached: {exc}") from exc
-        try:
-            connection.send_messages([message])
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentDeliveryError(f"the mail server refused {dispatch.recipient}: {exc.recipients}") from exc
-        except smtplib.SMTPResponseException as exc:
-            error = f"the mail server answered {exc.smtp_code}: {exc.smtp_error!r}"
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentDeliveryError(error) from exc
-            raise TemporaryDeliveryError(error) from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            # The connection broke during the conversation: the server may have taken it.
-            raise UncertainDeliveryError(f"the connection to the mail server broke while sending: {exc}") from exc
-        finally:
-            connection.close()
+        send_by_smtp(message, self.connection_options)
         return DeliveryResult(provider_message_id=message.extra_headers["Message-ID"], recipient=dispatch.recipient)
 
 

@@ -3,16 +3,15 @@ address made from the number) or an HTTP fax API."""
 
 import base64
 import json
-import smtplib
 import socket
 import urllib.error
 import urllib.request
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 
 from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError, UncertainDeliveryError
-from .email import lookup
+from .email import lookup, send_by_smtp
 from .sms import to_e164
 
 
@@ -49,22 +48,7 @@ class EmailToFaxChannel(FaxChannel):
                                from_email=self.from_email or settings.DEFAULT_FROM_EMAIL,
                                headers={"X-Correspondence-Reference": letter.reference})
         message.attach(f"{letter.reference}.pdf", self.pdf(letter), "application/pdf")
-        connection = get_connection(fail_silently=False, **self.connection_options)
-        try:
-            connection.open()
-        except (smtplib.SMTPException, OSError) as exc:
-            raise TemporaryDeliveryError(f"the fax gateway could not be reached: {exc}") from exc
-        try:
-            connection.send_messages([message])
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentDeliveryError(f"the fax gateway refused {address}") from exc
-        except smtplib.SMTPResponseException as exc:
-            error = f"the fax gateway answered {exc.smtp_code}"
-            raise (PermanentDeliveryError if exc.smtp_code >= 500 else TemporaryDeliveryError)(error) from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            raise UncertainDeliveryError(f"the connection to the fax gateway broke while sending: {exc}") from exc
-        finally:
-            connection.close()
+        send_by_smtp(message, self.connection_options, server="the fax gateway")
         return DeliveryResult(provider_message_id=address, recipient=dispatch.recipient)
 
 

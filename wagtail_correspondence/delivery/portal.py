@@ -2,13 +2,13 @@
 signed, expiring link. The letter itself never travels by email on this channel."""
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ..conf import get_setting
-from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError
-from .email import lookup
+from .base import Channel, DeliveryResult, PermanentDeliveryError
+from .email import lookup, send_by_smtp
 
 
 def portal_link(dispatch):
@@ -31,8 +31,6 @@ class PortalChannel(Channel):
         return lookup(letter.data, self.recipient_field)
 
     def send(self, dispatch):
-        import smtplib
-
         letter = dispatch.letter
         if not dispatch.recipient:
             raise PermanentDeliveryError(f"the letter's data has no email address ({self.recipient_field})")
@@ -45,11 +43,6 @@ class PortalChannel(Channel):
             "organisation": get_setting("ORGANISATION_NAME")}, body=body,
             from_email=self.from_email or settings.DEFAULT_FROM_EMAIL, to=[dispatch.recipient],
             headers={"X-Correspondence-Reference": letter.reference})
-        try:
-            get_connection(fail_silently=False, **self.connection_options).send_messages([message])
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentDeliveryError(f"the mail server refused {dispatch.recipient}") from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            raise TemporaryDeliveryError(f"the portal notification could not be sent: {exc}") from exc
+        send_by_smtp(message, self.connection_options)
         return DeliveryResult(provider_message_id=message.extra_headers.get("Message-ID", ""),
                               recipient=dispatch.recipient)

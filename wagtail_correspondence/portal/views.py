@@ -1,8 +1,6 @@
 """Public portal pages. The signed link is the only key: every response is marked no-store
 and same-origin referrer so the link does not end up in caches or other sites' logs."""
 
-import hashlib
-
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
@@ -15,6 +13,7 @@ from django.views import View
 from ..conf import get_setting
 from ..models import PortalResponse
 from ..services import portal as service
+from ..services.letters import LetterIntegrityError, verified_pdf
 from .tokens import ExpiredLink, InvalidLink, read_token
 
 
@@ -83,9 +82,9 @@ class PortalLetterView(PortalView):
 
 class PortalPdfView(PortalView):
     def get(self, request):
-        with self.letter.pdf.open("rb") as handle:
-            content = handle.read()
-        if hashlib.sha256(content).hexdigest() != self.letter.pdf_sha256:
+        try:
+            content = verified_pdf(self.letter)
+        except LetterIntegrityError:
             return HttpResponse(_("This letter cannot be shown right now. Please contact us."), status=503)
         response = HttpResponse(content, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{self.letter.reference}.pdf"'

@@ -166,6 +166,24 @@ def preview_letter(user, request):
     return assemble(_sources(request.template), letter_input(request, data))
 
 
+def preview_payload(letter):
+    """What a preview shows, the same for the builder and the API."""
+    fragments = letter.sources.fragments
+    return {
+        "can_generate": letter.can_generate,
+        "missing": [problem.as_dict() for problem in letter.problems],
+        "channel": letter.input.channel,
+        "language": letter.template.language,
+        "subject": letter.subject,
+        "html": letter.html,
+        "email": {"subject": letter.email_subject, "html": letter.email_html, "text": letter.email_text},
+        "sms": letter.sms.as_dict() if letter.sms else None,
+        "fragments": [{"key": fragments[pk].key, "title": fragments[pk].title,
+                       "revision": letter.sources.fragment_revision_ids.get(pk)}
+                      for pk in letter.included_fragment_ids if pk in fragments],
+    }
+
+
 def _recipient_name(template, data):
     value = data
     for part in (template.recipient_name_field or "").split("."):
@@ -381,15 +399,21 @@ class LetterIntegrityError(Exception):
     """A stored PDF no longer matches the SHA-256 recorded when it was generated."""
 
 
-def read_pdf(user, letter, inline=False):
-    """The PDF's bytes, checked against the recorded SHA-256; the download (or, ``inline``,
-    the view on the letter's page) is audited."""
-    require(can_view_letter(user, letter), _("You may not see this letter."))
+def verified_pdf(letter):
+    """The PDF's bytes, checked against the SHA-256 recorded when it was generated."""
     with letter.pdf.open("rb") as handle:
         content = handle.read()
     if hashlib.sha256(content).hexdigest() != letter.pdf_sha256:
         raise LetterIntegrityError(_("The stored PDF of %(reference)s does not match its recorded SHA-256.") % {
             "reference": letter.reference})
+    return content
+
+
+def read_pdf(user, letter, inline=False):
+    """The PDF for a staff user, checked; the download (or, ``inline``, the view on the
+    letter's page) is audited."""
+    require(can_view_letter(user, letter), _("You may not see this letter."))
+    content = verified_pdf(letter)
     action = log_actions.LETTER_PDF_VIEWED if inline else log_actions.LETTER_PDF_DOWNLOADED
     log(letter, action, user=user, data={"reference": letter.reference})
     return content

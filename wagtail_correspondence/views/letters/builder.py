@@ -166,22 +166,14 @@ class LetterPreviewView(PreviewMixin, View):
     def post(self, request, template_id):
         letter_request, form = self.letter_request_or_errors(request, template_id)
         if letter_request is None:
-            return JsonResponse({"can_generate": False, "problems": [
+            return JsonResponse({"can_generate": False, "missing": [
                 {"field": name, "message": " ".join(errors), "kind": "form"} for name, errors in form.errors.items()]},
                 status=400)
         try:
             letter = service.preview_letter(request.user, letter_request)
         except service.LetterError as exc:
-            return JsonResponse({"can_generate": False, "problems": [p.as_dict() for p in exc.problems]}, status=400)
-        return JsonResponse({
-            "can_generate": letter.can_generate,
-            "problems": [problem.as_dict() for problem in letter.problems],
-            "subject": letter.subject,
-            "html": letter.html,
-            "email": {"subject": letter.email_subject, "html": letter.email_html, "text": letter.email_text},
-            "sms": letter.sms.as_dict() if letter.sms else None,
-            "channel": letter.input.channel,
-        })
+            return JsonResponse({"can_generate": False, "missing": [p.as_dict() for p in exc.problems]}, status=400)
+        return JsonResponse(service.preview_payload(letter))
 
 
 class LetterPdfPreviewView(PreviewMixin, View):

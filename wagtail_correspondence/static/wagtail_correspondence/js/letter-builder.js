@@ -73,7 +73,7 @@
         .then(function (data) {
           if (number !== requestNumber) return; // an older answer arriving late
           last = data;
-          showProblems(data.problems || []);
+          showProblems(data.missing || []);
           generate.disabled = !data.can_generate;
           status.textContent = data.can_generate ? 'Preview up to date' : 'Preview up to date · not ready';
           show();
