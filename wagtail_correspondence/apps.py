@@ -10,3 +10,6 @@ class WagtailCorrespondenceAppConfig(AppConfig):
 
     def ready(self):
         from . import signal_handlers  # noqa: F401
+        from .versioning import register_versioned_models
+
+        register_versioned_models()

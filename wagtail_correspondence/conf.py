@@ -57,6 +57,26 @@ DEFAULTS = {
     # WAGTAILADMIN_BASE_URL), and what customers may attach to a reply (checked by content).
     "PORTAL": {"LINK_MAX_AGE_DAYS": 30, "BASE_URL": "", "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
                "ALLOWED_UPLOAD_TYPES": ["application/pdf", "image/png", "image/jpeg"]},
+    # The register: reference patterns per direction ({year}, {seq}); outbound shares the
+    # letters' counter so a letter and its register entry carry the same number. STORAGE keeps
+    # scans and mail attachments (private). A new entry without a matching SLA policy gets
+    # DEFAULT_SLA; deadlines use DEFAULT_CALENDAR unless a department has its own calendar.
+    # Reminders go out by email from NOTIFY_FROM (default: DEFAULT_FROM_EMAIL).
+    "REGISTER": {
+        "REFERENCE_PATTERNS": {"inbound": "IN-{year}-{seq:06}", "outbound": "OUT-{year}-{seq:06}",
+                               "internal": "INT-{year}-{seq:06}"},
+        "STORAGE": "default",
+        "MAX_UPLOAD_BYTES": 25 * 1024 * 1024,
+        "ALLOWED_UPLOAD_TYPES": ["application/pdf", "image/png", "image/jpeg", "image/tiff", "text/plain",
+                                 "message/rfc822",
+                                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"],
+        "DEFAULT_SLA": {"response_time": 10, "unit": "working_days", "reminder_percentages": [50, 80],
+                        "escalation_interval_hours": 8},
+        "DEFAULT_CALENDAR": {"country": "", "subdivision": "", "working_days": [0, 1, 2, 3, 4],
+                             "day_start": "09:00", "day_end": "17:00", "time_zone": ""},
+        "NOTIFY_FROM": "",
+        "DUE_SOON_HOURS": 24,
+    },
 }
 
 PDF_BACKENDS = {

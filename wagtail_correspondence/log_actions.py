@@ -62,6 +62,7 @@ class DispatchFormatter(LogFormatter):
 
 
 def register(actions):
+    register_register_actions(actions)
     actions.register_action(LETTER_CREATED, _("Start letter"), _("Letter draft started"))
     actions.register_action(LETTER_DRAFT_SAVED, _("Save letter draft"), _("Letter draft saved"))
     actions.register_action(LETTER_DISCARDED, _("Discard letter draft"), _("Letter draft discarded"))
@@ -89,3 +90,49 @@ def register(actions):
         lambda: DispatchFormatter(_("Send letter another way"), _("Falling back to %(channel)s")))
     actions.register_action(LETTER_DISPATCH_REQUEUED)(
         lambda: DispatchFormatter(_("Send letter again"), _("Queued again for %(channel)s")))
+
+
+REGISTER_CREATED = "wagtail_correspondence.register.created"
+REGISTER_ROUTED = "wagtail_correspondence.register.routed"
+REGISTER_UPDATED = "wagtail_correspondence.register.updated"
+REGISTER_TRANSITIONED = "wagtail_correspondence.register.transitioned"
+REGISTER_ASSIGNED = "wagtail_correspondence.register.assigned"
+REGISTER_NOTE_ADDED = "wagtail_correspondence.register.note_added"
+REGISTER_ATTACHMENT_ADDED = "wagtail_correspondence.register.attachment_added"
+REGISTER_ATTACHMENT_DOWNLOADED = "wagtail_correspondence.register.attachment_downloaded"
+REGISTER_RESTORED = "wagtail_correspondence.register.restored"
+REGISTER_SLA_NOTICE = "wagtail_correspondence.register.sla_notice"
+REGISTER_EXPORTED = "wagtail_correspondence.register.exported"
+
+
+class RegisterFormatter(LogFormatter):
+    def __init__(self, label, template):
+        self.label = label
+        self.template = template
+
+    def format_message(self, log_entry):
+        data = {"reference": "?", "from": "", "to": "", "reason": "", "assignee": "-", "department": "-",
+                "rule": "-", "fields": "", "title": "", "version": "", "kind": "", "level": "", "recipients": ""}
+        data.update({key: value for key, value in (log_entry.data or {}).items() if value is not None})
+        if isinstance(data.get("fields"), list):
+            data["fields"] = ", ".join(data["fields"])
+        if isinstance(data.get("recipients"), list):
+            data["recipients"] = ", ".join(data["recipients"])
+        return self.template % data
+
+
+def register_register_actions(actions):
+    for action, label, template in [
+        (REGISTER_CREATED, _("Register entry"), _("Registered %(reference)s")),
+        (REGISTER_ROUTED, _("Route entry"), _("Routed to %(department)s / %(assignee)s by rule '%(rule)s'")),
+        (REGISTER_UPDATED, _("Edit entry"), _("Changed %(fields)s")),
+        (REGISTER_TRANSITIONED, _("Change entry status"), _("Status %(from)s → %(to)s %(reason)s")),
+        (REGISTER_ASSIGNED, _("Assign entry"), _("Assigned to %(department)s / %(assignee)s %(reason)s")),
+        (REGISTER_NOTE_ADDED, _("Add note"), _("Note added")),
+        (REGISTER_ATTACHMENT_ADDED, _("Upload attachment"), _("Uploaded '%(title)s' version %(version)s")),
+        (REGISTER_ATTACHMENT_DOWNLOADED, _("Download attachment"), _("Downloaded '%(title)s' version %(version)s")),
+        (REGISTER_RESTORED, _("Restore entry values"), _("Restored %(fields)s from version %(version)s")),
+        (REGISTER_SLA_NOTICE, _("Deadline notice"), _("%(kind)s %(level)s to %(recipients)s")),
+        (REGISTER_EXPORTED, _("Export register"), _("Exported the register")),
+    ]:
+        actions.register_action(action)(lambda label=label, template=template: RegisterFormatter(label, template))

@@ -86,6 +86,7 @@ def receipt_data(dispatch):
 def handle(message):
     """Act on a verified SNS message. Returns a short description of what was done."""
     from ..services.dispatch import plan_fallback
+    from ..services.register_links import sync_delivery
 
     if message["Type"] == "SubscriptionConfirmation":
         url = message.get("SubscribeURL", "")
@@ -108,6 +109,7 @@ def handle(message):
         Dispatch.objects.filter(pk=dispatch.pk, status=DispatchStatus.SENT).update(
             status=DispatchStatus.DELIVERED, delivered_at=now, updated_at=now)
         log(dispatch.letter, log_actions.LETTER_DELIVERED, data=receipt_data(dispatch))
+        sync_delivery(dispatch.letter)
         return "delivered"
     if kind == "Bounce":
         bounce = event.get("bounce") or {}
@@ -123,6 +125,7 @@ def handle(message):
             dispatch.status = DispatchStatus.BOUNCED
             log(dispatch.letter, log_actions.LETTER_BOUNCED, data={**receipt_data(dispatch), "error": detail})
             plan_fallback(dispatch)
+            sync_delivery(dispatch.letter)
         return "bounced"
     if kind == "Complaint":
         log(dispatch.letter, log_actions.LETTER_COMPLAINT, data=receipt_data(dispatch))

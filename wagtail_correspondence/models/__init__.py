@@ -1,6 +1,8 @@
 """Models, split by concept. Import from here: ``from wagtail_correspondence.models import Fragment``."""
 
+from .attachments import Attachment, AttachmentVersion
 from .batches import BatchRow, BatchRowStatus, BatchStatus, LetterBatch
+from .categories import Category
 from .content import ContentCategory, Fragment
 from .departments import Department
 from .dispatch import Dispatch, DispatchStatus, PortalResponse, PrintRun
@@ -8,9 +10,27 @@ from .dictionary import DataDictionary, DataField, SampleDataSet
 from .layouts import Layout
 from .letters import Letter, LetterFragmentPin, LetterStatus
 from .numbering import ReferenceSequence
+from .register import (
+    OPEN_STATUSES,
+    Confidentiality,
+    Correspondence,
+    Direction,
+    Kind,
+    Note,
+    Priority,
+    RegisterChannel,
+    Source,
+    Status,
+    TaggedCorrespondence,
+)
+from .routing import Assignment, RoutingRule
+from .sla import BusinessCalendar, SlaNotice, SlaNoticeKind, SlaNoticeState, SlaPolicy, SlaUnit
 from .templates import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
 
 __all__ = [
+    "OPEN_STATUSES", "Assignment", "Attachment", "AttachmentVersion", "BusinessCalendar", "Category", "Confidentiality",
+    "Correspondence", "Direction", "Kind", "Note", "Priority", "RegisterChannel", "RoutingRule", "SlaNotice",
+    "SlaNoticeKind", "SlaNoticeState", "SlaPolicy", "SlaUnit", "Source", "Status", "TaggedCorrespondence",
     "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch",
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
     "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",

@@ -17,6 +17,12 @@ class Department(index.Indexed, MP_Node):
     description = models.TextField(_("description"), blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="correspondence_departments",
                                      verbose_name=_("members"))
+    supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="supervised_departments", verbose_name=_("supervisor"),
+                                   help_text=_("Receives overdue escalations for this department"))
+    calendar = models.ForeignKey("wagtail_correspondence.BusinessCalendar", on_delete=models.SET_NULL, null=True,
+                                 blank=True, related_name="departments", verbose_name=_("business calendar"),
+                                 help_text=_("Working days and holidays for deadlines; empty: the parent's"))
     is_active = models.BooleanField(_("active"), default=True)
 
     node_order_by = ["name"]
@@ -32,6 +38,16 @@ class Department(index.Indexed, MP_Node):
     @property
     def indented_name(self):
         return "— " * (self.depth - 1) + self.name
+
+    def lineage(self):
+        """This department and its ancestors, nearest first (the escalation path)."""
+        return [self] + list(reversed(self.get_ancestors()))
+
+    def effective_calendar(self):
+        for department in self.lineage():
+            if department.calendar_id:
+                return department.calendar
+        return None
 
     def clean(self):
         super().clean()

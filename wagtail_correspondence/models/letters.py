@@ -40,7 +40,8 @@ class Letter(index.Indexed, models.Model):
     # Fields that make a generated letter what it is; any change to them is refused.
     FROZEN_FIELDS = (
         "reference", "template_id", "template_revision_id", "layout_revision_id", "dictionary_revision_id",
-        "customer_id", "data", "data_overrides", "slot_values", "optional_fragments", "channels", "language", "subject", "html",
+        "customer_id", "data", "data_overrides", "slot_values", "optional_fragments", "channels", "in_reply_to_id",
+        "language", "subject", "html",
         "email_subject", "email_html", "email_text", "sms_text", "pdf", "pdf_sha256", "html_sha256", "pdf_pages",
         "generated_at", "generated_by_id",
     )
@@ -74,6 +75,9 @@ class Letter(index.Indexed, models.Model):
     optional_fragments = models.JSONField(_("optional fragments"), null=True, blank=True,
                                           help_text=_("Names of the ticked groups; empty means the template's choice"))
     channels = models.JSONField(_("channels"), default=list, blank=True)
+    in_reply_to = models.ForeignKey("wagtail_correspondence.Correspondence", on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="reply_letters", verbose_name=_("in reply to"),
+                                    help_text=_("The register entry this letter answers"))
     language = models.CharField(_("language"), max_length=10, blank=True)
 
     # What was generated.

@@ -27,6 +27,7 @@ from ..delivery.base import (
     get_channel,
 )
 from ..models import Dispatch, DispatchStatus
+from .register_links import sync_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +193,16 @@ def _log_data(dispatch):
             "attempts": dispatch.attempts, "status": dispatch.status, "error": dispatch.last_error}
 
 
+def deliver_and_sync(dispatch, now=None):
+    try:
+        return deliver(dispatch, now)
+    finally:
+        sync_delivery(dispatch.letter)
+
+
 def process_dispatch(dispatch_id):
     dispatch = claim(dispatch_id)
-    return deliver(dispatch) if dispatch is not None else None
+    return deliver_and_sync(dispatch) if dispatch is not None else None
 
 
 def due_dispatches(now=None):
@@ -212,7 +220,7 @@ def process_due(limit=500, now=None):
         if dispatch is None:
             continue  # another worker has it
         claimed += 1
-        deliver(dispatch, now)
+        deliver_and_sync(dispatch, now)
     return claimed
 
 
@@ -234,5 +242,6 @@ def requeue(dispatch, user):
     dispatch.next_attempt_at = timezone.now()
     dispatch.save(update_fields=["status", "next_attempt_at", "updated_at"])
     log(dispatch.letter, log_actions.LETTER_DISPATCH_REQUEUED, user=user, data=_log_data(dispatch))
+    sync_delivery(dispatch.letter)
     transaction.on_commit(lambda: enqueue([dispatch.pk]))
     return dispatch

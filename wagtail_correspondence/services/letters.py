@@ -33,6 +33,7 @@ from ..rendering.assembly import (
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
 from .dispatch import plan_dispatches
 from .numbering import next_reference
+from .register_links import register_letter
 
 ADD_LETTER = "wagtail_correspondence.add_letter"
 CHANGE_LETTER = "wagtail_correspondence.change_letter"
@@ -62,10 +63,12 @@ class LetterRequest:
     slots: dict = field(default_factory=dict)
     optional_fragments: list | None = None
     channel: str = ""
+    in_reply_to: object = None  # the Correspondence entry the letter answers
 
     def fingerprint(self):
         payload = {"template": self.template.pk, "customer_id": self.customer_id, "data": self.data,
-                   "slots": self.slots, "optional_fragments": self.optional_fragments, "channel": self.channel}
+                   "slots": self.slots, "optional_fragments": self.optional_fragments, "channel": self.channel,
+                   "in_reply_to": self.in_reply_to.pk if self.in_reply_to is not None else None}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -201,6 +204,7 @@ def _apply_request(letter, request, data):
     letter.optional_fragments = request.optional_fragments
     letter.channels = [request.channel or default_channel(request.template, data)]
     letter.language = request.template.language
+    letter.in_reply_to = request.in_reply_to
 
 
 @transaction.atomic
@@ -314,6 +318,7 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
             letter.save()
             _pin_fragments(letter, sources, included=set(assembled.included_fragment_ids))
             plan_dispatches(letter)  # sent by the workers once this transaction commits
+            register_letter(letter, user)  # its outbound register entry, same number
             log(letter, log_actions.LETTER_GENERATED, user=user, data={
                 "reference": reference, "template": request.template.title,
                 "template_revision": sources.template_revision_id, "pdf_sha256": pdf.sha256,
@@ -390,7 +395,8 @@ def request_for_draft(letter, **changes):
     applies the agent's changes on top."""
     values = {"template": letter.template.specific, "customer_id": letter.customer_id,
               "data": letter.data_overrides, "slots": letter.slot_values,
-              "optional_fragments": letter.optional_fragments, "channel": letter.channel}
+              "optional_fragments": letter.optional_fragments, "channel": letter.channel,
+              "in_reply_to": letter.in_reply_to}
     values.update(changes)
     return LetterRequest(**values)
 

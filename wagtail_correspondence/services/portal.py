@@ -5,36 +5,24 @@ import hashlib
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from .. import log_actions
 from ..conf import get_setting
 from ..models import Dispatch, DispatchStatus, PortalResponse
-
-# Content is checked by its first bytes, never by the name or the browser's word.
-SIGNATURES = [(b"%PDF-", "application/pdf", "pdf"), (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-              (b"\xff\xd8\xff", "image/jpeg", "jpg")]
-
-
-def sniff(head):
-    for magic, content_type, extension in SIGNATURES:
-        if head.startswith(magic):
-            return content_type, extension
-    return None, None
+from ..uploads import read_upload
+from .register_links import register_portal_reply, sync_delivery
 
 
 def check_upload(upload):
-    """(content, content type, extension) of an acceptable attachment, or ValidationError."""
+    """(content, content type, extension) of an acceptable attachment, or ValidationError.
+    Checked by content (see uploads.py), never by the name or the browser's word."""
     settings = get_setting("PORTAL")
-    if upload.size > settings["MAX_UPLOAD_BYTES"]:
-        raise ValidationError(_("The file is larger than %(mb)s MB.") % {
-            "mb": settings["MAX_UPLOAD_BYTES"] // 1024 // 1024})
-    content = upload.read()
-    content_type, extension = sniff(content[:16])
-    if content_type is None or content_type not in settings["ALLOWED_UPLOAD_TYPES"]:
-        raise ValidationError(_("Attach a PDF, PNG or JPEG file."))
-    return content, content_type, extension
+    try:
+        return read_upload(upload, allowed=settings["ALLOWED_UPLOAD_TYPES"], max_bytes=settings["MAX_UPLOAD_BYTES"],
+                           field="attachment")
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict["attachment"]) from exc
 
 
 def open_letter(dispatch):
@@ -43,6 +31,7 @@ def open_letter(dispatch):
         status=DispatchStatus.DELIVERED, delivered_at=timezone.now(), updated_at=timezone.now())
     if updated:
         log(dispatch.letter, log_actions.LETTER_PORTAL_OPENED, data={"reference": dispatch.letter.reference})
+        sync_delivery(dispatch.letter)
     return bool(updated)
 
 
@@ -73,4 +62,5 @@ def reply(dispatch, text, upload=None):
     response.save()
     log(letter, log_actions.LETTER_PORTAL_REPLIED, data={"reference": letter.reference,
                                                          "attachment": response.attachment_sha256})
+    register_portal_reply(response)  # an inbound entry in the letter's thread
     return response

@@ -11,6 +11,7 @@ from wagtail.log_actions import log
 from .. import log_actions
 from ..delivery.base import get_channel
 from ..models import Dispatch, DispatchStatus, PrintRun
+from .register_links import sync_delivery
 
 PRINT = "print"
 
@@ -53,4 +54,5 @@ def build_print_run(user=None, limit=2000):
                 "reference": dispatch.letter.reference, "channel": PRINT, "recipient": dispatch.recipient,
                 "attempts": dispatch.attempts + 1, "status": DispatchStatus.SENT, "error": "",
                 "print_run": str(run.uuid)})
+            sync_delivery(dispatch.letter)
     return run

@@ -1,0 +1,426 @@
+"""Register operations shared by the admin, the API, mail intake, letters and the portal:
+register, edit, move through the status machine, assign, add notes and attachment versions.
+
+Every change runs in one transaction, inside ``reversion.create_revision()`` with the user
+and a comment (the history and restore views read those revisions), and writes a Wagtail
+log entry. Nothing else writes ``Correspondence`` rows.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+
+import reversion
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from wagtail.log_actions import log
+
+from .. import log_actions
+from ..conf import get_setting
+from ..customers import CustomerNotFound, get_customer_source
+from ..models import (
+    Attachment,
+    AttachmentVersion,
+    Correspondence,
+    Direction,
+    Note,
+    Source,
+    Status,
+)
+from ..uploads import check_content, read_upload
+from . import register_access as access
+from . import sla
+from .numbering import next_reference
+from .routing import route
+
+# status → the statuses it may move to. Anything else is refused.
+TRANSITIONS = {
+    Status.REGISTERED: {Status.ASSIGNED, Status.CLOSED},
+    Status.ASSIGNED: {Status.IN_PROGRESS, Status.CLOSED},
+    Status.IN_PROGRESS: {Status.AWAITING_CUSTOMER, Status.RESPONDED, Status.CLOSED},
+    Status.AWAITING_CUSTOMER: {Status.IN_PROGRESS, Status.RESPONDED, Status.CLOSED},
+    Status.RESPONDED: {Status.CLOSED, Status.IN_PROGRESS},
+    Status.CLOSED: {Status.ASSIGNED, Status.REGISTERED},  # reopen, with a reason
+}
+
+# The buttons of the inspect view and the API's transition names, in the order shown.
+ACTIONS = {
+    "start": (Status.IN_PROGRESS, gettext_lazy("Start work")),
+    "await_customer": (Status.AWAITING_CUSTOMER, gettext_lazy("Wait for the customer")),
+    "resume": (Status.IN_PROGRESS, gettext_lazy("Resume")),
+    "respond": (Status.RESPONDED, gettext_lazy("Mark responded")),
+    "close": (Status.CLOSED, gettext_lazy("Close")),
+    "reopen": (None, gettext_lazy("Reopen")),
+}
+
+# Fields a person edits directly; status, department and assignee have their own operations.
+EDITABLE_FIELDS = [
+    "kind", "channel", "subject", "body", "sender_name", "sender_organisation", "sender_address", "sender_email",
+    "sender_phone", "recipients", "customer_id", "external_reference", "received_at", "sent_at", "priority",
+    "confidentiality", "category", "resolution",
+]
+
+
+class TransitionNotAllowed(ValidationError):
+    pass
+
+
+@dataclass
+class NewAttachment:
+    """A file for a new entry: its bytes were read already (uploads, mail parts)."""
+
+    content: bytes
+    filename: str
+    title: str = ""
+    content_type: str = ""  # trusted only for mail intake's original message; else sniffed
+
+
+@dataclass
+class RegisterResult:
+    entry: Correspondence
+    skipped_attachments: list = field(default_factory=list)
+
+
+def _pattern(direction):
+    return get_setting("REGISTER")["REFERENCE_PATTERNS"][direction]
+
+
+def _customer(customer_id):
+    if not customer_id:
+        return None
+    try:
+        return get_customer_source().get(customer_id)
+    except CustomerNotFound:
+        return None
+
+
+def _validate(entry, exclude=()):
+    try:
+        entry.full_clean(exclude=["reference", "tags", *exclude], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from exc
+
+
+def _save_version(entry, user, comment):
+    with reversion.create_revision():
+        entry.save()
+        if user is not None and user.is_authenticated:
+            reversion.set_user(user)
+        reversion.set_comment(comment)
+
+
+def _set_tags(entry, tags):
+    cleaned = sorted({str(tag).strip()[:100] for tag in tags or [] if str(tag).strip()}, key=str.lower)
+    entry.tags.set(cleaned)
+
+
+def register_entry(user, *, direction=Direction.INBOUND, source=Source.ADMIN, attachments=(), tags=(),
+                   in_reply_to=None, comment="", check_permission=True, reference_override=None, **fields):
+    """Register a new entry: reference number, routing, deadline, attachments. Raises
+    ValidationError naming the fields when the input is incomplete; nothing is saved then."""
+    if check_permission:
+        access.require(access.can_register(user), _("You may not register correspondence."))
+    now = timezone.now()
+    entry = Correspondence(direction=direction, source=source, created_by=user if user and user.pk else None,
+                           registered_at=now, **fields)
+    if direction == Direction.INBOUND and entry.received_at is None:
+        entry.received_at = now
+    if in_reply_to is not None:
+        entry.in_reply_to = in_reply_to
+        entry.thread_root_id = in_reply_to.thread_root_id or in_reply_to.pk
+        entry.customer_id = entry.customer_id or in_reply_to.customer_id
+    _validate(entry)
+    files = [_checked_attachment(item, index) for index, item in enumerate(attachments)]
+
+    with transaction.atomic():
+        # A letter's entry carries the letter's own number.
+        entry.reference = reference_override or next_reference(_pattern(direction), when=timezone.localdate(now))
+        decision = route(entry, _customer(entry.customer_id)) if direction != Direction.OUTBOUND else None
+        if decision is not None:
+            _apply_routing(entry, decision, in_reply_to)
+        if entry.assignee_id and entry.status == Status.REGISTERED:
+            entry.status = Status.ASSIGNED
+        if direction != Direction.OUTBOUND:
+            entry.sla_policy = entry.sla_policy or sla.policy_for(entry)
+            sla.start_clock(entry)
+        _save_version(entry, user, comment or _("Registered"))
+        if tags:
+            _set_tags(entry, tags)
+            _save_version(entry, user, _("Tags"))
+        log(entry, log_actions.REGISTER_CREATED, user=user, data={
+            "reference": entry.reference, "direction": direction, "source": source})
+        if decision is not None:
+            log(entry, log_actions.REGISTER_ROUTED, user=user, data={
+                "reference": entry.reference, "rule": entry.routing_decision.get("rule"),
+                "department": str(entry.department or "-"),
+                "assignee": entry.assignee.get_username() if entry.assignee_id else "-"})
+        for item, (content, content_type) in zip(attachments, files):
+            _store_version(entry, user, None, item.title or item.filename, item.filename, content, content_type, "")
+        if in_reply_to is not None and direction == Direction.INBOUND:
+            _customer_answered(entry, user)
+    return entry
+
+
+def _apply_routing(entry, decision, in_reply_to):
+    if decision.rule is not None:
+        entry.routing_rule = decision.rule
+        entry.department = decision.department
+        entry.assignee = decision.assignee
+        if decision.priority:
+            entry.priority = decision.priority
+        if decision.sla_policy is not None:
+            entry.sla_policy = decision.sla_policy
+        entry.routing_decision = decision.as_record()
+    elif in_reply_to is not None:
+        # A reply nobody routed stays with the people who know the conversation.
+        root = in_reply_to.thread_root or in_reply_to
+        entry.department = entry.department or in_reply_to.department or root.department
+        entry.assignee = entry.assignee or in_reply_to.assignee or root.assignee
+        entry.routing_decision = {"rule": None, "matched": ["thread"], "decided_at": timezone.now().isoformat(),
+                                  "department": entry.department.code if entry.department else None,
+                                  "assignee": entry.assignee.get_username() if entry.assignee else None}
+    else:
+        entry.routing_decision = {"rule": None, "matched": [], "decided_at": timezone.now().isoformat(),
+                                  "department": entry.department.code if entry.department else None,
+                                  "assignee": entry.assignee.get_username() if entry.assignee else None}
+
+
+def _customer_answered(entry, user):
+    """An inbound reply wakes the entries of its thread that wait for the customer."""
+    root_id = entry.thread_root_id
+    waiting = Correspondence.objects.select_for_update().filter(
+        Q(thread_root_id=root_id) | Q(pk=root_id), status=Status.AWAITING_CUSTOMER).exclude(pk=entry.pk)
+    for other in waiting:
+        _transition(other, user, Status.IN_PROGRESS, _("The customer answered (%(reference)s)") % {
+            "reference": entry.reference})
+
+
+# Changes -------------------------------------------------------------------------------
+
+def _display(entry, name):
+    value = getattr(entry, name)
+    return str(value) if value is not None else ""
+
+
+def update_entry(user, entry, changes, *, tags=None, comment=""):
+    """Edit the fields of ``EDITABLE_FIELDS`` given in ``changes`` (and the tags)."""
+    access.require(access.can_change(user, entry), _("You may not change this entry."))
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {"category_id", "due_at"}
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed here.") for name in sorted(unknown)})
+    with transaction.atomic():
+        entry = Correspondence.objects.select_for_update().get(pk=entry.pk)
+        before = {name: _display(entry, name) for name in EDITABLE_FIELDS}
+        old_tags = sorted(entry.tags.names(), key=str.lower)
+        old_key = (entry.category_id, entry.priority)
+        for name, value in changes.items():
+            if name == "due_at":
+                continue
+            setattr(entry, name, value)
+        _validate(entry)
+        changed = [name for name in EDITABLE_FIELDS if _display(entry, name) != before[name]]
+        if "due_at" in changes and changes["due_at"] != entry.due_at:
+            access.require(access.can_assign(user, entry), _("You may not change the deadline."))
+            if changes["due_at"] is None:
+                raise ValidationError({"due_at": _("An open entry needs a deadline.")})
+            sla.set_deadline(entry, changes["due_at"])
+            changed.append("due_at")
+        elif (entry.category_id, entry.priority) != old_key and entry.is_open and not (
+                entry.routing_rule_id and entry.routing_rule.sla_policy_id):
+            policy = sla.policy_for(entry)
+            if policy != entry.sla_policy:
+                entry.sla_policy = policy
+                sla.start_clock(entry, entry.sla_started_at)
+                changed.append("sla_policy")
+        if tags is not None:
+            new_tags = sorted({str(tag).strip() for tag in tags if str(tag).strip()}, key=str.lower)
+            if new_tags != old_tags:
+                _set_tags(entry, new_tags)
+                changed.append("tags")
+        if not changed:
+            return entry
+        _save_version(entry, user, comment or _("Changed %(fields)s") % {"fields": ", ".join(changed)})
+        log(entry, log_actions.REGISTER_UPDATED, user=user, data={"reference": entry.reference, "fields": changed})
+    return entry
+
+
+def allowed_targets(entry):
+    return TRANSITIONS[entry.status]
+
+
+def available_actions(user, entry):
+    """(action, label) pairs the user can take now, for buttons."""
+    if not access.can_change(user, entry):
+        return []
+    actions = []
+    for name, (target, label) in ACTIONS.items():
+        if name == "reopen":
+            if entry.status == Status.CLOSED:
+                actions.append((name, label))
+            continue
+        if name == "resume" and entry.status != Status.AWAITING_CUSTOMER:
+            continue
+        if name == "start" and entry.status == Status.AWAITING_CUSTOMER:
+            continue
+        if target in TRANSITIONS[entry.status]:
+            actions.append((name, label))
+    return actions
+
+
+def transition(user, entry, action_or_status, reason=""):
+    """Move an entry through the status machine. ``action_or_status`` is an action name of
+    ``ACTIONS`` or a target status. Reopening and closing an entry nobody responded to need
+    a reason."""
+    access.require(access.can_change(user, entry), _("You may not change this entry."))
+    with transaction.atomic():
+        entry = Correspondence.objects.select_for_update().get(pk=entry.pk)
+        if action_or_status == "reopen":
+            target = Status.ASSIGNED if entry.assignee_id else Status.REGISTERED
+            if entry.status != Status.CLOSED:
+                raise TransitionNotAllowed({"status": _("Only a closed entry can be reopened.")})
+        elif action_or_status in ACTIONS:
+            target = ACTIONS[action_or_status][0]
+        elif action_or_status in Status.values:
+            target = Status(action_or_status)
+        else:
+            raise ValidationError({"status": _("'%(value)s' is not a status or an action.") % {
+                "value": action_or_status}})
+        _transition(entry, user, target, reason)
+    return entry
+
+
+def _transition(entry, user, target, reason=""):
+    source = Status(entry.status)
+    if target not in TRANSITIONS[source]:
+        raise TransitionNotAllowed({"status": _("An entry cannot go from “%(from)s” to “%(to)s”.") % {
+            "from": source.label, "to": Status(target).label}})
+    reason = (reason or "").strip()
+    if source == Status.CLOSED and not reason:
+        raise ValidationError({"reason": _("Say why the entry is reopened.")})
+    if target == Status.CLOSED and source != Status.RESPONDED and not reason:
+        raise ValidationError({"reason": _("Say why the entry is closed without a response.")})
+    if target == Status.ASSIGNED and not entry.assignee_id:
+        raise ValidationError({"assignee": _("Assign someone first.")})
+    now = timezone.now()
+    if source == Status.AWAITING_CUSTOMER:
+        sla.resume_clock(entry, now)
+    if target == Status.AWAITING_CUSTOMER:
+        sla.pause_clock(entry, now)
+    if target == Status.RESPONDED and entry.responded_at is None:
+        entry.responded_at = now
+    if target == Status.CLOSED:
+        entry.closed_at = now
+        entry.sla_paused_at = None
+    if source == Status.CLOSED:
+        # A reopened entry gets a new deadline and its own reminders.
+        entry.closed_at = None
+        entry.responded_at = None
+        entry.sla_cycle += 1
+        entry.escalation_level = 0
+        if entry.direction != Direction.OUTBOUND:
+            sla.start_clock(entry, now)
+    entry.status = target
+    comment = _("Status %(from)s → %(to)s") % {"from": source.label, "to": Status(target).label}
+    _save_version(entry, user, f"{comment}: {reason}" if reason else comment)
+    log(entry, log_actions.REGISTER_TRANSITIONED, user=user, data={
+        "reference": entry.reference, "from": source.value, "to": str(target), "reason": reason})
+
+
+def assign(user, entry, *, department=..., assignee=..., reason=""):
+    """Hand an entry to a department and/or a person. A registered entry with an assignee
+    becomes assigned. Manual reassignment is versioned and audited with its reason."""
+    with transaction.atomic():
+        entry = Correspondence.objects.select_for_update().get(pk=entry.pk)
+        taking_it = (assignee is not ... and assignee is not None and assignee.pk == user.pk
+                     and entry.assignee_id is None and department is ...)
+        access.require(access.can_assign(user, entry) or (taking_it and access.can_change(user, entry)),
+                       _("You may not assign this entry."))
+        if department is not ...:
+            entry.department = department
+        if assignee is not ...:
+            if assignee is not None and not assignee.is_active:
+                raise ValidationError({"assignee": _("This user is inactive.")})
+            if assignee is not None and not (assignee.is_superuser or assignee.has_perm(access.CHANGE)):
+                raise ValidationError({"assignee": _("%(user)s may not work register entries.") % {
+                    "user": assignee.get_username()}})
+            entry.assignee = assignee
+        if entry.status == Status.REGISTERED and entry.assignee_id:
+            entry.status = Status.ASSIGNED
+        elif entry.status == Status.ASSIGNED and not entry.assignee_id:
+            entry.status = Status.REGISTERED
+        assignee_name = entry.assignee.get_username() if entry.assignee_id else "-"
+        _save_version(entry, user, _("Assigned to %(department)s / %(assignee)s") % {
+            "department": entry.department or "-", "assignee": assignee_name} + (f": {reason}" if reason else ""))
+        log(entry, log_actions.REGISTER_ASSIGNED, user=user, data={
+            "reference": entry.reference, "department": str(entry.department or "-"), "assignee": assignee_name,
+            "reason": reason})
+    return entry
+
+
+def add_note(user, entry, text):
+    access.require(access.can_change(user, entry), _("You may not add notes to this entry."))
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write the note.")})
+    note = Note.objects.create(correspondence=entry, author=user, text=text)
+    log(entry, log_actions.REGISTER_NOTE_ADDED, user=user, data={"reference": entry.reference, "note": note.pk})
+    return note
+
+
+# Attachments ---------------------------------------------------------------------------
+
+def _limits():
+    config = get_setting("REGISTER")
+    return config["ALLOWED_UPLOAD_TYPES"], config["MAX_UPLOAD_BYTES"]
+
+
+def _checked_attachment(item, index=0):
+    allowed, max_bytes = _limits()
+    if item.content_type == "message/rfc822" and len(item.content) <= max_bytes:
+        return item.content, item.content_type
+    content_type, _extension = check_content(item.content, allowed=allowed, max_bytes=max_bytes,
+                                             field=f"attachments[{index}]")
+    return item.content, content_type
+
+
+def _store_version(entry, user, attachment, title, filename, content, content_type, comment):
+    if attachment is None:
+        attachment = Attachment.objects.create(correspondence=entry, title=(title or filename)[:255])
+    number = (attachment.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    version = AttachmentVersion(attachment=attachment, number=number, filename=filename[:255] or "file",
+                                content_type=content_type, size=len(content),
+                                sha256=hashlib.sha256(content).hexdigest(), comment=comment[:500],
+                                uploaded_by=user if user and user.pk else None, uploaded_at=timezone.now())
+    safe_name = "".join(char if char.isalnum() or char in "._-" else "_" for char in filename)[-100:] or "file"
+    version.file.save(safe_name, ContentFile(content), save=False)
+    version.save()
+    log(entry, log_actions.REGISTER_ATTACHMENT_ADDED, user=user, data={
+        "reference": entry.reference, "title": attachment.title, "version": number, "sha256": version.sha256,
+        "size": version.size, "content_type": content_type})
+    return version
+
+
+def add_attachment(user, entry, upload, *, title="", attachment=None, comment=""):
+    """Upload a file to an entry; with ``attachment``, as its next version (earlier versions
+    are kept). The file is checked by its content and size."""
+    access.require(access.can_change(user, entry), _("You may not add files to this entry."))
+    allowed, max_bytes = _limits()
+    content, content_type, _extension = read_upload(upload, allowed=allowed, max_bytes=max_bytes)
+    filename = (getattr(upload, "name", "") or "file").rsplit("/", 1)[-1]
+    if attachment is not None and attachment.correspondence_id != entry.pk:
+        raise ValidationError({"attachment": _("This document belongs to another entry.")})
+    stored = None
+    try:
+        with transaction.atomic():
+            Correspondence.objects.select_for_update().get(pk=entry.pk)  # one version number at a time
+            version = _store_version(entry, user, attachment, title, filename, content, content_type, comment)
+            stored = version.file.name
+    except BaseException:
+        if stored:
+            version.file.storage.delete(stored)
+        raise
+    return version

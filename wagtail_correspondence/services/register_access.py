@@ -1,0 +1,79 @@
+"""Who sees and may do what in the register. One place, used by the admin views, the API,
+search and exports alike, so that a list, a count and a download never disagree.
+
+Scope: users see the entries of their departments and every department below them, plus
+entries assigned to or registered by them; ``view_all_correspondence`` lifts the department
+scope. Strictly confidential entries also need ``view_confidential_correspondence`` unless
+the user is their assignee or registered them.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+
+from ..models import Confidentiality, Correspondence, Department
+
+APP = "wagtail_correspondence"
+VIEW = f"{APP}.view_correspondence"
+ADD = f"{APP}.add_correspondence"
+CHANGE = f"{APP}.change_correspondence"
+ASSIGN = f"{APP}.assign_correspondence"
+VIEW_ALL = f"{APP}.view_all_correspondence"
+VIEW_CONFIDENTIAL = f"{APP}.view_confidential_correspondence"
+RESTORE = f"{APP}.restore_correspondence"
+EXPORT = f"{APP}.export_correspondence"
+
+
+def user_departments(user):
+    return list(Department.objects.filter(members=user))
+
+
+def department_scope(user):
+    """Q matching the departments a user works in and every department below them."""
+    query = Q(pk__in=[])
+    for department in user_departments(user):
+        query |= Q(path__startswith=department.path)
+    return query
+
+
+def visible_entries(user, queryset=None):
+    queryset = Correspondence.objects.all() if queryset is None else queryset
+    if not user.is_active or not user.has_perm(VIEW):
+        return queryset.none()
+    mine = Q(assignee=user) | Q(created_by=user)
+    if not user.has_perm(VIEW_ALL):
+        departments = Department.objects.filter(department_scope(user))
+        queryset = queryset.filter(Q(department__in=departments) | mine)
+    if not user.has_perm(VIEW_CONFIDENTIAL):
+        queryset = queryset.filter(~Q(confidentiality=Confidentiality.SECRET) | mine)
+    return queryset
+
+
+def can_view(user, entry):
+    return visible_entries(user, Correspondence.objects.filter(pk=entry.pk)).exists()
+
+
+def can_register(user):
+    return user.is_active and user.has_perm(ADD)
+
+
+def can_change(user, entry):
+    return user.is_active and user.has_perm(CHANGE) and can_view(user, entry)
+
+
+def can_assign(user, entry):
+    """Assigning to others needs the assign permission; anyone who works an entry may take
+    an unassigned one of their scope."""
+    return user.is_active and user.has_perm(ASSIGN) and can_view(user, entry)
+
+
+def can_restore(user, entry):
+    return user.is_active and user.has_perm(RESTORE) and user.has_perm(CHANGE) and can_view(user, entry)
+
+
+def can_export(user):
+    return user.is_active and user.has_perm(EXPORT)
+
+
+def require(allowed, message):
+    if not allowed:
+        raise PermissionDenied(message)

@@ -1,0 +1,141 @@
+"""The register and the letters: every generated letter has its outbound entry (same
+reference number), delivery status flows back onto it, a letter written in reply answers the
+entry it replies to, and portal replies come in as inbound entries in the letter's thread."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..models import Correspondence, Direction, Kind, RegisterChannel, Source, Status
+from . import register_access as access
+from .register import NewAttachment, _save_version, _transition, register_entry
+
+LETTER_CHANNELS = {"print": RegisterChannel.POST, "email": RegisterChannel.EMAIL, "sms": RegisterChannel.SMS,
+                   "portal": RegisterChannel.PORTAL, "fax": RegisterChannel.FAX}
+NEEDS_ATTENTION = ("failed", "bounced")
+
+
+def reply_target(user, reference):
+    """The entry a letter answers, checked against what ``user`` may see."""
+    if not reference:
+        return None
+    entry = access.visible_entries(user).filter(reference=reference).first()
+    if entry is None:
+        raise ValidationError({"in_reply_to": _("No register entry %(reference)s that you may see.") % {
+            "reference": reference}})
+    return entry
+
+
+def _email_or_blank(value):
+    """Customer records are not ours to validate; an unusable address is simply left out."""
+    try:
+        validate_email(value)
+    except ValidationError:
+        return ""
+    return value
+
+
+def _recipient(letter):
+    customer = (letter.data or {}).get("customer") or {}
+    address = customer.get("address")
+    if isinstance(address, dict):
+        address = "\n".join(str(value) for value in address.values() if value)
+    return {"name": letter.recipient_name, "email": customer.get("email", ""), "phone": customer.get("phone", ""),
+            "address": address or "", "organisation": ""}
+
+
+def register_letter(letter, user):
+    """The outbound entry of a just-generated letter (inside the generating transaction).
+    It is closed from the start, since nothing is left to do, unless delivery fails."""
+    from .register_access import user_departments
+
+    parent = letter.in_reply_to
+    departments = user_departments(user) if user is not None else []
+    department = parent.department if parent is not None and parent.department_id else (
+        departments[0] if departments else None)
+    entry = register_entry(
+        user, direction=Direction.OUTBOUND, source=Source.LETTER, check_permission=False, in_reply_to=parent,
+        kind=Kind.LETTER, channel=LETTER_CHANNELS.get(letter.channel, RegisterChannel.POST),
+        subject=letter.subject or letter.email_subject or letter.template.title, body=letter.email_text[:20000],
+        recipients=[_recipient(letter)], customer_id=letter.customer_id, letter=letter, department=department,
+        assignee=user, status=Status.CLOSED, closed_at=letter.generated_at,
+        reference_override=letter.reference, comment=_("Letter %(reference)s generated") % {
+            "reference": letter.reference})
+    if parent is not None:
+        answer(parent, user, entry)
+    return entry
+
+
+def answer(entry, user, reply):
+    """A reply went out: the entry it answers is responded (through the status machine)."""
+    entry = Correspondence.objects.select_for_update().get(pk=entry.pk)
+    if entry.status in (Status.RESPONDED, Status.CLOSED):
+        return entry
+    reason = _("Answered by %(reference)s") % {"reference": reply.reference}
+    if entry.status == Status.REGISTERED:
+        entry.assignee = entry.assignee or user
+        _transition(entry, user, Status.ASSIGNED, reason)
+    if entry.status == Status.ASSIGNED:
+        _transition(entry, user, Status.IN_PROGRESS, reason)
+    _transition(entry, user, Status.RESPONDED, reason)
+    return entry
+
+
+def delivery_status(letter):
+    """The letter's delivery as the customer sees it: a failed dispatch that a fallback
+    replaced counts as its fallback."""
+    dispatches = [dispatch for dispatch in letter.dispatches.all() if dispatch.channel != "archive"]
+    replaced = {dispatch.fallback_of_id for dispatch in dispatches if dispatch.fallback_of_id}
+    current = [dispatch.status for dispatch in dispatches if dispatch.pk not in replaced]
+    if not current:
+        return ""
+    for status in ("failed", "bounced", "sending", "queued"):
+        if status in current:
+            return status
+    return "delivered" if all(status == "delivered" for status in current) else "sent"
+
+
+def sync_delivery(letter):
+    """Copy the delivery status to the letter's entry; a letter that could not be delivered
+    reopens its entry so that someone acts on it."""
+    with transaction.atomic():
+        entry = Correspondence.objects.select_for_update().filter(letter=letter).first()
+        if entry is None:
+            return None
+        status = delivery_status(letter)
+        sent = [dispatch.sent_at for dispatch in letter.dispatches.all()
+                if dispatch.sent_at and dispatch.channel != "archive"]
+        changed = status != entry.delivery_status or (sent and entry.sent_at is None)
+        if not changed:
+            return entry
+        entry.delivery_status = status
+        if sent and entry.sent_at is None:
+            entry.sent_at = min(sent)
+        if status in NEEDS_ATTENTION and entry.status == Status.CLOSED:
+            _transition(entry, None, Status.ASSIGNED if entry.assignee_id else Status.REGISTERED,
+                        _("Delivery %(status)s: the letter did not reach the customer") % {"status": status})
+        else:
+            _save_version(entry, None, _("Delivery status: %(status)s") % {"status": status or "-"})
+    return entry
+
+
+def register_portal_reply(response):
+    """A customer's reply in the portal, as an inbound entry in the letter's thread."""
+    letter = response.letter
+    parent = Correspondence.objects.filter(letter=letter).first()
+    customer = (letter.data or {}).get("customer") or {}
+    attachments = []
+    if response.attachment:
+        with response.attachment.open("rb") as handle:
+            attachments.append(NewAttachment(content=handle.read(), filename=response.attachment_name or "reply",
+                                             title=response.attachment_name or _("Attachment")))
+    return register_entry(
+        None, direction=Direction.INBOUND, source=Source.PORTAL, check_permission=False, in_reply_to=parent,
+        kind=Kind.INQUIRY, channel=RegisterChannel.PORTAL,
+        subject=(_("Re: %(subject)s") % {"subject": letter.subject or letter.reference})[:500],
+        body=response.text, sender_name=letter.recipient_name[:255],
+        sender_email=_email_or_blank(str(customer.get("email") or "")),
+        customer_id=letter.customer_id, portal_response=response, received_at=response.created_at,
+        attachments=attachments, comment=_("Customer replied in the portal to %(reference)s") % {
+            "reference": letter.reference})

@@ -1,0 +1,281 @@
+"""Deadlines of register entries: which policy applies, when an entry is due, the clock
+pausing while the customer is asked for something, and the sweep that sends reminders,
+overdue alerts and escalations, each exactly once.
+
+The sweep is safe to run as often and from as many places as one likes (a cron job, the
+periodic task, two workers at once): a notice is a row with a unique key, created once, and
+claimed (pending → sending) before the email goes out.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from wagtail.admin.utils import get_admin_base_url
+from wagtail.log_actions import log
+
+from .. import log_actions
+from ..conf import get_setting
+from ..models import (
+    Correspondence,
+    Direction,
+    SlaNotice,
+    SlaNoticeKind,
+    SlaNoticeState,
+    SlaPolicy,
+    SlaUnit,
+)
+from .calendar import calendar_for
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EffectiveSla:
+    response_time: int
+    unit: str
+    reminder_percentages: tuple
+    escalation_interval_hours: int
+    policy: SlaPolicy = None
+
+    @classmethod
+    def of(cls, policy):
+        if policy is None:
+            config = get_setting("REGISTER")["DEFAULT_SLA"]
+            return cls(config["response_time"], config["unit"], tuple(config.get("reminder_percentages", ())),
+                       config.get("escalation_interval_hours", 8))
+        return cls(policy.response_time, policy.unit, tuple(policy.reminder_percentages or ()),
+                   policy.escalation_interval_hours, policy)
+
+    def budget_seconds(self, calendar):
+        if self.unit == SlaUnit.WORKING_HOURS:
+            return int(self.response_time * 3600)
+        return int(self.response_time * calendar.day_seconds)
+
+
+def policy_for(entry):
+    """The most specific active policy: the nearest matching category wins, then a policy
+    for the entry's priority over one for any priority."""
+    lineage = {category.pk: index for index, category in enumerate(entry.category.lineage())} \
+        if entry.category_id else {}
+    best, best_score = None, None
+    for policy in SlaPolicy.objects.filter(is_active=True).order_by("pk"):
+        if policy.category_id and policy.category_id not in lineage:
+            continue
+        if policy.priority and policy.priority != entry.priority:
+            continue
+        # Nearer category (smaller index) is better; no category is the least specific.
+        category_score = -lineage[policy.category_id] if policy.category_id else -1000
+        score = (category_score, 1 if policy.priority else 0)
+        if best_score is None or score > best_score:
+            best, best_score = policy, score
+    return best
+
+
+def effective_sla(entry):
+    return EffectiveSla.of(entry.sla_policy if entry.sla_policy_id else None)
+
+
+def start_clock(entry, start=None):
+    """Set the deadline of an entry from its policy, counting from ``start`` (received)."""
+    start = start or entry.received_at or entry.registered_at or timezone.now()
+    calendar = calendar_for(entry.department)
+    budget = effective_sla(entry).budget_seconds(calendar)
+    entry.sla_started_at = start
+    entry.sla_budget_seconds = budget
+    entry.due_at = calendar.add(start, budget)
+    entry.sla_paused_at = None
+
+
+def set_deadline(entry, due_at, now=None):
+    """A deadline set by hand: reminders count from now towards it."""
+    now = now or timezone.now()
+    calendar = calendar_for(entry.department)
+    entry.sla_started_at = now
+    entry.sla_budget_seconds = max(int(calendar.between(now, due_at)), 1)
+    entry.due_at = due_at
+
+
+def pause_clock(entry, now=None):
+    if entry.due_at and entry.sla_paused_at is None:
+        entry.sla_paused_at = now or timezone.now()
+
+
+def resume_clock(entry, now=None):
+    """The customer answered: the working time that was left when the clock stopped is
+    counted again from now."""
+    if entry.sla_paused_at is None:
+        return
+    now = now or timezone.now()
+    if entry.due_at and entry.due_at > entry.sla_paused_at:
+        calendar = calendar_for(entry.department)
+        remaining = calendar.between(entry.sla_paused_at, entry.due_at)
+        entry.due_at = calendar.add(now, remaining)
+    entry.sla_paused_at = None
+
+
+def elapsed_fraction(entry, now=None):
+    """How much of the working time allowed has been used (1.0 at the deadline)."""
+    now = now or timezone.now()
+    if not entry.due_at or not entry.sla_budget_seconds:
+        return 0.0
+    moment = entry.sla_paused_at or now
+    remaining = calendar_for(entry.department).between(moment, entry.due_at)
+    return 1 - remaining / entry.sla_budget_seconds
+
+
+# The sweep -----------------------------------------------------------------------------
+
+def _emails(users):
+    return sorted({user.email for user in users if user is not None and user.is_active and user.email})
+
+
+def _escalation_target(entry, level):
+    """Who receives escalation ``level`` (1: the department's supervisor, 2: the parent
+    department's...). None when the tree has no department that high."""
+    if entry.department_id is None:
+        return None
+    lineage = entry.department.lineage()
+    if level > len(lineage):
+        return None
+    department = lineage[level - 1]
+    return department, ([department.supervisor] if department.supervisor_id else [])
+
+
+def _worker_recipients(entry):
+    if entry.assignee_id:
+        return _emails([entry.assignee])
+    if entry.department_id:
+        if entry.department.email:
+            return [entry.department.email]
+        return _emails(entry.department.members.all())
+    return []
+
+
+def notices_due(entry, now=None):
+    """(kind, level, recipients) of every notice the entry has reached by ``now``. Reminders
+    below the highest threshold reached are not listed: one reminder per sweep is enough."""
+    now = now or timezone.now()
+    if not entry.is_open or not entry.due_at or entry.sla_paused_at or entry.direction == Direction.OUTBOUND:
+        return []
+    sla = effective_sla(entry)
+    calendar = calendar_for(entry.department)
+    notices = []
+    if now < entry.due_at:
+        fraction = elapsed_fraction(entry, now)
+        reached = [percentage for percentage in sla.reminder_percentages if fraction * 100 >= percentage]
+        if reached:
+            notices.append((SlaNoticeKind.REMINDER, max(reached), _worker_recipients(entry)))
+        return notices
+    notices.append((SlaNoticeKind.OVERDUE, 0, _worker_recipients(entry)))
+    overdue_for = calendar.between(entry.due_at, now)
+    levels = 1 + int(overdue_for // (sla.escalation_interval_hours * 3600))
+    for level in range(1, levels + 1):
+        target = _escalation_target(entry, level)
+        if target is None:
+            break
+        department, supervisors = target
+        recipients = _emails(supervisors) or ([department.email] if department.email else [])
+        notices.append((SlaNoticeKind.ESCALATION, level, recipients))
+    return notices
+
+
+def _record(entry, kind, level, recipients):
+    """Create the notice row once; False when an earlier sweep already did."""
+    if kind == SlaNoticeKind.REMINDER and entry.sla_notices.filter(
+            kind=kind, cycle=entry.sla_cycle, level__gte=level).exists():
+        return None
+    try:
+        with transaction.atomic():
+            notice = SlaNotice.objects.create(correspondence=entry, kind=kind, level=level, cycle=entry.sla_cycle,
+                                              recipients=recipients, due_at=entry.due_at)
+    except IntegrityError:
+        return None
+    if kind == SlaNoticeKind.ESCALATION and level > entry.escalation_level:
+        Correspondence.objects.filter(pk=entry.pk, escalation_level__lt=level).update(escalation_level=level)
+    log(entry, log_actions.REGISTER_SLA_NOTICE, data={
+        "reference": entry.reference, "kind": kind, "level": level, "recipients": recipients,
+        "due_at": entry.due_at.isoformat()})
+    return notice
+
+
+def _message(notice):
+    entry = notice.correspondence
+    url = get_admin_base_url() + entry.get_admin_url()
+    due = timezone.localtime(entry.due_at).strftime("%Y-%m-%d %H:%M")
+    if notice.kind == SlaNoticeKind.REMINDER:
+        subject = _("Reminder: %(reference)s is due %(due)s") % {"reference": entry.reference, "due": due}
+        intro = _("%(percent)s%% of the response time of this entry has passed.") % {"percent": notice.level}
+    elif notice.kind == SlaNoticeKind.OVERDUE:
+        subject = _("Overdue: %(reference)s was due %(due)s") % {"reference": entry.reference, "due": due}
+        intro = _("This entry has passed its deadline without a response.")
+    else:
+        subject = _("Escalation (level %(level)s): %(reference)s is overdue") % {
+            "level": notice.level, "reference": entry.reference}
+        intro = _("This entry is overdue and has been escalated to you as supervisor.")
+    body = "\n".join([
+        intro, "",
+        f"{_('Reference')}: {entry.reference}",
+        f"{_('Subject')}: {entry.subject}",
+        f"{_('Department')}: {entry.department or '-'}",
+        f"{_('Assignee')}: {entry.assignee.get_full_name() if entry.assignee_id else '-'}",
+        f"{_('Due')}: {due}", "", url,
+    ])
+    return subject, body
+
+
+def send_notice(notice):
+    """Send one pending notice, at most once."""
+    claimed = SlaNotice.objects.filter(pk=notice.pk, state=SlaNoticeState.PENDING).update(
+        state=SlaNoticeState.SENDING, attempts=notice.attempts + 1)
+    if not claimed:
+        return False
+    if not notice.recipients:
+        SlaNotice.objects.filter(pk=notice.pk).update(state=SlaNoticeState.FAILED,
+                                                      last_error="nobody to notify: no assignee, supervisor or email")
+        return False
+    subject, body = _message(notice)
+    sender = get_setting("REGISTER")["NOTIFY_FROM"] or settings.DEFAULT_FROM_EMAIL
+    try:
+        send_mail(subject, body, sender, notice.recipients)
+    except (OSError, ValueError) as exc:
+        # Refused before anything was sent (connection, recipients): try again next sweep.
+        logger.warning("SLA notice %s not sent: %s", notice.pk, exc)
+        SlaNotice.objects.filter(pk=notice.pk).update(state=SlaNoticeState.PENDING, last_error=str(exc)[:2000])
+        return False
+    SlaNotice.objects.filter(pk=notice.pk).update(state=SlaNoticeState.SENT, sent_at=timezone.now(), last_error="")
+    return True
+
+
+@dataclass
+class SweepResult:
+    checked: int = 0
+    created: int = 0
+    sent: int = 0
+
+    def __str__(self):
+        return f"checked {self.checked} open entries, {self.created} new notices, {self.sent} emails sent"
+
+
+def sweep(now=None):
+    """Create the notices every open entry has reached, then send every pending one."""
+    now = now or timezone.now()
+    result = SweepResult()
+    entries = (Correspondence.objects.open().filter(due_at__isnull=False, sla_paused_at__isnull=True)
+               .exclude(direction=Direction.OUTBOUND)
+               .select_related("department", "assignee", "sla_policy", "department__supervisor"))
+    for entry in entries.iterator(chunk_size=500):
+        result.checked += 1
+        for kind, level, recipients in notices_due(entry, now):
+            if _record(entry, kind, level, recipients) is not None:
+                result.created += 1
+    pending = SlaNotice.objects.filter(state=SlaNoticeState.PENDING).select_related(
+        "correspondence", "correspondence__department", "correspondence__assignee")
+    for notice in pending:
+        if send_notice(notice):
+            result.sent += 1
+    return result
