@@ -85,6 +85,10 @@ PDF_BACKENDS = {
 }
 
 
+# Groups of options: a project sets only the keys it changes, the rest keep their defaults.
+MERGED = {"REGISTER", "PORTAL", "DISPATCH_RETRY", "DELIVERY_RECEIPTS"}
+
+
 def get_setting(name):
     if name not in DEFAULTS:
         raise KeyError(f"Unknown WAGTAIL_CORRESPONDENCE setting {name!r}")
@@ -92,7 +96,13 @@ def get_setting(name):
     unknown = set(configured) - set(DEFAULTS)
     if unknown:
         raise ImproperlyConfigured(f"Unknown WAGTAIL_CORRESPONDENCE keys: {', '.join(sorted(unknown))}")
-    return configured.get(name, DEFAULTS[name])
+    value = configured.get(name, DEFAULTS[name])
+    if name in MERGED and value is not DEFAULTS[name]:
+        unknown = set(value) - set(DEFAULTS[name])
+        if unknown:
+            raise ImproperlyConfigured(f"Unknown WAGTAIL_CORRESPONDENCE[{name!r}] keys: {', '.join(sorted(unknown))}")
+        value = {**DEFAULTS[name], **value}
+    return value
 
 
 def load_backend(name, shortcuts=None):

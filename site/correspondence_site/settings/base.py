@@ -224,6 +224,11 @@ WAGTAIL_CORRESPONDENCE = {
                   "OPTIONS": {"storage": "print", "prefix": "", "duplex": True}},
         "portal": {"BACKEND": "wagtail_correspondence.delivery.portal.PortalChannel", "OPTIONS": {}},
     },
+    # Scans and mail attachments are personal data: the private storage, like letters.
+    "REGISTER": {
+        "STORAGE": "letters",
+        "DEFAULT_CALENDAR": {"country": "BE", "working_days": [0, 1, 2, 3, 4], "day_start": "09:00", "day_end": "17:00"},
+    },
 }
 
 LOGGING = {
