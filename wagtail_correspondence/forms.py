@@ -1,5 +1,6 @@
 """Admin forms that need more than Wagtail's generated ones."""
 
+import reversion
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -8,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.blocks import StreamBlockValidationError
 
-from .models import Department
+from .models import BusinessCalendar, Category, Department, Kind, RegisterChannel, RoutingRule
 
 
 class MergeFieldCheckedForm(WagtailAdminModelForm):
@@ -39,34 +40,50 @@ class MergeFieldCheckedForm(WagtailAdminModelForm):
         return cleaned_data
 
 
-class DepartmentForm(WagtailAdminModelForm):
-    """Departments form a tree: the parent is chosen here and the node placed with treebeard."""
+class VersionedForm(WagtailAdminModelForm):
+    """Saves inside a django-reversion revision with the editing user, so that rules,
+    policies and trees keep every earlier version."""
 
-    parent = forms.ModelChoiceField(queryset=Department.objects.none(), required=False, label=_("Parent department"),
-                                    help_text=_("Leave empty for a top-level department"))
+    def save(self, commit=True):
+        if not commit:
+            return super().save(commit=False)
+        with reversion.create_revision():
+            instance = self._save_versioned()
+            user = getattr(self, "for_user", None)
+            if user is not None and user.is_authenticated:
+                reversion.set_user(user)
+            reversion.set_comment(_("Edited in the admin"))
+        return instance
 
-    class Meta:
-        model = Department
-        fields = ["name", "code", "email", "description", "members", "is_active"]
-        widgets = {"members": forms.SelectMultiple(attrs={"size": 8})}
+    def _save_versioned(self):
+        return super().save(commit=True)
+
+
+class TreeNodeForm(VersionedForm):
+    """Departments and categories form trees: the parent is chosen here and the node placed
+    with treebeard."""
+
+    parent = forms.ModelChoiceField(queryset=Department.objects.none(), required=False, label=_("Parent"),
+                                    help_text=_("Leave empty for a top-level entry"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        queryset = Department.objects.order_by("path")
+        model = self._meta.model
+        queryset = model.objects.order_by("path")
         if self.instance.pk:
-            # A department cannot move below itself.
+            # A node cannot move below itself.
             queryset = queryset.exclude(path__startswith=self.instance.path)
             self.initial.setdefault("parent", self.instance.get_parent())
         self.fields["parent"].queryset = queryset
-        self.fields["parent"].label_from_instance = lambda department: department.indented_name
-        self.fields["members"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["parent"].label_from_instance = lambda node: node.indented_name
 
     @transaction.atomic
-    def save(self, commit=True):
-        instance = super().save(commit=False)
+    def _save_versioned(self):
+        model = self._meta.model
+        instance = super(VersionedForm, self).save(commit=False)
         parent = self.cleaned_data.get("parent")
         if instance.pk is None:
-            instance = parent.add_child(instance=instance) if parent else Department.add_root(instance=instance)
+            instance = parent.add_child(instance=instance) if parent else model.add_root(instance=instance)
         else:
             instance.save()
             current_parent = instance.get_parent()
@@ -74,7 +91,58 @@ class DepartmentForm(WagtailAdminModelForm):
                 if parent:
                     instance.move(parent, pos="sorted-child")
                 else:
-                    instance.move(Department.get_first_root_node(), pos="sorted-sibling")
+                    instance.move(model.get_first_root_node(), pos="sorted-sibling")
                 instance.refresh_from_db()
         self.save_m2m()
         return instance
+
+
+class DepartmentForm(TreeNodeForm):
+    class Meta:
+        model = Department
+        fields = ["name", "code", "email", "description", "members", "supervisor", "calendar", "is_active"]
+        widgets = {"members": forms.SelectMultiple(attrs={"size": 8})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].label = _("Parent department")
+        users = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["members"].queryset = users
+        self.fields["supervisor"].queryset = users
+
+
+class CategoryForm(TreeNodeForm):
+    class Meta:
+        model = Category
+        fields = ["name", "code", "description", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].label = _("Parent category")
+
+
+class RoutingRuleForm(VersionedForm):
+    kinds = forms.MultipleChoiceField(label=_("Kinds"), choices=Kind.choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple, help_text=_("None ticked: any kind"))
+    channels = forms.MultipleChoiceField(label=_("Channels"), choices=RegisterChannel.choices, required=False,
+                                         widget=forms.CheckboxSelectMultiple,
+                                         help_text=_("None ticked: any channel"))
+
+    class Meta:
+        model = RoutingRule
+        fields = ["name", "sort_order", "is_active", "direction", "kinds", "channels", "categories", "senders",
+                  "keywords", "customer_condition", "department", "assignment", "assignee", "priority", "sla_policy"]
+        widgets = {"categories": forms.SelectMultiple(attrs={"size": 6}), "senders": forms.Textarea(attrs={"rows": 2}),
+                   "keywords": forms.Textarea(attrs={"rows": 2})}
+
+
+class BusinessCalendarForm(VersionedForm):
+    working_days = forms.TypedMultipleChoiceField(
+        label=_("Working days"), coerce=int, widget=forms.CheckboxSelectMultiple,
+        choices=[(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
+                 (5, _("Saturday")), (6, _("Sunday"))])
+
+    class Meta:
+        model = BusinessCalendar
+        fields = ["name", "country", "subdivision", "working_days", "day_start", "day_end", "time_zone",
+                  "extra_closed_days"]

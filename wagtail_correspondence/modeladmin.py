@@ -1,11 +1,29 @@
-"""Organisation structure in the admin through wagtail-modeladmin (register-side models)."""
+"""The register side of the admin through wagtail-modeladmin: register entries,
+departments, categories, routing rules, SLA policies and business calendars. Configured by
+attributes; the register's own views live in views/register/."""
 
+from datetime import timedelta
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.log_actions import log
+from wagtail_modeladmin.helpers import PermissionHelper, WagtailBackendSearchHandler
 from wagtail_modeladmin.options import ModelAdmin
+from wagtail_modeladmin.views import IndexView
 
-from .forms import DepartmentForm
-from .models import Department
+from . import log_actions
+from .conf import get_setting
+from .forms import BusinessCalendarForm, CategoryForm, DepartmentForm, RoutingRuleForm, VersionedForm
+from .models import BusinessCalendar, Category, Correspondence, Department, Direction, RoutingRule, SlaPolicy
+from .services import register_access as access
+from .services.register_access import search_entries, visible_entries
+from .views.register.entries import EditEntryView, EntryInspectView, RegisterIncomingView
+from .views.register.forms import workers
 
 
 class DepartmentAdmin(ModelAdmin):
@@ -20,7 +38,8 @@ class DepartmentAdmin(ModelAdmin):
     ordering = ("path",)
     edit_handler = ObjectList([
         FieldPanel("parent"), FieldPanel("name"), FieldPanel("code"), FieldPanel("email"),
-        FieldPanel("description"), FieldPanel("members"), FieldPanel("is_active"),
+        FieldPanel("description"), FieldPanel("members"), FieldPanel("supervisor"), FieldPanel("calendar"),
+        FieldPanel("is_active"),
     ], base_form_class=DepartmentForm)
 
     def indented_name(self, obj):
@@ -28,3 +47,248 @@ class DepartmentAdmin(ModelAdmin):
 
     indented_name.short_description = _("Name")
     indented_name.admin_order_field = "path"
+
+
+# The register -------------------------------------------------------------------------
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("soon", _("Due within a day")), ("paused", _("Clock paused"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "overdue":
+            return queryset.overdue(now)
+        if self.value() == "soon":
+            return queryset.open().filter(due_at__gte=now, due_at__lt=now + timedelta(
+                hours=get_setting("REGISTER")["DUE_SOON_HOURS"]), sla_paused_at__isnull=True)
+        if self.value() == "paused":
+            return queryset.open().filter(sla_paused_at__isnull=False)
+        return queryset
+
+
+class TreeFilter(admin.SimpleListFilter):
+    """A department or category and everything below it."""
+
+    model = None
+    field = ""
+
+    def lookups(self, request, model_admin):
+        return [(node.code, node.indented_name) for node in self.model.objects.order_by("path")]
+
+    def queryset(self, request, queryset):
+        node = self.model.objects.filter(code=self.value()).first() if self.value() else None
+        if node is None:
+            return queryset
+        return queryset.filter(**{f"{self.field}__path__startswith": node.path})
+
+
+class DepartmentFilter(TreeFilter):
+    title = _("department")
+    parameter_name = "department"
+    model = Department
+    field = "department"
+
+
+class CategoryFilter(TreeFilter):
+    title = _("category")
+    parameter_name = "category"
+    model = Category
+    field = "category"
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = _("assignee")
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        people = [(str(user.pk), user.get_full_name() or user.get_username()) for user in workers()]
+        return [("me", _("Me")), ("none", _("Nobody"))] + people
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assignee=request.user)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset
+
+
+class ScopedSearchHandler(WagtailBackendSearchHandler):
+    """Full-text search through Wagtail's search backend, limited to what the user may see:
+    the backend answers which entries match, the scope queryset decides which are shown."""
+
+    def search_queryset(self, queryset, search_term, preserve_order=False, **kwargs):
+        return search_entries(queryset, search_term)
+
+
+class RegisterPermissionHelper(PermissionHelper):
+    """Model permissions, narrowed to the user's scope (services/register_access.py).
+    Register entries are records: nobody deletes them."""
+
+    def user_can_list(self, user):
+        return user.is_active and user.has_perm(access.VIEW)
+
+    def user_can_create(self, user):
+        return access.can_register(user)
+
+    def user_can_inspect_obj(self, user, obj):
+        return access.can_view(user, obj)
+
+    def user_can_edit_obj(self, user, obj):
+        return access.can_change(user, obj)
+
+    def user_can_delete_obj(self, user, obj):
+        return False
+
+
+class RegisterIndexView(IndexView):
+    def dispatch(self, request, *args, **kwargs):
+        if request.GET.get(self.EXPORT_VAR) and not access.can_export(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def as_spreadsheet(self, queryset, spreadsheet_format):
+        # The export is about many entries: its log entry is on the user who exported.
+        log(self.request.user, log_actions.REGISTER_EXPORTED, user=self.request.user, data={
+            "format": spreadsheet_format, "count": queryset.count(), "filters": self.request.GET.urlencode()})
+        return super().as_spreadsheet(queryset, spreadsheet_format)
+
+    def get_page_title(self):
+        direction = self.request.GET.get("direction__exact")
+        return {Direction.INBOUND: _("Inbound register"), Direction.OUTBOUND: _("Outbound register"),
+                Direction.INTERNAL: _("Internal memos")}.get(direction, _("Register"))
+
+
+class CorrespondenceAdmin(ModelAdmin):
+    model = Correspondence
+    menu_label = _("Register")
+    menu_icon = "mail"
+    add_to_admin_menu = False  # the Register menu in wagtail_hooks.py links here
+    base_url_path = "correspondence/register/entries"
+    permission_helper_class = RegisterPermissionHelper
+    index_view_class = RegisterIndexView
+    create_view_class = RegisterIncomingView
+    edit_view_class = EditEntryView
+    inspect_view_class = EntryInspectView
+    inspect_view_enabled = True
+    list_display = ("reference", "subject", "party", "status_badge", "priority", "department", "assignee_name",
+                    "due", "registered_at")
+    list_filter = ("direction", "status", DepartmentFilter, AssigneeFilter, OverdueFilter, CategoryFilter, "priority",
+                   "kind", "channel", ("received_at", admin.DateFieldListFilter),
+                   ("registered_at", admin.DateFieldListFilter))
+    list_select_related = ("department", "assignee", "category")
+    list_per_page = 50
+    search_fields = ("reference", "subject", "body", "sender_name", "sender_organisation", "sender_email",
+                     "customer_id", "external_reference")
+    search_handler_class = ScopedSearchHandler
+    list_export = ("reference", "direction", "kind", "channel", "subject", "sender_name", "sender_organisation",
+                   "sender_email", "customer_id", "external_reference", "status", "priority", "confidentiality",
+                   "category", "department", "assignee", "received_at", "sent_at", "registered_at", "due_at",
+                   "responded_at", "closed_at", "delivery_status")
+    export_filename = "register"
+    ordering = ("-registered_at", "-pk")
+
+    def get_queryset(self, request):
+        return visible_entries(request.user, super().get_queryset(request))
+
+    def get_list_export(self, request):
+        return self.list_export if access.can_export(request.user) else ()
+
+    def get_extra_attrs_for_row(self, obj, context):
+        return {"data-entry": obj.reference, "class": "cc-overdue" if obj.is_overdue else ""}
+
+    @admin.display(description=_("With"))
+    def party(self, obj):
+        return obj.party or "—"
+
+    @admin.display(description=_("Status"), ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="w-status{}">{}</span>',
+                           " w-status--primary" if obj.is_open else "", obj.get_status_display())
+
+    @admin.display(description=_("Assignee"), ordering="assignee__first_name")
+    def assignee_name(self, obj):
+        return (obj.assignee.get_full_name() or obj.assignee.get_username()) if obj.assignee_id else "—"
+
+    @admin.display(description=_("Due"), ordering="due_at")
+    def due(self, obj):
+        if not obj.due_at or not obj.is_open:
+            return "—"
+        label = date_format(timezone.localtime(obj.due_at), "SHORT_DATETIME_FORMAT")
+        if obj.sla_paused_at:
+            return format_html('{} <span class="w-status">{}</span>', label, _("paused"))
+        if obj.is_overdue:
+            return format_html('<strong class="cc-overdue-label">{}</strong> <span class="w-status '
+                               'w-status--label">{}</span>', label, _("overdue"))
+        return label
+
+
+class CategoryAdmin(ModelAdmin):
+    model = Category
+    menu_label = _("Categories")
+    menu_icon = "tag"
+    add_to_admin_menu = False
+    base_url_path = "correspondence/register/categories"
+    list_display = ("indented_name", "code", "is_active")
+    search_fields = ("name", "code")
+    ordering = ("path",)
+    edit_handler = ObjectList([FieldPanel("parent"), FieldPanel("name"), FieldPanel("code"),
+                               FieldPanel("description"), FieldPanel("is_active")], base_form_class=CategoryForm)
+
+    @admin.display(description=_("Name"), ordering="path")
+    def indented_name(self, obj):
+        return obj.indented_name
+
+
+class RoutingRuleAdmin(ModelAdmin):
+    model = RoutingRule
+    menu_label = _("Routing rules")
+    menu_icon = "redirect"
+    add_to_admin_menu = False
+    base_url_path = "correspondence/register/routing-rules"
+    list_display = ("sort_order", "name", "department", "assignment", "priority", "sla_policy", "is_active")
+    list_filter = ("is_active", "department", "assignment")
+    search_fields = ("name", "keywords", "senders")
+    ordering = ("sort_order", "pk")
+    form_view_extra_js = []
+    edit_handler = ObjectList([
+        FieldPanel("name"), FieldPanel("sort_order"), FieldPanel("is_active"), FieldPanel("direction"),
+        FieldPanel("kinds"), FieldPanel("channels"), FieldPanel("categories"), FieldPanel("senders"),
+        FieldPanel("keywords"), FieldPanel("customer_condition"), FieldPanel("department"),
+        FieldPanel("assignment"), FieldPanel("assignee"), FieldPanel("priority"), FieldPanel("sla_policy"),
+    ], base_form_class=RoutingRuleForm)
+
+
+class SlaPolicyAdmin(ModelAdmin):
+    model = SlaPolicy
+    menu_label = _("SLA policies")
+    menu_icon = "time"
+    add_to_admin_menu = False
+    base_url_path = "correspondence/register/sla-policies"
+    list_display = ("name", "category", "priority", "response_time", "unit", "reminder_percentages", "is_active")
+    list_filter = ("is_active", "unit", "priority")
+    search_fields = ("name",)
+    edit_handler = ObjectList([FieldPanel("name"), FieldPanel("category"), FieldPanel("priority"),
+                               FieldPanel("response_time"), FieldPanel("unit"), FieldPanel("reminder_percentages"),
+                               FieldPanel("escalation_interval_hours"), FieldPanel("is_active")],
+                              base_form_class=VersionedForm)
+
+
+class BusinessCalendarAdmin(ModelAdmin):
+    model = BusinessCalendar
+    menu_label = _("Business calendars")
+    menu_icon = "date"
+    add_to_admin_menu = False
+    base_url_path = "correspondence/register/calendars"
+    list_display = ("name", "country", "subdivision", "day_start", "day_end")
+    search_fields = ("name",)
+    edit_handler = ObjectList([FieldPanel("name"), FieldPanel("country"), FieldPanel("subdivision"),
+                               FieldPanel("working_days"), FieldPanel("day_start"), FieldPanel("day_end"),
+                               FieldPanel("time_zone"), FieldPanel("extra_closed_days")],
+                              base_form_class=BusinessCalendarForm)

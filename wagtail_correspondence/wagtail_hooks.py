@@ -1,4 +1,4 @@
-from django.urls import reverse
+from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
@@ -6,12 +6,36 @@ from wagtail.snippets.models import register_snippet
 from wagtail_modeladmin.options import modeladmin_register
 
 from . import log_actions
-from .modeladmin import DepartmentAdmin
+from .modeladmin import (
+    BusinessCalendarAdmin,
+    CategoryAdmin,
+    CorrespondenceAdmin,
+    DepartmentAdmin,
+    RoutingRuleAdmin,
+    SlaPolicyAdmin,
+)
+from .services import register_access
 from .services.letters import can_build_letters
+from .views.register import dashboard
+from .views.register import urls as register_urls
 from .viewsets import ContentLibraryViewSetGroup, LetterViewSet
 
 register_snippet(ContentLibraryViewSetGroup)
 modeladmin_register(DepartmentAdmin)
+
+
+def _registered(model_admin_class):
+    """Register a ModelAdmin and keep the instance, for the menu's links and permissions."""
+    instance = model_admin_class()
+    instance.register_with_wagtail()
+    return instance
+
+
+register_admin = _registered(CorrespondenceAdmin)
+category_admin = _registered(CategoryAdmin)
+routing_admin = _registered(RoutingRuleAdmin)
+sla_admin = _registered(SlaPolicyAdmin)
+calendar_admin = _registered(BusinessCalendarAdmin)
 letter_viewset = LetterViewSet()
 
 
@@ -57,3 +81,55 @@ def keep_template_library_out_of_link_choosers(pages, request):
     from .models import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
 
     return pages.not_type(TemplateLibraryPage, TemplateFolderPage, LetterTemplatePage)
+
+
+@hooks.register("register_admin_urls")
+def register_register_action_urls():
+    return [path("correspondence/register/", include(register_urls, namespace="wagtail_correspondence_register"))]
+
+
+class ListMenuItem(MenuItem):
+    """Shown to users who may list what ``model_admin`` manages."""
+
+    def __init__(self, label, url, model_admin, **kwargs):
+        self.model_admin = model_admin
+        super().__init__(label, url, **kwargs)
+
+    def is_shown(self, request):
+        return self.model_admin.permission_helper.user_can_list(request.user)
+
+
+class RegisterMailMenuItem(MenuItem):
+    def is_shown(self, request):
+        return register_access.can_register(request.user)
+
+
+@hooks.register("register_admin_menu_item")
+def register_register_menu():
+    index = register_admin.url_helper.index_url
+    menu = Menu(items=[
+        ListMenuItem(_("My work"), index + "?assignee=me&status__in=registered,assigned,in_progress,awaiting_customer",
+                     register_admin, icon_name="user", order=100),
+        ListMenuItem(_("Inbound"), index + "?direction__exact=inbound", register_admin, icon_name="download",
+                     order=200),
+        ListMenuItem(_("Outbound"), index + "?direction__exact=outbound", register_admin, icon_name="upload",
+                     order=300),
+        ListMenuItem(_("Overdue"), index + "?deadline=overdue", register_admin, icon_name="warning", order=400),
+        RegisterMailMenuItem(_("Register incoming mail"), register_admin.url_helper.create_url, icon_name="plus",
+                             order=500),
+        ListMenuItem(_("Routing rules"), routing_admin.url_helper.index_url, routing_admin, icon_name="redirect",
+                     order=600),
+        ListMenuItem(_("SLA policies"), sla_admin.url_helper.index_url, sla_admin, icon_name="time", order=700),
+        ListMenuItem(_("Categories"), category_admin.url_helper.index_url, category_admin, icon_name="tag",
+                     order=800),
+        ListMenuItem(_("Business calendars"), calendar_admin.url_helper.index_url, calendar_admin,
+                     icon_name="date", order=900),
+    ])
+    return SubmenuMenuItem(_("Register"), menu, icon_name="folder-open-inverse", name="register", order=130)
+
+
+@hooks.register("construct_homepage_panels")
+def add_register_panels(request, panels):
+    if register_admin.permission_helper.user_can_list(request.user):
+        panels.insert(0, dashboard.MyWorkPanel(request.user))
+        panels.append(dashboard.DepartmentVolumesPanel(request.user))

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail.search import index
@@ -76,8 +77,8 @@ class Source(models.TextChoices):
 
 
 class TaggedCorrespondence(TaggedItemBase):
-    content_object = models.ForeignKey("wagtail_correspondence.Correspondence", on_delete=models.CASCADE,
-                                       related_name="tagged_items")
+    content_object = ParentalKey("wagtail_correspondence.Correspondence", on_delete=models.CASCADE,
+                                 related_name="tagged_items")
 
 
 class CorrespondenceQuerySet(models.QuerySet):
@@ -219,7 +220,7 @@ class Correspondence(index.Indexed, ClusterableModel):
             "registered_at", "pk")
 
     def get_admin_url(self):
-        return reverse("wagtail_correspondence_correspondence_modeladmin_inspect", args=[self.pk])
+        return reverse("correspondence_register_entries_modeladmin_inspect", args=[self.pk])
 
 
 class Note(models.Model):

@@ -77,3 +77,17 @@ def can_export(user):
 def require(allowed, message):
     if not allowed:
         raise PermissionDenied(message)
+
+
+def search_entries(queryset, query, limit=5000):
+    """Entries of ``queryset`` matching ``query``: full-text through Wagtail's search backend
+    (which knows nothing of scope, so it only proposes candidates), plus any entry whose
+    reference or customer number contains the query."""
+    query = (query or "").strip()
+    if not query:
+        return queryset
+    from wagtail.search.backends import get_search_backend
+
+    matches = get_search_backend().search(query, Correspondence.objects.all(), order_by_relevance=False)
+    ids = [entry.pk for entry in matches[:limit]]
+    return queryset.filter(Q(pk__in=ids) | Q(reference__icontains=query) | Q(customer_id__iexact=query))

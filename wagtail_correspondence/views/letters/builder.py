@@ -2,11 +2,12 @@
 save a draft or generate. Views are thin over ``services.letters``."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -16,6 +17,7 @@ from ...customers import CustomerNotFound, get_customer_source
 from ...models import Letter, LetterTemplatePage, TemplateFolderPage
 from ...services import letters as service
 from ...services.letters import deep_merge
+from ...services.register_links import reply_target
 from .forms import LetterBuilderForm
 
 URL_NAMESPACE = "wagtail_correspondence_letters"
@@ -57,7 +59,9 @@ class ChooseTemplateView(BuilderPermissionMixin, WagtailAdminTemplateMixin, Temp
             parent = template.get_parent()
             trail = [folder.title for folder in parent.get_ancestors(inclusive=True) if folder.pk in folders]
             groups.setdefault(" / ".join(trail) or _("Templates"), []).append(template)
-        context.update({"groups": sorted(groups.items()), "query": query})
+        # A reply started from a register entry keeps its entry and customer through the choice.
+        carry = {name: self.request.GET[name] for name in ("in_reply_to", "customer") if self.request.GET.get(name)}
+        context.update({"groups": sorted(groups.items()), "query": query, "carry": urlencode(carry)})
         return context
 
 
@@ -97,7 +101,7 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
     def draft_values(self):
         """The form's starting values: the draft's data with the customer record read afresh."""
         if self.letter is None:
-            return {}, {}
+            return self.reply_values()
         record = {}
         if self.letter.customer_id:
             try:
@@ -105,13 +109,25 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
             except CustomerNotFound:
                 record = {}
         values = deep_merge(record, self.letter.data_overrides or {})
-        initial = {"customer_id": self.letter.customer_id, "channel": self.letter.channel}
+        initial = {"customer_id": self.letter.customer_id, "channel": self.letter.channel,
+                   "in_reply_to": self.letter.in_reply_to.reference if self.letter.in_reply_to_id else ""}
         for name, text in (self.letter.slot_values or {}).items():
             initial[f"slot:{name}"] = text
         if self.letter.optional_fragments is not None:
             for group in self.template.optional_groups():
                 initial[f"optional:{group['name']}"] = group["name"] in self.letter.optional_fragments
         return values, initial
+
+    def reply_values(self):
+        """A new letter opened from a register entry: its customer and the entry it answers."""
+        customer_id = self.request.GET.get("customer", "")
+        record = {}
+        if customer_id:
+            try:
+                record = get_customer_source().get(customer_id)
+            except CustomerNotFound:
+                customer_id = ""
+        return record, {"customer_id": customer_id, "in_reply_to": self.request.GET.get("in_reply_to", "")}
 
     def get_form(self, data=None):
         values, initial = self.draft_values()
@@ -133,6 +149,11 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
         if not form.is_valid():
             return self.render(form, status=400)
         letter_request = form.letter_request()
+        try:
+            letter_request.in_reply_to = reply_target(request.user, form.cleaned_data.get("in_reply_to"))
+        except ValidationError as exc:
+            form.add_error("in_reply_to", exc.message_dict["in_reply_to"])
+            return self.render(form, status=400)
         try:
             if request.POST.get("action") == "generate":
                 letter = service.generate_letter(request.user, letter_request, draft=self.letter,

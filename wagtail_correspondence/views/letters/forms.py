@@ -44,6 +44,7 @@ class LetterBuilderForm(forms.Form):
         label=_("Paste data (JSON)"), required=False, widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
         help_text=_("A JSON object shaped like the data dictionary; applied over the customer record"))
     idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput, max_length=255)
+    in_reply_to = forms.CharField(required=False, widget=forms.HiddenInput, max_length=60)
 
     def __init__(self, *args, template, values=None, **kwargs):
         super().__init__(*args, **kwargs)

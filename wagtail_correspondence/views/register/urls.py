@@ -1,0 +1,17 @@
+"""Actions on register entries, under /admin/correspondence/register/."""
+
+from django.urls import path
+
+from . import entries
+
+app_name = "wagtail_correspondence_register"
+
+urlpatterns = [
+    path("<int:pk>/transition/", entries.transition_view, name="transition"),
+    path("<int:pk>/assign/", entries.assign_view, name="assign"),
+    path("<int:pk>/take/", entries.take_view, name="take"),
+    path("<int:pk>/notes/", entries.note_view, name="note"),
+    path("<int:pk>/attachments/", entries.upload_view, name="upload"),
+    path("<int:pk>/attachments/<int:version_pk>/", entries.download_view, name="download"),
+    path("<int:pk>/restore/", entries.restore_view, name="restore"),
+]
