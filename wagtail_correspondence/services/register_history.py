@@ -110,7 +110,7 @@ def history(entry, user=None):
                                            _display(name, new)))
         items.append(HistoryItem(version=version, number=number, user=version.revision.user,
                                  date=version.revision.date_created, comment=version.revision.get_comment(),
-                                 changes=changes, restorable=may_restore and previous is not None))
+                                 changes=changes, restorable=may_restore))
         previous = values
     if items:
         items[-1].restorable = False  # the newest version is the current state

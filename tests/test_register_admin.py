@@ -1,0 +1,324 @@
+"""The register in the admin: registering incoming mail with a scan, scope of lists and
+pages, actions, versioned documents, history with restore, exports and dashboard panels;
+and the register's links with letters (outbound entries, replies) and the portal."""
+
+import copy
+import csv
+import hashlib
+import io
+import re
+
+import openpyxl
+import pytest
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from reversion.models import Version
+from wagtail.models import ModelLogEntry
+
+from wagtail_correspondence import log_actions, roles
+from wagtail_correspondence.models import (
+    Attachment,
+    Correspondence,
+    Department,
+    Direction,
+    RoutingRule,
+    Status,
+)
+from wagtail_correspondence.services import letters as letter_service
+from wagtail_correspondence.services import register as service
+
+from . import factories
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+ENTRIES = "/admin/correspondence/register/entries/"
+
+
+@pytest.fixture
+def departments(db):
+    service_desk = Department.add_root(instance=Department(name="Customer Service", code="customer-service"))
+    complaints = service_desk.add_child(instance=Department(name="Complaints", code="complaints"))
+    billing = service_desk.add_child(instance=Department(name="Billing", code="billing"))
+    legal = Department.add_root(instance=Department(name="Legal", code="legal"))
+    return {"customer-service": Department.objects.get(pk=service_desk.pk), "complaints": complaints,
+            "billing": billing, "legal": legal}
+
+
+@pytest.fixture
+def officer(make_user, departments):
+    user = make_user("officer", roles.OFFICERS, first_name="Olga")
+    departments["complaints"].members.add(user)
+    return user
+
+
+@pytest.fixture
+def supervisor(make_user, departments):
+    user = make_user("supervisor", roles.SUPERVISORS)
+    departments["customer-service"].members.add(user)
+    return user
+
+
+@pytest.fixture
+def complaints_rule(departments, officer):
+    return RoutingRule.objects.create(name="Complaints", keywords="complaint", department=departments["complaints"],
+                                      assignment="round_robin")
+
+
+def register(user, **fields):
+    values = {"subject": "A question", "kind": "letter", "channel": "post"}
+    values.update(fields)
+    return service.register_entry(user, **values)
+
+
+def entry_page(client, entry):
+    return client.get(f"{ENTRIES}inspect/{entry.pk}/")
+
+
+def refused(response):
+    """Wagtail's admin answers a refusal with a redirect to the dashboard and a message."""
+    return response.status_code == 403 or (response.status_code == 302 and response["Location"] == "/admin/")
+
+
+def test_register_incoming_mail_with_a_scan_routes_and_stores_it(client, officer, complaints_rule):
+    client.force_login(officer)
+    assert client.get(f"{ENTRIES}create/").status_code == 200
+    response = client.post(f"{ENTRIES}create/", {
+        "direction": "inbound", "kind": "complaint", "channel": "post", "subject": "Complaint about a late refund",
+        "body": "Scanned letter", "sender_name": "Zoë Müller", "priority": "normal", "confidentiality": "internal",
+        "recipients": "", "tags": "refund, paper", "scan": SimpleUploadedFile("scan.pdf", PDF, "image/png")})
+    entry = Correspondence.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/inspect/{entry.pk}/")
+    assert re.fullmatch(r"IN-\d{4}-000001", entry.reference)
+    assert entry.department.code == "complaints" and entry.assignee == officer and entry.status == Status.ASSIGNED
+    assert entry.routing_rule == complaints_rule and entry.routing_decision["matched"] == ["keyword=complaint"]
+    assert sorted(entry.tags.names()) == ["paper", "refund"] and entry.due_at is not None
+    version = entry.attachments.get().latest
+    # The browser said PNG; the content is a PDF, and the content decides.
+    assert version.content_type == "application/pdf" and version.size == len(PDF)
+    assert version.sha256 == hashlib.sha256(PDF).hexdigest() and version.uploaded_by == officer
+
+    page = entry_page(client, entry).content.decode()
+    assert entry.reference in page and "Complaints" in page and "scan.pdf" in page
+    download = client.get(f"/admin/correspondence/register/{entry.pk}/attachments/{version.pk}/")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
+    assert download["X-Content-SHA256"] == version.sha256
+    assert ModelLogEntry.objects.filter(object_id=str(entry.pk),
+                                        action=log_actions.REGISTER_ATTACHMENT_DOWNLOADED).count() == 1
+
+
+@pytest.mark.parametrize("scan, message", [
+    (SimpleUploadedFile("letter.pdf", b"MZ\x90\x00 a Windows program"), "not accepted"),
+    (SimpleUploadedFile("empty.pdf", b""), "empty"),
+])
+def test_a_bad_scan_is_refused_on_its_field_and_nothing_is_saved(client, officer, scan, message):
+    client.force_login(officer)
+    response = client.post(f"{ENTRIES}create/", {
+        "direction": "inbound", "kind": "letter", "channel": "post", "subject": "Hello", "priority": "normal",
+        "confidentiality": "internal", "scan": scan})
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].errors["scan"])
+    assert not Correspondence.objects.exists() and not Attachment.objects.exists()
+
+
+def test_a_missing_subject_is_named(client, officer):
+    client.force_login(officer)
+    response = client.post(f"{ENTRIES}create/", {"direction": "inbound", "kind": "letter", "channel": "post",
+                                                 "priority": "normal", "confidentiality": "internal"})
+    assert response.status_code == 400 and "subject" in response.context["form"].errors
+    assert not Correspondence.objects.exists()
+
+
+def test_lists_and_pages_keep_to_the_users_departments(client, officer, supervisor, make_user, departments):
+    mine = register(officer, subject="Complaint mine", department=departments["complaints"])
+    billing = register(supervisor, subject="Billing question", department=departments["billing"])
+    legal = register(supervisor, subject="Subpoena received", department=departments["legal"])
+    client.force_login(officer)
+    listing = client.get(ENTRIES).content.decode()
+    assert mine.reference in listing and billing.reference not in listing and legal.reference not in listing
+    assert refused(entry_page(client, billing))
+    # Search cannot find what the list hides.
+    assert billing.reference not in client.get(ENTRIES, {"q": "Billing"}).content.decode()
+    assert refused(client.post(f"/admin/correspondence/register/{billing.pk}/notes/", {"text": "x"}))
+    assert not billing.notes.exists()
+
+    client.force_login(supervisor)  # customer-service: its subtree (complaints, billing), not legal
+    listing = client.get(ENTRIES).content.decode()
+    assert mine.reference in listing and billing.reference in listing
+    # The supervisor has view_all: legal too.
+    assert legal.reference in listing
+    agent = make_user("agent-b", roles.AGENTS)
+    departments["billing"].members.add(agent)
+    client.force_login(agent)
+    listing = client.get(ENTRIES).content.decode()
+    assert billing.reference in listing and mine.reference not in listing
+
+
+def test_strictly_confidential_entries_need_a_clearance(client, officer, make_user, departments):
+    secret = register(officer, subject="Whistleblower", department=departments["complaints"], confidentiality="secret")
+    colleague = make_user("colleague", roles.OFFICERS)
+    departments["complaints"].members.add(colleague)
+    client.force_login(colleague)
+    assert secret.reference not in client.get(ENTRIES).content.decode()
+    assert refused(entry_page(client, secret))
+    client.force_login(officer)  # registered it
+    assert entry_page(client, secret).status_code == 200
+
+
+def test_actions_move_the_entry_and_refuse_what_the_machine_forbids(client, officer, complaints_rule):
+    entry = register(officer, subject="complaint about delays")
+    client.force_login(officer)
+    base = f"/admin/correspondence/register/{entry.pk}/"
+    client.post(base + "transition/", {"action": "start"})
+    entry.refresh_from_db()
+    assert entry.status == Status.IN_PROGRESS
+    response = client.post(base + "transition/", {"action": "reopen"}, follow=True)
+    entry.refresh_from_db()
+    assert entry.status == Status.IN_PROGRESS
+    assert "Only a closed entry can be reopened" in response.content.decode()
+    response = client.post(base + "transition/", {"action": "close"}, follow=True)
+    entry.refresh_from_db()
+    assert entry.status == Status.IN_PROGRESS and "Say why" in response.content.decode()
+    client.post(base + "transition/", {"action": "close", "reason": "Duplicate of another entry"})
+    entry.refresh_from_db()
+    assert entry.status == Status.CLOSED and entry.closed_at is not None
+    comments = [version.revision.get_comment() for version in Version.objects.get_for_object(entry)]
+    assert any("Duplicate of another entry" in comment for comment in comments)
+
+
+def test_a_new_document_version_keeps_the_earlier_ones(client, officer, departments):
+    entry = register(officer, department=departments["complaints"])
+    client.force_login(officer)
+    base = f"/admin/correspondence/register/{entry.pk}/attachments/"
+    client.post(base, {"file": SimpleUploadedFile("contract.pdf", PDF), "title": "Contract"})
+    attachment = entry.attachments.get()
+    client.post(base, {"file": SimpleUploadedFile("contract-signed.png", PNG), "attachment": attachment.pk,
+                       "comment": "signed copy"})
+    versions = list(attachment.versions.order_by("number"))
+    assert [version.number for version in versions] == [1, 2]
+    assert versions[0].file.read() == PDF and versions[1].content_type == "image/png"
+    assert attachment.latest == versions[1] and versions[1].comment == "signed copy"
+    page = entry_page(client, entry).content.decode()
+    assert "contract.pdf" in page and "contract-signed.png" in page and "signed copy" in page
+    response = client.post(base, {"file": SimpleUploadedFile("run.exe", b"MZ\x90\x00"), "attachment": attachment.pk},
+                           follow=True)
+    assert "not accepted" in response.content.decode() and attachment.versions.count() == 2
+
+
+def test_history_shows_the_diff_and_restore_is_for_those_allowed(client, officer, supervisor, departments):
+    entry = register(officer, subject="Original subject", department=departments["complaints"])
+    service.update_entry(officer, entry, {"subject": "Changed subject", "priority": "high"}, tags=["vip"])
+    client.force_login(officer)
+    page = entry_page(client, entry).content.decode()
+    assert "Original subject" in page and "Changed subject" in page and "data-restore" not in page
+
+    client.force_login(supervisor)
+    page = entry_page(client, entry).content.decode()
+    assert "data-restore" in page
+    first = Version.objects.get_for_object(entry).order_by("revision__date_created", "pk").first()
+    client.post(f"/admin/correspondence/register/{entry.pk}/restore/", {"version": first.pk})
+    entry.refresh_from_db()
+    assert entry.subject == "Original subject" and entry.priority == "normal" and list(entry.tags.names()) == []
+    latest = Version.objects.get_for_object(entry).order_by("-revision__date_created", "-pk").first()
+    assert latest.revision.user == supervisor and "Restored the values of version 1" in latest.revision.get_comment()
+    # Officers have no restore permission: refused even when posted directly.
+    client.force_login(officer)
+    response = client.post(f"/admin/correspondence/register/{entry.pk}/restore/", {"version": first.pk})
+    assert refused(response)
+
+
+def test_export_needs_the_permission_and_holds_only_visible_entries(client, officer, supervisor, departments):
+    inside = register(supervisor, subject="Billing question", department=departments["billing"])
+    register(officer, subject="Complaint", department=departments["complaints"])
+    client.force_login(officer)
+    assert refused(client.get(ENTRIES, {"export": "csv"}))
+
+    client.force_login(supervisor)
+    response = client.get(ENTRIES, {"export": "csv", "department": "billing"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][0] == "Reference Number" and [row[0] for row in rows[1:]] == [inside.reference]
+    response = client.get(ENTRIES, {"export": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert sheet.max_row == 3
+    assert ModelLogEntry.objects.filter(action=log_actions.REGISTER_EXPORTED, user=supervisor).count() == 2
+
+
+def test_filters_overdue_and_department_subtree(client, supervisor, departments):
+    from django.utils import timezone
+
+    late = register(supervisor, subject="Late one", department=departments["complaints"])
+    Correspondence.objects.filter(pk=late.pk).update(due_at=timezone.now() - timezone.timedelta(days=2))
+    on_time = register(supervisor, subject="On time", department=departments["billing"])
+    other = register(supervisor, subject="Legal one", department=departments["legal"])
+    client.force_login(supervisor)
+    listing = client.get(ENTRIES, {"deadline": "overdue"}).content.decode()
+    assert late.reference in listing and on_time.reference not in listing
+    listing = client.get(ENTRIES, {"department": "customer-service"}).content.decode()
+    assert late.reference in listing and on_time.reference in listing and other.reference not in listing
+
+
+def test_dashboard_panels_count_my_work(client, officer, departments):
+    from django.utils import timezone
+
+    entry = register(officer, subject="Mine", department=departments["complaints"], assignee=officer)
+    Correspondence.objects.filter(pk=entry.pk).update(due_at=timezone.now() - timezone.timedelta(hours=1))
+    register(officer, subject="Mine too", department=departments["complaints"], assignee=officer)
+    client.force_login(officer)
+    page = client.get("/admin/").content.decode()
+    assert re.search(r'data-count="assigned">2<', page) and re.search(r'data-count="overdue">1<', page)
+    assert 'data-department="complaints"' in page
+
+
+# The register and the letters --------------------------------------------------------
+
+@pytest.fixture
+def reply_template(customer_dictionary, standard_layout):
+    fragment = factories.fragment(customer_dictionary, key="greeting")
+    return factories.letter_template(customer_dictionary, standard_layout, [fragment], channels=["print", "portal"])
+
+
+@pytest.mark.usefixtures("one_customer")
+def test_a_letter_in_reply_answers_the_entry_and_joins_its_thread(officer, departments, reply_template,
+                                                                  django_capture_on_commit_callbacks):
+    entry = register(officer, subject="Where is my refund?", department=departments["complaints"],
+                     assignee=officer, customer_id="C-1001")
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = letter_service.generate_letter(officer, letter_service.LetterRequest(
+            template=reply_template, customer_id="C-1001", channel="print",
+            in_reply_to=entry))
+    outbound = Correspondence.objects.get(letter=letter)
+    assert outbound.reference == letter.reference and outbound.direction == Direction.OUTBOUND
+    assert outbound.in_reply_to == entry and outbound.thread_root == entry and outbound.status == Status.CLOSED
+    assert outbound.department == departments["complaints"] and outbound.customer_id == "C-1001"
+    assert outbound.delivery_status == "queued"  # the print room has not printed it yet
+    entry.refresh_from_db()
+    assert entry.status == Status.RESPONDED and entry.responded_at is not None
+    assert [item.reference for item in entry.thread()] == [entry.reference, outbound.reference]
+
+
+@pytest.mark.usefixtures("one_customer")
+def test_portal_replies_become_inbound_entries_in_the_letters_thread(client, officer, departments, reply_template,
+                                                                     django_capture_on_commit_callbacks):
+    entry = register(officer, subject="Question", department=departments["complaints"], assignee=officer,
+                     customer_id="C-1001")
+    service.transition(officer, entry, "start")
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = letter_service.generate_letter(officer, letter_service.LetterRequest(
+            template=reply_template, data=copy.deepcopy(factories.SAMPLE_DATA), channel="portal", in_reply_to=entry))
+    outbound = Correspondence.objects.get(letter=letter)
+    service.transition(officer, entry, "start")  # responded, but the letter asked for documents
+    service.transition(officer, entry, "await_customer")
+    link = re.search(r"http://testserver(/portal/letters/[^/\s]+/)", mail.outbox[0].body).group(1)
+    client.get(link)
+    outbound.refresh_from_db()
+    assert outbound.delivery_status == "delivered"  # opened in the portal
+
+    client.post(link, {"action": "reply", "text": "Here is the receipt.",
+                       "attachment": SimpleUploadedFile("receipt.pdf", PDF)})
+    reply = Correspondence.objects.get(direction=Direction.INBOUND, portal_response__isnull=False)
+    assert reply.in_reply_to == outbound and reply.thread_root == entry and reply.channel == "portal"
+    assert reply.body == "Here is the receipt." and reply.customer_id == "C-1001"
+    assert reply.department == departments["complaints"] and reply.assignee == officer  # stays with the thread
+    assert reply.attachments.get().latest.sha256 == hashlib.sha256(PDF).hexdigest()
+    entry.refresh_from_db()
+    assert entry.status == Status.IN_PROGRESS  # the customer answered: the clock runs again
+    assert entry.sla_paused_at is None
