@@ -31,13 +31,16 @@ install-test: $(VENV)/.installed-test
 system-deps:
 	./scripts/install-system-deps.sh
 
-# The task worker (sending letters) runs beside the server and stops with it.
+# The task worker (sending letters) and the register's deadline sweep (reminders, overdue
+# alerts, escalations every 5 minutes) run beside the server and stop with it.
 demo: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) correspondence_demo
 	@echo "Serving on http://127.0.0.1:$(PORT)/admin/ (log in as author, reviewer, agent... password correspondence-demo)"
 	@echo "Emails the demo sends are files in site/sent_mail/"
-	$(MANAGE) db_worker --queue-name '*' & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(MANAGE) db_worker --queue-name '*' & worker=$$!; \
+	$(MANAGE) correspondence_sla_sweep --every 300 & sweep=$$!; \
+	trap 'kill $$worker $$sweep 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 lint: install-test
