@@ -8,6 +8,8 @@ command -v pdftotext >/dev/null 2>&1 || packages+=(poppler-utils)
 command -v wkhtmltopdf >/dev/null 2>&1 || packages+=(wkhtmltopdf)
 fc-list 2>/dev/null | grep -qi "DejaVu Sans" || packages+=(fonts-dejavu-core)
 fc-list 2>/dev/null | grep -qi "Liberation" || packages+=(fonts-liberation2)
+# The mail intake tests start a private Dovecot (IMAP) of their own; /usr/sbin is not on every PATH.
+[ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || packages+=(dovecot-imapd)
 
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0
@@ -26,3 +28,8 @@ echo "Installing Debian packages: ${packages[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+# Installing dovecot-imapd starts a system IMAP server where services may start; the tests
+# do not use it, so it is stopped and kept off.
+if [[ " ${packages[*]} " == *" dovecot-imapd "* ]] && command -v systemctl >/dev/null 2>&1; then
+  $SUDO systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+fi

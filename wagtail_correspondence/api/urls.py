@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import batches, letters, views
+from . import batches, letters, register, views
 from .errors import not_found
 
 app_name = "wagtail_correspondence_api"
@@ -16,6 +16,7 @@ router.register("customers", letters.CustomerViewSet, basename="customer")
 router.register("templates", letters.TemplateViewSet, basename="template")
 router.register("letters", letters.LetterViewSet, basename="letter")
 router.register("batches", batches.BatchViewSet, basename="batch")
+router.register("correspondence", register.CorrespondenceViewSet, basename="correspondence")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),

@@ -35,7 +35,7 @@ from ..uploads import check_content, read_upload
 from . import register_access as access
 from . import sla
 from .numbering import next_reference
-from .routing import route
+from .routing import assignee_for, route
 
 # status → the statuses it may move to. Anything else is refused.
 TRANSITIONS = {
@@ -134,47 +134,65 @@ def register_entry(user, *, direction=Direction.INBOUND, source=Source.ADMIN, at
         entry.thread_root_id = in_reply_to.thread_root_id or in_reply_to.pk
         entry.customer_id = entry.customer_id or in_reply_to.customer_id
     _validate(entry)
+    _check_assignee(entry.assignee)
     files = [_checked_attachment(item, index) for index, item in enumerate(attachments)]
 
-    with transaction.atomic():
-        # A letter's entry carries the letter's own number.
-        entry.reference = reference_override or next_reference(_pattern(direction), when=timezone.localdate(now))
-        decision = route(entry, _customer(entry.customer_id)) if direction != Direction.OUTBOUND else None
-        if decision is not None:
-            _apply_routing(entry, decision, in_reply_to)
-        if entry.assignee_id and entry.status == Status.REGISTERED:
-            entry.status = Status.ASSIGNED
-        if direction != Direction.OUTBOUND:
-            entry.sla_policy = entry.sla_policy or sla.policy_for(entry)
-            sla.start_clock(entry)
-        _save_version(entry, user, comment or _("Registered"))
-        if tags:
-            _set_tags(entry, tags)
-            _save_version(entry, user, _("Tags"))
-        log(entry, log_actions.REGISTER_CREATED, user=user, data={
-            "reference": entry.reference, "direction": direction, "source": source})
-        if decision is not None:
-            log(entry, log_actions.REGISTER_ROUTED, user=user, data={
-                "reference": entry.reference, "rule": entry.routing_decision.get("rule"),
-                "department": str(entry.department or "-"),
-                "assignee": entry.assignee.get_username() if entry.assignee_id else "-"})
-        for item, (content, content_type) in zip(attachments, files):
-            _store_version(entry, user, None, item.title or item.filename, item.filename, content, content_type, "")
-        if in_reply_to is not None and direction == Direction.INBOUND:
-            _customer_answered(entry, user)
+    stored = []
+    try:
+        with transaction.atomic():
+            # A letter's entry carries the letter's own number.
+            entry.reference = reference_override or next_reference(_pattern(direction),
+                                                                   when=timezone.localdate(now))
+            decision = (route(entry, _customer(entry.customer_id), assign=False)
+                        if direction != Direction.OUTBOUND else None)
+            if decision is not None:
+                _apply_routing(entry, decision, in_reply_to)
+            if entry.assignee_id and entry.status == Status.REGISTERED:
+                entry.status = Status.ASSIGNED
+            if direction != Direction.OUTBOUND:
+                entry.sla_policy = entry.sla_policy or sla.policy_for(entry)
+                sla.start_clock(entry)
+            if tags:
+                _set_tags(entry, tags)  # kept with the entry and saved in the same version
+            _save_version(entry, user, comment or _("Registered"))
+            log(entry, log_actions.REGISTER_CREATED, user=user, data={
+                "reference": entry.reference, "direction": direction, "source": source})
+            if decision is not None:
+                log(entry, log_actions.REGISTER_ROUTED, user=user, data={
+                    "reference": entry.reference, "rule": entry.routing_decision.get("rule"),
+                    "department": str(entry.department or "-"),
+                    "assignee": entry.assignee.get_username() if entry.assignee_id else "-"})
+            for item, (content, content_type) in zip(attachments, files):
+                version = _store_version(entry, user, None, item.title or item.filename, item.filename, content,
+                                         content_type, "")
+                stored.append(version.file)
+            if in_reply_to is not None and direction == Direction.INBOUND:
+                _customer_answered(entry, user)
+    except BaseException:
+        for stored_file in stored:  # the rows rolled back; their files must not stay behind
+            stored_file.storage.delete(stored_file.name)
+        raise
     return entry
 
 
 def _apply_routing(entry, decision, in_reply_to):
     if decision.rule is not None:
+        # What the caller chose explicitly (a department, an assignee) stands; the rule fills
+        # in the rest, and the record says which was which.
+        given = [name for name in ("department", "assignee") if getattr(entry, f"{name}_id")]
         entry.routing_rule = decision.rule
-        entry.department = decision.department
-        entry.assignee = decision.assignee
+        if not entry.department_id:
+            entry.department = decision.department
+        if not entry.assignee_id and entry.department_id == decision.department.pk:
+            # Only now, so that a given assignee or department uses up no round-robin turn;
+            # and never someone of a department other than the entry's.
+            decision.assignee = assignee_for(decision.rule)
+            entry.assignee = decision.assignee
         if decision.priority:
             entry.priority = decision.priority
         if decision.sla_policy is not None:
             entry.sla_policy = decision.sla_policy
-        entry.routing_decision = decision.as_record()
+        entry.routing_decision = {**decision.as_record(), "given": given}
     elif in_reply_to is not None:
         # A reply nobody routed stays with the people who know the conversation.
         root = in_reply_to.thread_root or in_reply_to
@@ -330,6 +348,16 @@ def _transition(entry, user, target, reason=""):
         "reference": entry.reference, "from": source.value, "to": str(target), "reason": reason})
 
 
+def _check_assignee(assignee):
+    if assignee is None:
+        return
+    if not assignee.is_active:
+        raise ValidationError({"assignee": _("This user is inactive.")})
+    if not (assignee.is_superuser or assignee.has_perm(access.CHANGE)):
+        raise ValidationError({"assignee": _("%(user)s may not work register entries.") % {
+            "user": assignee.get_username()}})
+
+
 def assign(user, entry, *, department=..., assignee=..., reason=""):
     """Hand an entry to a department and/or a person. A registered entry with an assignee
     becomes assigned. Manual reassignment is versioned and audited with its reason."""
@@ -342,11 +370,7 @@ def assign(user, entry, *, department=..., assignee=..., reason=""):
         if department is not ...:
             entry.department = department
         if assignee is not ...:
-            if assignee is not None and not assignee.is_active:
-                raise ValidationError({"assignee": _("This user is inactive.")})
-            if assignee is not None and not (assignee.is_superuser or assignee.has_perm(access.CHANGE)):
-                raise ValidationError({"assignee": _("%(user)s may not work register entries.") % {
-                    "user": assignee.get_username()}})
+            _check_assignee(assignee)
             entry.assignee = assignee
         if entry.status == Status.REGISTERED and entry.assignee_id:
             entry.status = Status.ASSIGNED
@@ -413,14 +437,13 @@ def add_attachment(user, entry, upload, *, title="", attachment=None, comment=""
     filename = (getattr(upload, "name", "") or "file").rsplit("/", 1)[-1]
     if attachment is not None and attachment.correspondence_id != entry.pk:
         raise ValidationError({"attachment": _("This document belongs to another entry.")})
-    stored = None
+    version = None
     try:
         with transaction.atomic():
             Correspondence.objects.select_for_update().get(pk=entry.pk)  # one version number at a time
             version = _store_version(entry, user, attachment, title, filename, content, content_type, comment)
-            stored = version.file.name
     except BaseException:
-        if stored:
-            version.file.storage.delete(stored)
+        if version is not None and version.file.name:
+            version.file.storage.delete(version.file.name)
         raise
     return version

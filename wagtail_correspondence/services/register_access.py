@@ -79,15 +79,31 @@ def require(allowed, message):
         raise PermissionDenied(message)
 
 
+# Searched by words: every word must appear (case-insensitive) in one of these.
+SEARCHED_FIELDS = ["reference", "subject", "body", "sender_name", "sender_organisation", "sender_email",
+                   "customer_id", "external_reference"]
+
+
 def search_entries(queryset, query, limit=5000):
-    """Entries of ``queryset`` matching ``query``: full-text through Wagtail's search backend
-    (which knows nothing of scope, so it only proposes candidates), plus any entry whose
-    reference or customer number contains the query."""
-    query = (query or "").strip()
-    if not query:
+    """Entries of ``queryset`` matching ``query``, for the admin and the API alike: those
+    where every word appears in one of ``SEARCHED_FIELDS``, plus those Wagtail's search
+    backend finds (stemming, relevance). The backend searches all entries and only proposes
+    candidates, so search never widens the scope of ``queryset``; the word match keeps new
+    entries findable before the search index has caught up."""
+    words = (query or "").split()[:10]
+    if not words:
         return queryset
+    every_word = Q()
+    for word in words:
+        any_field = Q()
+        for name in SEARCHED_FIELDS:
+            any_field |= Q(**{f"{name}__icontains": word})
+        every_word &= any_field
     from wagtail.search.backends import get_search_backend
 
-    matches = get_search_backend().search(query, Correspondence.objects.all(), order_by_relevance=False)
-    ids = [entry.pk for entry in matches[:limit]]
-    return queryset.filter(Q(pk__in=ids) | Q(reference__icontains=query) | Q(customer_id__iexact=query))
+    try:
+        found = get_search_backend().search(" ".join(words), Correspondence.objects.all(), order_by_relevance=False)
+        candidates = [entry.pk for entry in found[:limit]]
+    except Exception:  # noqa: BLE001 - an unavailable search backend must not break the list
+        candidates = []
+    return queryset.filter(every_word | Q(pk__in=candidates))

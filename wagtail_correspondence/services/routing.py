@@ -110,9 +110,19 @@ def next_in_turn(rule):
     return chosen
 
 
-def route(entry, customer=None):
+def assignee_for(rule):
+    """Who a rule assigns: its fixed person, the next in turn, or nobody."""
+    if rule.assignment == Assignment.FIXED:
+        return rule.assignee
+    if rule.assignment == Assignment.ROUND_ROBIN:
+        return next_in_turn(rule)
+    return None
+
+
+def route(entry, customer=None, assign=True):
     """Decide department, assignee, priority and SLA policy for a new entry (must run inside
-    the transaction that saves it, for the round-robin lock)."""
+    the transaction that saves it, for the round-robin lock). With ``assign=False`` nobody is
+    picked, so no round-robin turn is used up; ``assignee_for(decision.rule)`` picks later."""
     rules = RoutingRule.objects.filter(is_active=True, direction=entry.direction).select_related(
         "department", "assignee", "sla_policy").prefetch_related("categories").order_by("sort_order", "pk")
     for rule in rules:
@@ -121,9 +131,7 @@ def route(entry, customer=None):
             continue
         decision = RoutingDecision(rule=rule, department=rule.department, priority=rule.priority,
                                    sla_policy=rule.sla_policy, matched=matched or ["(no conditions)"])
-        if rule.assignment == Assignment.FIXED:
-            decision.assignee = rule.assignee
-        elif rule.assignment == Assignment.ROUND_ROBIN:
-            decision.assignee = next_in_turn(rule)
+        if assign:
+            decision.assignee = assignee_for(rule)
         return decision
     return RoutingDecision()

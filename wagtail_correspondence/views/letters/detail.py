@@ -14,6 +14,7 @@ from wagtail.log_actions import registry as log_registry
 
 from ...models import Letter
 from ...services import letters as service
+from ...services.register_access import visible_entries
 
 
 def _url(name, *args):
@@ -55,6 +56,9 @@ class LetterInspectView(generic.InspectView):
         letter = self.object
         user = self.request.user
         template = letter.template
+        # The letter's register entry, when the user may see it.
+        context["register_entry"] = visible_entries(user).filter(letter=letter).select_related(
+            "in_reply_to").first()
         context["template_url"] = _url("wagtailadmin_pages:edit", template.pk) if user.has_perm(
             "wagtailcore.change_page") or template.permissions_for_user(user).can_edit() else ""
         if letter.template_revision_id and context["template_url"]:

@@ -135,7 +135,8 @@ class EntryInspectView(InspectView):
         user = self.request.user
         entry = self.entry
         visible = access.visible_entries(user)
-        thread = list(visible.filter(pk__in=entry.thread().values("pk")).select_related("letter", "assignee"))
+        thread = list(visible.filter(pk__in=entry.thread().values("pk")).select_related("letter", "assignee")
+                      .order_by("registered_at", "pk"))
         hidden_in_thread = entry.thread().count() - len(thread)
         attachments = list(entry.attachments.prefetch_related("versions__uploaded_by").order_by("created_at"))
         can_change = access.can_change(user, entry)

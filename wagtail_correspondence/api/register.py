@@ -1,0 +1,268 @@
+"""Register API: list, register, read, edit, move through the status machine, assign, notes,
+documents and history of correspondence entries. Thin: every rule is in ``services.register``
+and the scope is ``services.register_access.visible_entries``, exactly as in the admin. An
+entry the user may not see answers 404, as if it did not exist."""
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from reversion.models import Version
+
+from ..models import Attachment, Category, Correspondence, Department, Direction, Priority, Source, Status
+from ..services import register as register_service
+from ..services import register_access as access
+from . import register_serializers as serializers
+from .permissions import any_permission
+
+BAD_REQUEST = OpenApiResponse(description='Problems, each under the name of its field: {"subject": ["…"]}')
+FORBIDDEN = OpenApiResponse(description="Not allowed for this user (auditors may only read)")
+NOT_FOUND = OpenApiResponse(description="No such entry, or one the user may not see")
+CONFLICT = OpenApiResponse(description='The status machine does not allow this move: {"status": ["…"], "detail": "…"}')
+
+
+class StatusInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
+    pass
+
+
+class CorrespondenceFilter(django_filters.FilterSet):
+    status = StatusInFilter(field_name="status", choices=Status.choices,
+                            help_text="One status or several, comma-separated (registered,assigned)")
+    direction = django_filters.ChoiceFilter(choices=Direction.choices)
+    priority = django_filters.ChoiceFilter(choices=Priority.choices)
+    department = django_filters.ModelChoiceFilter(
+        queryset=Department.objects.all(), to_field_name="code", method="filter_subtree",
+        help_text="Department code; its sub-departments are included")
+    category = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.all(), to_field_name="code", method="filter_subtree",
+        help_text="Category code; the categories below it are included")
+    assignee = django_filters.CharFilter(method="filter_assignee", help_text="A username, or 'me'")
+    overdue = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_overdue",
+        help_text="true: open, past the deadline and not waiting for the customer; false: all others")
+    customer_id = django_filters.CharFilter()
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte",
+                                                      help_text="ISO 8601 date or date-time, inclusive")
+    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt",
+                                                       help_text="ISO 8601 date or date-time, exclusive")
+    q = django_filters.CharFilter(
+        method="filter_search",
+        help_text="Words, each found (case-insensitive) in the reference, subject, body, sender, customer or "
+                  "their reference")
+
+    class Meta:
+        model = Correspondence
+        fields = ["status", "direction", "priority", "department", "category", "assignee", "overdue",
+                  "customer_id", "received_after", "received_before", "q"]
+
+    def filter_subtree(self, queryset, name, value):
+        return queryset.filter(**{f"{name}__path__startswith": value.path}) if value else queryset
+
+    def filter_assignee(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        User = get_user_model()
+        user = User.objects.filter(**{User.USERNAME_FIELD: value}).first()
+        if user is None:
+            raise DjangoValidationError({"assignee": f"No user named {value!r}."})
+        return queryset.filter(assignee=user)
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Correspondence.objects.overdue(timezone.now()).values("pk")
+        if value == "true":
+            return queryset.filter(pk__in=overdue)
+        return queryset.exclude(pk__in=overdue)
+
+    def filter_search(self, queryset, name, value):
+        return access.search_entries(queryset, value)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List register entries the user may see",
+                       responses=serializers.CorrespondenceListSerializer(many=True)),
+    retrieve=extend_schema(summary="One entry, with thread, documents, notes and available actions",
+                           responses={200: serializers.CorrespondenceSerializer, 404: NOT_FOUND}),
+)
+class CorrespondenceViewSet(viewsets.GenericViewSet):
+    """The correspondence register. ``{reference}`` is an entry's reference number."""
+
+    permission_classes = [permissions.IsAuthenticated, any_permission(access.VIEW)]
+    serializer_class = serializers.CorrespondenceSerializer
+    filterset_class = CorrespondenceFilter
+    lookup_field = "reference"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        queryset = Correspondence.objects.select_related(
+            "department", "assignee", "category", "created_by", "in_reply_to", "sla_policy").order_by(
+            "-registered_at", "-pk")
+        return access.visible_entries(self.request.user, queryset)
+
+    def get_object(self):
+        entry = get_object_or_404(self.get_queryset(), reference=self.kwargs["reference"])
+        self.check_object_permissions(self.request, entry)
+        return entry
+
+    def handle_exception(self, exc):
+        if isinstance(exc, register_service.TransitionNotAllowed):
+            messages = {name: [str(message) for message in items] for name, items in exc.message_dict.items()}
+            detail = " ".join(message for items in messages.values() for message in items)
+            return Response({**messages, "detail": detail}, status=status.HTTP_409_CONFLICT)
+        if isinstance(exc, DjangoPermissionDenied) and str(exc):
+            exc = exceptions.PermissionDenied(str(exc))  # keep the service's reason
+        return super().handle_exception(exc)
+
+    def _entry_response(self, entry, status_code=status.HTTP_200_OK):
+        entry = self.get_queryset().filter(pk=entry.pk).first() or Correspondence.objects.get(pk=entry.pk)
+        data = serializers.CorrespondenceSerializer(entry, context=self.get_serializer_context()).data
+        return Response(data, status=status_code)
+
+    def _validated(self, serializer_class, data=None):
+        serializer = serializer_class(data=self.request.data if data is None else data,
+                                      context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @staticmethod
+    def _require(allowed, message):
+        if not allowed:
+            raise exceptions.PermissionDenied(message)
+
+    # Reading -----------------------------------------------------------------------------
+
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        data = serializers.CorrespondenceListSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+    def retrieve(self, request, reference=None):
+        return self._entry_response(self.get_object())
+
+    # Writing -----------------------------------------------------------------------------
+
+    @extend_schema(summary="Register an entry",
+                   request=serializers.CorrespondenceCreateSerializer,
+                   responses={201: serializers.CorrespondenceSerializer, 400: BAD_REQUEST, 403: FORBIDDEN})
+    def create(self, request):
+        """Register an entry: it gets its reference number, is routed (department, assignee,
+        priority, SLA) and gets its deadline. ``department`` and ``assignee``, when given,
+        replace what routing chose (assign permission needed); ``routing_decision`` keeps
+        what routing decided and why."""
+        self._require(access.can_register(request.user), "You may not register correspondence.")
+        values = dict(self._validated(serializers.CorrespondenceCreateSerializer))
+        explicit = {name: values.pop(name) for name in ("department", "assignee") if name in values}
+        if explicit and not request.user.has_perm(access.ASSIGN):
+            raise exceptions.ValidationError({name: ["You may not assign entries."] for name in explicit})
+        direction = values.pop("direction")
+        tags = values.pop("tags", ())
+        in_reply_to = values.pop("in_reply_to", None)
+        comment = values.pop("comment", "")
+        if "recipients" in values:
+            values["recipients"] = [dict(recipient) for recipient in values["recipients"]]
+        values.update({name: value for name, value in explicit.items() if value is not None})
+        entry = register_service.register_entry(
+            request.user, direction=direction, source=Source.API, tags=tags, in_reply_to=in_reply_to,
+            comment=comment, **values)
+        return self._entry_response(entry, status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Change fields of an entry",
+                   request=serializers.CorrespondenceUpdateSerializer,
+                   responses={200: serializers.CorrespondenceSerializer, 400: BAD_REQUEST, 403: FORBIDDEN,
+                              404: NOT_FOUND})
+    def partial_update(self, request, reference=None):
+        """Any of the editable fields; ``status``, ``department`` and ``assignee`` have their own
+        endpoints, and any other field is refused by name. Each change is a new version in the
+        history, with the user and ``comment``."""
+        entry = self.get_object()
+        self._require(access.can_change(request.user, entry), "You may not change this entry.")
+        changes = dict(self._validated(serializers.CorrespondenceUpdateSerializer))
+        tags = changes.pop("tags", None)
+        comment = changes.pop("comment", "")
+        if "recipients" in changes:
+            changes["recipients"] = [dict(recipient) for recipient in changes["recipients"]]
+        entry = register_service.update_entry(request.user, entry, changes, tags=tags, comment=comment)
+        return self._entry_response(entry)
+
+    @extend_schema(summary="Move an entry through the status machine",
+                   request=serializers.TransitionSerializer,
+                   responses={200: serializers.CorrespondenceSerializer, 400: BAD_REQUEST, 403: FORBIDDEN,
+                              404: NOT_FOUND, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def transition(self, request, reference=None):
+        """``{"action": "start"}`` (start, await_customer, resume, respond, close, reopen) or
+        ``{"status": "in_progress"}``. A move the status machine does not allow answers 409
+        with the reason under ``status``; a missing reason (reopening, closing without a
+        response) answers 400 naming ``reason``."""
+        entry = self.get_object()
+        self._require(access.can_change(request.user, entry), "You may not change this entry.")
+        values = self._validated(serializers.TransitionSerializer)
+        entry = register_service.transition(request.user, entry, values.get("action") or values["status"],
+                                            reason=values.get("reason", ""))
+        return self._entry_response(entry)
+
+    @extend_schema(summary="Hand an entry to a department and/or a person",
+                   request=serializers.AssignSerializer,
+                   responses={200: serializers.CorrespondenceSerializer, 400: BAD_REQUEST, 403: FORBIDDEN,
+                              404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, reference=None):
+        """``{"department": "billing", "assignee": "ada", "reason": "…"}``; a key left out stays
+        as it is, null clears it. Needs the assign permission, except to take an unassigned
+        entry oneself (``"assignee": "me"``)."""
+        entry = self.get_object()
+        self._require(request.user.has_perm(access.ASSIGN) or access.can_change(request.user, entry),
+                      "You may not assign this entry.")
+        values = self._validated(serializers.AssignSerializer)
+        entry = register_service.assign(request.user, entry, department=values.get("department", ...),
+                                        assignee=values.get("assignee", ...), reason=values.get("reason", ""))
+        return self._entry_response(entry)
+
+    @extend_schema(summary="Add a note", request=serializers.NoteCreateSerializer,
+                   responses={201: serializers.NoteSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def notes(self, request, reference=None):
+        """A remark for staff; never shown to customers."""
+        entry = self.get_object()
+        self._require(access.can_change(request.user, entry), "You may not add notes to this entry.")
+        values = self._validated(serializers.NoteCreateSerializer)
+        note = register_service.add_note(request.user, entry, values["text"])
+        return Response(serializers.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Upload a document, or a new version of one",
+                   request={"multipart/form-data": serializers.AttachmentUploadSerializer},
+                   responses={201: serializers.AttachmentSerializer, 400: BAD_REQUEST, 403: FORBIDDEN,
+                              404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def attachments(self, request, reference=None):
+        """Multipart: ``file``, optional ``title``, ``comment`` and ``attachment`` (the id of a
+        document of this entry, to add a version to it). The file is checked by its content."""
+        entry = self.get_object()
+        self._require(access.can_change(request.user, entry), "You may not add files to this entry.")
+        values = self._validated(serializers.AttachmentUploadSerializer)
+        attachment = None
+        if values.get("attachment"):
+            attachment = Attachment.objects.filter(uuid=values["attachment"], correspondence=entry).first()
+            if attachment is None:
+                raise exceptions.ValidationError({"attachment": ["No document with this id on this entry."]})
+        version = register_service.add_attachment(request.user, entry, values["file"], title=values.get("title", ""),
+                                                  attachment=attachment, comment=values.get("comment", ""))
+        attachment = Attachment.objects.prefetch_related("versions__uploaded_by").get(pk=version.attachment_id)
+        return Response(serializers.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="The versions of an entry, newest first", filters=False,
+                   responses={200: serializers.HistoryItemSerializer(many=True), 404: NOT_FOUND})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def history(self, request, reference=None):
+        """Every saved version with its user and comment (what changed, and why)."""
+        entry = self.get_object()
+        versions = Version.objects.get_for_object(entry).select_related("revision__user")
+        return Response([{"id": version.pk, "date": version.revision.date_created,
+                          "user": version.revision.user.get_username() if version.revision.user_id else None,
+                          "comment": version.revision.comment} for version in versions])
