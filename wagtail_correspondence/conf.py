@@ -73,7 +73,7 @@ DEFAULTS = {
         "DEFAULT_SLA": {"response_time": 10, "unit": "working_days", "reminder_percentages": [50, 80],
                         "escalation_interval_hours": 8},
         "DEFAULT_CALENDAR": {"country": "", "subdivision": "", "working_days": [0, 1, 2, 3, 4],
-                             "day_start": "09:00", "day_end": "17:00", "time_zone": ""},
+                             "day_start": "09:00", "day_end": "17:00", "time_zone": "", "closed_days": []},
         "NOTIFY_FROM": "",
         "DUE_SOON_HOURS": 24,
     },

@@ -31,3 +31,12 @@ def run_batch_task(batch_id):
     from .services.batches import run_batch
 
     return run_batch(batch_id)
+
+
+@task()
+def sla_sweep_task():
+    """One sweep of the register's deadlines (reminders, overdue alerts, escalations); each
+    notice goes out once however often this runs. Returns the summary."""
+    from .services.sla import sweep
+
+    return str(sweep())

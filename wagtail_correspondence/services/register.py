@@ -157,9 +157,10 @@ def register_entry(user, *, direction=Direction.INBOUND, source=Source.ADMIN, at
             _save_version(entry, user, comment or _("Registered"))
             log(entry, log_actions.REGISTER_CREATED, user=user, data={
                 "reference": entry.reference, "direction": direction, "source": source})
-            if decision is not None:
+            if decision is not None and entry.routing_decision.get("matched"):
                 log(entry, log_actions.REGISTER_ROUTED, user=user, data={
-                    "reference": entry.reference, "rule": entry.routing_decision.get("rule"),
+                    "reference": entry.reference,
+                    "rule": entry.routing_decision.get("rule") or _("(follows its conversation)"),
                     "department": str(entry.department or "-"),
                     "assignee": entry.assignee.get_username() if entry.assignee_id else "-"})
             for item, (content, content_type) in zip(attachments, files):
@@ -323,6 +324,8 @@ def _transition(entry, user, target, reason=""):
         raise ValidationError({"reason": _("Say why the entry is closed without a response.")})
     if target == Status.ASSIGNED and not entry.assignee_id:
         raise ValidationError({"assignee": _("Assign someone first.")})
+    if target == Status.REGISTERED and entry.assignee_id:
+        raise TransitionNotAllowed({"status": _("An entry with an assignee reopens as “Assigned”.")})
     now = timezone.now()
     if source == Status.AWAITING_CUSTOMER:
         sla.resume_clock(entry, now)

@@ -11,8 +11,9 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.admin.utils import get_admin_base_url
@@ -20,6 +21,8 @@ from wagtail.log_actions import log
 
 from .. import log_actions
 from ..conf import get_setting
+from ..delivery.base import PermanentDeliveryError, TemporaryDeliveryError, UncertainDeliveryError
+from ..delivery.email import send_by_smtp
 from ..models import (
     Correspondence,
     Direction,
@@ -228,12 +231,19 @@ def _message(notice):
     return subject, body
 
 
+MAX_NOTICE_ATTEMPTS = 10
+
+
 def send_notice(notice):
-    """Send one pending notice, at most once."""
+    """Send one pending notice, at most once: the row is claimed (pending → sending) before
+    the mail server is called, through the same SMTP path as letters, which tells a refusal
+    (failed), a server that could not be reached (pending again, up to MAX_NOTICE_ATTEMPTS)
+    and a connection lost after sending (left "sending": resending could notify twice)."""
     claimed = SlaNotice.objects.filter(pk=notice.pk, state=SlaNoticeState.PENDING).update(
-        state=SlaNoticeState.SENDING, attempts=notice.attempts + 1)
+        state=SlaNoticeState.SENDING, attempts=F("attempts") + 1)
     if not claimed:
         return False
+    notice.refresh_from_db(fields=["attempts"])
     if not notice.recipients:
         SlaNotice.objects.filter(pk=notice.pk).update(state=SlaNoticeState.FAILED,
                                                       last_error="nobody to notify: no assignee, supervisor or email")
@@ -241,11 +251,17 @@ def send_notice(notice):
     subject, body = _message(notice)
     sender = get_setting("REGISTER")["NOTIFY_FROM"] or settings.DEFAULT_FROM_EMAIL
     try:
-        send_mail(subject, body, sender, notice.recipients)
-    except (OSError, ValueError) as exc:
-        # Refused before anything was sent (connection, recipients): try again next sweep.
-        logger.warning("SLA notice %s not sent: %s", notice.pk, exc)
-        SlaNotice.objects.filter(pk=notice.pk).update(state=SlaNoticeState.PENDING, last_error=str(exc)[:2000])
+        send_by_smtp(EmailMessage(subject, body, sender, notice.recipients), {})
+    except TemporaryDeliveryError as exc:
+        state = SlaNoticeState.FAILED if notice.attempts >= MAX_NOTICE_ATTEMPTS else SlaNoticeState.PENDING
+        logger.warning("SLA notice %s not sent (attempt %s): %s", notice.pk, notice.attempts, exc)
+        SlaNotice.objects.filter(pk=notice.pk).update(state=state, last_error=str(exc)[:2000])
+        return False
+    except PermanentDeliveryError as exc:
+        SlaNotice.objects.filter(pk=notice.pk).update(state=SlaNoticeState.FAILED, last_error=str(exc)[:2000])
+        return False
+    except UncertainDeliveryError as exc:
+        SlaNotice.objects.filter(pk=notice.pk).update(last_error=f"outcome unknown: {exc}"[:2000])
         return False
     SlaNotice.objects.filter(pk=notice.pk).update(state=SlaNoticeState.SENT, sent_at=timezone.now(), last_error="")
     return True
@@ -256,9 +272,11 @@ class SweepResult:
     checked: int = 0
     created: int = 0
     sent: int = 0
+    errors: int = 0
 
     def __str__(self):
-        return f"checked {self.checked} open entries, {self.created} new notices, {self.sent} emails sent"
+        summary = f"checked {self.checked} open entries, {self.created} new notices, {self.sent} emails sent"
+        return summary + (f", {self.errors} entries failed (see the log)" if self.errors else "")
 
 
 def sweep(now=None):
@@ -270,9 +288,13 @@ def sweep(now=None):
                .select_related("department", "assignee", "sla_policy", "department__supervisor"))
     for entry in entries.iterator(chunk_size=500):
         result.checked += 1
-        for kind, level, recipients in notices_due(entry, now):
-            if _record(entry, kind, level, recipients) is not None:
-                result.created += 1
+        try:
+            for kind, level, recipients in notices_due(entry, now):
+                if _record(entry, kind, level, recipients) is not None:
+                    result.created += 1
+        except Exception:  # one misconfigured entry (say, a calendar without working days) must not stop the rest
+            logger.exception("Deadline notices of %s could not be worked out", entry.reference)
+            result.errors += 1
     pending = SlaNotice.objects.filter(state=SlaNoticeState.PENDING).select_related(
         "correspondence", "correspondence__department", "correspondence__assignee")
     for notice in pending:
