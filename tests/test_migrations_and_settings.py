@@ -65,14 +65,20 @@ def test_migrations_and_demo_run_on_postgresql(tmp_path):
            "PRIVATE_STORAGE_ROOT": str(tmp_path), "MEDIA_ROOT": str(tmp_path / "media")}
     try:
         run(MANAGE + ["migrate", "--noinput", "-v0"], env)
-        run(MANAGE + ["correspondence_demo"], env)
+        run(MANAGE + ["correspondence_demo"], env)  # with the register: ~200 entries and a few letters
         code = ("from django.contrib.auth import get_user_model; from wagtail_correspondence.models import "
-                "LetterTemplatePage; from wagtail_correspondence.services import letters as s; "
+                "LetterTemplatePage, Letter, Correspondence; from wagtail_correspondence.services import letters as s; "
                 "agent = get_user_model().objects.get(username='agent'); "
                 "page = LetterTemplatePage.objects.get(slug='payment-reminder'); "
-                "print(s.generate_letter(agent, s.LetterRequest(template=page, customer_id='C-1004')).reference)")
+                "last = max(int(r[-6:]) for r in Correspondence.objects.filter(direction='outbound')"
+                ".values_list('reference', flat=True)); "
+                "ref = s.generate_letter(agent, s.LetterRequest(template=page, customer_id='C-1004')).reference; "
+                "print(Correspondence.objects.count() > 150, last, ref)")
         result = run(MANAGE + ["shell", "-c", code], env)
-        assert result.stdout.strip().endswith("-000001"), result.stdout + result.stderr
+        has_register, last_outbound, reference = result.stdout.split()[-3:]
+        assert has_register == "True", result.stdout + result.stderr
+        # The outbound counter (letters and other outbound entries) goes on without a gap.
+        assert reference.endswith(f"-{int(last_outbound) + 1:06d}"), result.stdout + result.stderr
     finally:
         with psycopg.connect(**admin) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

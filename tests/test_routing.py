@@ -254,7 +254,7 @@ def test_the_decision_is_recorded_on_the_entry(officer, departments, categories)
         "rule_id": complaint_rule.pk, "rule": "Refund complaints",
         "matched": ["kind=complaint", "category=billing", "keyword=refund"],
         "department": "billing", "assignee": None, "priority": "urgent", "sla_policy": "Complaints in a day",
-        "given": [],
+        "given": [], "follows_conversation": False,
     }
     # The record outlives the rule.
     complaint_rule.delete()
@@ -322,7 +322,11 @@ def test_an_unrouted_reply_stays_with_its_thread(officer, departments, make_user
     assert second.assignee == handler
     assert list(first.thread()) == [first, reply, second]
 
-    # A reply a rule matches goes where the rule says.
-    rule("Legal", departments["legal"], keywords="lawyer", sort_order=1)
+    # A reply a rule matches still stays with its conversation; the rule is recorded and may
+    # set the priority and the SLA policy.
+    rule("Legal", departments["legal"], keywords="lawyer", sort_order=1, priority="high")
     routed = register(officer, subject="Re: my lawyer will call", in_reply_to=first)
-    assert routed.department == departments["legal"] and routed.assignee is None
+    assert routed.department == departments["claims"] and routed.assignee == handler
+    assert routed.routing_rule.name == "Legal" and routed.priority == "high"
+    assert routed.routing_decision["follows_conversation"] is True
+    assert routed.routing_decision["given"] == ["department", "assignee"]

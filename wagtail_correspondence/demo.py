@@ -26,6 +26,7 @@ from .models import (
     SampleDataSet,
     TemplateFolderPage,
 )
+from .demo_register import RegisterDemo
 from .services.setup import ensure_template_library
 
 DEFAULT_PASSWORD = "correspondence-demo"
@@ -200,9 +201,10 @@ def template_specs(fragments):
 
 
 class DemoBuilder:
-    def __init__(self, password=None, log=print):
+    def __init__(self, password=None, log=print, register=True):
         self.password = password or os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
         self.log = log
+        self.with_register = register  # the register's ~200 entries and letters
         self.created = []
 
     def note(self, created, label):
@@ -219,6 +221,8 @@ class DemoBuilder:
         layout = self.layout()
         self.templates(dictionary, layout, fragments, departments)
         self.pending_review(fragments, users)
+        if self.with_register:
+            RegisterDemo(self, departments, users).build()
         return self.created
 
     def departments(self):

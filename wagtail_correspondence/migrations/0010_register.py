@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=150, unique=True, verbose_name='name')),
                 ('country', models.CharField(blank=True, help_text='ISO code whose public holidays apply, e.g. BE, FR, GB; empty: none', max_length=2, verbose_name='country')),
-                ('subdivision', models.CharField(blank=True, help_text='Optional region code for regional holidays, e.g. BRU', max_length=10, verbose_name='region')),
+                ('subdivision', models.CharField(blank=True, help_text='Optional region code for regional holidays, e.g. BY (Bavaria) for DE', max_length=10, verbose_name='region')),
                 ('working_days', models.JSONField(default=wagtail_correspondence.models.sla.default_working_days, help_text='Week days worked, Monday = 0 … Sunday = 6', verbose_name='working days')),
                 ('day_start', models.TimeField(default=datetime.time(9, 0), verbose_name='office opens')),
                 ('day_end', models.TimeField(default=datetime.time(17, 0), verbose_name='office closes')),

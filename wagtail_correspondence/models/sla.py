@@ -24,7 +24,7 @@ class BusinessCalendar(models.Model):
     country = models.CharField(_("country"), max_length=2, blank=True,
                                help_text=_("ISO code whose public holidays apply, e.g. BE, FR, GB; empty: none"))
     subdivision = models.CharField(_("region"), max_length=10, blank=True,
-                                   help_text=_("Optional region code for regional holidays, e.g. BRU"))
+                                   help_text=_("Optional region code for regional holidays, e.g. BY (Bavaria) for DE"))
     working_days = models.JSONField(_("working days"), default=default_working_days,
                                     help_text=_("Week days worked, Monday = 0 … Sunday = 6"))
     day_start = models.TimeField(_("office opens"), default=datetime.time(9, 0))

@@ -177,9 +177,19 @@ def register_entry(user, *, direction=Direction.INBOUND, source=Source.ADMIN, at
 
 
 def _apply_routing(entry, decision, in_reply_to):
+    if in_reply_to is not None:
+        # A reply stays with the people who know the conversation: its department and handler
+        # come from the thread (unless given); a matching rule still sets priority and SLA.
+        root = in_reply_to.thread_root or in_reply_to
+        if not entry.department_id:
+            entry.department = in_reply_to.department or root.department
+        if not entry.assignee_id:
+            handler = in_reply_to.assignee or root.assignee
+            if handler is not None and handler.is_active and (handler.is_superuser or handler.has_perm(access.CHANGE)):
+                entry.assignee = handler
     if decision.rule is not None:
-        # What the caller chose explicitly (a department, an assignee) stands; the rule fills
-        # in the rest, and the record says which was which.
+        # What the caller chose explicitly (a department, an assignee) or the conversation
+        # gave stands; the rule fills in the rest, and the record says which was which.
         given = [name for name in ("department", "assignee") if getattr(entry, f"{name}_id")]
         entry.routing_rule = decision.rule
         if not entry.department_id:
@@ -193,12 +203,9 @@ def _apply_routing(entry, decision, in_reply_to):
             entry.priority = decision.priority
         if decision.sla_policy is not None:
             entry.sla_policy = decision.sla_policy
-        entry.routing_decision = {**decision.as_record(), "given": given}
+        entry.routing_decision = {**decision.as_record(), "given": given,
+                                  "follows_conversation": in_reply_to is not None}
     elif in_reply_to is not None:
-        # A reply nobody routed stays with the people who know the conversation.
-        root = in_reply_to.thread_root or in_reply_to
-        entry.department = entry.department or in_reply_to.department or root.department
-        entry.assignee = entry.assignee or in_reply_to.assignee or root.assignee
         entry.routing_decision = {"rule": None, "matched": ["thread"], "decided_at": timezone.now().isoformat(),
                                   "department": entry.department.code if entry.department else None,
                                   "assignee": entry.assignee.get_username() if entry.assignee else None}
