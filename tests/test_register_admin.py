@@ -322,3 +322,40 @@ def test_portal_replies_become_inbound_entries_in_the_letters_thread(client, off
     entry.refresh_from_db()
     assert entry.status == Status.IN_PROGRESS  # the customer answered: the clock runs again
     assert entry.sla_paused_at is None
+
+
+def test_routing_rules_edited_in_the_admin_keep_their_versions(client, supervisor, departments):
+    client.force_login(supervisor)
+    url = "/admin/correspondence/register/routing-rules/create/"
+    assert client.get(url).status_code == 200
+    response = client.post(url, {
+        "name": "Refunds", "sort_order": 10, "is_active": "on", "direction": "inbound", "kinds": ["complaint"],
+        "channels": ["email", "post"], "keywords": "refund", "senders": "", "customer_condition": "customer.vip",
+        "department": departments["billing"].pk, "assignment": "none", "priority": "high"})
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    rule = RoutingRule.objects.get()
+    assert rule.kinds == ["complaint"] and rule.channels == ["email", "post"]
+    response = client.post(f"/admin/correspondence/register/routing-rules/edit/{rule.pk}/", {
+        "name": "Refunds and repayments", "sort_order": 10, "is_active": "on", "direction": "inbound",
+        "kinds": ["complaint"], "keywords": "refund, repayment", "department": departments["billing"].pk,
+        "assignment": "none", "priority": "high", "customer_condition": "customer.vip"})
+    assert response.status_code == 302
+    versions = Version.objects.get_for_object(rule).order_by("pk")
+    assert [version.field_dict["name"] for version in versions] == ["Refunds", "Refunds and repayments"]
+    assert all(version.revision.user == supervisor for version in versions)
+    # A condition the sandbox cannot parse is refused on its field.
+    response = client.post(f"/admin/correspondence/register/routing-rules/edit/{rule.pk}/", {
+        "name": "Broken", "sort_order": 10, "direction": "inbound", "department": departments["billing"].pk,
+        "assignment": "none", "customer_condition": "customer.vip ==="})
+    assert response.status_code == 200 and "customer_condition" in response.context["form"].errors
+    assert RoutingRule.objects.get().name == "Refunds and repayments"
+
+
+def test_officers_may_read_rules_but_not_change_them(client, officer, departments):
+    rule = RoutingRule.objects.create(name="Refunds", keywords="refund", department=departments["billing"])
+    client.force_login(officer)
+    assert client.get("/admin/correspondence/register/routing-rules/").status_code == 200
+    assert refused(client.post(f"/admin/correspondence/register/routing-rules/edit/{rule.pk}/", {
+        "name": "Hijacked", "sort_order": 1, "direction": "inbound", "department": departments["legal"].pk,
+        "assignment": "none"}))
+    assert RoutingRule.objects.get().name == "Refunds"
