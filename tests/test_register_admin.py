@@ -359,3 +359,23 @@ def test_officers_may_read_rules_but_not_change_them(client, officer, department
         "name": "Hijacked", "sort_order": 1, "direction": "inbound", "department": departments["legal"].pk,
         "assignment": "none"}))
     assert RoutingRule.objects.get().name == "Refunds"
+
+
+def test_received_between_two_dates(client, supervisor, departments):
+    import datetime
+
+    from django.utils import timezone
+
+    def received(day):
+        return timezone.make_aware(datetime.datetime(2026, 3, day, 10, 0))
+
+    early = register(supervisor, subject="Early", department=departments["billing"], received_at=received(2))
+    middle = register(supervisor, subject="Middle", department=departments["billing"], received_at=received(10))
+    late = register(supervisor, subject="Late", department=departments["billing"], received_at=received(20))
+    client.force_login(supervisor)
+    page = client.get(ENTRIES, {"received_at_from": "2026-03-05", "received_at_to": "2026-03-10",
+                                "direction__exact": "inbound"}).content.decode()
+    assert middle.reference in page and early.reference not in page and late.reference not in page
+    assert 'name="received_at_from" value="2026-03-05"' in page and 'name="direction__exact" value="inbound"' in page
+    page = client.get(ENTRIES, {"received_at_from": "5 March"}).content.decode()
+    assert "is not a date" in page and early.reference in page  # a bad date is named, not a 500

@@ -2,6 +2,7 @@
 departments, categories, routing rules, SLA policies and business calendars. Configured by
 attributes; the register's own views live in views/register/."""
 
+import datetime
 from datetime import timedelta
 
 from django.contrib import admin
@@ -119,6 +120,50 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DateRangeFilter(admin.ListFilter):
+    """From–to dates on one date field, as two date inputs (the presets of Django's date
+    filter cannot say "received between 1 and 15 March")."""
+
+    field = "received_at"
+    title = _("received between")
+    template = "wagtail_correspondence/register/date_range_filter.html"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        self.parameters = (f"{self.field}_from", f"{self.field}_to")
+        self.values, self.errors = {}, []
+        for name in self.parameters:
+            if name in params:
+                value = params.pop(name)
+                value = (value[-1] if isinstance(value, list) else value).strip()
+                try:
+                    self.values[name] = datetime.date.fromisoformat(value) if value else None
+                except ValueError:
+                    self.errors.append(_("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": value})
+        self.request = request
+
+    def has_output(self):
+        return True
+
+    def expected_parameters(self):
+        return list(self.parameters)
+
+    def choices(self, changelist):
+        others = [(name, value) for name, values in self.request.GET.lists() for value in values
+                  if name not in self.parameters and name != "p"]
+        yield {"from": self.values.get(self.parameters[0]), "to": self.values.get(self.parameters[1]),
+               "from_name": self.parameters[0], "to_name": self.parameters[1], "others": others,
+               "errors": self.errors, "clear": changelist.get_query_string(remove=list(self.parameters))}
+
+    def queryset(self, request, queryset):
+        start, end = (self.values.get(name) for name in self.parameters)
+        if start:
+            queryset = queryset.filter(**{f"{self.field}__date__gte": start})
+        if end:
+            queryset = queryset.filter(**{f"{self.field}__date__lte": end})
+        return queryset
+
+
 class ScopedSearchHandler(WagtailBackendSearchHandler):
     """Full-text search through Wagtail's search backend, limited to what the user may see:
     the backend answers which entries match, the scope queryset decides which are shown."""
@@ -177,11 +222,11 @@ class CorrespondenceAdmin(ModelAdmin):
     edit_view_class = EditEntryView
     inspect_view_class = EntryInspectView
     inspect_view_enabled = True
+    index_view_extra_css = ["wagtail_correspondence/css/register.css"]
     list_display = ("reference", "subject", "party", "status_badge", "priority", "department", "assignee_name",
                     "due", "registered_at")
     list_filter = ("direction", "status", DepartmentFilter, AssigneeFilter, OverdueFilter, CategoryFilter, "priority",
-                   "kind", "channel", ("received_at", admin.DateFieldListFilter),
-                   ("registered_at", admin.DateFieldListFilter))
+                   "kind", "channel", DateRangeFilter, ("registered_at", admin.DateFieldListFilter))
     list_select_related = ("department", "assignee", "category")
     list_per_page = 50
     search_fields = ("reference", "subject", "body", "sender_name", "sender_organisation", "sender_email",
