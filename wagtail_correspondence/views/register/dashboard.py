@@ -9,7 +9,7 @@ from django.utils import timezone
 from wagtail.admin.ui.components import Component
 
 from ...conf import get_setting
-from ...models import Department, Direction
+from ...models import Department, Direction, SlaNotice
 from ...services import register_access as access
 
 WEEKS = 8
@@ -35,8 +35,20 @@ class MyWorkPanel(Component):
             "unassigned": access.visible_entries(self.user).open().filter(
                 assignee__isnull=True, department__in=Department.objects.filter(
                     access.department_scope(self.user))).count(),
+            "notices": self.notices(now),
             "now": now,
         }
+
+    def notices(self, now, days=7, limit=8):
+        """Reminders, overdue alerts and escalations sent to this user lately: the same
+        notices as the emails, for those who live in the admin."""
+        email = (self.user.email or "").lower()
+        if not email:
+            return []
+        recent = (SlaNotice.objects.filter(created_at__gte=now - timedelta(days=days),
+                                           correspondence__in=access.visible_entries(self.user))
+                  .select_related("correspondence").order_by("-created_at")[:200])
+        return [notice for notice in recent if email in (address.lower() for address in notice.recipients)][:limit]
 
 
 def _week_start(moment):
