@@ -90,6 +90,7 @@ from wagtail_correspondence.services.register_access import visible_entries  # n
 
 SEED = 2026
 SAMPLE_EVERY = 25  # queries are captured on every 25th registration
+BLOCK = 1000  # intake rate per block of 1000 registrations
 REPEAT = 5  # warm requests per page, after the first
 WEEKS = 8
 ENTRIES_URL = "/admin/correspondence/register/entries/"
@@ -168,6 +169,7 @@ SUBJECTS = [
     (Kind.LETTER, "Question about my home insurance cover"),
     (Kind.EMAIL, "Change of address"),
     (Kind.COMPLAINT, "Complaint about the handling of my claim"),
+    (Kind.COMPLAINT, "Complaint: my refund was refused"),
     (Kind.EMAIL, "Still waiting for my refund"),
     (Kind.LETTER, "Request for a refund of the premium"),
     (Kind.INVOICE, "Invoice for the repair of the car"),
@@ -231,6 +233,28 @@ class QueryCounter:
         return sum(self.kinds.values())
 
 
+class QueryTimer:
+    """An execute wrapper that times each statement with perf_counter."""
+
+    def __init__(self):
+        self.seconds = []
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds.append(time.perf_counter() - started)
+
+    def merged(self, captured):
+        """(sql, seconds) of each captured statement: this timer's figure for statements run
+        through a cursor, the captured one (whole milliseconds) for COMMIT and ROLLBACK, which
+        do not go through execute wrappers."""
+        timed = iter(self.seconds)
+        return [(query["sql"], float(query["time"]) if query["sql"] in ("COMMIT", "ROLLBACK") else next(timed))
+                for query in captured]
+
+
 @contextmanager
 def counting():
     counter = QueryCounter()
@@ -241,6 +265,11 @@ def counting():
 def repeated(sqls, at_least=3, top=3):
     shapes = Counter(statement_shape(sql) for sql in sqls)
     return [(count, shape) for shape, count in shapes.most_common(top) if count >= at_least]
+
+
+def database_seconds(samples):
+    """Mean time in the database of the sampled registrations."""
+    return sum(seconds for sample in samples for _sql, seconds in sample) / len(samples)
 
 
 def short(sql, width=150):
@@ -340,20 +369,24 @@ def entry_fields(rng, people, categories, number):
 def intake(count, registrar, categories):
     rng = random.Random(SEED)
     people = customers()
-    samples = []  # captured queries of every SAMPLE_EVERY-th registration
-    started = time.perf_counter()
+    samples = []  # captured queries (sql, seconds) of every SAMPLE_EVERY-th registration
+    blocks = []  # (entries, seconds) per block of BLOCK registrations: does intake slow down as the register grows?
+    started = block_started = time.perf_counter()
     for number in range(1, count + 1):
         fields = entry_fields(rng, people, categories, number)
         if number % SAMPLE_EVERY == 0:
-            with CaptureQueriesContext(connection) as captured:
+            timer = QueryTimer()  # CaptureQueriesContext keeps times to the millisecond only
+            with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
                 register_service.register_entry(registrar, **fields)
-            samples.append([query["sql"] for query in captured.captured_queries])
+            samples.append(timer.merged(captured.captured_queries))
         else:
             register_service.register_entry(registrar, **fields)
-        if number % 1000 == 0:
-            print(f"  registered {number} entries, {number / (time.perf_counter() - started):.0f}/s",
-                  file=sys.stderr, flush=True)
-    return time.perf_counter() - started, samples, len(people)
+        if number % BLOCK == 0 or number == count:
+            now = time.perf_counter()
+            blocks.append((number - sum(size for size, _seconds in blocks), now - block_started))
+            block_started = now
+            print(f"  registered {number} entries, {number / (now - started):.0f}/s", file=sys.stderr, flush=True)
+    return time.perf_counter() - started, samples, blocks, len(people)
 
 
 def age_entries(now):
@@ -470,17 +503,32 @@ def main(count, keep=False):
 
     # 1. Intake
     print("  registering...", file=sys.stderr, flush=True)
-    seconds, samples, people = intake(count, users["mailroom"], categories)
+    seconds, samples, blocks, people = intake(count, users["mailroom"], categories)
     per_entry = [len(sample) for sample in samples]
-    kinds = Counter(statement_kind(sql) for sample in samples for sql in sample)
+    kinds, kind_seconds = Counter(), Counter()
+    for sample in samples:
+        for sql, query_seconds in sample:
+            kinds[statement_kind(sql)] += 1
+            kind_seconds[statement_kind(sql)] += query_seconds
     rows.append((f"1. intake: register_entry x {count} (as a mail-room officer, {people} customers)", None))
     rows.append(("total", f"{seconds:.1f} s, {count / seconds:.1f} entries/s, {seconds / count * 1000:.1f} ms "
                           f"per entry"))
-    rows.append(("queries per registration", f"mean {statistics.mean(per_entry):.1f}, min {min(per_entry)}, "
-                                             f"max {max(per_entry)} ({len(samples)} sampled)")
-                if samples else ("queries per registration", "none sampled"))
-    for kind, number in kinds.most_common(8):
-        rows.append((f"  {kind}", f"{number / len(samples):.1f} per registration"))
+    rows.append(("per block", ", ".join(f"{size / block_seconds:.0f}/s" for size, block_seconds in blocks)
+                 + f" (blocks of {BLOCK})"))
+    if samples:
+        database_ms = sum(kind_seconds.values()) / len(samples) * 1000
+        ends = max(1, len(samples) // 10)
+        rows.append(("queries per registration", f"mean {statistics.mean(per_entry):.1f}, min {min(per_entry)}, "
+                                                 f"max {max(per_entry)} ({len(samples)} sampled)"))
+        rows.append(("database time per registration", f"{database_ms:.1f} ms on average; first {ends} sampled "
+                                                       f"{database_seconds(samples[:ends]) * 1000:.1f} ms, last {ends} "
+                                                       f"{database_seconds(samples[-ends:]) * 1000:.1f} ms"))
+        for kind, number in kinds.most_common(10):
+            rows.append((f"  {kind}", f"{number / len(samples):.1f} per registration, "
+                                      f"{kind_seconds[kind] / len(samples) * 1000:.2f} ms"))
+        slowest = max(kind_seconds, key=kind_seconds.get)
+        rows.append(("  most database time", f"{slowest}: {kind_seconds[slowest] / len(samples) * 1000:.2f} ms "
+                                             f"per registration"))
     routed = Counter(Correspondence.objects.values_list("department__code", flat=True))
     rows.append(("routed to", ", ".join(f"{code} {number}" for code, number in routed.most_common())))
 
@@ -541,8 +589,8 @@ def main(count, keep=False):
             print(f"  {finding}")
     if samples:
         print("\nstatements of one registration (the last sampled):")
-        for sql in samples[-1]:
-            print(f"  {short(sql, 130)}")
+        for sql, query_seconds in samples[-1]:
+            print(f"  {query_seconds * 1000:6.2f} ms  {short(sql, 120)}")
     if not keep:
         cleanup()
 

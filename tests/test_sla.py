@@ -691,9 +691,14 @@ def guarded_signals():
         raise Unhandled(signal.Signals(signum).name)
 
     previous = signal.signal(signal.SIGTERM, unhandled)
+    # As in a terminal: a test run started in the background (make under a CI runner) may
+    # inherit SIGINT as ignored, and the command rightly leaves an ignored SIGINT alone.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield unhandled
     assert signal.getsignal(signal.SIGTERM) is unhandled, "the command did not restore the SIGTERM handler"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the command did not restore SIGINT"
     signal.signal(signal.SIGTERM, previous)
+    signal.signal(signal.SIGINT, previous_int)
 
 
 def kill_self_later(delay, signum=signal.SIGTERM):
