@@ -15,7 +15,12 @@ from ...services import register_access as access
 WEEKS = 8
 
 
-class MyWorkPanel(Component):
+class RegisterPanel(Component):
+    class Media:
+        css = {"all": ["wagtail_correspondence/css/register.css"]}
+
+
+class MyWorkPanel(RegisterPanel):
     name = "correspondence_my_work"
     order = 50
     template_name = "wagtail_correspondence/register/panels/my_work.html"
@@ -56,7 +61,7 @@ def _week_start(moment):
     return day - timedelta(days=day.weekday())
 
 
-class DepartmentVolumesPanel(Component):
+class DepartmentVolumesPanel(RegisterPanel):
     name = "correspondence_department_volumes"
     order = 200
     template_name = "wagtail_correspondence/register/panels/department_volumes.html"
