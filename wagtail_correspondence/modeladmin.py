@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.log_actions import log
-from wagtail_modeladmin.helpers import PermissionHelper, WagtailBackendSearchHandler
+from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper, WagtailBackendSearchHandler
 from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import IndexView
 
@@ -192,6 +192,13 @@ class RegisterPermissionHelper(PermissionHelper):
         return False
 
 
+class RegisterButtonHelper(ButtonHelper):
+    def add_button(self, classnames_add=None, classnames_exclude=None):
+        button = super().add_button(classnames_add, classnames_exclude)
+        button.update(label=_("Register incoming mail"), title=_("Register mail that arrived"))
+        return button
+
+
 class RegisterIndexView(IndexView):
     def dispatch(self, request, *args, **kwargs):
         if request.GET.get(self.EXPORT_VAR) and not access.can_export(request.user):
@@ -217,14 +224,14 @@ class CorrespondenceAdmin(ModelAdmin):
     add_to_admin_menu = False  # the Register menu in wagtail_hooks.py links here
     base_url_path = "correspondence/register/entries"
     permission_helper_class = RegisterPermissionHelper
+    button_helper_class = RegisterButtonHelper
     index_view_class = RegisterIndexView
     create_view_class = RegisterIncomingView
     edit_view_class = EditEntryView
     inspect_view_class = EntryInspectView
     inspect_view_enabled = True
     index_view_extra_css = ["wagtail_correspondence/css/register.css"]
-    list_display = ("reference", "subject", "party", "status_badge", "priority", "department", "assignee_name",
-                    "due", "registered_at")
+    list_display = ("reference", "subject_and_party", "status_badge", "department", "assignee_name", "due")
     list_filter = ("direction", "status", DepartmentFilter, AssigneeFilter, OverdueFilter, CategoryFilter, "priority",
                    "kind", "channel", DateRangeFilter, ("registered_at", admin.DateFieldListFilter))
     list_select_related = ("department", "assignee", "category")
@@ -248,9 +255,13 @@ class CorrespondenceAdmin(ModelAdmin):
     def get_extra_attrs_for_row(self, obj, context):
         return {"data-entry": obj.reference, "class": "cc-overdue" if obj.is_overdue else ""}
 
-    @admin.display(description=_("With"))
-    def party(self, obj):
-        return obj.party or "—"
+    @admin.display(description=_("Subject"), ordering="subject")
+    def subject_and_party(self, obj):
+        received = obj.received_at or obj.sent_at or obj.registered_at
+        return format_html('{}<br><small class="cc-muted">{} · {}{}</small>', obj.subject, obj.party or "—",
+                           date_format(timezone.localtime(received), "SHORT_DATE_FORMAT"),
+                           format_html(' · <span class="w-status w-status--label">{}</span>', obj.get_priority_display())
+                           if obj.priority in ("high", "urgent") else "")
 
     @admin.display(description=_("Status"), ordering="status")
     def status_badge(self, obj):
