@@ -534,3 +534,21 @@ def test_schema_documents_the_register_endpoints(client, people):
     components = schema["components"]["schemas"]
     assert "RegisterStatusEnum" in components and "in_progress" in components["RegisterStatusEnum"]["enum"]
     assert components["StatusEnum"]["enum"] == ["draft", "generated"]  # the letters' enum keeps its name
+
+
+def test_a_retried_registration_with_an_idempotency_key_registers_once(client, people):
+    as_user(client, people["officer"])
+    body = {"subject": "Letter from the ombudsman", "sender_email": "ombuds@example.org"}
+    first = client.post(URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="intake-42")
+    again = client.post(URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="intake-42")
+    assert first.status_code == 201 and again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true" and again.json()["reference"] == first.json()["reference"]
+    assert Correspondence.objects.count() == 1
+    other = client.post(URL, {**body, "subject": "Something else"}, content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY="intake-42")
+    assert other.status_code == 409 and "Idempotency-Key" in other.json()
+    assert Correspondence.objects.count() == 1
+    # Keys belong to their user: another user's same key is a new entry.
+    as_user(client, people["sue"])
+    assert client.post(URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="intake-42").status_code == 201
+    assert Correspondence.objects.count() == 2

@@ -3,13 +3,17 @@ documents and history of correspondence entries. Thin: every rule is in ``servic
 and the scope is ``services.register_access.visible_entries``, exactly as in the admin. An
 entry the user may not see answers 404, as if it did not exist."""
 
+import hashlib
+import json
+
 import django_filters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -24,6 +28,9 @@ from .permissions import any_permission
 BAD_REQUEST = OpenApiResponse(description='Problems, each under the name of its field: {"subject": ["…"]}')
 FORBIDDEN = OpenApiResponse(description="Not allowed for this user (auditors may only read)")
 NOT_FOUND = OpenApiResponse(description="No such entry, or one the user may not see")
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Repeat the request with the same key to get the same entry instead of a second one")
 CONFLICT = OpenApiResponse(description='The status machine does not allow this move: {"status": ["…"], "detail": "…"}')
 
 
@@ -148,13 +155,19 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
     # Writing -----------------------------------------------------------------------------
 
     @extend_schema(summary="Register an entry",
-                   request=serializers.CorrespondenceCreateSerializer,
-                   responses={201: serializers.CorrespondenceSerializer, 400: BAD_REQUEST, 403: FORBIDDEN})
+                   request=serializers.CorrespondenceCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
+                   responses={201: serializers.CorrespondenceSerializer,
+                              200: OpenApiResponse(serializers.CorrespondenceSerializer,
+                                                   description="Replayed: the entry this Idempotency-Key made"),
+                              400: BAD_REQUEST, 403: FORBIDDEN,
+                              409: OpenApiResponse(description="Idempotency-Key reused with another body")})
     def create(self, request):
         """Register an entry: it gets its reference number, is routed (department, assignee,
         priority, SLA) and gets its deadline. ``department`` and ``assignee``, when given,
-        replace what routing chose (assign permission needed); ``routing_decision`` keeps
-        what routing decided and why."""
+        stand over what routing would choose (assign permission needed); ``routing_decision``
+        records the rule, the conditions that matched and which values were given. With an
+        ``Idempotency-Key`` header a retried request returns the first entry (200,
+        ``Idempotent-Replayed: true``) instead of registering the mail twice."""
         self._require(access.can_register(request.user), "You may not register correspondence.")
         values = dict(self._validated(serializers.CorrespondenceCreateSerializer))
         explicit = {name: values.pop(name) for name in ("department", "assignee") if name in values}
@@ -167,9 +180,20 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
         if "recipients" in values:
             values["recipients"] = [dict(recipient) for recipient in values["recipients"]]
         values.update({name: value for name, value in explicit.items() if value is not None})
-        entry = register_service.register_entry(
-            request.user, direction=direction, source=Source.API, tags=tags, in_reply_to=in_reply_to,
-            comment=comment, **values)
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key and len(key) > 255:
+            raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        fingerprint = hashlib.sha256(json.dumps(request.data, sort_keys=True, default=str).encode()).hexdigest()
+        try:
+            entry = register_service.register_entry(
+                request.user, direction=direction, source=Source.API, tags=tags, in_reply_to=in_reply_to,
+                comment=comment, idempotency_key=key, fingerprint=fingerprint if key else "", **values)
+        except register_service.IdempotencyConflict as exc:
+            return Response({"Idempotency-Key": [str(exc)], "detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        if entry.replayed:
+            response = self._entry_response(entry, status.HTTP_200_OK)
+            response["Idempotent-Replayed"] = "true"
+            return response
         return self._entry_response(entry, status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change fields of an entry",

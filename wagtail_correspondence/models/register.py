@@ -165,6 +165,9 @@ class Correspondence(index.Indexed, ClusterableModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("registered by"))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Other systems retry: the same key from the same user gives the same entry.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=255, null=True, blank=True, editable=False)
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = CorrespondenceQuerySet.as_manager()
 
@@ -192,6 +195,8 @@ class Correspondence(index.Indexed, ClusterableModel):
         ]
         constraints = [
             models.UniqueConstraint(fields=["message_id"], condition=~Q(message_id=""), name="unique_message_id"),
+            models.UniqueConstraint(fields=["created_by", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False), name="unique_entry_idempotency_key"),
         ]
 
     def __str__(self):

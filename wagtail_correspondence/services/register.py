@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import reversion
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -118,15 +118,54 @@ def _set_tags(entry, tags):
     entry.tags.set(cleaned)
 
 
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with a different request."""
+
+
+def _replay(user, key, fingerprint):
+    existing = Correspondence.objects.filter(created_by=user, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(_("This Idempotency-Key was already used for a different request."))
+    existing.replayed = True
+    return existing
+
+
 def register_entry(user, *, direction=Direction.INBOUND, source=Source.ADMIN, attachments=(), tags=(),
-                   in_reply_to=None, comment="", check_permission=True, reference_override=None, **fields):
+                   in_reply_to=None, comment="", check_permission=True, reference_override=None,
+                   idempotency_key=None, fingerprint="", **fields):
     """Register a new entry: reference number, routing, deadline, attachments. Raises
-    ValidationError naming the fields when the input is incomplete; nothing is saved then."""
+    ValidationError naming the fields when the input is incomplete; nothing is saved then.
+
+    With ``idempotency_key`` (and the request's ``fingerprint``), a repeated request returns
+    the entry registered the first time (``entry.replayed`` is True)."""
     if check_permission:
         access.require(access.can_register(user), _("You may not register correspondence."))
+    if idempotency_key:
+        existing = _replay(user, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing
+        try:
+            entry = _register(user, direction, source, attachments, tags, in_reply_to, comment, reference_override,
+                              fields, idempotency_key=idempotency_key, request_fingerprint=fingerprint)
+        except IntegrityError:
+            existing = _replay(user, idempotency_key, fingerprint)  # a concurrent request won the race
+            if existing is None:
+                raise
+            return existing
+    else:
+        entry = _register(user, direction, source, attachments, tags, in_reply_to, comment, reference_override,
+                          fields)
+    entry.replayed = False
+    return entry
+
+
+def _register(user, direction, source, attachments, tags, in_reply_to, comment, reference_override, fields,
+              **extra):
     now = timezone.now()
     entry = Correspondence(direction=direction, source=source, created_by=user if user and user.pk else None,
-                           registered_at=now, **fields)
+                           registered_at=now, **fields, **extra)
     if direction == Direction.INBOUND and entry.received_at is None:
         entry.received_at = now
     if in_reply_to is not None:
