@@ -24,9 +24,13 @@ category, a customer condition, fixed and round-robin assignment, a catch-all), 
    creates and sends the notices due, the second finds nothing new (what a periodic sweep
    costs in steady state).
 
-Query counts come from ``CaptureQueriesContext`` (the sweep uses a counting execute
-wrapper, which does not format every statement). Repeated statements (the same SQL with
-other values) are listed as a hint of N+1 patterns.
+The settings are the test suite's: locmem email, and django-tasks' immediate backend, so
+the Wagtail search index and reference index updates that saving an entry enqueues run
+inside each registration (with the database task backend of the default settings they are
+enqueued there and run by the worker). Query counts come from ``CaptureQueriesContext``
+(the sweep uses a counting execute wrapper, which does not format every statement; it does
+not see BEGIN and COMMIT on PostgreSQL). Repeated statements (the same SQL with other
+values) are listed as a hint of N+1 patterns.
 """
 
 import argparse
@@ -488,7 +492,7 @@ def database_note():
 
 
 def print_table(rows):
-    width = max(len(name) for name, _value in rows)
+    width = max(len(name) for name, value in rows if value is not None)
     print()
     for name, value in rows:
         print(f"  {name.ljust(width)}  {value}" if value is not None else f"{name}")
@@ -506,7 +510,7 @@ def cleanup():
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def main(count, keep=False):
+def main(count):
     if GIVEN_DATABASE and connection.introspection.table_names():
         sys.exit(f"{connection.settings_dict.get('NAME')} has tables already: give a new, empty database")
     call_command("migrate", verbosity=0)
@@ -514,7 +518,9 @@ def main(count, keep=False):
     print(f"register bench: N={count} inbound entries; {len(DEPARTMENTS)} departments, {len(SLA_POLICIES)} SLA "
           f"policies, {len(ROUTING_RULES)} routing rules, {len(CATEGORIES)} categories")
     print(f"database: {database_note()}")
-    print(f"machine: {machine_note()}", flush=True)
+    print(f"machine: {machine_note()}")
+    print(f"tasks: {settings.TASKS['default']['BACKEND'].rsplit('.', 1)[-1]} (the test settings: the search index "
+          f"and reference index updates run inside each registration)", flush=True)
     rows = []
 
     # 1. Intake
@@ -609,8 +615,6 @@ def main(count, keep=False):
         print("\nstatements of one registration (the last sampled):")
         for sql, query_seconds in samples[-1]:
             print(f"  {query_seconds * 1000:6.2f} ms  {short(sql, 120)}")
-    if not keep:
-        cleanup()
 
 
 if __name__ == "__main__":
@@ -618,4 +622,8 @@ if __name__ == "__main__":
     parser.add_argument("--entries", type=int, default=5_000, help="inbound entries to register (default 5000)")
     parser.add_argument("--keep", action="store_true", help=f"keep the work folder ({WORK})")
     arguments = parser.parse_args()
-    main(arguments.entries, arguments.keep)
+    try:
+        main(arguments.entries)
+    finally:
+        if not arguments.keep:
+            cleanup()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Value
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -183,9 +184,13 @@ class RegisterPermissionHelper(PermissionHelper):
         return access.can_register(user)
 
     def user_can_inspect_obj(self, user, obj):
-        return access.can_view(user, obj)
+        # Rows of the list come from the user's scoped queryset, marked as such: asking the
+        # database again for each row's buttons would cost several queries per row.
+        return getattr(obj, "in_user_scope", False) or access.can_view(user, obj)
 
     def user_can_edit_obj(self, user, obj):
+        if getattr(obj, "in_user_scope", False):
+            return user.is_active and user.has_perm(access.CHANGE)
         return access.can_change(user, obj)
 
     def user_can_delete_obj(self, user, obj):
@@ -247,7 +252,7 @@ class CorrespondenceAdmin(ModelAdmin):
     ordering = ("-registered_at", "-pk")
 
     def get_queryset(self, request):
-        return visible_entries(request.user, super().get_queryset(request))
+        return visible_entries(request.user, super().get_queryset(request)).annotate(in_user_scope=Value(True))
 
     def get_list_export(self, request):
         return self.list_export if access.can_export(request.user) else ()

@@ -24,7 +24,15 @@ EXPORT = f"{APP}.export_correspondence"
 
 
 def user_departments(user):
-    return list(Department.objects.filter(members=user))
+    """The departments a user is a member of, read once per user object (a request)."""
+    cached = getattr(user, "_correspondence_departments", None)
+    if cached is None:
+        cached = list(Department.objects.filter(members=user)) if user.pk else []
+        try:
+            user._correspondence_departments = cached
+        except AttributeError:  # AnonymousUser and friends
+            pass
+    return cached
 
 
 def department_scope(user):
@@ -102,7 +110,8 @@ def search_entries(queryset, query, limit=5000):
     from wagtail.search.backends import get_search_backend
 
     try:
-        found = get_search_backend().search(" ".join(words), Correspondence.objects.all(), order_by_relevance=False)
+        found = get_search_backend().search(" ".join(words), Correspondence.objects.only("pk"),
+                                            order_by_relevance=False)
         candidates = [entry.pk for entry in found[:limit]]
     except Exception:  # noqa: BLE001 - an unavailable search backend must not break the list
         candidates = []

@@ -8,6 +8,7 @@ claimed (pending → sending) before the email goes out.
 """
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from ..delivery.base import PermanentDeliveryError, TemporaryDeliveryError, Unce
 from ..delivery.email import send_by_smtp
 from ..models import (
     Correspondence,
+    Department,
     Direction,
     SlaNotice,
     SlaNoticeKind,
@@ -32,7 +34,7 @@ from ..models import (
     SlaPolicy,
     SlaUnit,
 )
-from .calendar import calendar_for
+from .calendar import WorkingCalendar, calendar_for
 
 logger = logging.getLogger(__name__)
 
@@ -121,13 +123,44 @@ def resume_clock(entry, now=None):
     entry.sla_paused_at = None
 
 
-def elapsed_fraction(entry, now=None):
+class DepartmentTree:
+    """Every department loaded once, with supervisors and calendars: a sweep over thousands
+    of entries asks the same few lineages and calendars again and again."""
+
+    def __init__(self):
+        self.departments = {department.pk: department
+                            for department in Department.objects.select_related("supervisor", "calendar")}
+        self._lineages, self._calendars = {}, {}
+
+    def lineage(self, department_id):
+        if department_id not in self._lineages:
+            department = self.departments[department_id]
+            ancestors = [other for other in self.departments.values() if department.path.startswith(other.path)]
+            self._lineages[department_id] = sorted(ancestors, key=lambda other: -other.depth)
+        return self._lineages[department_id]
+
+    def calendar(self, department_id):
+        if department_id not in self._calendars:
+            own = next((department.calendar for department in self.lineage(department_id)
+                        if department.calendar_id), None)
+            self._calendars[department_id] = (WorkingCalendar.from_model(own) if own is not None
+                                              else WorkingCalendar.default())
+        return self._calendars[department_id]
+
+
+def _calendar(entry, tree=None):
+    if tree is not None and entry.department_id in tree.departments:
+        return tree.calendar(entry.department_id)
+    return calendar_for(entry.department)
+
+
+def elapsed_fraction(entry, now=None, tree=None):
     """How much of the working time allowed has been used (1.0 at the deadline)."""
     now = now or timezone.now()
     if not entry.due_at or not entry.sla_budget_seconds:
         return 0.0
     moment = entry.sla_paused_at or now
-    remaining = calendar_for(entry.department).between(moment, entry.due_at)
+    remaining = _calendar(entry, tree).between(moment, entry.due_at)
     return 1 - remaining / entry.sla_budget_seconds
 
 
@@ -137,12 +170,12 @@ def _emails(users):
     return sorted({user.email for user in users if user is not None and user.is_active and user.email})
 
 
-def _escalation_target(entry, level):
+def _escalation_target(entry, level, tree=None):
     """Who receives escalation ``level`` (1: the department's supervisor, 2: the parent
     department's...). None when the tree has no department that high."""
     if entry.department_id is None:
         return None
-    lineage = entry.department.lineage()
+    lineage = tree.lineage(entry.department_id) if tree is not None else entry.department.lineage()
     if level > len(lineage):
         return None
     department = lineage[level - 1]
@@ -159,17 +192,17 @@ def _worker_recipients(entry):
     return []
 
 
-def notices_due(entry, now=None):
+def notices_due(entry, now=None, tree=None):
     """(kind, level, recipients) of every notice the entry has reached by ``now``. Reminders
     below the highest threshold reached are not listed: one reminder per sweep is enough."""
     now = now or timezone.now()
     if not entry.is_open or not entry.due_at or entry.sla_paused_at or entry.direction == Direction.OUTBOUND:
         return []
     sla = effective_sla(entry)
-    calendar = calendar_for(entry.department)
+    calendar = _calendar(entry, tree)
     notices = []
     if now < entry.due_at:
-        fraction = elapsed_fraction(entry, now)
+        fraction = elapsed_fraction(entry, now, tree)
         reached = [percentage for percentage in sla.reminder_percentages if fraction * 100 >= percentage]
         if reached:
             notices.append((SlaNoticeKind.REMINDER, max(reached), _worker_recipients(entry)))
@@ -178,7 +211,7 @@ def notices_due(entry, now=None):
     overdue_for = calendar.between(entry.due_at, now)
     levels = 1 + int(overdue_for // (sla.escalation_interval_hours * 3600))
     for level in range(1, levels + 1):
-        target = _escalation_target(entry, level)
+        target = _escalation_target(entry, level, tree)
         if target is None:
             break
         department, supervisors = target
@@ -187,9 +220,17 @@ def notices_due(entry, now=None):
     return notices
 
 
-def _record(entry, kind, level, recipients):
-    """Create the notice row once; False when an earlier sweep already did."""
-    if kind == SlaNoticeKind.REMINDER and entry.sla_notices.filter(
+def _record(entry, kind, level, recipients, sent=None):
+    """Create the notice row once; None when an earlier sweep already did. ``sent`` (the keys
+    of existing notices, read once per batch) spares the database an insert it would refuse;
+    the unique constraint still settles races between sweeps."""
+    if sent is not None:
+        keys = sent.get(entry.pk, set())
+        if (kind, level, entry.sla_cycle) in keys or (kind == SlaNoticeKind.REMINDER and any(
+                other == kind and cycle == entry.sla_cycle and other_level >= level
+                for other, other_level, cycle in keys)):
+            return None
+    elif kind == SlaNoticeKind.REMINDER and entry.sla_notices.filter(
             kind=kind, cycle=entry.sla_cycle, level__gte=level).exists():
         return None
     try:
@@ -285,16 +326,24 @@ def sweep(now=None):
     result = SweepResult()
     entries = (Correspondence.objects.open().filter(due_at__isnull=False, sla_paused_at__isnull=True)
                .exclude(direction=Direction.OUTBOUND)
-               .select_related("department", "assignee", "sla_policy", "department__supervisor"))
-    for entry in entries.iterator(chunk_size=500):
-        result.checked += 1
-        try:
-            for kind, level, recipients in notices_due(entry, now):
-                if _record(entry, kind, level, recipients) is not None:
-                    result.created += 1
-        except Exception:  # one misconfigured entry (say, a calendar without working days) must not stop the rest
-            logger.exception("Deadline notices of %s could not be worked out", entry.reference)
-            result.errors += 1
+               .select_related("department", "assignee", "sla_policy", "department__supervisor").order_by("pk"))
+    tree = DepartmentTree()
+    ids = list(entries.values_list("pk", flat=True))
+    for start in range(0, len(ids), 500):
+        batch = list(entries.filter(pk__in=ids[start:start + 500]))
+        sent = defaultdict(set)
+        for entry_id, kind, level, cycle in SlaNotice.objects.filter(correspondence__in=batch).values_list(
+                "correspondence_id", "kind", "level", "cycle"):
+            sent[entry_id].add((kind, level, cycle))
+        for entry in batch:
+            result.checked += 1
+            try:
+                for kind, level, recipients in notices_due(entry, now, tree):
+                    if _record(entry, kind, level, recipients, sent) is not None:
+                        result.created += 1
+            except Exception:  # one misconfigured entry (a calendar without working days) must not stop the rest
+                logger.exception("Deadline notices of %s could not be worked out", entry.reference)
+                result.errors += 1
     pending = SlaNotice.objects.filter(state=SlaNoticeState.PENDING).select_related(
         "correspondence", "correspondence__department", "correspondence__assignee")
     for notice in pending:
