@@ -84,9 +84,9 @@ from wagtail_correspondence.models import (  # noqa: E402
     RoutingRule,
     SlaNotice,
     SlaPolicy,
-    SlaUnit,
     Status,
 )
+from wagtail_correspondence.demo_register import SLA_POLICIES  # noqa: E402  (the demo's policies)
 from wagtail_correspondence.services import register as register_service  # noqa: E402
 from wagtail_correspondence.services import sla as sla_service  # noqa: E402
 from wagtail_correspondence.services.calendar import calendar_for  # noqa: E402
@@ -133,16 +133,6 @@ CATEGORIES = [
     ("legal", "Legal", None), ("legal-gdpr", "Data request (GDPR)", "legal"), ("general", "General inquiry", None),
 ]
 
-# name, category code, priority, response time, unit
-SLA_POLICIES = [
-    ("Standard response", None, "", 10, SlaUnit.WORKING_DAYS),
-    ("High priority", None, Priority.HIGH, 5, SlaUnit.WORKING_DAYS),
-    ("Urgent", None, Priority.URGENT, 8, SlaUnit.WORKING_HOURS),
-    ("Complaints", "complaints", "", 5, SlaUnit.WORKING_DAYS),
-    ("Claims", "claims", "", 7, SlaUnit.WORKING_DAYS),
-    ("Legal", "legal", "", 3, SlaUnit.WORKING_DAYS),
-    ("GDPR data request", "legal-gdpr", "", 20, SlaUnit.WORKING_DAYS),
-]
 
 # Tried in sort order; the first whose conditions all hold decides.
 ROUTING_RULES = [

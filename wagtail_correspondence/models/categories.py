@@ -2,8 +2,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 
+from .trees import TreeNodeMixin
 
-class Category(MP_Node):
+
+class Category(TreeNodeMixin, MP_Node):
     """What a register entry is about (complaint › delay, billing › refund...). A tree, so that
     routing rules and SLA policies set on a category apply to everything below it."""
 
@@ -20,11 +22,3 @@ class Category(MP_Node):
 
     def __str__(self):
         return self.name
-
-    @property
-    def indented_name(self):
-        return "— " * (self.depth - 1) + self.name
-
-    def lineage(self):
-        """This category and its ancestors, nearest first."""
-        return [self] + list(reversed(self.get_ancestors()))

@@ -5,8 +5,10 @@ from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 from wagtail.search import index
 
+from .trees import TreeNodeMixin
 
-class Department(index.Indexed, MP_Node):
+
+class Department(index.Indexed, TreeNodeMixin, MP_Node):
     """An organisational unit. The tree drives routing and escalation (up the tree) and
     access scope (a user sees a department's subtree)."""
 
@@ -34,14 +36,6 @@ class Department(index.Indexed, MP_Node):
 
     def __str__(self):
         return self.name
-
-    @property
-    def indented_name(self):
-        return "— " * (self.depth - 1) + self.name
-
-    def lineage(self):
-        """This department and its ancestors, nearest first (the escalation path)."""
-        return [self] + list(reversed(self.get_ancestors()))
 
     def effective_calendar(self):
         for department in self.lineage():
