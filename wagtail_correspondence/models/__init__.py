@@ -1,6 +1,7 @@
 """Models, split by concept. Import from here: ``from wagtail_correspondence.models import Fragment``."""
 
 from .attachments import Attachment, AttachmentVersion
+from .audit import AuditChainHead, AuditSeal
 from .batches import BatchRow, BatchRowStatus, BatchStatus, LetterBatch
 from .categories import Category
 from .content import ContentCategory, Fragment
@@ -28,7 +29,8 @@ from .sla import BusinessCalendar, SlaNotice, SlaNoticeKind, SlaNoticeState, Sla
 from .templates import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
 
 __all__ = [
-    "OPEN_STATUSES", "Assignment", "Attachment", "AttachmentVersion", "BusinessCalendar", "Category", "Confidentiality",
+    "OPEN_STATUSES", "Assignment", "Attachment", "AttachmentVersion", "AuditChainHead", "AuditSeal",
+    "BusinessCalendar", "Category", "Confidentiality",
     "Correspondence", "Direction", "Kind", "Note", "Priority", "RegisterChannel", "RoutingRule", "SlaNotice",
     "SlaNoticeKind", "SlaNoticeState", "SlaPolicy", "SlaUnit", "Source", "Status", "TaggedCorrespondence",
     "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch",

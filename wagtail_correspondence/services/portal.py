@@ -60,7 +60,9 @@ def reply(dispatch, text, upload=None):
         response.attachment_name = (upload.name or "attachment").rsplit("/", 1)[-1][:255]
         response.attachment.save(f"reply.{extension}", ContentFile(content), save=False)
     response.save()
+    # The register entry first: it takes the reference counter, and every writer takes the
+    # counter before the audit chain's head, never the other way round (no deadlock).
+    register_portal_reply(response)  # an inbound entry in the letter's thread
     log(letter, log_actions.LETTER_PORTAL_REPLIED, data={"reference": letter.reference,
                                                          "attachment": response.attachment_sha256})
-    register_portal_reply(response)  # an inbound entry in the letter's thread
     return response

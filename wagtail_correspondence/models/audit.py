@@ -1,0 +1,38 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditChainHead(models.Model):
+    """The end of the audit chain: one row, locked while a link is added, so that links are
+    numbered and chained one after the other however many processes write log entries."""
+
+    sequence = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+
+class AuditSeal(models.Model):
+    """One link of the audit chain: the SHA-256 of a Wagtail log entry's content chained to
+    the link before it. Editing or deleting a log entry (or a link) breaks the chain where
+    it happened, which ``services.audit.verify`` reports."""
+
+    MODEL, PAGE = "model", "page"
+
+    sequence = models.PositiveBigIntegerField(_("sequence"), unique=True)
+    log_model = models.CharField(_("log"), max_length=10, choices=[(MODEL, _("Model log")), (PAGE, _("Page log"))])
+    log_id = models.PositiveBigIntegerField(_("log entry"))
+    entry_hash = models.CharField(_("hash"), max_length=64)
+    previous_hash = models.CharField(_("previous hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit seal")
+        verbose_name_plural = _("audit seals")
+        ordering = ["sequence"]
+        constraints = [models.UniqueConstraint(fields=["log_model", "log_id"], name="unique_audit_seal")]
+
+    def __str__(self):
+        return f"#{self.sequence} {self.log_model} {self.log_id}"
