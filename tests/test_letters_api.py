@@ -117,6 +117,12 @@ def test_get_letter_and_its_pdf(token_client, template):
     assert token_client.get(API + "letters/OUT-1999-999999/").status_code == 404
     listing = token_client.get(API + "letters/?status=generated").json()
     assert [item["reference"] for item in listing["results"]] == [reference]
+    # Reading a letter (personal data) is in the audit log, once per read.
+    from wagtail.models import ModelLogEntry
+
+    letter = Letter.objects.get(reference=reference)
+    viewed = ModelLogEntry.objects.filter(object_id=str(letter.pk), action="wagtail_correspondence.letter.viewed")
+    assert viewed.count() == 1 and viewed.get().data["via"] == "api"
 
 
 def test_errors_name_the_field_and_never_500(token_client, template):

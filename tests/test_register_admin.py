@@ -99,6 +99,9 @@ def test_register_incoming_mail_with_a_scan_routes_and_stores_it(client, officer
 
     page = entry_page(client, entry).content.decode()
     assert entry.reference in page and "Complaints" in page and "scan.pdf" in page
+    # Looking at an entry that holds personal data is recorded, with who looked.
+    viewed = ModelLogEntry.objects.filter(object_id=str(entry.pk), action=log_actions.REGISTER_VIEWED)
+    assert viewed.count() == 1 and viewed.get().user == officer
     download = client.get(f"/admin/correspondence/register/{entry.pk}/attachments/{version.pk}/")
     assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
     assert download["X-Content-SHA256"] == version.sha256
@@ -136,6 +139,7 @@ def test_lists_and_pages_keep_to_the_users_departments(client, officer, supervis
     listing = client.get(ENTRIES).content.decode()
     assert mine.reference in listing and billing.reference not in listing and legal.reference not in listing
     assert refused(entry_page(client, billing))
+    assert not ModelLogEntry.objects.filter(object_id=str(billing.pk), action=log_actions.REGISTER_VIEWED).exists()
     # Search cannot find what the list hides.
     assert billing.reference not in client.get(ENTRIES, {"q": "Billing"}).content.decode()
     assert refused(client.post(f"/admin/correspondence/register/{billing.pk}/notes/", {"text": "x"}))

@@ -13,8 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from reversion.models import Version
+from wagtail.models import ModelLogEntry
 
-from wagtail_correspondence import roles
+from wagtail_correspondence import log_actions, roles
 from wagtail_correspondence.models import (
     Assignment,
     Category,
@@ -268,6 +269,8 @@ def test_auditors_read_but_every_write_is_forbidden(client, people, refund_rule)
     assert client.get(URL).status_code == 200
     detail = client.get(f"{URL}{reference}/").json()
     assert detail["reference"] == reference and detail["available_actions"] == []
+    viewed = ModelLogEntry.objects.filter(object_id=str(before.pk), action=log_actions.REGISTER_VIEWED)
+    assert [(item.user, item.data["via"]) for item in viewed] == [(people["audrey"], "api")]
     upload = SimpleUploadedFile("note.txt", b"hello", content_type="text/plain")
     writes = [
         post(client, URL, {"subject": "Audit"}),

@@ -25,6 +25,7 @@ BATCH_CREATED = "wagtail_correspondence.batch.created"
 BATCH_STARTED = "wagtail_correspondence.batch.started"
 BATCH_CANCELLED = "wagtail_correspondence.batch.cancelled"
 LETTER_DISCARDED = "wagtail_correspondence.letter.discarded"
+LETTER_VIEWED = "wagtail_correspondence.letter.viewed"
 
 
 class LetterGeneratedFormatter(LogFormatter):
@@ -66,6 +67,7 @@ def register(actions):
     actions.register_action(LETTER_CREATED, _("Start letter"), _("Letter draft started"))
     actions.register_action(LETTER_DRAFT_SAVED, _("Save letter draft"), _("Letter draft saved"))
     actions.register_action(LETTER_DISCARDED, _("Discard letter draft"), _("Letter draft discarded"))
+    actions.register_action(LETTER_VIEWED, _("View letter"), _("Letter viewed"))
     actions.register_action(LETTER_GENERATED)(LetterGeneratedFormatter)
     actions.register_action(LETTER_PDF_DOWNLOADED)(PdfDownloadedFormatter)
     actions.register_action(LETTER_PDF_VIEWED)(PdfViewedFormatter)
@@ -103,6 +105,7 @@ REGISTER_ATTACHMENT_DOWNLOADED = "wagtail_correspondence.register.attachment_dow
 REGISTER_RESTORED = "wagtail_correspondence.register.restored"
 REGISTER_SLA_NOTICE = "wagtail_correspondence.register.sla_notice"
 REGISTER_EXPORTED = "wagtail_correspondence.register.exported"
+REGISTER_VIEWED = "wagtail_correspondence.register.viewed"
 
 
 class RegisterFormatter(LogFormatter):
@@ -134,5 +137,6 @@ def register_register_actions(actions):
         (REGISTER_RESTORED, _("Restore entry values"), _("Restored %(fields)s from version %(version)s")),
         (REGISTER_SLA_NOTICE, _("Deadline notice"), _("%(kind)s %(level)s to %(recipients)s")),
         (REGISTER_EXPORTED, _("Export register"), _("Exported the register")),
+        (REGISTER_VIEWED, _("View register entry"), _("Viewed %(reference)s")),
     ]:
         actions.register_action(action)(lambda label=label, template=template: RegisterFormatter(label, template))

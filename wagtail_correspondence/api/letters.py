@@ -11,7 +11,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import permissions, status, views, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from wagtail.log_actions import log
 
+from .. import log_actions
 from ..customers import CustomerNotFound, get_customer_source
 from ..models import Letter, LetterStatus
 from ..services import letters as letter_service
@@ -126,7 +128,9 @@ class LetterViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses=serializers.LetterSerializer)
     def retrieve(self, request, key=None):
-        return self._letter_response(self.get_object())
+        letter = self.get_object()
+        log(letter, log_actions.LETTER_VIEWED, user=request.user, data={"reference": letter.reference, "via": "api"})
+        return self._letter_response(letter)
 
     @extend_schema(request=serializers.LetterCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
                    responses={201: serializers.LetterSerializer, 200: serializers.LetterSerializer,

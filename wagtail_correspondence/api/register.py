@@ -18,7 +18,9 @@ from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from reversion.models import Version
+from wagtail.log_actions import log
 
+from .. import log_actions
 from ..models import Attachment, Category, Correspondence, Department, Direction, Priority, Source, Status
 from ..services import register as register_service
 from ..services import register_access as access
@@ -150,7 +152,9 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(data)
 
     def retrieve(self, request, reference=None):
-        return self._entry_response(self.get_object())
+        entry = self.get_object()
+        log(entry, log_actions.REGISTER_VIEWED, user=request.user, data={"reference": entry.reference, "via": "api"})
+        return self._entry_response(entry)
 
     # Writing -----------------------------------------------------------------------------
 

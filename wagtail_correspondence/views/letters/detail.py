@@ -10,8 +10,10 @@ from django.views import View
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from wagtail.admin.views import generic
 from wagtail.admin.widgets import HeaderButton
+from wagtail.log_actions import log
 from wagtail.log_actions import registry as log_registry
 
+from ... import log_actions
 from ...models import Letter
 from ...services import letters as service
 from ...services.register_access import visible_entries
@@ -55,6 +57,7 @@ class LetterInspectView(generic.InspectView):
         context = super().get_context_data(**kwargs)
         letter = self.object
         user = self.request.user
+        log(letter, log_actions.LETTER_VIEWED, user=user, data={"reference": letter.reference, "via": "admin"})
         template = letter.template
         # The letter's register entry, when the user may see it.
         context["register_entry"] = visible_entries(user).filter(letter=letter).select_related(

@@ -134,6 +134,8 @@ class EntryInspectView(InspectView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         entry = self.entry
+        # Entries hold personal data: who looked at one is part of the audit trail.
+        log(entry, log_actions.REGISTER_VIEWED, user=user, data={"reference": entry.reference, "via": "admin"})
         visible = access.visible_entries(user)
         thread = list(visible.filter(pk__in=entry.thread().values("pk")).select_related("letter", "assignee")
                       .order_by("registered_at", "pk"))
