@@ -23,6 +23,15 @@ RESTORE = f"{APP}.restore_correspondence"
 EXPORT = f"{APP}.export_correspondence"
 
 
+def workers():
+    """Active users who may work register entries (assignees, round-robin members)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(groups__permissions__codename="change_correspondence")
+        | Q(user_permissions__codename="change_correspondence")).distinct()
+
+
 def user_departments(user):
     """The departments a user is a member of, read once per user object (a request)."""
     cached = getattr(user, "_correspondence_departments", None)

@@ -6,12 +6,11 @@ The decision (which rule, what it set, which conditions matched) is stored on th
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Assignment, RoutingRule
 from ..rendering.sandbox import MergeError, evaluate_expression
+from .register_access import workers
 
 
 @dataclass
@@ -91,10 +90,7 @@ def matches(rule, entry, customer=None):
 
 def eligible_members(department):
     """Active members of a department who may work register entries, in a stable order."""
-    User = get_user_model()
-    return list(User.objects.filter(correspondence_departments=department, is_active=True).filter(
-        Q(is_superuser=True) | Q(groups__permissions__codename="change_correspondence")
-        | Q(user_permissions__codename="change_correspondence")).distinct().order_by("pk"))
+    return list(workers().filter(correspondence_departments=department).order_by("pk"))
 
 
 def next_in_turn(rule):

@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from taggit.forms import TagField
@@ -32,10 +31,8 @@ def department_field(required=False):
 
 
 def workers():
-    """Users who may work register entries."""
-    return get_user_model().objects.filter(is_active=True).filter(
-        Q(is_superuser=True) | Q(groups__permissions__codename="change_correspondence")
-        | Q(user_permissions__codename="change_correspondence")).distinct().order_by("first_name", "username")
+    """Users who may work register entries, by name."""
+    return access.workers().order_by("first_name", "username")
 
 
 class UserChoiceField(forms.ModelChoiceField):
