@@ -10,7 +10,7 @@ import yaml
 from rest_framework.authtoken.models import Token
 
 from wagtail_correspondence import roles
-from wagtail_correspondence.models import Letter
+from wagtail_correspondence.models import Department, Letter
 
 from . import factories
 
@@ -176,6 +176,15 @@ def test_roles(client, template, make_user):
     client.force_login(agent)
     key = post(client, "letters/", {"template": template.pk, "customer_id": "C-1001", "status": "draft"}).json()["id"]
     client.force_login(other)
+    # Outside the writer's department the draft does not exist for the other agent; inside
+    # it, it may be read but only its writer changes it.
+    response = client.patch(API + f"letters/{key}/", data=json.dumps({"slots": {"note": "mine"}}),
+                            content_type="application/json")
+    assert response.status_code == 404
+    billing = Department.add_root(name="Billing", code="billing")
+    billing.members.add(agent, other)
+    Letter.objects.filter(uuid=key).update(department=billing)
+    assert client.get(API + f"letters/{key}/").status_code == 200
     response = client.patch(API + f"letters/{key}/", data=json.dumps({"slots": {"note": "mine"}}),
                             content_type="application/json")
     assert response.status_code == 403

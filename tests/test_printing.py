@@ -119,6 +119,11 @@ def test_print_runs_page(client, agent, template, make_user, django_capture_on_c
     response = client.post("/admin/correspondence/letters/print-runs/")
     assert response.status_code == 302
     run = Dispatch.objects.get(channel="print").print_run
+    # The run's PDF holds every department's letters: the print room (users who see every
+    # department's letters) downloads it, the agent who sent the run does not.
+    assert client.get(f"/admin/correspondence/letters/print-runs/{run.pk}/pdf/").status_code == 302
+    assert "print room only" in client.get("/admin/correspondence/letters/print-runs/").content.decode()
+    client.force_login(make_user("supervisor", roles.SUPERVISORS))
     pdf = client.get(f"/admin/correspondence/letters/print-runs/{run.pk}/pdf/")
     assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
     client.force_login(make_user("author", roles.CONTENT_AUTHORS))

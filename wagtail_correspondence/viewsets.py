@@ -16,6 +16,7 @@ from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetVie
 
 from .forms import MergeFieldCheckedForm
 from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter
+from .services.letter_access import visible_letters
 from .services.letters import can_edit_draft
 from .views.compare import FragmentSideBySideView
 from .views.letters.builder import (
@@ -171,10 +172,7 @@ class LetterIndexView(generic.IndexView):
     add_item_label = _("New letter")
 
     def get_base_queryset(self):
-        queryset = super().get_base_queryset().select_related("template", "created_by")
-        if not self.request.user.has_perm("wagtail_correspondence.view_letter"):
-            queryset = queryset.filter(created_by=self.request.user)
-        return queryset
+        return visible_letters(self.request.user, super().get_base_queryset().select_related("template", "created_by"))
 
     def get_edit_url(self, instance):
         # Generated letters open on their page; drafts in the builder (for their agent).

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from ..models import LetterBatch
 from ..services import batches as service
 from ..services import letters as letter_service
+from ..services.letter_access import visible_batches
 from .letters import BUILD_OR_VIEW
 
 
@@ -51,11 +52,7 @@ class BatchViewSet(viewsets.ViewSet):
     lookup_value_regex = "[0-9a-f-]{36}"
 
     def queryset(self):
-        queryset = LetterBatch.objects.select_related("template", "created_by")
-        user = self.request.user
-        if user.is_superuser or user.has_perm(letter_service.VIEW_LETTER):
-            return queryset
-        return queryset.filter(created_by=user)
+        return visible_batches(self.request.user, LetterBatch.objects.select_related("template", "created_by"))
 
     def get_batch(self, batch_id):
         batch = self.queryset().filter(uuid=batch_id).first()

@@ -5,6 +5,7 @@ import json
 
 import django_filters
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -17,6 +18,7 @@ from .. import log_actions
 from ..customers import CustomerNotFound, get_customer_source
 from ..models import Letter, LetterStatus
 from ..services import letters as letter_service
+from ..services.letter_access import visible_letters
 from . import letter_serializers as serializers
 from .permissions import any_permission
 
@@ -80,10 +82,18 @@ class LetterFilter(django_filters.FilterSet):
     customer_id = django_filters.CharFilter()
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    q = django_filters.CharFilter(method="search", label="Words found in the reference, recipient, customer or subject")
 
     class Meta:
         model = Letter
         fields = ["status", "template", "created_by", "customer_id"]
+
+    def search(self, queryset, name, value):
+        # Within the queryset the view scoped already, so search never widens what a user sees.
+        for word in value.split()[:10]:
+            queryset = queryset.filter(Q(reference__icontains=word) | Q(recipient_name__icontains=word)
+                                       | Q(customer_id__icontains=word) | Q(subject__icontains=word))
+        return queryset
 
 
 class LetterViewSet(viewsets.GenericViewSet):
@@ -96,11 +106,8 @@ class LetterViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        queryset = Letter.objects.select_related("template", "created_by", "generated_by").prefetch_related("dispatches")
-        user = self.request.user
-        if not user.has_perm(letter_service.VIEW_LETTER):
-            queryset = queryset.filter(created_by=user)
-        return queryset
+        return visible_letters(self.request.user, Letter.objects.select_related(
+            "template", "created_by", "generated_by").prefetch_related("dispatches"))
 
     def get_object(self):
         key = self.kwargs["key"]

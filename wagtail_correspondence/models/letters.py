@@ -64,6 +64,9 @@ class Letter(index.Indexed, models.Model):
 
     # What the agent chose and typed.
     customer_id = models.CharField(_("customer"), max_length=100, blank=True, db_index=True)
+    # Whose letters these are: users who may view letters see those of their department subtree.
+    department = models.ForeignKey("wagtail_correspondence.Department", on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="letters", verbose_name=_("department"))
     recipient_name = models.CharField(_("recipient"), max_length=255, blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True,
                             help_text=_("The data the letter is rendered with: the customer record and the "
@@ -114,6 +117,7 @@ class Letter(index.Indexed, models.Model):
         verbose_name = _("letter")
         verbose_name_plural = _("letters")
         ordering = ["-created_at", "-pk"]
+        permissions = [("view_all_letters", "Can view the letters of every department")]
         constraints = [
             models.UniqueConstraint(fields=["created_by", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
                                     name="unique_letter_idempotency_key"),

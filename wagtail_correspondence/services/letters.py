@@ -32,6 +32,7 @@ from ..rendering.assembly import (
 )
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
 from .dispatch import plan_dispatches
+from .letter_access import can_view_letter, letter_department  # noqa: F401 - can_view_letter is used through here
 from .numbering import next_reference
 from .register_links import register_letter
 
@@ -77,12 +78,6 @@ class LetterRequest:
 
 def can_build_letters(user):
     return user.is_active and user.has_perm(ADD_LETTER)
-
-
-def can_view_letter(user, letter):
-    if not user.is_active:
-        return False
-    return user.has_perm(VIEW_LETTER) or (letter.created_by_id == user.pk and user.has_perm(ADD_LETTER))
 
 
 def can_edit_draft(user, letter):
@@ -205,6 +200,8 @@ def _apply_request(letter, request, data):
     letter.channels = [request.channel or default_channel(request.template, data)]
     letter.language = request.template.language
     letter.in_reply_to = request.in_reply_to
+    if letter.in_reply_to is not None or letter.department_id is None:
+        letter.department = letter_department(letter.created_by, letter.in_reply_to)
 
 
 @transaction.atomic

@@ -48,12 +48,8 @@ def _recipient(letter):
 def register_letter(letter, user):
     """The outbound entry of a just-generated letter (inside the generating transaction).
     It is closed from the start, since nothing is left to do, unless delivery fails."""
-    from .register_access import user_departments
-
     parent = letter.in_reply_to
-    departments = user_departments(user) if user is not None else []
-    department = parent.department if parent is not None and parent.department_id else (
-        departments[0] if departments else None)
+    department = letter.department
     entry = register_entry(
         user, direction=Direction.OUTBOUND, source=Source.LETTER, check_permission=False, in_reply_to=parent,
         kind=Kind.LETTER, channel=LETTER_CHANNELS.get(letter.channel, RegisterChannel.POST),

@@ -16,6 +16,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...conf import get_setting
 from ...models import BatchStatus, LetterBatch
 from ...services import batches as service
+from ...services import letter_access
 from ...services import letters as letter_service
 from .builder import BuilderPermissionMixin
 
@@ -25,10 +26,7 @@ def batch_url(name, *args):
 
 
 def visible_batches(user):
-    queryset = LetterBatch.objects.select_related("template", "created_by")
-    if user.is_superuser or user.has_perm(letter_service.VIEW_LETTER):
-        return queryset
-    return queryset.filter(created_by=user)
+    return letter_access.visible_batches(user, LetterBatch.objects.select_related("template", "created_by"))
 
 
 class BatchForm(forms.Form):
@@ -60,7 +58,7 @@ class BatchIndexView(BatchMixin, TemplateView):
     page_title = gettext_lazy("Batches")
 
     def dispatch(self, request, *args, **kwargs):
-        if not (letter_service.can_build_letters(request.user) or request.user.has_perm(letter_service.VIEW_LETTER)):
+        if not letter_access.may_list_letters(request.user):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 

@@ -14,12 +14,18 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...delivery.base import get_channel
 from ...models import PrintRun
+from ...services import letter_access
 from ...services import letters as letter_service
 from ...services.printing import PRINT, build_print_run, waiting_for_print
 
 
 def may_print(user):
-    return letter_service.can_build_letters(user) or user.has_perm(letter_service.VIEW_LETTER)
+    return letter_access.may_list_letters(user)
+
+
+def may_download_runs(user):
+    # A run's merged PDF holds the letters of every department.
+    return user.is_active and user.has_perm(letter_access.VIEW_ALL_LETTERS)
 
 
 class PrintRunIndexView(WagtailAdminTemplateMixin, TemplateView):
@@ -35,7 +41,8 @@ class PrintRunIndexView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update({"runs": PrintRun.objects.all()[:50], "waiting": waiting_for_print().count(),
-                        "can_send": letter_service.can_build_letters(self.request.user)})
+                        "can_send": letter_service.can_build_letters(self.request.user),
+                        "can_download": may_download_runs(self.request.user)})
         return context
 
     def post(self, request):
@@ -56,7 +63,7 @@ class PrintRunIndexView(WagtailAdminTemplateMixin, TemplateView):
 
 class PrintRunFileView(View):
     def get(self, request, pk, kind):
-        if not may_print(request.user):
+        if not may_download_runs(request.user):
             raise PermissionDenied
         run = get_object_or_404(PrintRun, pk=pk)
         path = {"pdf": run.pdf_path, "manifest": run.manifest_path}.get(kind)
