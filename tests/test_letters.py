@@ -207,7 +207,17 @@ def test_fragment_usage_counts_drafts_and_generated_letters(agent, template):
 
 def test_tampered_pdf_is_detected_on_read(agent, template):
     letter = service.generate_letter(agent, request_for(template))
-    with letter.pdf.storage.open(letter.pdf.name, "wb") as handle:
+    path = letter.pdf.storage.path(letter.pdf.name)
+    with open(path, "rb") as handle:
+        stored = bytearray(handle.read())
+    # An altered byte of the encrypted file fails Fernet's HMAC...
+    stored[len(stored) // 2] ^= 0x01
+    with open(path, "wb") as handle:
+        handle.write(bytes(stored))
+    with pytest.raises(service.LetterIntegrityError):
+        service.read_pdf(agent, letter)
+    # ...and a file replaced by a plain PDF fails the recorded SHA-256.
+    with open(path, "wb") as handle:
         handle.write(b"%PDF-1.7 tampered")
     with pytest.raises(service.LetterIntegrityError):
         service.read_pdf(agent, letter)

@@ -9,7 +9,7 @@ class WagtailCorrespondenceAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signal_handlers  # noqa: F401
+        from . import checks, signal_handlers  # noqa: F401
         from .versioning import register_versioned_models
 
         register_versioned_models()

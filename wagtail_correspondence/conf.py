@@ -10,6 +10,11 @@ from django.utils.module_loading import import_string
 
 DEFAULTS = {
     "ORGANISATION_NAME": "Correspondence",
+    # Fernet keys encrypting customer data at rest (letter data and texts, batch rows, notes,
+    # portal replies, and files in the encrypted storages). The first encrypts, all decrypt:
+    # rotate by putting a new key first and running correspondence_rotate_keys. Empty: a key
+    # derived from SECRET_KEY (development only; `check --deploy` warns).
+    "ENCRYPTION_KEYS": [],
     # Pluggable customer data source: a class with search(), get() (see customers.py).
     "CUSTOMER_DATA_SOURCE": {
         "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource",

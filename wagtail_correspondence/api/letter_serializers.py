@@ -129,6 +129,7 @@ class LetterSerializer(serializers.ModelSerializer):
     revisions = serializers.SerializerMethodField()
     fragments = serializers.SerializerMethodField()
     slots = serializers.JSONField(source="slot_values")
+    data = serializers.JSONField(read_only=True)  # an encrypted field: not a JSONField to DRF's eyes
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     generated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     links = serializers.SerializerMethodField()

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .fields import EncryptedJSONField
 from .letters import letter_storage
 
 
@@ -75,8 +76,8 @@ class BatchRow(models.Model):
     batch = models.ForeignKey(LetterBatch, on_delete=models.CASCADE, related_name="rows")
     row_number = models.PositiveIntegerField(_("row"))
     customer_id = models.CharField(max_length=100, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    slots = models.JSONField(default=dict, blank=True)
+    data = EncryptedJSONField(default=dict, blank=True)
+    slots = EncryptedJSONField(default=dict, blank=True)
     channel = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=20, choices=BatchRowStatus.choices, default=BatchRowStatus.PENDING,
                               db_index=True)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .fields import EncryptedTextField
 from .letters import letter_storage as letter_storage_callable
 
 
@@ -107,7 +108,7 @@ class PortalResponse(models.Model):
                                related_name="portal_responses", verbose_name=_("letter"))
     kind = models.CharField(_("kind"), max_length=20,
                             choices=[(ACKNOWLEDGEMENT, _("Acknowledgement")), (REPLY, _("Reply"))])
-    text = models.TextField(_("text"), blank=True)
+    text = EncryptedTextField(_("text"), blank=True)
     attachment = models.FileField(_("attachment"), storage=letter_storage_callable, upload_to=portal_upload_path,
                                   blank=True, max_length=255)
     attachment_name = models.CharField(_("attachment name"), max_length=255, blank=True)

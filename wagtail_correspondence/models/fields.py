@@ -1,4 +1,5 @@
 from django import forms
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from ..conf import get_setting
@@ -35,3 +36,68 @@ def language_choices():
 
 def channel_choices():
     return get_setting("CHANNELS")
+
+
+class EncryptedTextField(models.TextField):
+    """Text encrypted at rest (see ``encryption.py``). Cannot be searched or filtered on by
+    content: keep such fields out of search and lookups."""
+
+    def from_db_value(self, value, expression, connection):
+        from ..encryption import decrypt_text
+
+        return decrypt_text(value) if value is not None else value
+
+    def get_prep_value(self, value):
+        from ..encryption import encrypt_text, is_encrypted_text
+
+        value = super().get_prep_value(value)
+        if value is None or value == "" or is_encrypted_text(value):
+            return value
+        return encrypt_text(value)
+
+
+class EncryptedJSONField(models.TextField):
+    """A JSON value encrypted at rest, stored as text. Python sees the decoded value, as
+    with ``JSONField``; JSON lookups are not available."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("encoder", None)
+        kwargs.pop("decoder", None)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value, expression, connection):
+        import json
+
+        from ..encryption import decrypt_text
+
+        if value is None:
+            return None
+        return json.loads(decrypt_text(value))
+
+    def to_python(self, value):
+        import json
+
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def get_prep_value(self, value):
+        import json
+
+        from ..encryption import encrypt_text
+
+        if value is None:
+            return None
+        return encrypt_text(json.dumps(value, cls=DjangoJSONEncoder))
+
+    def value_to_string(self, obj):
+        import json
+
+        return json.dumps(self.value_from_object(obj), cls=DjangoJSONEncoder)
+
+    def formfield(self, **kwargs):
+        return forms.JSONField(label=self.verbose_name, required=not self.blank, help_text=self.help_text,
+                               **kwargs)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.search import index
 
 from ..conf import get_setting
+from .fields import EncryptedJSONField, EncryptedTextField
 
 
 def letter_storage():
@@ -68,13 +69,14 @@ class Letter(index.Indexed, models.Model):
     department = models.ForeignKey("wagtail_correspondence.Department", on_delete=models.SET_NULL, null=True,
                                    blank=True, related_name="letters", verbose_name=_("department"))
     recipient_name = models.CharField(_("recipient"), max_length=255, blank=True)
-    data = models.JSONField(_("data"), default=dict, blank=True,
-                            help_text=_("The data the letter is rendered with: the customer record and the "
-                                        "agent's changes"))
-    data_overrides = models.JSONField(_("data entered by the agent"), null=True, blank=True,
-                                      help_text=_("Changes over the customer record, or the whole data when no "
-                                                  "customer was chosen"))
-    slot_values = models.JSONField(_("slot texts"), default=dict, blank=True)
+    # Customer data and everything rendered from it are encrypted at rest (encryption.py).
+    data = EncryptedJSONField(_("data"), default=dict, blank=True,
+                              help_text=_("The data the letter is rendered with: the customer record and the "
+                                          "agent's changes"))
+    data_overrides = EncryptedJSONField(_("data entered by the agent"), null=True, blank=True,
+                                        help_text=_("Changes over the customer record, or the whole data when no "
+                                                    "customer was chosen"))
+    slot_values = EncryptedJSONField(_("slot texts"), default=dict, blank=True)
     optional_fragments = models.JSONField(_("optional fragments"), null=True, blank=True,
                                           help_text=_("Names of the ticked groups; empty means the template's choice"))
     channels = models.JSONField(_("channels"), default=list, blank=True)
@@ -85,12 +87,12 @@ class Letter(index.Indexed, models.Model):
 
     # What was generated.
     subject = models.CharField(_("subject"), max_length=500, blank=True)
-    html = models.TextField(_("print HTML"), blank=True)
+    html = EncryptedTextField(_("print HTML"), blank=True)
     html_sha256 = models.CharField(_("SHA-256 of the HTML"), max_length=64, blank=True)
     email_subject = models.CharField(_("email subject"), max_length=500, blank=True)
-    email_html = models.TextField(_("email HTML"), blank=True)
-    email_text = models.TextField(_("email text"), blank=True)
-    sms_text = models.TextField(_("SMS text"), blank=True)
+    email_html = EncryptedTextField(_("email HTML"), blank=True)
+    email_text = EncryptedTextField(_("email text"), blank=True)
+    sms_text = EncryptedTextField(_("SMS text"), blank=True)
     pdf = models.FileField(_("PDF"), storage=letter_storage, upload_to=letter_pdf_path, blank=True, max_length=255)
     pdf_sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True)
     pdf_pages = models.PositiveIntegerField(_("pages"), null=True, blank=True)

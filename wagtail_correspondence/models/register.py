@@ -12,6 +12,8 @@ from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail.search import index
 
+from .fields import EncryptedTextField
+
 
 class Direction(models.TextChoices):
     INBOUND = "inbound", _("Inbound")
@@ -234,7 +236,7 @@ class Note(models.Model):
     correspondence = models.ForeignKey(Correspondence, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+",
                                verbose_name=_("author"))
-    text = models.TextField(_("text"))
+    text = EncryptedTextField(_("text"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

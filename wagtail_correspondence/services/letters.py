@@ -19,6 +19,7 @@ from wagtail.log_actions import log
 from .. import log_actions
 from ..conf import get_setting
 from ..customers import CustomerNotFound, get_customer_source
+from ..encryption import DecryptionError
 from ..models import Letter, LetterFragmentPin, LetterStatus, LetterTemplatePage
 from ..rendering.assembly import (
     CONTENT,
@@ -404,8 +405,12 @@ class LetterIntegrityError(Exception):
 
 def verified_pdf(letter):
     """The PDF's bytes, checked against the SHA-256 recorded when it was generated."""
-    with letter.pdf.open("rb") as handle:
-        content = handle.read()
+    try:
+        with letter.pdf.open("rb") as handle:
+            content = handle.read()
+    except DecryptionError as exc:  # altered ciphertext fails its HMAC, or the key is gone
+        raise LetterIntegrityError(_("The stored PDF of %(reference)s cannot be decrypted: %(error)s") % {
+            "reference": letter.reference, "error": exc}) from exc
     if hashlib.sha256(content).hexdigest() != letter.pdf_sha256:
         raise LetterIntegrityError(_("The stored PDF of %(reference)s does not match its recorded SHA-256.") % {
             "reference": letter.reference})

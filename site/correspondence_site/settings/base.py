@@ -136,9 +136,11 @@ PRIVATE_STORAGE_ROOT = os.environ.get("PRIVATE_STORAGE_ROOT", str(SITE_DIR / "pr
 STORAGES = {
     "default": {"BACKEND": os.environ.get("DEFAULT_FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "letters": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+    # Letter PDFs, scans, mail and portal attachments, and the archive are personal data:
+    # encrypted at rest with WAGTAIL_CORRESPONDENCE["ENCRYPTION_KEYS"].
+    "letters": {"BACKEND": "wagtail_correspondence.storage.EncryptedFileSystemStorage",
                 "OPTIONS": {"location": os.path.join(PRIVATE_STORAGE_ROOT, "letters"), "base_url": None}},
-    "archive": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+    "archive": {"BACKEND": "wagtail_correspondence.storage.EncryptedFileSystemStorage",
                 "OPTIONS": {"location": os.path.join(PRIVATE_STORAGE_ROOT, "archive"), "base_url": None}},
     "print": {"BACKEND": "django.core.files.storage.FileSystemStorage",
               "OPTIONS": {"location": os.path.join(PRIVATE_STORAGE_ROOT, "print"), "base_url": None}},
@@ -212,6 +214,8 @@ SPECTACULAR_SETTINGS = {
 
 WAGTAIL_CORRESPONDENCE = {
     "ORGANISATION_NAME": os.environ.get("ORGANISATION_NAME", "Northwind Mutual"),
+    # Comma-separated Fernet keys, newest first (see docs/security.md, "Encryption at rest").
+    "ENCRYPTION_KEYS": os.environ.get("CORRESPONDENCE_ENCRYPTION_KEYS", ""),
     "CUSTOMER_DATA_SOURCE": {
         "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource",
         "OPTIONS": {"path": str(SITE_DIR / "demo_data" / "customers.json")},
