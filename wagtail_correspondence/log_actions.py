@@ -26,6 +26,7 @@ BATCH_STARTED = "wagtail_correspondence.batch.started"
 BATCH_CANCELLED = "wagtail_correspondence.batch.cancelled"
 LETTER_DISCARDED = "wagtail_correspondence.letter.discarded"
 LETTER_VIEWED = "wagtail_correspondence.letter.viewed"
+AUDIT_LOG_EXPORTED = "wagtail_correspondence.audit.exported"
 
 
 class LetterGeneratedFormatter(LogFormatter):
@@ -64,10 +65,12 @@ class DispatchFormatter(LogFormatter):
 
 def register(actions):
     register_register_actions(actions)
+    register_privacy_actions(actions)
     actions.register_action(LETTER_CREATED, _("Start letter"), _("Letter draft started"))
     actions.register_action(LETTER_DRAFT_SAVED, _("Save letter draft"), _("Letter draft saved"))
     actions.register_action(LETTER_DISCARDED, _("Discard letter draft"), _("Letter draft discarded"))
     actions.register_action(LETTER_VIEWED, _("View letter"), _("Letter viewed"))
+    actions.register_action(AUDIT_LOG_EXPORTED, _("Export audit log"), _("Audit log exported"))
     actions.register_action(LETTER_GENERATED)(LetterGeneratedFormatter)
     actions.register_action(LETTER_PDF_DOWNLOADED)(PdfDownloadedFormatter)
     actions.register_action(LETTER_PDF_VIEWED)(PdfViewedFormatter)
@@ -140,3 +143,39 @@ def register_register_actions(actions):
         (REGISTER_VIEWED, _("View register entry"), _("Viewed %(reference)s")),
     ]:
         actions.register_action(action)(lambda label=label, template=template: RegisterFormatter(label, template))
+
+
+# Privacy: legal holds, retention, subject access ----------------------------------------
+
+REGISTER_LEGAL_HOLD_PLACED = "wagtail_correspondence.register.legal_hold_placed"
+REGISTER_LEGAL_HOLD_LIFTED = "wagtail_correspondence.register.legal_hold_lifted"
+RETENTION_ANONYMISED = "wagtail_correspondence.retention.anonymised"
+RETENTION_PURGED = "wagtail_correspondence.retention.purged"
+RETENTION_LETTER_ANONYMISED = "wagtail_correspondence.retention.letter_anonymised"
+SUBJECT_ACCESS_EXPORTED = "wagtail_correspondence.privacy.subject_access_exported"
+
+
+class PrivacyFormatter(LogFormatter):
+    def __init__(self, label, template):
+        self.label = label
+        self.template = template
+
+    def format_message(self, log_entry):
+        data = {"reference": "?", "reason": "", "policy": "-", "customer_id": "?", "items": "?", "entry": "-"}
+        data.update({key: value for key, value in (log_entry.data or {}).items() if value is not None})
+        return self.template % data
+
+
+def register_privacy_actions(actions):
+    for action, label, template in [
+        (REGISTER_LEGAL_HOLD_PLACED, _("Place legal hold"), _("Legal hold placed: %(reason)s")),
+        (REGISTER_LEGAL_HOLD_LIFTED, _("Lift legal hold"), _("Legal hold lifted: %(reason)s")),
+        (RETENTION_ANONYMISED, _("Anonymise entry"),
+         _("Anonymised %(reference)s under retention policy '%(policy)s'")),
+        (RETENTION_PURGED, _("Purge entry"), _("Purged %(reference)s under retention policy '%(policy)s'")),
+        (RETENTION_LETTER_ANONYMISED, _("Anonymise letter"),
+         _("Anonymised letter %(reference)s with register entry %(entry)s (policy '%(policy)s')")),
+        (SUBJECT_ACCESS_EXPORTED, _("Subject access export"),
+         _("Exported everything held about customer %(customer_id)s (%(items)s files)")),
+    ]:
+        actions.register_action(action)(lambda label=label, template=template: PrivacyFormatter(label, template))

@@ -21,7 +21,16 @@ from wagtail_modeladmin.views import IndexView
 from . import log_actions
 from .conf import get_setting
 from .forms import BusinessCalendarForm, CategoryForm, DepartmentForm, RoutingRuleForm, VersionedForm
-from .models import BusinessCalendar, Category, Correspondence, Department, Direction, RoutingRule, SlaPolicy
+from .models import (
+    BusinessCalendar,
+    Category,
+    Correspondence,
+    Department,
+    Direction,
+    RetentionPolicy,
+    RoutingRule,
+    SlaPolicy,
+)
 from .services import register_access as access
 from .services.register_access import search_entries, visible_entries
 from .views.register.entries import EditEntryView, EntryInspectView, RegisterIncomingView
@@ -339,6 +348,24 @@ class SlaPolicyAdmin(ModelAdmin):
                                FieldPanel("response_time"), FieldPanel("unit"), FieldPanel("reminder_percentages"),
                                FieldPanel("escalation_interval_hours"), FieldPanel("is_active")],
                               base_form_class=VersionedForm)
+
+
+class RetentionPolicyAdmin(ModelAdmin):
+    model = RetentionPolicy
+    menu_label = _("Retention policies")
+    menu_icon = "bin"
+    add_to_admin_menu = False
+    base_url_path = "correspondence/register/retention-policies"
+    list_display = ("name", "category", "period", "action", "is_active")
+    list_filter = ("is_active", "action")
+    search_fields = ("name",)
+    edit_handler = ObjectList([FieldPanel("name"), FieldPanel("category"), FieldPanel("retain_years"),
+                               FieldPanel("retain_days"), FieldPanel("action"), FieldPanel("is_active")],
+                              base_form_class=VersionedForm)
+
+    @admin.display(description=_("Kept for"))
+    def period(self, obj):
+        return obj.period_display
 
 
 class BusinessCalendarAdmin(ModelAdmin):

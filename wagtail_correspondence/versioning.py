@@ -11,6 +11,7 @@ def register_versioned_models():
         Category,
         Correspondence,
         Department,
+        RetentionPolicy,
         RoutingRule,
         SlaPolicy,
         TaggedCorrespondence,
@@ -18,7 +19,7 @@ def register_versioned_models():
 
     for model, follow in [
         (Correspondence, ("tagged_items",)), (TaggedCorrespondence, ()), (RoutingRule, ()), (SlaPolicy, ()),
-        (BusinessCalendar, ()), (Category, ()), (Department, ()),
+        (BusinessCalendar, ()), (Category, ()), (Department, ()), (RetentionPolicy, ()),
     ]:
         if not reversion.is_registered(model):
             reversion.register(model, follow=follow)

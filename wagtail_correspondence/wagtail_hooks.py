@@ -11,11 +11,13 @@ from .modeladmin import (
     CategoryAdmin,
     CorrespondenceAdmin,
     DepartmentAdmin,
+    RetentionPolicyAdmin,
     RoutingRuleAdmin,
     SlaPolicyAdmin,
 )
 from .services import register_access
 from .services.letters import can_build_letters
+from .services.subject_access import can_export_subject_access
 from .views.register import dashboard
 from .views.register import urls as register_urls
 from .viewsets import ContentLibraryViewSetGroup, LetterViewSet
@@ -36,6 +38,7 @@ category_admin = _registered(CategoryAdmin)
 routing_admin = _registered(RoutingRuleAdmin)
 sla_admin = _registered(SlaPolicyAdmin)
 calendar_admin = _registered(BusinessCalendarAdmin)
+retention_admin = _registered(RetentionPolicyAdmin)
 letter_viewset = LetterViewSet()
 
 
@@ -104,6 +107,11 @@ class RegisterMailMenuItem(MenuItem):
         return register_access.can_register(request.user)
 
 
+class SubjectAccessMenuItem(MenuItem):
+    def is_shown(self, request):
+        return can_export_subject_access(request.user)
+
+
 @hooks.register("register_admin_menu_item")
 def register_register_menu():
     index = register_admin.url_helper.index_url
@@ -124,6 +132,10 @@ def register_register_menu():
                      order=800),
         ListMenuItem(_("Business calendars"), calendar_admin.url_helper.index_url, calendar_admin,
                      icon_name="date", order=900),
+        ListMenuItem(_("Retention policies"), retention_admin.url_helper.index_url, retention_admin,
+                     icon_name="bin", order=1000),
+        SubjectAccessMenuItem(_("Subject access export"), reverse("wagtail_correspondence_register:subject_access"),
+                              icon_name="download", order=1100),
     ])
     return SubmenuMenuItem(_("Register"), menu, icon_name="folder-open-inverse", name="register", order=130)
 
@@ -133,3 +145,33 @@ def add_register_panels(request, panels):
     if register_admin.permission_helper.user_can_list(request.user):
         panels.insert(0, dashboard.MyWorkPanel(request.user))
         panels.append(dashboard.DepartmentVolumesPanel(request.user))
+
+
+@hooks.register("register_admin_urls")
+def register_audit_log_urls():
+    from .views.audit import AuditLogView, VerifyAuditChainView
+
+    return [path("correspondence/audit-log/", include(([
+        path("", AuditLogView.as_view(), name="index"),
+        path("results/", AuditLogView.as_view(results_only=True), name="results"),
+        path("verify/", VerifyAuditChainView.as_view(), name="verify"),
+    ], "wagtail_correspondence_audit")))]
+
+
+class AuditLogMenuItem(MenuItem):
+    def is_shown(self, request):
+        from .views.audit import can_read_audit_log
+
+        return can_read_audit_log(request.user)
+
+
+@hooks.register("register_reports_menu_item")
+def register_audit_log_menu_item():
+    return AuditLogMenuItem(_("Audit log"), reverse("wagtail_correspondence_audit:index"), icon_name="history",
+                            order=50)
+
+
+@hooks.register("construct_reports_menu")
+def hide_site_history(request, menu_items):
+    # The audit log above replaces it (see views/audit.py).
+    menu_items[:] = [item for item in menu_items if item.name != "site-history"]

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
@@ -9,6 +10,13 @@ from wagtail_correspondence.api import urls as correspondence_api_urls
 from wagtail_correspondence.portal import urls as correspondence_portal_urls
 
 urlpatterns = [
+    # Wagtail's site history shows any admin user the log of every object type they hold a
+    # permission on (officers would read the history of entries outside their scope): it
+    # goes to the plugin's audit log, for auditors only.
+    path("admin/reports/site-history/", RedirectView.as_view(
+        pattern_name="wagtail_correspondence_audit:index", query_string=True)),
+    path("admin/reports/site-history/results/", RedirectView.as_view(
+        pattern_name="wagtail_correspondence_audit:results", query_string=True)),
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

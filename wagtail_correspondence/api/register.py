@@ -24,6 +24,7 @@ from .. import log_actions
 from ..models import Attachment, Category, Correspondence, Department, Direction, Priority, Source, Status
 from ..services import register as register_service
 from ..services import register_access as access
+from ..services import retention
 from . import register_serializers as serializers
 from .permissions import any_permission
 
@@ -294,3 +295,31 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
         return Response([{"id": version.pk, "date": version.revision.date_created,
                           "user": version.revision.user.get_username() if version.revision.user_id else None,
                           "comment": version.revision.comment} for version in versions])
+
+    @extend_schema(methods=["POST"], summary="Place a legal hold on an entry (and so on its conversation)",
+                   request=serializers.LegalHoldSerializer,
+                   responses={200: serializers.LegalHoldStatusSerializer, 400: BAD_REQUEST, 403: FORBIDDEN,
+                              404: NOT_FOUND})
+    @extend_schema(methods=["DELETE"], summary="Lift the legal hold of an entry",
+                   request=serializers.LegalHoldSerializer,
+                   parameters=[OpenApiParameter("reason", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+                                                description="Why the hold is lifted (or in a JSON body)")],
+                   responses={200: serializers.LegalHoldStatusSerializer, 400: BAD_REQUEST, 403: FORBIDDEN,
+                              404: NOT_FOUND})
+    @action(detail=True, methods=["post", "delete"], url_path="legal-hold", filter_backends=[])
+    def legal_hold(self, request, reference=None):
+        """POST ``{"reason": "…"}`` places a hold, DELETE ``{"reason": "…"}`` (or ``?reason=…``)
+        lifts it. While an entry is held, retention neither anonymises nor purges it, any entry
+        of its conversation or their letters. Needs the ``set_legal_hold_correspondence``
+        permission."""
+        entry = self.get_object()
+        self._require(retention.can_set_legal_hold(request.user, entry), "You may not place or lift legal holds.")
+        data = request.data
+        if request.method == "DELETE" and not data and "reason" in request.query_params:
+            data = {"reason": request.query_params["reason"]}
+        values = self._validated(serializers.LegalHoldSerializer, data)
+        if request.method == "POST":
+            entry = retention.place_legal_hold(entry, request.user, values["reason"])
+        else:
+            entry = retention.lift_legal_hold(entry, request.user, values["reason"])
+        return Response(serializers.LegalHoldStatusSerializer(entry).data)

@@ -390,3 +390,25 @@ class CorrespondenceSerializer(CorrespondenceListSerializer):
     def get_available_actions(self, entry) -> ActionSerializer(many=True):
         return [{"action": name, "label": str(label)}
                 for name, label in register_service.available_actions(self._user, entry)]
+
+
+class LegalHoldSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the hold is placed (the matter) or lifted")
+
+
+class LegalHoldStatusSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    legal_hold = serializers.BooleanField(help_text="Whether this entry itself is held")
+    reason = serializers.CharField(source="legal_hold_reason")
+    placed_by = serializers.SerializerMethodField()
+    placed_at = serializers.DateTimeField(source="legal_hold_at", allow_null=True)
+    held = serializers.SerializerMethodField(help_text="Whether a hold on this entry or on another entry of its "
+                                                       "conversation keeps it from retention")
+
+    def get_placed_by(self, entry) -> str | None:
+        return entry.legal_hold_by.get_username() if entry.legal_hold_by_id else None
+
+    def get_held(self, entry) -> bool:
+        from ..services.retention import is_held
+
+        return is_held(entry)

@@ -25,6 +25,7 @@ from .register import (
     TaggedCorrespondence,
 )
 from .routing import Assignment, RoutingRule
+from .retention import RetentionAction, RetentionPolicy, RetentionRecord
 from .sla import BusinessCalendar, SlaNotice, SlaNoticeKind, SlaNoticeState, SlaPolicy, SlaUnit
 from .templates import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
 
@@ -36,5 +37,5 @@ __all__ = [
     "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch",
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
     "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
-    "TemplateFolderPage", "TemplateLibraryPage",
+    "TemplateFolderPage", "TemplateLibraryPage", "RetentionAction", "RetentionPolicy", "RetentionRecord",
 ]

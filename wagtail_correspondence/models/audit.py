@@ -13,6 +13,10 @@ class AuditChainHead(models.Model):
 
     class Meta:
         verbose_name = _("audit chain head")
+        permissions = [("view_audit_log", "Can browse, export and verify the whole audit log")]
+
+    def __str__(self):
+        return str(_("Audit log"))
 
 
 class AuditSeal(models.Model):

@@ -171,6 +171,14 @@ class Correspondence(index.Indexed, ClusterableModel):
     idempotency_key = models.CharField(_("idempotency key"), max_length=255, null=True, blank=True, editable=False)
     request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
+    # Legal hold: retention never anonymises or purges a held entry, nor any entry (and
+    # letter) of its conversation. Placed and lifted through services.retention.
+    legal_hold = models.BooleanField(_("legal hold"), default=False, db_index=True, editable=False)
+    legal_hold_reason = models.TextField(_("legal hold reason"), blank=True, editable=False)
+    legal_hold_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+", editable=False, verbose_name=_("legal hold placed by"))
+    legal_hold_at = models.DateTimeField(_("legal hold placed at"), null=True, blank=True, editable=False)
+
     objects = CorrespondenceQuerySet.as_manager()
 
     search_fields = [
@@ -194,6 +202,8 @@ class Correspondence(index.Indexed, ClusterableModel):
             ("view_confidential_correspondence", "Can see strictly confidential register entries"),
             ("restore_correspondence", "Can restore earlier values of register entries"),
             ("export_correspondence", "Can export the register"),
+            ("set_legal_hold_correspondence", "Can place and lift legal holds"),
+            ("export_subject_access", "Can export everything held about a customer (subject access)"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["message_id"], condition=~Q(message_id=""), name="unique_message_id"),

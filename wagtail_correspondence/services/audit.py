@@ -55,6 +55,11 @@ def _head(using, head_model=AuditChainHead):
     return head
 
 
+def chain_head():
+    """The chain's head row, the object that events about the log as a whole are logged on."""
+    return AuditChainHead.objects.get_or_create(pk=1)[0]
+
+
 def seal(kind, entry, using=None, head_model=AuditChainHead, seal_model=AuditSeal):
     """Add ``entry`` to the chain (inside the transaction that wrote it)."""
     using = using or entry._state.db

@@ -20,9 +20,18 @@ from ...models import AttachmentVersion, Correspondence, Direction
 from ...services import register as service
 from ...services import register_access as access
 from ...services import register_history
+from ...services import retention
 from ...services.letters import can_build_letters
 from ...services.sla import elapsed_fraction
-from .forms import AssignForm, EditEntryForm, NoteForm, RegisterIncomingForm, TransitionForm, UploadForm
+from .forms import (
+    AssignForm,
+    EditEntryForm,
+    LegalHoldForm,
+    NoteForm,
+    RegisterIncomingForm,
+    TransitionForm,
+    UploadForm,
+)
 
 
 def _errors_to_form(form, exc):
@@ -164,6 +173,9 @@ class EntryInspectView(InspectView):
             "upload_form": UploadForm(),
             "sla_used": round(elapsed_fraction(entry) * 100) if entry.is_open and entry.due_at else None,
             "edit_url": self.url_helper.get_action_url("edit", entry.pk) if can_change else "",
+            # Legal hold: on the entry itself, or through another entry of its conversation.
+            "thread_holds": [item for item in thread if item.legal_hold and item.pk != entry.pk],
+            "can_set_legal_hold": retention.can_set_legal_hold(user, entry),
         })
         return context
 
@@ -270,6 +282,18 @@ def restore_view(request, entry):
     except (ValueError, register_history.Version.DoesNotExist) as exc:
         raise ValidationError({"version": _("No such version of this entry.")}) from exc
     return _("Earlier values restored (as a new version).")
+
+
+@entry_action
+def legal_hold_view(request, entry):
+    form = LegalHoldForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(form.errors)
+    if form.cleaned_data["action"] == "place":
+        retention.place_legal_hold(entry, request.user, form.cleaned_data["reason"])
+        return _("%(reference)s and its conversation are on legal hold.") % {"reference": entry.reference}
+    retention.lift_legal_hold(entry, request.user, form.cleaned_data["reason"])
+    return _("The legal hold on %(reference)s is lifted.") % {"reference": entry.reference}
 
 
 @require_admin_access

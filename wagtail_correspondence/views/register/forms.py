@@ -180,3 +180,9 @@ class UploadForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=255, required=False)
     attachment = forms.IntegerField(required=False, widget=forms.HiddenInput)
     comment = forms.CharField(label=_("What changed"), max_length=500, required=False)
+
+
+class LegalHoldForm(forms.Form):
+    action = forms.ChoiceField(choices=[("place", _("Place")), ("lift", _("Lift"))], widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason"), max_length=2000,
+                             widget=forms.TextInput(attrs={"placeholder": _("The matter or case number")}))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import entries
+from . import entries, privacy
 
 app_name = "wagtail_correspondence_register"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:pk>/attachments/", entries.upload_view, name="upload"),
     path("<int:pk>/attachments/<int:version_pk>/", entries.download_view, name="download"),
     path("<int:pk>/restore/", entries.restore_view, name="restore"),
+    path("<int:pk>/legal-hold/", entries.legal_hold_view, name="legal_hold"),
+    path("subject-access/", privacy.SubjectAccessView.as_view(), name="subject_access"),
 ]

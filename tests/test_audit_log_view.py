@@ -1,0 +1,73 @@
+"""Auditors browse, export and verify the whole audit log in the admin; nobody else does, and
+Wagtail's site history (which would show officers the history of entries outside their
+scope) leads there too."""
+
+import csv
+import io
+
+import pytest
+from wagtail.models import ModelLogEntry
+
+from wagtail_correspondence import log_actions, roles
+from wagtail_correspondence.models import Department
+from wagtail_correspondence.services import register as register_service
+
+AUDIT_LOG = "/admin/correspondence/audit-log/"
+
+
+@pytest.fixture
+def world(make_user):
+    legal = Department.add_root(name="Legal", code="legal")
+    complaints = Department.add_root(name="Complaints", code="complaints")
+    lawyer = make_user("lawyer", roles.OFFICERS)
+    legal.members.add(lawyer)
+    officer = make_user("officer", roles.OFFICERS)
+    complaints.members.add(officer)
+    secret = register_service.register_entry(lawyer, subject="Settlement talks with Brouwer", kind="letter",
+                                             channel="post", department=legal)
+    return {"lawyer": lawyer, "officer": officer, "auditor": make_user("auditor", roles.AUDITORS),
+            "secret": secret}
+
+
+def refused(response):
+    return response.status_code == 403 or (response.status_code == 302 and response["Location"] == "/admin/")
+
+
+def test_auditors_read_every_entry_of_the_log(client, world):
+    client.force_login(world["auditor"])
+    page = client.get(AUDIT_LOG)
+    assert page.status_code == 200
+    assert world["secret"].reference in page.content.decode()
+    assert "/admin/correspondence/audit-log/" in client.get("/admin/").content.decode()
+
+
+def test_others_are_refused_and_the_site_history_leads_to_the_audit_log(client, world):
+    client.force_login(world["officer"])
+    assert refused(client.get(AUDIT_LOG))
+    assert refused(client.get(AUDIT_LOG + "?export=csv"))
+    assert refused(client.post(AUDIT_LOG + "verify/"))
+    history = client.get("/admin/reports/site-history/", follow=True)
+    assert world["secret"].reference not in history.content.decode()
+    assert history.redirect_chain[0][0].startswith(AUDIT_LOG)
+    assert "/admin/correspondence/audit-log/" not in client.get("/admin/").content.decode()
+    assert "/admin/reports/site-history/" not in client.get("/admin/").content.decode()
+
+
+def test_an_export_holds_the_log_and_is_logged_itself(client, world):
+    client.force_login(world["auditor"])
+    response = client.get(AUDIT_LOG + "?export=csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert any(world["secret"].reference in " ".join(row) for row in rows[1:])
+    exported = ModelLogEntry.objects.filter(action=log_actions.AUDIT_LOG_EXPORTED)
+    assert exported.count() == 1 and exported.get().user == world["auditor"]
+    assert exported.get().data["format"] == "csv"
+
+
+def test_verify_reports_an_intact_chain_and_a_broken_one(client, world):
+    client.force_login(world["auditor"])
+    page = client.post(AUDIT_LOG + "verify/", follow=True).content.decode()
+    assert "The audit log is intact" in page
+    ModelLogEntry.objects.filter(object_id=str(world["secret"].pk)).update(label="nothing to see")
+    page = client.post(AUDIT_LOG + "verify/", follow=True).content.decode()
+    assert "NOT intact" in page
