@@ -38,6 +38,8 @@ from .models import (
     Note,
     Priority,
     RegisterChannel,
+    RetentionAction,
+    RetentionPolicy,
     RoutingRule,
     SlaPolicy,
     SlaUnit,
@@ -46,6 +48,7 @@ from .models import (
 )
 from .models.attachments import Attachment
 from .services import register as register_service
+from .services import retention as retention_service
 from .services import sla as sla_service
 
 SEED = 2026
@@ -93,6 +96,13 @@ SLA_POLICIES = [
     ("Claims", "claims", "", 7, SlaUnit.WORKING_DAYS),
     ("Legal", "legal", "", 3, SlaUnit.WORKING_DAYS),
     ("GDPR data request", "legal-gdpr", "", 20, SlaUnit.WORKING_DAYS),
+]
+
+# Name, category code (None: the default policy), years, then what.
+RETENTION_POLICIES = [
+    ("Keep 7 years, then anonymise", None, 7, RetentionAction.ANONYMISE),
+    ("General inquiries: 2 years, then purge", "general", 2, RetentionAction.PURGE),
+    ("Legal matters: 10 years, then anonymise", "legal", 10, RetentionAction.ANONYMISE),
 ]
 
 # Tried in this order; the first whose conditions all hold decides.
@@ -233,9 +243,12 @@ class RegisterDemo:
         categories = self.categories()
         policies = self.sla_policies(categories)
         self.routing_rules(categories, policies)
+        self.retention_policies(categories)
         if Correspondence.objects.filter(external_reference=MARKER).exists():
             return []
-        return EntryMaker(self, categories).make()
+        entries = EntryMaker(self, categories).make()
+        self.legal_hold(categories)
+        return entries
 
     # Configuration ------------------------------------------------------------------
 
@@ -328,6 +341,26 @@ class RegisterDemo:
                 self.builder.note(True, f"SLA policy {name}")
             result[name] = policy
         return result
+
+    def retention_policies(self, categories):
+        for name, category_code, years, action in RETENTION_POLICIES:
+            if RetentionPolicy.objects.filter(name=name).exists():
+                continue
+            policy = RetentionPolicy(name=name, category=categories[category_code] if category_code else None,
+                                     retain_years=years, action=action)
+            policy.full_clean()
+            policy.save()
+            self.builder.note(True, f"retention policy {name}")
+
+    def legal_hold(self, categories):
+        """A lawyer's letter on hold, so that retention shows what a hold keeps."""
+        lawyers_letters = Correspondence.objects.filter(category=categories["legal-lawyer"]).order_by("pk")
+        # A closed one: retention would otherwise take it once its period is over.
+        entry = lawyers_letters.filter(status=Status.CLOSED).first() or lawyers_letters.first()
+        supervisor = get_user_model().objects.filter(username="supervisor").first()
+        if entry is not None and supervisor is not None:
+            retention_service.place_legal_hold(entry, supervisor, "Pending litigation, case 2026/LIT/0042")
+            self.builder.note(True, f"legal hold on {entry.reference}")
 
     def routing_rules(self, categories, policies):
         for spec in ROUTING_RULES:
