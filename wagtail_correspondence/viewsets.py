@@ -16,7 +16,7 @@ from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetVie
 
 from .forms import MergeFieldCheckedForm
 from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter
-from .services.letter_access import visible_letters
+from .services.letter_access import search_letters, visible_letters
 from .services.letters import can_edit_draft
 from .views.compare import FragmentSideBySideView
 from .views.letters.builder import (
@@ -173,6 +173,13 @@ class LetterIndexView(generic.IndexView):
 
     def get_base_queryset(self):
         return visible_letters(self.request.user, super().get_base_queryset().select_related("template", "created_by"))
+
+    def search_queryset(self, queryset):
+        # Words matched within the scoped queryset: Wagtail's search backend could not apply
+        # the department scope (its filters are index fields only).
+        if not self.is_searching:
+            return queryset
+        return search_letters(queryset, self.search_query)
 
     def get_edit_url(self, instance):
         # Generated letters open on their page; drafts in the builder (for their agent).

@@ -5,7 +5,6 @@ import json
 
 import django_filters
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -18,7 +17,7 @@ from .. import log_actions
 from ..customers import CustomerNotFound, get_customer_source
 from ..models import Letter, LetterStatus
 from ..services import letters as letter_service
-from ..services.letter_access import visible_letters
+from ..services.letter_access import search_letters, visible_letters
 from . import letter_serializers as serializers
 from .permissions import any_permission
 
@@ -90,10 +89,7 @@ class LetterFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         # Within the queryset the view scoped already, so search never widens what a user sees.
-        for word in value.split()[:10]:
-            queryset = queryset.filter(Q(reference__icontains=word) | Q(recipient_name__icontains=word)
-                                       | Q(customer_id__icontains=word) | Q(subject__icontains=word))
-        return queryset
+        return search_letters(queryset, value)
 
 
 class LetterViewSet(viewsets.GenericViewSet):
@@ -186,6 +182,9 @@ class LetterViewSet(viewsets.GenericViewSet):
     def destroy(self, request, key=None):
         """Discard a draft. Generated letters are records and stay."""
         letter = self.get_object()
+        # Permission before state: a user who may not build letters learns nothing more.
+        if not letter_service.can_build_letters(request.user):
+            raise PermissionDenied
         if not letter.is_draft:
             return Response({"detail": "A generated letter cannot be deleted."}, status=status.HTTP_409_CONFLICT)
         letter_service.discard_draft(request.user, letter)
@@ -197,6 +196,8 @@ class LetterViewSet(viewsets.GenericViewSet):
     def generate(self, request, key=None):
         """Generate a saved draft, as it is."""
         letter = self.get_object()
+        if not letter_service.can_build_letters(request.user):
+            raise PermissionDenied
         if not letter.is_draft:
             return self._letter_response(letter)
         try:

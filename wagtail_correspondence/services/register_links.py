@@ -7,7 +7,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import Correspondence, Direction, Kind, RegisterChannel, Source, Status
+from ..models import Confidentiality, Correspondence, Direction, Kind, RegisterChannel, Source, Status
 from . import register_access as access
 from .register import NewAttachment, _save_version, _transition, register_entry
 
@@ -50,12 +50,14 @@ def register_letter(letter, user):
     It is closed from the start, since nothing is left to do, unless delivery fails."""
     parent = letter.in_reply_to
     department = letter.department
+    # A reply holds what the entry it answers holds: it is as confidential.
+    confidentiality = parent.confidentiality if parent is not None else Confidentiality.INTERNAL
     entry = register_entry(
         user, direction=Direction.OUTBOUND, source=Source.LETTER, check_permission=False, in_reply_to=parent,
         kind=Kind.LETTER, channel=LETTER_CHANNELS.get(letter.channel, RegisterChannel.POST),
         subject=letter.subject or letter.email_subject or letter.template.title, body=letter.email_text[:20000],
         recipients=[_recipient(letter)], customer_id=letter.customer_id, letter=letter, department=department,
-        assignee=user, status=Status.CLOSED, closed_at=letter.generated_at,
+        confidentiality=confidentiality, assignee=user, status=Status.CLOSED, closed_at=letter.generated_at,
         reference_override=letter.reference, comment=_("Letter %(reference)s generated") % {
             "reference": letter.reference})
     if parent is not None:
