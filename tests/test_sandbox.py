@@ -28,7 +28,7 @@ def test_customer_data_is_inert_and_escaped(payload):
 
 
 def test_sandbox_refuses_attribute_escapes():
-    with pytest.raises(MergeError, match="sandbox|unsafe"):
+    with pytest.raises(MergeError, match="private|sandbox|unsafe"):
         render_source("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
     with pytest.raises(MergeError):
         render_source("{{ customer.__init__.__globals__ }}", {"customer": {}})

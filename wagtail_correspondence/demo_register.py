@@ -430,9 +430,11 @@ class EntryMaker:
         """A moment in the last ``SPAN_DAYS`` days, more of them recent; mail that comes by post
         or over the counter arrives on a weekday during office hours."""
         ago = datetime.timedelta(days=SPAN_DAYS * self.rng.random() ** 1.25, minutes=self.rng.randint(20, 600))
+        # Returned in UTC: arithmetic on datetimes of one zone is wall-clock arithmetic in
+        # Python, which goes wrong across the night the clocks change.
         moment = timezone.localtime(self.now - ago, self.tz)
         if not office_hours:
-            return moment
+            return moment.astimezone(datetime.timezone.utc)
         day = moment.date()
         while True:
             while day.weekday() >= 5:
@@ -440,7 +442,7 @@ class EntryMaker:
             candidate = datetime.datetime.combine(day, datetime.time(9 + self.rng.randint(0, 6), self.rng.randint(0, 59)),
                                                   tzinfo=self.tz)
             if candidate < self.now - datetime.timedelta(minutes=30):
-                return candidate
+                return candidate.astimezone(datetime.timezone.utc)
             day -= datetime.timedelta(days=1)
 
     def between(self, start, end, low=0.1, high=0.9):

@@ -4,6 +4,7 @@ One module for the portal (customer replies) and the register (scans, mail attac
 both accept and refuse the same things.
 """
 
+import re
 import zipfile
 from io import BytesIO
 
@@ -27,19 +28,38 @@ LABELS = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG", "i
           DOCX: gettext_lazy("Word document")}
 
 
+# Alternative extensions people give files of each type; any other is replaced (see content_name).
+ALIASES = {"jpg": {"jpeg", "jpe"}, "tif": {"tiff"}, "txt": {"text", "csv", "log", "md"}}
+
+# Programs, refused whatever the configuration allows: Windows (MZ, with the NUL bytes text never
+# has), Linux (ELF), macOS (Mach-O, fat binaries), WebAssembly, scripts with an interpreter line.
+EXECUTABLE_SIGNATURES = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
+                         b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\x00asm", b"#!")
+# Text a browser would run as a page or an image with scripts: never "plain text".
+MARKUP_RE = re.compile(rb"<\s*(?:!doctype|html|head|body|script|svg|iframe|frame|object|embed|applet|meta|link|"
+                       rb"style|form|base|math|\?xml|xsl)\b|\bjavascript\s*:", re.IGNORECASE)
+
+
+def is_executable(content):
+    if content.startswith(b"MZ") and b"\x00" in content[:1024]:
+        return True
+    return content.startswith(EXECUTABLE_SIGNATURES)
+
+
 def _is_docx(content):
     if not content.startswith(b"PK\x03\x04"):
         return False
     try:
         with zipfile.ZipFile(BytesIO(content)) as archive:
             names = set(archive.namelist())
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
         return False
-    return "[Content_Types].xml" in names and "word/document.xml" in names
+    # A Word document with macros (vbaProject.bin) is a .docm whatever its name: not accepted.
+    return "[Content_Types].xml" in names and "word/document.xml" in names and "word/vbaProject.bin" not in names
 
 
 def _is_text(content):
-    if b"\x00" in content[:8192]:
+    if b"\x00" in content[:8192] or MARKUP_RE.search(content[:65536]):
         return False
     try:
         content[:65536].decode("utf-8")
@@ -56,7 +76,10 @@ def _is_message(content):
 
 
 def sniff(content):
-    """The content type of ``content`` by what it is, or None when it is nothing we know."""
+    """The content type of ``content`` by what it is, or None when it is nothing we know (or a
+    program, or markup that would run scripts)."""
+    if is_executable(content):
+        return None
     for magic, content_type, _extension in SIGNATURES:
         if content.startswith(magic):
             return content_type
@@ -89,3 +112,14 @@ def read_upload(upload, *, allowed, max_bytes, field="file"):
     content = upload.read(max_bytes + 1)
     content_type, extension = check_content(content, allowed=allowed, max_bytes=max_bytes, field=field)
     return content, content_type, extension
+
+
+def content_name(filename, content_type):
+    """``filename`` with the extension of what the file is: ``invoice.exe`` holding a PDF is
+    ``invoice.pdf``, so that whoever downloads it later opens it as what it is."""
+    extension = EXTENSIONS[content_type]
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or "file"
+    stem, dot, current = name.rpartition(".")
+    if dot and stem and (current.lower() == extension or current.lower() in ALIASES.get(extension, ())):
+        return name
+    return f"{stem if dot and stem else name}.{extension}"

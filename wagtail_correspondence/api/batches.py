@@ -12,12 +12,12 @@ from ..services import batches as service
 from ..services import letters as letter_service
 from ..services.letter_access import visible_batches
 from .letters import BUILD_OR_VIEW
+from .serializers import IdField
 
 
 class BatchCreateSerializer(serializers.Serializer):
-    template = serializers.PrimaryKeyRelatedField(queryset=letter_service.available_templates(),
-                                                  error_messages={"does_not_exist": "No published letter template "
-                                                                                    "with id {pk_value}."})
+    template = IdField(queryset=letter_service.available_templates(),
+                       error_messages={"does_not_exist": "No published letter template with id {pk_value}."})
     file = serializers.FileField(help_text="CSV or JSON Lines (.jsonl)")
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     channel = serializers.CharField(required=False, allow_blank=True, max_length=20)

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from ..conf import get_setting
 from ..models import Letter, LetterStatus
 from ..services.letters import LetterRequest, available_templates
+from .serializers import IdField
 
 
 class CustomerSummarySerializer(serializers.Serializer):
@@ -63,7 +64,7 @@ class LetterTemplateSerializer(serializers.Serializer):
 
 
 class LetterRequestSerializer(serializers.Serializer):
-    template = serializers.PrimaryKeyRelatedField(
+    template = IdField(
         queryset=available_templates(), help_text="Id of a published letter template (GET templates/)",
         error_messages={"does_not_exist": "No published letter template with id {pk_value}."})
     customer_id = serializers.CharField(required=False, allow_blank=True, max_length=100,

@@ -65,6 +65,8 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.LetterTemplateSerializer
     permission_classes = [permissions.IsAuthenticated, BUILD_OR_VIEW]
     pagination_class = None
+    # Ids the database can hold: a longer number is a 404, not the database's overflow.
+    lookup_value_regex = "[0-9]{1,18}"
 
     def get_queryset(self):
         queryset = letter_service.available_templates()
@@ -76,7 +78,8 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
 
 class LetterFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=LetterStatus.choices)
-    template = django_filters.NumberFilter(field_name="template_id")
+    # Bounded as database ids are: a number beyond them is a 400 naming the parameter.
+    template = django_filters.NumberFilter(field_name="template_id", min_value=1, max_value=2**63 - 1)
     created_by = django_filters.CharFilter(field_name="created_by__username")
     customer_id = django_filters.CharFilter()
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

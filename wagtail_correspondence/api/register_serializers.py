@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent, build_choice_field
 from rest_framework import serializers
 
+from ..conf import get_setting
 from ..models import (
     Category,
     Confidentiality,
@@ -23,6 +24,7 @@ from ..models import (
 from ..services import register as register_service
 from ..services import register_access as access
 from ..services.register_links import reply_target
+from ..uploads import EXTENSIONS, content_name, sniff
 
 # Fields that exist on an entry but are changed through their own endpoint (or never).
 NOT_EDITABLE = {
@@ -234,6 +236,16 @@ class AttachmentUploadSerializer(StrictSerializer):
     attachment = serializers.UUIDField(required=False, allow_null=True,
                                        help_text="Id of a document of this entry: the file becomes its next version")
     comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    def validate_file(self, upload):
+        """Named after what it holds: a PDF sent as invoice.exe is kept as invoice.pdf, and is
+        downloaded later as a PDF. (The content itself is checked where it is stored.)"""
+        content = upload.read(get_setting("REGISTER")["MAX_UPLOAD_BYTES"] + 1)
+        upload.seek(0)
+        content_type = sniff(content)
+        if content_type in EXTENSIONS:
+            upload.name = content_name(upload.name, content_type)
+        return upload
 
 
 # Output -------------------------------------------------------------------------------

@@ -3,6 +3,27 @@ from rest_framework import serializers
 
 from ..models import DataDictionary, Department, Fragment, Layout
 
+# The largest primary key a database column holds (64-bit); larger numbers never name a row,
+# and some databases raise an error instead of finding nothing.
+MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A primary key of a related object: an id no database can hold is an unknown id (400),
+    not a database error (500)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            try:
+                number = int(data)
+            except OverflowError:  # an infinite float
+                self.fail("does_not_exist", pk_value=data)
+            except (TypeError, ValueError):
+                number = None  # not a number at all: the parent says so
+            if number is not None and not -MAX_ID <= number <= MAX_ID:
+                self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
 
 class DepartmentSerializer(serializers.ModelSerializer):
     parent = serializers.SerializerMethodField()

@@ -85,3 +85,10 @@ class LayoutViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Layout.objects.order_by("name")
     serializer_class = serializers.LayoutSerializer
     permission_classes = [ModelPermissionsWithView]
+
+
+def correspondence_endpoints_only(endpoints, **kwargs):
+    """drf-spectacular preprocessing hook: the schema lists this app's endpoints, not the other
+    DRF views a site has (Wagtail's admin API), wherever the app's URLs are mounted."""
+    return [(path, path_regex, method, callback) for path, path_regex, method, callback in endpoints
+            if (getattr(callback, "cls", None) or callback).__module__.startswith("wagtail_correspondence.")]

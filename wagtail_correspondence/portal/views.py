@@ -1,6 +1,8 @@
 """Public portal pages. The signed link is the only key: every response is marked no-store
 and same-origin referrer so the link does not end up in caches or other sites' logs."""
 
+import hashlib
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
@@ -14,7 +16,12 @@ from ..conf import get_setting
 from ..models import PortalResponse
 from ..services import portal as service
 from ..services.letters import LetterIntegrityError, verified_pdf
+from ..uploads import content_name
 from .tokens import ExpiredLink, InvalidLink, read_token
+
+# Each reply becomes an entry in the register, routed to someone: whoever holds a link (it
+# may have been forwarded) cannot flood the register through it.
+MAX_REPLIES_PER_LETTER = 20
 
 
 class ReplyForm(forms.Form):
@@ -23,10 +30,19 @@ class ReplyForm(forms.Form):
 
     def clean_attachment(self):
         upload = self.cleaned_data.get("attachment")
+        self.attachment_sha256 = ""
         if upload:
-            service.check_upload(upload)  # raises ValidationError, shown on the field
+            content, content_type, _extension = service.check_upload(upload)  # ValidationError on the field
             upload.seek(0)
+            # Named after what it is: a PDF sent as "receipt.exe" is kept as "receipt.pdf".
+            upload.name = content_name(upload.name, content_type)
+            self.attachment_sha256 = hashlib.sha256(content).hexdigest()
         return upload
+
+    def is_repeat_of(self, replies):
+        """The same reply sent again (a double click, a resent form, a replayed request)."""
+        return any(reply.text == self.cleaned_data["text"] and reply.attachment_sha256 == self.attachment_sha256
+                   for reply in replies)
 
 
 def private(response):
@@ -75,7 +91,13 @@ class PortalLetterView(PortalView):
         form = ReplyForm(request.POST, request.FILES)
         if not form.is_valid():
             return self.render(form, status=400)
-        service.reply(self.portal_dispatch, form.cleaned_data["text"], form.cleaned_data.get("attachment"))
+        replies = list(self.letter.portal_responses.filter(kind=PortalResponse.REPLY))
+        if not form.is_repeat_of(replies):  # a repeat has reached us already: recorded once
+            if len(replies) >= MAX_REPLIES_PER_LETTER:
+                form.add_error("text", _("This letter has received as many replies as it can take. Please "
+                                         "contact us another way."))
+                return self.render(form, status=429)
+            service.reply(self.portal_dispatch, form.cleaned_data["text"], form.cleaned_data.get("attachment"))
         messages.success(request, _("Thank you: your reply has reached us."))
         return redirect(request.path)
 

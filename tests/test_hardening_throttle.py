@@ -1,0 +1,58 @@
+"""API throttling: past the rate, 429 with Retry-After; counted per user, and per client
+address for anonymous requests (which a forged X-Forwarded-For does not change)."""
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.throttling import SimpleRateThrottle
+
+from wagtail_correspondence import roles
+
+API = "/api/correspondence/v1/"
+
+
+@pytest.fixture
+def low_rates(monkeypatch):
+    """DRF reads the rates once, at import, into the throttle class: lowered there for the test,
+    from an empty cache (the counts of other tests live in it too)."""
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "3/minute", "anon": "2/minute"})
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def token_for(user):
+    return f"Token {Token.objects.create(user=user).key}"
+
+
+def test_the_configured_rates_are_the_ones_applied():
+    assert SimpleRateThrottle.THROTTLE_RATES == settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    assert SimpleRateThrottle.THROTTLE_RATES == {"anon": "120/minute", "user": "1200/minute"}
+
+
+@pytest.mark.usefixtures("low_rates")
+def test_a_user_over_the_rate_gets_429_with_retry_after(client, make_user):
+    alice = token_for(make_user("alice", roles.AGENTS))
+    bob = token_for(make_user("bob", roles.AGENTS))
+    assert [client.get(API + "me/", HTTP_AUTHORIZATION=alice).status_code for _ in range(3)] == [200] * 3
+    response = client.get(API + "me/", HTTP_AUTHORIZATION=alice)
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert "throttled" in response.json()["detail"].lower()
+    # Every endpoint shares the user's count.
+    assert client.get(API + "fragments/", HTTP_AUTHORIZATION=alice).status_code == 429
+    # Per user: another one from the same address is not affected.
+    assert client.get(API + "me/", HTTP_AUTHORIZATION=bob).status_code == 200
+    # The same user through the admin's session is the same user.
+    client.force_login(make_user("carol", roles.AGENTS))
+    assert [client.get(API + "me/").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+@pytest.mark.usefixtures("low_rates")
+def test_anonymous_requests_are_counted_per_address(client, db):
+    docs = API + "docs/"  # open to all, like the schema and the delivery receipts
+    assert [client.get(docs, REMOTE_ADDR="203.0.113.7").status_code for _ in range(2)] == [200, 200]
+    assert client.get(docs, REMOTE_ADDR="203.0.113.7").status_code == 429
+    assert client.get(docs, REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
+    assert client.get(docs, REMOTE_ADDR="198.51.100.20").status_code == 200
