@@ -119,7 +119,18 @@ def test_the_admin_refuses_a_disguised_scan(client, officer, kind, name):
 def test_the_admin_accepts_a_pdf_under_any_name(client, officer):
     client.force_login(officer)
     assert register_with_scan(client, SimpleUploadedFile("scan.exe", PDF, "application/x-msdownload")).status_code == 302
-    assert AttachmentVersion.objects.get().content_type == "application/pdf"
+    version = AttachmentVersion.objects.get()
+    assert version.content_type == "application/pdf"
+    # Stored and downloaded under the name of what it is, not the name it came with.
+    assert version.filename == "scan.pdf" and version.file.name.endswith(".pdf")
+    download = client.get(f"/admin/correspondence/register/{version.attachment.correspondence_id}/attachments/"
+                          f"{version.pk}/")
+    assert 'filename="scan.pdf"' in download["Content-Disposition"]
+
+
+def test_plain_text_named_like_a_program_is_kept_as_text(officer, entry):
+    version = register_service.add_attachment(officer, entry, SimpleUploadedFile("run.bat", b"Dear Sir,\n"))
+    assert (version.content_type, version.filename) == ("text/plain", "run.txt")
 
 
 @pytest.mark.parametrize("kind", REFUSED)

@@ -31,7 +31,7 @@ from ..models import (
     Source,
     Status,
 )
-from ..uploads import check_content, read_upload
+from ..uploads import EXTENSIONS, check_content, content_name, read_upload
 from . import register_access as access
 from . import sla
 from .numbering import next_reference
@@ -461,6 +461,9 @@ def _checked_attachment(item, index=0):
 
 
 def _store_version(entry, user, attachment, title, filename, content, content_type, comment):
+    if content_type in EXTENSIONS:
+        # Named after what it is: a text file uploaded as "run.bat" is downloaded as "run.txt".
+        filename = content_name(filename, content_type)
     if attachment is None:
         attachment = Attachment.objects.create(correspondence=entry, title=(title or filename)[:255])
     number = (attachment.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
