@@ -56,3 +56,15 @@ def test_anonymous_requests_are_counted_per_address(client, db):
     assert client.get(docs, REMOTE_ADDR="203.0.113.7").status_code == 429
     assert client.get(docs, REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
     assert client.get(docs, REMOTE_ADDR="198.51.100.20").status_code == 200
+
+
+@pytest.mark.usefixtures("low_rates")
+def test_sns_receipts_have_a_rate_of_their_own(client, db, monkeypatch):
+    """Amazon's bursts of receipts do not meet the anonymous rate (2 a minute here); they have
+    their own, which holds when set."""
+    post = lambda: client.post(API + "delivery-receipts/sns/", data="{}", content_type="text/plain")  # noqa: E731
+    assert [post().status_code for _ in range(4)] == [403] * 4  # refused as unsigned, never throttled
+    rates = {"user": "3/minute", "anon": "2/minute", "sns_receipts": "3/minute"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    cache.clear()
+    assert [post().status_code for _ in range(4)] == [403, 403, 403, 429]

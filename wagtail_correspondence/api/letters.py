@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import permissions, status, views, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from wagtail.log_actions import log
 
 from .. import log_actions
@@ -244,12 +245,24 @@ class LetterViewSet(viewsets.GenericViewSet):
         return response
 
 
+class SnsReceiptThrottle(AnonRateThrottle):
+    """Amazon SNS posts receipts in bursts from a few addresses: a rate of their own (the
+    ``sns_receipts`` rate of DEFAULT_THROTTLE_RATES, 6000 a minute when unset) instead of the
+    anonymous rate meant for people."""
+
+    scope = "sns_receipts"
+
+    def get_rate(self):
+        return self.THROTTLE_RATES.get(self.scope) or "6000/minute"
+
+
 class SnsReceiptView(views.APIView):
     """Delivery receipts from Amazon SNS (SES email events). No login: each message is
     believed only if AWS's signature checks out."""
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [SnsReceiptThrottle]
     parser_classes = []  # SNS posts JSON as text/plain; the raw body is read below
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiResponse(description="What was done"),
