@@ -71,3 +71,14 @@ def test_verify_reports_an_intact_chain_and_a_broken_one(client, world):
     ModelLogEntry.objects.filter(object_id=str(world["secret"].pk)).update(label="nothing to see")
     page = client.post(AUDIT_LOG + "verify/", follow=True).content.decode()
     assert "NOT intact" in page
+
+
+def test_entries_read_as_sentences_with_their_details(client, world, make_user):
+    from wagtail_correspondence.services import retention
+
+    supervisor = make_user("supervisor", roles.SUPERVISORS)
+    retention.place_legal_hold(world["secret"], supervisor, "Case 2026/LIT/7")
+    client.force_login(world["auditor"])
+    page = client.get(AUDIT_LOG).content.decode()
+    assert "Legal hold placed: Case 2026/LIT/7" in page
+    assert f"Registered {world['secret'].reference}" in page

@@ -112,13 +112,17 @@ REGISTER_VIEWED = "wagtail_correspondence.register.viewed"
 
 
 class RegisterFormatter(LogFormatter):
+    """A message from a template over the entry's data; values the data lacks read as DEFAULTS."""
+
+    DEFAULTS = {"reference": "?", "from": "", "to": "", "reason": "", "assignee": "-", "department": "-",
+                "rule": "-", "fields": "", "title": "", "version": "", "kind": "", "level": "", "recipients": ""}
+
     def __init__(self, label, template):
         self.label = label
         self.template = template
 
     def format_message(self, log_entry):
-        data = {"reference": "?", "from": "", "to": "", "reason": "", "assignee": "-", "department": "-",
-                "rule": "-", "fields": "", "title": "", "version": "", "kind": "", "level": "", "recipients": ""}
+        data = dict(self.DEFAULTS)
         data.update({key: value for key, value in (log_entry.data or {}).items() if value is not None})
         if isinstance(data.get("fields"), list):
             data["fields"] = ", ".join(data["fields"])
@@ -155,15 +159,8 @@ RETENTION_LETTER_ANONYMISED = "wagtail_correspondence.retention.letter_anonymise
 SUBJECT_ACCESS_EXPORTED = "wagtail_correspondence.privacy.subject_access_exported"
 
 
-class PrivacyFormatter(LogFormatter):
-    def __init__(self, label, template):
-        self.label = label
-        self.template = template
-
-    def format_message(self, log_entry):
-        data = {"reference": "?", "reason": "", "policy": "-", "customer_id": "?", "items": "?", "entry": "-"}
-        data.update({key: value for key, value in (log_entry.data or {}).items() if value is not None})
-        return self.template % data
+class PrivacyFormatter(RegisterFormatter):
+    DEFAULTS = {"reference": "?", "reason": "", "policy": "-", "customer_id": "?", "items": "?", "entry": "-"}
 
 
 def register_privacy_actions(actions):
