@@ -79,6 +79,11 @@ def refused(response):
     return response.status_code == 403 or (response.status_code == 302 and response["Location"] == "/admin/")
 
 
+def not_found(response):
+    """An entry outside the user's scope does not exist for them."""
+    return response.status_code == 404
+
+
 def test_register_incoming_mail_with_a_scan_routes_and_stores_it(client, officer, complaints_rule):
     client.force_login(officer)
     assert client.get(f"{ENTRIES}create/").status_code == 200
@@ -138,11 +143,11 @@ def test_lists_and_pages_keep_to_the_users_departments(client, officer, supervis
     client.force_login(officer)
     listing = client.get(ENTRIES).content.decode()
     assert mine.reference in listing and billing.reference not in listing and legal.reference not in listing
-    assert refused(entry_page(client, billing))
+    assert not_found(entry_page(client, billing))
     assert not ModelLogEntry.objects.filter(object_id=str(billing.pk), action=log_actions.REGISTER_VIEWED).exists()
     # Search cannot find what the list hides.
     assert billing.reference not in client.get(ENTRIES, {"q": "Billing"}).content.decode()
-    assert refused(client.post(f"/admin/correspondence/register/{billing.pk}/notes/", {"text": "x"}))
+    assert not_found(client.post(f"/admin/correspondence/register/{billing.pk}/notes/", {"text": "x"}))
     assert not billing.notes.exists()
 
     client.force_login(supervisor)  # customer-service: its subtree (complaints, billing), not legal
@@ -163,7 +168,7 @@ def test_strictly_confidential_entries_need_a_clearance(client, officer, make_us
     departments["complaints"].members.add(colleague)
     client.force_login(colleague)
     assert secret.reference not in client.get(ENTRIES).content.decode()
-    assert refused(entry_page(client, secret))
+    assert not_found(entry_page(client, secret))
     client.force_login(officer)  # registered it
     assert entry_page(client, secret).status_code == 200
 

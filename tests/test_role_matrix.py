@@ -322,6 +322,19 @@ def admin_refused(response, target=None):
     return response.status_code == 403 or (response.status_code == 302 and response["Location"] == "/admin/")
 
 
+def admin_scope_refused(visible):
+    """The admin's refusal for an object: 404 when it is outside the scope of a user who may
+    use this part of the admin (its existence does not leak); otherwise Wagtail's refusal,
+    for a user who may not use it at all or sees the object but may not do this."""
+
+    def refused(response, target):
+        if visible and target not in visible:
+            return response.status_code == 404
+        return admin_refused(response)
+
+    return refused
+
+
 def forbidden(response, target=None):
     return response.status_code == 403
 
@@ -596,7 +609,7 @@ def read_letters_admin(client, world, role):
         assert ModelLogEntry.objects.filter(object_id=str(letters[name].pk), user=world.users[role],
                                             action=log_actions.LETTER_PDF_DOWNLOADED).exists()
 
-    walk(role, letters, READS_LETTERS[role], attempt, admin_refused, worked)
+    walk(role, letters, READS_LETTERS[role], attempt, admin_scope_refused(READS_LETTERS[role]), worked)
 
 
 @action("read letters and their PDFs", "api")
@@ -665,7 +678,7 @@ def view_entries_admin(client, world, role):
                                             action=log_actions.REGISTER_VIEWED).exists()
 
     walk(role, ALL_ENTRIES, SEES[role], lambda name: client.get(f"{ENTRIES}inspect/{entries[name].pk}/"),
-         admin_refused, worked)
+         admin_scope_refused(SEES[role]), worked)
 
 
 @action("view register entries", "api")
@@ -708,7 +721,7 @@ def edit_entries_admin(client, world, role):
         entry = current(world, name)
         assert entry.subject == f"Edited by {role}" and entry.status == "closed", (role, name)
 
-    walk(role, WRITE_TARGETS, WORKS[role], attempt, admin_refused, worked)
+    walk(role, WRITE_TARGETS, WORKS[role], attempt, admin_scope_refused(SEES[role]), worked)
 
 
 @action("edit and transition register entries", "api")
@@ -749,7 +762,7 @@ def assign_entries_admin(client, world, role):
         assert admin_saved(response)
         assigned(world, role, name, "lawyer")
 
-    walk(role, WRITE_TARGETS, ASSIGNS[role], attempt, admin_refused, worked)
+    walk(role, WRITE_TARGETS, ASSIGNS[role], attempt, admin_scope_refused(SEES[role]), worked)
 
 
 @action("assign register entries to others", "api")
@@ -778,7 +791,7 @@ def restore_admin(client, world, role):
         assert admin_saved(response) and entry.priority == "normal", (role, name)
         assert latest.revision.user == world.users[role] and "Restored" in latest.revision.comment
 
-    walk(role, RESTORABLE, RESTORES[role], attempt, admin_refused, worked)
+    walk(role, RESTORABLE, RESTORES[role], attempt, admin_scope_refused(SEES[role]), worked)
 
 
 # The register: export (the admin's list; the API lists instead).
@@ -820,7 +833,7 @@ def notes_admin(client, world, role):
         assert admin_saved(note) and admin_saved(upload)
         noted(world, role, name, text)
 
-    walk(role, WRITE_TARGETS, WORKS[role], attempt, admin_refused, worked)
+    walk(role, WRITE_TARGETS, WORKS[role], attempt, admin_scope_refused(SEES[role]), worked)
 
 
 @action("add notes and documents to entries", "api")

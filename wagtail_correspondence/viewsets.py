@@ -16,8 +16,17 @@ from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetVie
 
 from .forms import MergeFieldCheckedForm
 from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter
-from .services.letter_access import search_letters, visible_letters
-from .services.letters import can_edit_draft
+from .permissions import (
+    batch_policy,
+    guard_patterns,
+    letter_policy,
+    permission_rule,
+    policy_rule,
+    portal_response_policy,
+    print_run_policy,
+)
+from .services.letter_access import search_letters
+from .services.letters import can_build_letters, can_edit_draft
 from .views.compare import FragmentSideBySideView
 from .views.letters.builder import (
     ChooseTemplateView,
@@ -172,7 +181,8 @@ class LetterIndexView(generic.IndexView):
     add_item_label = _("New letter")
 
     def get_base_queryset(self):
-        return visible_letters(self.request.user, super().get_base_queryset().select_related("template", "created_by"))
+        return letter_policy.scope(self.request.user, "view",
+                                   super().get_base_queryset().select_related("template", "created_by"))
 
     def search_queryset(self, queryset):
         # Words matched within the scoped queryset: Wagtail's search backend could not apply
@@ -234,6 +244,19 @@ class LetterViewSet(ModelViewSet):
         return DiscardDraftView.as_view()
 
     def get_urlpatterns(self):
+        # Every pattern that names an object reaches its view only for objects in the user's
+        # scope (404 otherwise): Wagtail's generated history, usage and inspect views included.
+        builder = permission_rule("template_id", can_build_letters, "builders pick any published template")
+        batch = [policy_rule(batch_policy)]
+        return guard_patterns(self.letter_urlpatterns(), default=[policy_rule(letter_policy)], exempt=["kind"], rules={
+            "build": [builder], "preview": [builder], "preview_pdf": [builder],
+            "customer_record": [permission_rule("customer_id", can_build_letters, "builders look customers up")],
+            "batch": batch, "batch_progress": batch, "batch_start": batch, "batch_cancel": batch,
+            "portal_attachment": [policy_rule(portal_response_policy)],
+            "print_run_file": [policy_rule(print_run_policy)],
+        })
+
+    def letter_urlpatterns(self):
         return super().get_urlpatterns() + [
             path("new/<int:template_id>/", LetterBuilderView.as_view(), name="build"),
             path("preview/<int:template_id>/", LetterPreviewView.as_view(), name="preview"),

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
@@ -9,6 +8,8 @@ from wagtail.documents import urls as wagtaildocs_urls
 from wagtail_correspondence.api import urls as correspondence_api_urls
 from wagtail_correspondence.portal import urls as correspondence_portal_urls
 
+# Django's own admin is not routed: nothing in the product needs it, and its views would show
+# a staff user every model it manages without the policies the Wagtail admin applies.
 urlpatterns = [
     # Wagtail's site history shows any admin user the log of every object type they hold a
     # permission on (officers would read the history of entries outside their scope): it
@@ -17,7 +18,6 @@ urlpatterns = [
         pattern_name="wagtail_correspondence_audit:index", query_string=True)),
     path("admin/reports/site-history/results/", RedirectView.as_view(
         pattern_name="wagtail_correspondence_audit:results", query_string=True)),
-    path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/correspondence/v1/", include(correspondence_api_urls)),

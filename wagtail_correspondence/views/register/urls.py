@@ -2,11 +2,14 @@
 
 from django.urls import path
 
+from ...permissions import guard_patterns, policy_rule, register_entry_policy
 from . import entries, privacy
 
 app_name = "wagtail_correspondence_register"
 
-urlpatterns = [
+# Every action names an entry: it must be one the user sees (404 otherwise) before the view
+# checks what the user may do with it.
+urlpatterns = guard_patterns([
     path("<int:pk>/transition/", entries.transition_view, name="transition"),
     path("<int:pk>/assign/", entries.assign_view, name="assign"),
     path("<int:pk>/take/", entries.take_view, name="take"),
@@ -16,4 +19,4 @@ urlpatterns = [
     path("<int:pk>/restore/", entries.restore_view, name="restore"),
     path("<int:pk>/legal-hold/", entries.legal_hold_view, name="legal_hold"),
     path("subject-access/", privacy.SubjectAccessView.as_view(), name="subject_access"),
-]
+], rules={}, default=[policy_rule(register_entry_policy)], exempt=["version_pk"])
