@@ -7,6 +7,7 @@ from wagtail_correspondence import roles
 from wagtail_correspondence.customers import reset_customer_source
 
 from . import factories
+from .world import batches, entries, letters, library, world  # noqa: F401 (the access-control world's fixtures)
 
 
 @pytest.fixture(scope="session")

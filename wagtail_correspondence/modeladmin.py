@@ -5,9 +5,11 @@ attributes; the register's own views live in views/register/."""
 import datetime
 from datetime import timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Value
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -38,6 +40,22 @@ from .views.register.entries import EditEntryView, EntryInspectView, RegisterInc
 from .views.register.forms import workers
 
 
+class CheckedIndexView(IndexView):
+    """wagtail-modeladmin takes every unknown query parameter for a field lookup and raises
+    (a 500 for ``?search=x``); Django's admin would say the filter is wrong. So do we."""
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except IncorrectLookupParameters:
+            kept = request.GET.copy()
+            for name in list(kept):
+                if name not in self.IGNORED_PARAMS:
+                    del kept[name]
+            messages.error(request, _("That filter is not available here; the list is shown without it."))
+            return redirect(f"{request.path}?{kept.urlencode()}" if kept else request.path)
+
+
 class GuardedModelAdmin(ModelAdmin):
     """wagtail-modeladmin's views behind the object scope of ``object_rule`` (permissions/):
     a URL naming an object answers 404 unless the user may see that object, whatever the
@@ -47,6 +65,7 @@ class GuardedModelAdmin(ModelAdmin):
 
     history_view_enabled = False
     removed_views = ()
+    index_view_class = CheckedIndexView
 
     def object_rule(self):
         # Settings-like models are not scoped per object: whoever may list them may open one.
@@ -234,7 +253,7 @@ class RegisterButtonHelper(ButtonHelper):
         return button
 
 
-class RegisterIndexView(IndexView):
+class RegisterIndexView(CheckedIndexView):
     def dispatch(self, request, *args, **kwargs):
         if request.GET.get(self.EXPORT_VAR) and not access.can_export(request.user):
             raise PermissionDenied

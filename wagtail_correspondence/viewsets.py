@@ -120,7 +120,9 @@ class FragmentViewSet(SnippetViewSet):
     ]
     list_export = ["title", "key", "language", "category", "owning_department", "live", "review_by"]
     filterset_class = FragmentFilterSet
-    search_fields = ["title", "key"]
+    # The model's own index fields: restricting the search to named fields fails on SQLite's
+    # full-text tables ("no such column: key", a 500 for any search).
+    search_fields = None
     inspect_view_enabled = True
     copy_view_enabled = True
 

@@ -8,6 +8,9 @@ from .errors import not_found
 app_name = "wagtail_correspondence_api"
 
 router = DefaultRouter()
+# No ``.json`` suffix routes: the API speaks JSON only, and the suffix routes reached views that
+# do not take a format argument (a 500 for /correspondence/IN-2026-000001.json).
+router.include_format_suffixes = False
 router.register("departments", views.DepartmentViewSet, basename="department")
 router.register("data-dictionaries", views.DataDictionaryViewSet, basename="data-dictionary")
 router.register("fragments", views.FragmentViewSet, basename="fragment")
