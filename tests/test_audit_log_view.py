@@ -82,3 +82,21 @@ def test_entries_read_as_sentences_with_their_details(client, world, make_user):
     page = client.get(AUDIT_LOG).content.decode()
     assert "Legal hold placed: Case 2026/LIT/7" in page
     assert f"Registered {world['secret'].reference}" in page
+
+
+def test_verify_checks_the_checkpoints_too(client, world):
+    """The button runs what the command runs: a chain recomputed with the key after a
+    checkpoint is reported with the checkpoint's time; the page says how many were checked."""
+    from wagtail_correspondence.audit_keys import keyring
+    from wagtail_correspondence.services import audit
+
+    from .audit_attacks import edit_and_rechain
+
+    checkpoint = audit.write_checkpoint()
+    client.force_login(world["auditor"])
+    page = client.post(AUDIT_LOG + "verify/", follow=True).content.decode()
+    assert "The audit log is intact" in page and "1 checkpoint checked" in page
+    entry = ModelLogEntry.objects.filter(object_id=str(world["secret"].pk)).first()
+    edit_and_rechain(entry, key=keyring().first, label="nothing to see")
+    page = client.post(AUDIT_LOG + "verify/", follow=True).content.decode()
+    assert "NOT intact" in page and checkpoint.when in page

@@ -25,6 +25,7 @@ def production_env(tmp_path):
     the outcome."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "AXES_", "API_THROTTLE_"))
+           and not key.startswith("CORRESPONDENCE_AUDIT_")
            and key not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT",
                            "CORRESPONDENCE_ENCRYPTION_KEYS")}
     env.update({
@@ -32,6 +33,8 @@ def production_env(tmp_path):
         "PYTHONPATH": f"{ROOT / 'site'}{os.pathsep}{ROOT}",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "CORRESPONDENCE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "CORRESPONDENCE_AUDIT_KEYS": secrets.token_urlsafe(32),
+        "CORRESPONDENCE_AUDIT_CHECKPOINT_BUCKET": "audit-checkpoints",
         "ALLOWED_HOSTS": "letters.example.org,testserver",
         "CSRF_TRUSTED_ORIGINS": "https://letters.example.org",
         "WAGTAILADMIN_BASE_URL": "https://letters.example.org",

@@ -116,4 +116,4 @@ def test_concurrent_log_writers_leave_one_unbroken_audit_chain():
     assert not errors, errors
     sequences = list(AuditSeal.objects.using(DB).order_by("sequence").values_list("sequence", flat=True))
     assert sequences == list(range(1, THREADS * PER_THREAD + 1))
-    assert audit.verify(using=DB) == THREADS * PER_THREAD
+    assert audit.verify(using=DB).entries == THREADS * PER_THREAD

@@ -15,6 +15,17 @@ DEFAULTS = {
     # rotate by putting a new key first and running correspondence_rotate_keys. Empty: a key
     # derived from SECRET_KEY (development only; `check --deploy` warns).
     "ENCRYPTION_KEYS": [],
+    # HMAC keys sealing the audit log (url-safe base64, at least 32 random bytes each), newest
+    # first: the first seals new entries and signs checkpoints, all verify. Rotate by putting a
+    # new key first and, to retire the old one, running correspondence_audit_rekey. Empty: a key
+    # derived from SECRET_KEY (development only; `check --deploy` warns). See audit_keys.py.
+    "AUDIT_KEYS": [],
+    # Where checkpoints of the audit chain's head are written, each as a new object, never
+    # overwritten. "archive": beside the archive (its storage alias, or its S3 bucket with the
+    # same Object Lock); else "wagtail_correspondence.checkpoint_stores.StorageCheckpointStore"
+    # (OPTIONS: storage, prefix) or "...S3CheckpointStore" (OPTIONS: bucket, prefix,
+    # object_lock_mode, retention_days, ...). See checkpoint_stores.py.
+    "AUDIT_CHECKPOINTS": {"BACKEND": "archive", "OPTIONS": {"prefix": "audit-checkpoints"}},
     # Pluggable customer data source: a class with search(), get() (see customers.py).
     "CUSTOMER_DATA_SOURCE": {
         "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource",

@@ -27,6 +27,8 @@ BATCH_CANCELLED = "wagtail_correspondence.batch.cancelled"
 LETTER_DISCARDED = "wagtail_correspondence.letter.discarded"
 LETTER_VIEWED = "wagtail_correspondence.letter.viewed"
 AUDIT_LOG_EXPORTED = "wagtail_correspondence.audit.exported"
+AUDIT_REKEYED = "wagtail_correspondence.audit.rekeyed"
+AUDIT_REKEY_REFUSED = "wagtail_correspondence.audit.rekey_refused"
 
 
 class LetterGeneratedFormatter(LogFormatter):
@@ -63,9 +65,24 @@ class DispatchFormatter(LogFormatter):
                                 "attempts": data.get("attempts", "?"), "error": data.get("error", "")}
 
 
+class RekeyFormatter(LogFormatter):
+    def __init__(self, label, template):
+        self.label = label
+        self.template = template
+
+    def format_message(self, log_entry):
+        data = log_entry.data or {}
+        return self.template % {"key_id": data.get("key_id", "?"), "retired": ", ".join(data.get("retired") or []) or "-",
+                                "links": data.get("links", "?"), "reason": data.get("reason", "")}
+
+
 def register(actions):
     register_register_actions(actions)
     register_privacy_actions(actions)
+    actions.register_action(AUDIT_REKEYED)(lambda: RekeyFormatter(
+        _("Re-seal audit log"), _("Audit log re-sealed under key %(key_id)s (%(links)s links); retired %(retired)s")))
+    actions.register_action(AUDIT_REKEY_REFUSED)(lambda: RekeyFormatter(
+        _("Re-seal audit log refused"), _("Re-sealing the audit log was refused: %(reason)s")))
     actions.register_action(LETTER_CREATED, _("Start letter"), _("Letter draft started"))
     actions.register_action(LETTER_DRAFT_SAVED, _("Save letter draft"), _("Letter draft saved"))
     actions.register_action(LETTER_DISCARDED, _("Discard letter draft"), _("Letter draft discarded"))

@@ -40,3 +40,11 @@ def sla_sweep_task():
     from .services.sla import sweep
 
     return str(sweep())
+
+
+@task()
+def audit_checkpoint_task():
+    """Write a checkpoint of the audit chain's head to write-once storage; what and where."""
+    from .services.audit import write_checkpoint
+
+    return str(write_checkpoint())

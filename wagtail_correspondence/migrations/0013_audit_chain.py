@@ -4,16 +4,27 @@ from django.db import migrations, models
 
 
 def seal_existing_log_entries(apps, schema_editor):
-    """Entries written before the chain existed join it in the order they were written."""
+    """Entries written before the chain existed join it in the order they were written.
+
+    The chain as this migration made it: SHA-256 links, unkeyed (migration 0019 seals them with
+    the audit key). Written out here rather than through services.audit.seal, which seals with
+    fields this migration's models do not have yet."""
     from wagtail_correspondence.services import audit
 
     using = schema_editor.connection.alias
-    head_model = apps.get_model("wagtail_correspondence", "AuditChainHead")
     seal_model = apps.get_model("wagtail_correspondence", "AuditSeal")
     entries = [(entry.timestamp, kind, entry.pk, entry) for kind, model in audit.log_models(apps).items()
                for entry in model.objects.using(using).all()]
+    if not entries:
+        return
+    head = apps.get_model("wagtail_correspondence", "AuditChainHead").objects.using(using).get_or_create(pk=1)[0]
     for _timestamp, kind, _pk, entry in sorted(entries, key=lambda item: item[:3]):
-        audit.seal(kind, entry, using=using, head_model=head_model, seal_model=seal_model)
+        digest = audit.link_hash(head.last_hash, kind, entry)
+        seal_model.objects.using(using).create(sequence=head.sequence + 1, log_model=kind, log_id=entry.pk,
+                                               entry_hash=digest, previous_hash=head.last_hash)
+        head.sequence += 1
+        head.last_hash = digest
+    head.save(using=using)
 
 
 class Migration(migrations.Migration):

@@ -6,10 +6,14 @@ GENESIS_HASH = "0" * 64
 
 class AuditChainHead(models.Model):
     """The end of the audit chain: one row, locked while a link is added, so that links are
-    numbered and chained one after the other however many processes write log entries."""
+    numbered and chained one after the other however many processes write log entries. Its
+    HMAC (``mac``, under the key ``key_id``) says how long the chain is, so that cutting links
+    off the end is seen by whoever lacks the key."""
 
     sequence = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    key_id = models.CharField(max_length=16, blank=True, default="")
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("audit chain head")
@@ -21,8 +25,11 @@ class AuditChainHead(models.Model):
 
 class AuditSeal(models.Model):
     """One link of the audit chain: the SHA-256 of a Wagtail log entry's content chained to
-    the link before it. Editing or deleting a log entry (or a link) breaks the chain where
-    it happened, which ``services.audit.verify`` reports."""
+    the link before it (``entry_hash``), and the seal proper, an HMAC-SHA256 of that hash under
+    an audit key from the environment (``mac``; ``key_id`` names the key, never the key itself).
+    Editing or deleting a log entry (or a link) breaks the chain where it happened, and
+    recomputing the chain without the key breaks the seals; ``services.audit.verify`` reports
+    both, and checkpoints (``services/audit_checkpoints.py``) catch a chain recomputed with it."""
 
     MODEL, PAGE = "model", "page"
 
@@ -31,6 +38,8 @@ class AuditSeal(models.Model):
     log_id = models.PositiveBigIntegerField(_("log entry"))
     entry_hash = models.CharField(_("hash"), max_length=64)
     previous_hash = models.CharField(_("previous hash"), max_length=64)
+    key_id = models.CharField(_("key id"), max_length=16, blank=True, default="")
+    mac = models.CharField(_("seal (HMAC)"), max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("audit seal")

@@ -17,7 +17,7 @@ from wagtail.log_actions import log
 from wagtail.log_actions import registry as log_action_registry
 
 from .. import log_actions
-from ..services.audit import AuditChainBroken, chain_head, verify
+from ..services.audit import AuditChainBroken, AuditUnverifiable, chain_head, verify
 
 VIEW_AUDIT_LOG = "wagtail_correspondence.view_audit_log"
 
@@ -59,14 +59,19 @@ class AuditLogView(LogEntriesView):
 
 
 class VerifyAuditChainView(View):
+    """The same check as correspondence_verify_audit: seals, chain, head and every checkpoint."""
+
     def post(self, request):
         if not can_read_audit_log(request.user):
             raise PermissionDenied
         try:
-            count = verify()
+            result = verify()
         except AuditChainBroken as exc:
             messages.error(request, _("The audit log is NOT intact: %(error)s") % {"error": exc})
+        except AuditUnverifiable as exc:
+            messages.error(request, _("The audit log could not be verified: %(error)s") % {"error": exc})
         else:
-            messages.success(request, _("The audit log is intact: %(count)s entries, each sealed and chained.") % {
-                "count": count})
+            messages.success(request, _("The audit log is intact: %(count)s entries, each sealed and chained; "
+                                        "%(checkpoints)s.") % {"count": result.entries,
+                                                               "checkpoints": result.checkpoint_summary()})
         return redirect("wagtail_correspondence_audit:index")

@@ -285,6 +285,8 @@ WAGTAIL_CORRESPONDENCE = {
     "ORGANISATION_NAME": os.environ.get("ORGANISATION_NAME", "Northwind Mutual"),
     # Comma-separated Fernet keys, newest first (see docs/security.md, "Encryption at rest").
     "ENCRYPTION_KEYS": os.environ.get("CORRESPONDENCE_ENCRYPTION_KEYS", ""),
+    # Comma-separated HMAC keys sealing the audit log, newest first (docs/deployment.md).
+    "AUDIT_KEYS": os.environ.get("CORRESPONDENCE_AUDIT_KEYS", ""),
     "CUSTOMER_DATA_SOURCE": {
         "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource",
         "OPTIONS": {"path": str(SITE_DIR / "demo_data" / "customers.json")},
@@ -305,6 +307,21 @@ WAGTAIL_CORRESPONDENCE = {
         "DEFAULT_CALENDAR": {"country": "BE", "working_days": [0, 1, 2, 3, 4], "day_start": "09:00", "day_end": "17:00"},
     },
 }
+
+# Checkpoints of the audit chain: beside the archive (the "archive" storage) by default; in
+# production an S3 bucket created with Object Lock, so that nobody can change or delete them.
+if os.environ.get("CORRESPONDENCE_AUDIT_CHECKPOINT_BUCKET"):
+    WAGTAIL_CORRESPONDENCE["AUDIT_CHECKPOINTS"] = {
+        "BACKEND": "wagtail_correspondence.checkpoint_stores.S3CheckpointStore",
+        "OPTIONS": {
+            "bucket": os.environ["CORRESPONDENCE_AUDIT_CHECKPOINT_BUCKET"],
+            "prefix": "audit-checkpoints",
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "object_lock_mode": os.environ.get("CORRESPONDENCE_AUDIT_CHECKPOINT_LOCK_MODE", "COMPLIANCE"),
+            "retention_days": env_int("CORRESPONDENCE_AUDIT_CHECKPOINT_RETENTION_DAYS", 3650),
+        },
+    }
 
 LOGGING = {
     "version": 1,

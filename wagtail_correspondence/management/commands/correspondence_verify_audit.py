@@ -1,12 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from ...services.audit import AuditChainBroken, verify
+from ...services.audit import AuditChainBroken, AuditUnverifiable, verify
 
 
 class Command(BaseCommand):
-    help = ("Check that the audit log is intact: every Wagtail log entry sealed, none edited or deleted. "
-            "Exits 0 when intact; otherwise names the first break and exits 1.")
+    help = ("Check that the audit log is intact: every Wagtail log entry sealed with a configured audit key, "
+            "none edited or deleted, and the chain in agreement with every checkpoint in write-once storage. "
+            "Exits 0 when intact; 1 naming the first break; 2 when the checkpoints could not be read.")
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS,
@@ -14,7 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, database, **options):
         try:
-            count = verify(using=database)
+            result = verify(using=database)
         except AuditChainBroken as exc:
             raise CommandError(f"The audit log is NOT intact: {exc}") from exc
-        self.stdout.write(self.style.SUCCESS(f"The audit log is intact: {count} entries, each sealed and chained."))
+        except AuditUnverifiable as exc:
+            raise CommandError(f"The audit log could not be verified: {exc}", returncode=2) from exc
+        self.stdout.write(self.style.SUCCESS(str(result)))
