@@ -58,6 +58,7 @@ def render_measured(source, data=BIG_DATA):
     ("{{ s.zfill(10 ** 9) }}", "width too large"),
     ("{{ (1).to_bytes(10 ** 9, 'big') }}", "'.to_bytes()' is not allowed"),
     ("{{ s.encode().ljust(10 ** 9) }}", "'.encode()' is not allowed"),
+    ("{{ s.translate({120: s}) }}", "'.translate()' is not allowed"),  # 40 billion characters
     ("{{ [1]|tojson(indent=10 ** 9) }}", "tojson's indent may be at most"),
     ("{% for i in items %}{{ words|wordwrap }}{% endfor %}", "result too large"),
 ])

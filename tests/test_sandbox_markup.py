@@ -43,6 +43,11 @@ MARKUP_CONSTRUCTS = [
 ]
 
 
+def test_random_is_refused_so_that_a_letter_renders_the_same_way_every_time(customer_dictionary):
+    with pytest.raises(ValidationError, match=re.escape("'|random' is not allowed in content")):
+        factories.fragment(customer_dictionary, key="r", html="<p>{{ invoices|random }}</p>", publish=False)
+
+
 def live_markup(html):
     """Script elements, event-handler attributes and javascript: URLs, as a browser would read them."""
     found = []
@@ -104,7 +109,7 @@ def test_markup_built_from_filters_that_write_markup_stays_text():
     assert render_source("{{ address|address }}", {"address": address}, autoescape=False) == \
         "<b>1 Main St</b>, 9000 Ghent"  # text channels: lines joined with commas
     with collect_missing():
-        for source in ["{{ (nope|e)[0] ~ 'script>alert(1)' ~ (nope|e)[0] ~ '/script>' }}",
+        for source in ["{{ (nope|e)[0] ~ 'script' ~ (nope|e)[-1] ~ 'alert(1)' ~ (nope|e)[0] ~ '/script' ~ (nope|e)[-1] }}",
                        "{{ 'x'|replace('x', nope) ~ '<script>' }}", "{{ [nope, '<script>']|join }}"]:
             output = render_source(source, {})
             assert not live_markup(output), (source, output)
@@ -240,3 +245,13 @@ def test_every_markup_construct_is_refused_by_the_checks_on_save(customer_dictio
     with pytest.raises(ValidationError, match=r"Block 1 \(Conditional section\) › content › Block 1 \(Rich text\): "
                                               r"'\|safe' is not allowed"):
         fragment.full_clean()
+
+
+def test_a_layouts_page_number_text_stays_inside_its_css_string(standard_layout):
+    from wagtail_correspondence.rendering.document import render_letter_document
+
+    standard_layout.page_number_text = 'Page {page}</style><script>alert(1)</script>"}'
+    standard_layout.show_page_numbers = True
+    document = str(render_letter_document(layout=standard_layout, body_html="<p>x</p>"))
+    assert not live_markup(document)
+    assert document.count("</style>") == 1

@@ -190,7 +190,7 @@ def _children(value):
         yield from value
 
 
-CONTAINERS = (list, tuple, dict, set, frozenset)
+CONTAINERS = (list, tuple, dict, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
 
 
 def weigh(value, cache=None, budget=None, limit=MAX_VALUE_WEIGHT):

@@ -16,8 +16,14 @@ WK_SCALE = 0.75  # the inverse of the zoom applied to documents printed by wkhtm
 
 
 def _css_string(text):
-    """A CSS string literal for ``content:``; backslashes and quotes escaped, no newlines."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    """A CSS string literal for ``content:``, inside the document's <style> element: every
+    character that could end the string, the rule or the element (quotes, backslashes, line
+    breaks, ``<`` of ``</style>``, ``>``, ``&``) is written as a CSS escape."""
+    text = text.replace("\n", " ")
+    return '"' + "".join(f"\\{ord(char):x} " if char in _CSS_UNSAFE or ord(char) < 32 else char for char in text) + '"'
+
+
+_CSS_UNSAFE = frozenset('\\"\'<>&')
 
 
 def page_number_content(template):

@@ -35,11 +35,13 @@ MAX_INT_BITS = 10_000
 # tojson's indentation (each nesting level repeats it on every line).
 MAX_JSON_INDENT = 8
 
-# Filters that mark text as markup or make markup from data: not offered at all.
+# Filters that mark text as markup or make markup from data, and one that would make a letter
+# render differently each time: not offered at all.
 REMOVED_FILTERS = {
     "safe": "'|safe' is not allowed in content: merge fields are always shown as text",
     "xmlattr": "'|xmlattr' is not allowed in content: merge fields cannot write HTML attributes",
     "urlize": "'|urlize' is not allowed in content: links are written in the editor",
+    "random": "'|random' is not allowed in content: a letter renders the same way every time",
 }
 
 
@@ -210,7 +212,7 @@ def _counted(iterable, units):
 
 
 def _sized(value):
-    return isinstance(value, (str, range, *CONTAINERS))
+    return isinstance(value, (str, range, list, tuple, dict, set, frozenset))
 
 
 _TEXT_EVAL_CONTEXTS = {}
@@ -355,8 +357,9 @@ def guarded_tests(tests):
 
 # str methods that pad to a width given as an argument.
 _PADDING_METHODS = {"ljust", "rjust", "center", "zfill"}
-# Methods that make bytes (whose own methods pad and repeat unchecked) or allocate by argument.
-_REFUSED_METHODS = {"encode", "to_bytes", "from_bytes"}
+# Methods that make bytes (whose own methods pad and repeat unchecked), allocate by argument, or
+# replace each character with any text (translate: a character to a 200,000-character string).
+_REFUSED_METHODS = {"encode", "to_bytes", "from_bytes", "translate", "maketrans"}
 # Methods of lists and dicts that visit every item.
 _SCANNING_METHODS = {"index", "count", "copy"}
 

@@ -55,7 +55,6 @@ from .refusals import refuse_forbidden_nodes, refuse_runaway_constants, refuse_u
 _REMOVED_GLOBALS = ("cycler", "joiner", "namespace", "lipsum", "dict")
 # Values the output step writes as markup of their own (escaped inside): nothing else.
 _MARKUP_WRITERS = (TrackingUndefined, AddressLines)
-_CONTAINERS = (list, tuple, dict, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
 
 _COMPARISONS = {
     "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b, "lteq": lambda a, b: a <= b,
@@ -98,7 +97,7 @@ def _finalize(environment, value):
         return value
     if kind in _MARKUP_WRITERS:
         return value
-    if isinstance(value, _CONTAINERS):
+    if isinstance(value, work.CONTAINERS):
         work.charge(text_weight(value) // work.CHARS_PER_UNIT)
     return str(value)
 
