@@ -75,7 +75,7 @@ PAYLOADS = [
     ("nested loops", "{% for i in items %}{% for j in rows %}{% endfor %}{% endfor %}", 1),
     ("wide loop body", "{% for i in items %}" + "{{ customer.first_name }}" * 200 + "{% endfor %}", 1),
     ("output of 200k per iteration", "{% for i in items %}{{ s }}{% endfor %}", 1),
-    ("200 blocks near one render's budget", "{% for i in items[:" + str(LIMITS["WORK_PER_RENDER"] // 8)
+    ("200 blocks near one render's budget", "{% for i in items[:" + str(LIMITS["WORK_PER_RENDER"] // 12)
      + "] %}{{ x }}{% endfor %}", 200),
 ]
 
