@@ -11,6 +11,8 @@ from wagtail.models import WorkflowState
 
 from wagtail_correspondence import roles
 from wagtail_correspondence.models import DataDictionary, Department, Fragment, LetterTemplatePage
+from wagtail_correspondence.conf import get_setting
+from wagtail_correspondence.rendering.budget import letter_budget
 from wagtail_correspondence.rendering.templates import render_template_preview
 
 CUSTOMERS = Path(__file__).resolve().parent.parent / "site" / "demo_data" / "customers.json"
@@ -62,6 +64,19 @@ def test_content_is_live_valid_and_renders_with_every_sample(demo):
             assert sample.data["customer"]["full_name"] in html
             assert "Northwind Mutual" in html
     assert titles == {"Payment reminder", "Complaint acknowledgement", "Policy renewal"}
+
+
+def test_letters_use_a_small_part_of_the_render_budget(demo):
+    """The budget leaves real letters a wide margin: each demo letter, with each sample, uses
+    under a two-hundredth of a letter's work and of its text (units are counted, not timed)."""
+    limits = get_setting("RENDER_BUDGET")
+    samples = list(DataDictionary.objects.get(name="Customer").sample_data_sets.all())
+    for page in LetterTemplatePage.objects.live():
+        for sample in samples:
+            with letter_budget() as budget:
+                render_template_preview(page, sample.data)
+            assert budget.used * 200 < limits["WORK_PER_LETTER"], (page.title, sample.name, budget.used)
+            assert budget.output * 200 < limits["OUTPUT_PER_LETTER"], (page.title, sample.name, budget.output)
 
 
 def test_one_fragment_waits_in_review(demo):

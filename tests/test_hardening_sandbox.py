@@ -125,9 +125,10 @@ def test_the_sandbox_itself_refuses_them_at_render_time(source):
     ("{{ ('-' * 100000).join(customer.first_name * 60000) }}", "result too large"),
     ("{{ (customer.first_name * 60000)|replace('a', customer.first_name * 1000) }}", "result too large"),
     # range() is no merge field (refused on save), but subjects and SMS texts render the same way.
-    # Just past the limits (a million iterations, five million characters), so that without
-    # them the render ends quickly too, and the test fails rather than hangs.
-    ("{% for a in range(1001) %}{% for b in range(1000) %}{% endfor %}{% endfor %}", "too many loop iterations"),
+    # Just past the limits (a block's work budget, a letter's text), so that without them the
+    # render ends quickly too, and the test fails rather than hangs.
+    ("{% for a in range(1001) %}{% for b in range(1000) %}{% endfor %}{% endfor %}",
+     "needs more work than one block may do"),
     ("{% set a = customer.first_name * 60000 %}{% for i in range(30) %}{{ a }}{% endfor %}", "output too large"),
 ])
 def test_runaway_expressions_over_data_are_stopped_while_rendering(source, message):
@@ -174,8 +175,8 @@ def test_agent_text_is_output_literally_never_evaluated(client, agent, customer_
 
 
 @pytest.mark.parametrize("source", ["{{ customer.first_name|dictsort }}", "{{ balance|int|wordwrap }}",
-                                    "{{ customer|random }}", "{{ customer.first_name|truncate(1) }}",
-                                    "{{ customer.first_name|xmlattr }}", "{{ (customer.vip|int)|indent }}"])
+                                    "{{ customer.first_name|truncate(1) }}",
+                                    "{{ (customer.vip|int)|indent }}"])
 def test_a_filter_given_a_value_it_cannot_take_is_a_merge_error(source):
     """Not an exception from deep inside Jinja: a preview shows the problem, generation names it."""
     with pytest.raises(MergeError, match="cannot evaluate"):

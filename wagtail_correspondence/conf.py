@@ -50,6 +50,14 @@ DEFAULTS = {
     # The Django STORAGES alias that keeps letter PDFs. Keep it out of any publicly served
     # location: PDFs are served only through permission-checked views.
     "LETTER_STORAGE": "default",
+    # The work content may ask of the sandbox (rendering/budget.py): units per render (a block,
+    # a subject, a condition) and per letter (everything one letter renders), the letter's
+    # text in characters, and a wall-clock safety net. The defaults leave the demo's letters a
+    # margin of several hundred times and stop the heaviest content in well under a second;
+    # raise them for letters of thousands of rows. Lowering them can stop a letter that was
+    # generated before from being rendered again the same way.
+    "RENDER_BUDGET": {"WORK_PER_RENDER": 300_000, "WORK_PER_LETTER": 500_000, "OUTPUT_PER_LETTER": 1_000_000,
+                      "SECONDS_PER_LETTER": 5},
     # A concatenated SMS longer than this many segments is refused at generation.
     "SMS_MAX_SEGMENTS": 3,
     # Delivery: one backend per channel. A letter's channel without a backend is not sent.
@@ -102,7 +110,7 @@ PDF_BACKENDS = {
 
 
 # Groups of options: a project sets only the keys it changes, the rest keep their defaults.
-MERGED = {"REGISTER", "PORTAL", "DISPATCH_RETRY", "DELIVERY_RECEIPTS"}
+MERGED = {"REGISTER", "PORTAL", "DISPATCH_RETRY", "DELIVERY_RECEIPTS", "RENDER_BUDGET"}
 
 
 def get_setting(name):

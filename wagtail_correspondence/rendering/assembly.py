@@ -21,8 +21,10 @@ from wagtail.rich_text import expand_db_html
 
 from ..conf import get_setting
 from . import formatting
+from .budget import letter_budget
 from .document import render_letter_document
 from .images import inline_image_src
+from .richtext import clean_static_html
 from .sms import SmsText, measure_sms, normalise_sms
 from .sandbox import MergeError, collect_missing, render_source, text_to_template, with_paths
 from .templates import LetterBodyRenderer, recipient_lines, slot_text
@@ -309,7 +311,9 @@ def assemble(sources, letter_input):
     slots = letter_input.slots if isinstance(letter_input.slots, dict) else {}
     optional = letter_input.optional_fragments if isinstance(letter_input.optional_fragments, list) else None
 
-    with formatting.use_locale(locale), translation.override(template.language), collect_missing() as missing:
+    # One work budget for everything the letter renders: its blocks cannot add up to minutes.
+    with formatting.use_locale(locale), translation.override(template.language), collect_missing() as missing, \
+            letter_budget():
         renderer = LetterBodyRenderer(data, slot_values=slots, optional_choices=optional, image_src=inline_image_src,
                                       fragment_body=sources.fragment_body, problems=render_problems)
         letter.body_html = renderer.render(template)
@@ -333,7 +337,7 @@ def assemble(sources, letter_input):
             language=template.language, image_src=inline_image_src, author=get_setting("ORGANISATION_NAME"),
             reference=letter_input.reference, created=letter_input.created))
         layout = sources.layout
-        footer = Markup(expand_db_html(layout.footer)) if layout is not None and layout.footer else ""
+        footer = Markup(clean_static_html(expand_db_html(layout.footer))) if layout is not None and layout.footer else ""
         email = render_to_string("wagtail_correspondence/letter/email.html", {
             "language": template.language, "subject": letter.email_subject, "body_html": letter.body_html,
             "intro_html": Markup(linebreaks(str(escape(intro)), autoescape=False)) if intro else "",

@@ -9,14 +9,21 @@ from django.utils.safestring import mark_safe
 from wagtail.rich_text import expand_db_html
 
 from .fragments import default_image_src
+from .richtext import clean_static_html
 
 
 WK_SCALE = 0.75  # the inverse of the zoom applied to documents printed by wkhtmltopdf
 
 
 def _css_string(text):
-    """A CSS string literal for ``content:``; backslashes and quotes escaped, no newlines."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    """A CSS string literal for ``content:``, inside the document's <style> element: every
+    character that could end the string, the rule or the element (quotes, backslashes, line
+    breaks, ``<`` of ``</style>``, ``>``, ``&``) is written as a CSS escape."""
+    text = text.replace("\n", " ")
+    return '"' + "".join(f"\\{ord(char):x} " if char in _CSS_UNSAFE or ord(char) < 32 else char for char in text) + '"'
+
+
+_CSS_UNSAFE = frozenset('\\"\'<>&')
 
 
 def page_number_content(template):
@@ -49,8 +56,8 @@ def render_letter_document(*, layout, body_html, recipient_lines=(), title="", s
         "meta_lines": list(meta_lines),
         "sheet_width": width,
         "sheet_height": height,
-        "header_html": mark_safe(expand_db_html(layout.header)) if layout and layout.header else "",
-        "footer_html": mark_safe(expand_db_html(layout.footer)) if layout and layout.footer else "",
+        "header_html": mark_safe(clean_static_html(expand_db_html(layout.header))) if layout and layout.header else "",
+        "footer_html": mark_safe(clean_static_html(expand_db_html(layout.footer))) if layout and layout.footer else "",
         "logo_src": image_src(layout.logo) if layout and layout.logo_id else "",
         "page_number_content": mark_safe(page_number_content(layout.page_number_text)) if layout else "",
     }

@@ -70,14 +70,39 @@ def date(value, format="long"):
     return format_date(value, format=format, locale=current_locale())
 
 
+class AddressLines:
+    """A postal address as lines. Shown in HTML, each line is escaped and the lines are joined
+    with <br>; as text (an SMS, ``~``, other filters) they are joined with commas.
+
+    Not a string, and not markup while the template works with it: the <br> only exists in
+    the output (the sandbox's output step asks for ``__html__``), so no expression can take
+    its markup apart to build other tags."""
+
+    __slots__ = ("_lines",)
+
+    def __init__(self, lines):
+        self._lines = tuple(str(line) for line in lines if line)
+
+    def __html__(self):
+        return Markup("<br>").join(escape(line) for line in self._lines)
+
+    def __str__(self):
+        return ", ".join(self._lines)
+
+    def __eq__(self, other):
+        return isinstance(other, AddressLines) and other._lines == self._lines
+
+    def __hash__(self):
+        return hash(self._lines)
+
+
 def address(value):
-    """A postal address as lines; each line escaped, joined with <br>."""
+    """A postal address as lines (see AddressLines)."""
     if not isinstance(value, dict):
         return value
-    lines = [value.get("name"), value.get("line1"), value.get("line2"),
-             " ".join(part for part in (value.get("postal_code"), value.get("city")) if part),
-             value.get("region"), value.get("country")]
-    return Markup("<br>").join(escape(line) for line in lines if line)
+    return AddressLines([value.get("name"), value.get("line1"), value.get("line2"),
+                         " ".join(str(part) for part in (value.get("postal_code"), value.get("city")) if part),
+                         value.get("region"), value.get("country")])
 
 
 def yesno(value, choices="yes,no"):

@@ -11,6 +11,8 @@ from markupsafe import Markup, escape
 from wagtail.rich_text import expand_db_html
 
 from ..schema import LIST
+from .budget import letter_budget
+from .richtext import rich_text_source
 from .sandbox import (
     MergeError,
     evaluate_expression,
@@ -20,7 +22,6 @@ from .sandbox import (
     referenced_fields,
     render_source,
     text_to_template,
-    unescape_merge_tags,
 )
 
 
@@ -42,8 +43,18 @@ def block_label(block_value, position):
     return f"Block {position + 1} ({block_value.block.label})"
 
 
+def prepared_rich_text(rich_text):
+    """The rich text as template source, with what its markup does wrong (``richtext.py``)."""
+    return rich_text_source(expand_db_html(rich_text.source if hasattr(rich_text, "source") else str(rich_text)))
+
+
 def rich_text_template(rich_text):
-    return unescape_merge_tags(expand_db_html(rich_text.source if hasattr(rich_text, "source") else str(rich_text)))
+    """The template source to render: markup outside the allow-list cleaned away; refused
+    only when its merge tags stand where the cleaning cannot keep them."""
+    prepared = prepared_rich_text(rich_text)
+    if prepared.fatal:
+        raise MergeError(prepared.problems[0])
+    return prepared.source
 
 
 def lookup_path(data, path):
@@ -117,9 +128,16 @@ class BodyChecker:
             location = f"{prefix}{block_label(child, position)}"
             self.check_block(child.block_type, child.value, location, index)
 
+    def check_rich_text(self, rich_text, location, index, bindings=None):
+        prepared = prepared_rich_text(rich_text)
+        for problem in prepared.problems:
+            self.add(location, problem, index)
+        if not prepared.fatal:
+            self.check_template(prepared.source, location, index, bindings)
+
     def check_block(self, block_type, value, location, index):
         if block_type == "rich_text":
-            self.check_template(rich_text_template(value), location, index)
+            self.check_rich_text(value, location, index)
         elif block_type == "conditional":
             self.check_expression(value["condition"], f"{location} › condition", index)
             self.check_stream(value["content"], f"{location} › content › ", index)
@@ -146,7 +164,7 @@ class BodyChecker:
         for number, column in enumerate(value["columns"] or [], start=1):
             self.check_template(text_to_template(column["value"]), f"{location} › column {number}", index, bindings)
         if value["item_text"] and value["item_text"].source.strip():
-            self.check_template(rich_text_template(value["item_text"]), f"{location} › item text", index, bindings)
+            self.check_rich_text(value["item_text"], f"{location} › item text", index, bindings)
 
 
 def check_fragment_body(body, field_index):
@@ -249,4 +267,7 @@ class BodyRenderer:
 
 
 def render_fragment_body(body, data, image_src=default_image_src, problems=None, prefix=""):
-    return BodyRenderer(data, image_src, problems).render_stream(body, prefix)
+    """Inside a letter, its budget is used; on its own (a preview, a comparison), the body has
+    a letter's budget, so that its blocks together cannot take longer than a letter's."""
+    with letter_budget():
+        return BodyRenderer(data, image_src, problems).render_stream(body, prefix)
