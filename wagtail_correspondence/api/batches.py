@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from ..models import LetterBatch
 from ..services import batches as service
 from ..services import letters as letter_service
-from ..services.letter_access import visible_batches
+from ..permissions import batch_policy
 from .letters import BUILD_OR_VIEW
 from .serializers import IdField
 
@@ -52,7 +52,8 @@ class BatchViewSet(viewsets.ViewSet):
     lookup_value_regex = "[0-9a-f-]{36}"
 
     def queryset(self):
-        return visible_batches(self.request.user, LetterBatch.objects.select_related("template", "created_by"))
+        return batch_policy.scope(self.request.user, "view",
+                                  LetterBatch.objects.select_related("template", "created_by"))
 
     def get_batch(self, batch_id):
         batch = self.queryset().filter(uuid=batch_id).first()

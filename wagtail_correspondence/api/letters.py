@@ -18,7 +18,8 @@ from .. import log_actions
 from ..customers import CustomerNotFound, get_customer_source
 from ..models import Letter, LetterStatus
 from ..services import letters as letter_service
-from ..services.letter_access import search_letters, visible_letters
+from ..permissions import letter_policy
+from ..services.letter_access import search_letters
 from . import letter_serializers as serializers
 from .permissions import any_permission
 
@@ -106,7 +107,7 @@ class LetterViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        return visible_letters(self.request.user, Letter.objects.select_related(
+        return letter_policy.scope(self.request.user, "view", Letter.objects.select_related(
             "template", "created_by", "generated_by").prefetch_related("dispatches"))
 
     def get_object(self):
@@ -118,7 +119,7 @@ class LetterViewSet(viewsets.GenericViewSet):
                 letter = queryset.filter(uuid=key).first()
             except Exception:  # not a UUID either
                 letter = None
-        if letter is None or not letter_service.can_view_letter(self.request.user, letter):
+        if letter is None:
             raise Http404
         return letter
 

@@ -1,6 +1,6 @@
 """Register API: list, register, read, edit, move through the status machine, assign, notes,
 documents and history of correspondence entries. Thin: every rule is in ``services.register``
-and the scope is ``services.register_access.visible_entries``, exactly as in the admin. An
+and the scope is the register entries' permission policy, exactly as in the admin. An
 entry the user may not see answers 404, as if it did not exist."""
 
 import hashlib
@@ -22,6 +22,7 @@ from wagtail.log_actions import log
 
 from .. import log_actions
 from ..models import Attachment, Category, Correspondence, Department, Direction, Priority, Source, Status
+from ..permissions import register_entry_policy
 from ..services import register as register_service
 from ..services import register_access as access
 from ..services import retention
@@ -112,7 +113,7 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
         queryset = Correspondence.objects.select_related(
             "department", "assignee", "category", "created_by", "in_reply_to", "sla_policy").order_by(
             "-registered_at", "-pk")
-        return access.visible_entries(self.request.user, queryset)
+        return register_entry_policy.scope(self.request.user, "view", queryset)
 
     def get_object(self):
         entry = get_object_or_404(self.get_queryset(), reference=self.kwargs["reference"])
