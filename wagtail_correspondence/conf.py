@@ -81,6 +81,49 @@ DEFAULTS = {
     # WAGTAILADMIN_BASE_URL), and what customers may attach to a reply (checked by content).
     "PORTAL": {"LINK_MAX_AGE_DAYS": 30, "BASE_URL": "", "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
                "ALLOWED_UPLOAD_TYPES": ["application/pdf", "image/png", "image/jpeg"]},
+    # Content-Security-Policy of the responses the plugin answers itself (django-csp's directive
+    # format; see content_security.py). RENDERED: previews, the builder's preview endpoints and
+    # the <meta> policy of every frame that shows rendered content: no script at all, sandboxed
+    # (same origin kept, so that Wagtail's preview panel can keep its scroll position; without
+    # scripts that grants the document nothing). PORTAL: the customer portal, which has no
+    # script; its letter frame inherits it, hence inline styles and data: images. API_DOCS:
+    # Swagger UI and Redoc, from drf-spectacular-sidecar's static files. A project replaces a
+    # whole kind by setting it.
+    "CONTENT_SECURITY_POLICY": {
+        "RENDERED": {
+            "default-src": ["'none'"],
+            "script-src": ["'none'"],
+            "style-src": ["'self'", "'unsafe-inline'"],
+            "img-src": ["'self'", "data:"],
+            "font-src": ["'self'", "data:"],
+            "base-uri": ["'none'"],
+            "form-action": ["'none'"],
+            "frame-ancestors": ["'self'"],
+            "sandbox": ["allow-same-origin"],
+        },
+        "PORTAL": {
+            "default-src": ["'none'"],
+            "script-src": ["'none'"],
+            "style-src": ["'self'", "'unsafe-inline'"],
+            "img-src": ["'self'", "data:"],
+            "font-src": ["'self'", "data:"],
+            "base-uri": ["'none'"],
+            "form-action": ["'self'"],
+            "frame-ancestors": ["'none'"],
+        },
+        "API_DOCS": {
+            "default-src": ["'none'"],
+            "script-src": ["'self'"],
+            "style-src": ["'self'", "'unsafe-inline'"],
+            "img-src": ["'self'", "data:"],
+            "font-src": ["'self'", "data:"],
+            "connect-src": ["'self'"],
+            "worker-src": ["blob:"],
+            "base-uri": ["'none'"],
+            "form-action": ["'none'"],
+            "frame-ancestors": ["'none'"],
+        },
+    },
     # The register: reference patterns per direction ({year}, {seq}); outbound shares the
     # letters' counter so a letter and its register entry carry the same number. STORAGE keeps
     # scans and mail attachments (private). A new entry without a matching SLA policy gets
@@ -110,7 +153,7 @@ PDF_BACKENDS = {
 
 
 # Groups of options: a project sets only the keys it changes, the rest keep their defaults.
-MERGED = {"REGISTER", "PORTAL", "DISPATCH_RETRY", "DELIVERY_RECEIPTS", "RENDER_BUDGET"}
+MERGED = {"REGISTER", "PORTAL", "DISPATCH_RETRY", "DELIVERY_RECEIPTS", "RENDER_BUDGET", "CONTENT_SECURITY_POLICY"}
 
 
 def get_setting(name):

@@ -12,6 +12,8 @@ from wagtail.models import (
 )
 from wagtail.search import index
 
+from .previews import SandboxedPreviewMixin
+
 # Sheet sizes in millimetres (portrait).
 PAGE_SIZES = {"A4": (210, 297), "A5": (148, 210), "letter": (216, 279), "legal": (216, 356)}
 PAGE_SIZE_CHOICES = [("A4", "A4"), ("A5", "A5"), ("letter", "US Letter"), ("legal", "US Legal")]
@@ -23,8 +25,8 @@ FONT_CHOICES = [
 ]
 
 
-class Layout(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, PreviewableMixin, index.Indexed,
-             models.Model):
+class Layout(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, SandboxedPreviewMixin, PreviewableMixin,
+             index.Indexed, models.Model):
     """A letterhead: paper, margins, header and footer, logo, sender block and the position
     of the recipient address for window envelopes."""
 

@@ -5,7 +5,18 @@ from ..rendering.sandbox import MergeError
 SAMPLE_MODE_PREFIX = "sample-"
 
 
-class SampleDataPreviewMixin:
+class SandboxedPreviewMixin:
+    """Every preview of rendered content (Wagtail's preview panel, a preview opened in a new
+    tab, revision and workflow previews: they all go through serve_preview) answers with the
+    RENDERED policy: no script runs in it, whatever markup the content holds."""
+
+    def serve_preview(self, request, mode_name):
+        from ..content_security import with_policy
+
+        return with_policy(super().serve_preview(request, mode_name), "RENDERED")
+
+
+class SampleDataPreviewMixin(SandboxedPreviewMixin):
     """Previews that render content with one of the data dictionary's sample data sets.
 
     Each sample set is a preview mode, so reviewers switch between "typical customer" and

@@ -1,5 +1,7 @@
 """Public portal pages. The signed link is the only key: every response is marked no-store
-and same-origin referrer so the link does not end up in caches or other sites' logs."""
+and same-origin referrer so the link does not end up in caches or other sites' logs. Every
+response carries the portal's Content-Security-Policy (no script at all), and the letter is
+shown in a sandboxed frame under the policy for rendered content (content_security.py)."""
 
 import hashlib
 
@@ -13,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from ..conf import get_setting
+from ..content_security import framed_document, with_policy
 from ..models import PortalResponse
 from ..services import portal as service
 from ..services.letters import LetterIntegrityError, verified_pdf
@@ -51,7 +54,7 @@ def private(response):
     # which Django's CSRF check rightly refuses.)
     response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
-    return response
+    return with_policy(response, "PORTAL")
 
 
 class PortalView(View):
@@ -74,6 +77,7 @@ class PortalLetterView(PortalView):
     def render(self, form=None, status=200):
         return TemplateResponse(self.request, "wagtail_correspondence/portal/letter.html", {
             "letter": self.letter, "token": self.token, "form": form or ReplyForm(),
+            "letter_document": framed_document(self.letter.html, title=self.letter.subject),
             "acknowledged": self.letter.portal_responses.filter(kind=PortalResponse.ACKNOWLEDGEMENT).exists(),
             "replies": self.letter.portal_responses.filter(kind=PortalResponse.REPLY),
             "organisation": get_setting("ORGANISATION_NAME"),

@@ -1,17 +1,20 @@
 """Side-by-side comparison of two revisions of a fragment, rendered with sample data.
 
 Wagtail's own compare view shows a field diff; reviewers of wording also need to read both
-versions as the customer would, next to each other.
+versions as the customer would, next to each other. Each version is a document of its own in a
+sandboxed frame (content_security.py): what an author wrote never becomes part of this page.
 """
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.permission_policies import ModelPermissionPolicy
 
+from ..content_security import framed_document, without_inline_script
 from ..models import Fragment
 from ..rendering.fragments import render_fragment_body
 from ..rendering.sandbox import MergeError
@@ -27,6 +30,7 @@ def render_revision(revision, dictionary, sample):
         return "", str(exc)
 
 
+@method_decorator(without_inline_script, name="dispatch")
 class FragmentSideBySideView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "wagtail_correspondence/admin/compare_side_by_side.html"
     header_icon = "doc-full"
@@ -73,7 +77,8 @@ class FragmentSideBySideView(WagtailAdminTemplateMixin, TemplateView):
         columns = []
         for label, revision in ((_("Left"), left), (_("Right"), right)):
             html, error = render_revision(revision, dictionary, sample) if revision else ("", None)
-            columns.append({"label": label, "revision": revision, "html": html, "error": error,
+            columns.append({"label": label, "revision": revision, "error": error,
+                            "document": framed_document(html, title=str(self.fragment)) if revision else "",
                             "is_live": revision is not None and revision.pk == self.fragment.live_revision_id})
         diff_url = ""
         if left and right and left.pk != right.pk:

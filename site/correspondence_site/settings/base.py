@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "csp",
     # Installed, not routed (urls.py): wagtail-modeladmin's list filters are Django admin's.
     "django.contrib.admin",
     "django.contrib.auth",
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -280,6 +282,51 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# Content-Security-Policy (django-csp) of every page that has none of its own. The plugin gives
+# previews, rendered content, the portal and the API documentation stricter policies of their
+# own (wagtail_correspondence/content_security.py). This one was measured, not guessed: the demo
+# in report-only mode, every admin page that each demo role reaches (docs/security.md):
+# - script-src 'unsafe-inline': Wagtail 8's form widgets (choosers, date pickers) and listing
+#   filters start with an inline <script>. Nothing needs eval, an inline event handler
+#   (script-src-attr 'none' refuses onerror= and the like) or a script from elsewhere; the
+#   plugin's pages that show rendered content drop 'unsafe-inline'.
+# - style-src 'unsafe-inline': the rich-text editor inserts <style> elements; some pages use
+#   style attributes.
+# - img-src data:: letters carry their images as data: URIs, and a letter shown in a frame of
+#   an admin page (builder, letter page) is under this policy as well as its own.
+# - frame-src 'self': Wagtail's preview panel and a letter's PDF.
+# - no frame-ancestors: X-Frame-Options keeps deciding (DENY; SAMEORIGIN where the admin frames
+#   a page of its own).
+# CSP_REPORT_ONLY=true sends the policy as Content-Security-Policy-Report-Only (to measure a
+# change first); CSP_REPORT_URI is where browsers report violations.
+_CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
+_CSP_REPORT_URI = os.environ.get("CSP_REPORT_URI", "")
+_CSP = {"DIRECTIVES": {
+    "default-src": ["'none'"],
+    "script-src": ["'self'", "'unsafe-inline'"],
+    "script-src-attr": ["'none'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "frame-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+}}
+if _CSP_REPORT_URI:
+    _CSP["DIRECTIVES"]["report-uri"] = [_CSP_REPORT_URI]
+if _CSP_REPORT_ONLY:
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
+
+# No page asks a third party for anything (the policy above would refuse it anyway): no
+# avatars from gravatar.com (a hash of every user's email address), no release check against
+# releases.wagtail.org from the dashboard.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 WAGTAIL_CORRESPONDENCE = {
     "ORGANISATION_NAME": os.environ.get("ORGANISATION_NAME", "Northwind Mutual"),

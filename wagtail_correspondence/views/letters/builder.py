@@ -7,12 +7,14 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from ...content_security import framed_document, uses_policy, without_inline_script
 from ...customers import CustomerNotFound, get_customer_source
 from ...models import Letter, LetterTemplatePage, TemplateFolderPage
 from ...services import letters as service
@@ -65,6 +67,7 @@ class ChooseTemplateView(BuilderPermissionMixin, WagtailAdminTemplateMixin, Temp
         return context
 
 
+@method_decorator(without_inline_script, name="dispatch")
 class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View):
     """Step 2: build a letter from a template (new) or resume a draft."""
 
@@ -181,8 +184,11 @@ class PreviewMixin(BuilderPermissionMixin):
         return form.letter_request(), form
 
 
+@method_decorator(uses_policy("RENDERED"), name="dispatch")
 class LetterPreviewView(PreviewMixin, View):
-    """The live preview: the builder posts its form here as fields change."""
+    """The live preview: the builder posts its form here as fields change. The builder shows
+    ``frames`` (the letter and the email as documents for its sandboxed frame, each with the
+    frame's own policy first); the answer itself carries the policy for rendered content."""
 
     def post(self, request, template_id):
         letter_request, form = self.letter_request_or_errors(request, template_id)
@@ -194,7 +200,11 @@ class LetterPreviewView(PreviewMixin, View):
             letter = service.preview_letter(request.user, letter_request)
         except service.LetterError as exc:
             return JsonResponse({"can_generate": False, "missing": [p.as_dict() for p in exc.problems]}, status=400)
-        return JsonResponse(service.preview_payload(letter))
+        payload = service.preview_payload(letter)
+        payload["frames"] = {"print": framed_document(payload["html"], title=payload["subject"]) if payload["html"] else "",
+                             "email": framed_document(payload["email"]["html"], title=payload["email"]["subject"])
+                             if payload["email"]["html"] else ""}
+        return JsonResponse(payload)
 
 
 class LetterPdfPreviewView(PreviewMixin, View):

@@ -14,6 +14,7 @@ from wagtail.log_actions import log
 from wagtail.log_actions import registry as log_registry
 
 from ... import log_actions
+from ...content_security import framed_document, without_inline_script
 from ...models import Letter
 from ...services import letters as service
 from ...services.register_access import visible_entries
@@ -26,6 +27,7 @@ def _url(name, *args):
         return ""
 
 
+@method_decorator(without_inline_script, name="dispatch")
 class LetterInspectView(generic.InspectView):
     template_name = "wagtail_correspondence/letters/inspect.html"
 
@@ -77,6 +79,8 @@ class LetterInspectView(generic.InspectView):
         context["pins"] = pins
         context["history"] = log_registry.get_logs_for_instance(letter).select_related("user")[:20]
         context["responses"] = letter.portal_responses.all()
+        # Shown in a sandboxed frame, under the frame's own policy (content_security.py).
+        context["letter_document"] = framed_document(letter.html, title=letter.reference) if letter.html else ""
         context["pdf_url"] = reverse("wagtail_correspondence_letters:pdf", args=[letter.pk]) if (
             letter.is_generated and letter.pdf) else ""
         return context

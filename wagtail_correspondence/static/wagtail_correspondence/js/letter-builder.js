@@ -37,7 +37,9 @@
             (last.sms.encoding === 'GSM-7' ? ' septets' : ' code units') + ' · ' + last.sms.segments + ' segment(s)'
           : 'This template has no SMS text.';
       } else {
-        frame.srcdoc = tab === 'email' ? (last.email ? last.email.html : '') : (last.html || '');
+        // The frame is sandboxed (no allow-scripts); each document starts with its own policy.
+        const frames = last.frames || {};
+        frame.srcdoc = (tab === 'email' ? frames.email : frames.print) || '';
       }
     }
 
