@@ -13,7 +13,9 @@ from wagtail.admin.widgets import Button
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetViewSetGroup
+from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
+from .exports import FormulaSafeExportMixin
 from .forms import MergeFieldCheckedForm
 from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter
 from .services.letter_access import search_letters, visible_letters
@@ -98,8 +100,13 @@ class FragmentEditView(ReviewedSnippetEditView):
             url=reverse("wagtailsnippets_wagtail_correspondence_fragment:side_by_side", args=[self.object.pk]))]
 
 
+class FormulaSafeSnippetIndexView(FormulaSafeExportMixin, SnippetIndexView):
+    """Snippet lists export formula-safe spreadsheets (exports.py)."""
+
+
 class FragmentViewSet(SnippetViewSet):
     model = Fragment
+    index_view_class = FormulaSafeSnippetIndexView
     icon = "doc-full"
     menu_label = _("Fragments")
     menu_order = 100
@@ -125,6 +132,7 @@ class FragmentViewSet(SnippetViewSet):
 
 
 class LayoutViewSet(SnippetViewSet):
+    index_view_class = FormulaSafeSnippetIndexView
     model = Layout
     icon = "doc-empty"
     menu_label = _("Layouts")
@@ -139,6 +147,7 @@ class LayoutViewSet(SnippetViewSet):
 
 
 class DataDictionaryViewSet(SnippetViewSet):
+    index_view_class = FormulaSafeSnippetIndexView
     model = DataDictionary
     icon = "list-ul"
     menu_label = _("Data dictionaries")
@@ -149,6 +158,7 @@ class DataDictionaryViewSet(SnippetViewSet):
 
 
 class ContentCategoryViewSet(SnippetViewSet):
+    index_view_class = FormulaSafeSnippetIndexView
     model = ContentCategory
     icon = "tag"
     menu_label = _("Categories")
@@ -168,7 +178,7 @@ class ContentLibraryViewSetGroup(SnippetViewSetGroup):
 # Letters --------------------------------------------------------------------------------
 
 
-class LetterIndexView(generic.IndexView):
+class LetterIndexView(FormulaSafeExportMixin, generic.IndexView):
     add_item_label = _("New letter")
 
     def get_base_queryset(self):
