@@ -10,6 +10,8 @@ class WagtailCorrespondenceAppConfig(AppConfig):
 
     def ready(self):
         from . import checks, signal_handlers  # noqa: F401
+        from .json_limits import register_form_field_override
         from .versioning import register_versioned_models
 
         register_versioned_models()
+        register_form_field_override()

@@ -1,8 +1,6 @@
 """Letter API: customers, templates, preview, letters and their PDFs. Thin: every rule is
 in ``services.letters``, shared with the letter builder in the admin."""
 
-import json
-
 import django_filters
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -19,7 +17,9 @@ from ..customers import CustomerNotFound, get_customer_source
 from ..models import Letter, LetterStatus
 from ..services import letters as letter_service
 from ..services.letter_access import search_letters, visible_letters
+from .. import json_limits
 from . import letter_serializers as serializers
+from .parsers import PARSERS
 from .permissions import any_permission
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -37,6 +37,7 @@ class CustomerViewSet(viewsets.ViewSet):
     """The customer data source, for building letters."""
 
     permission_classes = [permissions.IsAuthenticated, any_permission(letter_service.ADD_LETTER)]
+    parser_classes = PARSERS
     lookup_value_regex = "[^/]+"
 
     @extend_schema(parameters=[
@@ -65,6 +66,7 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = serializers.LetterTemplateSerializer
     permission_classes = [permissions.IsAuthenticated, BUILD_OR_VIEW]
+    parser_classes = PARSERS
     pagination_class = None
     # Ids the database can hold: a longer number is a 404, not the database's overflow.
     lookup_value_regex = "[0-9]{1,18}"
@@ -100,6 +102,7 @@ class LetterViewSet(viewsets.GenericViewSet):
     """Letters. ``{key}`` is the reference number of a generated letter, or the id of a draft."""
 
     permission_classes = [permissions.IsAuthenticated, BUILD_OR_VIEW]
+    parser_classes = PARSERS
     serializer_class = serializers.LetterSerializer
     filterset_class = LetterFilter
     lookup_field = "key"
@@ -271,7 +274,9 @@ class SnsReceiptView(views.APIView):
         from ..delivery.receipts import InvalidNotification, handle, verify
 
         try:
-            message = json.loads(request.body)
+            message = json_limits.loads(request.body)
+        except json_limits.JSONTooDeep as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
         except ValueError:
             return Response({"detail": "The body must be an SNS message in JSON."}, status=status.HTTP_400_BAD_REQUEST)
         try:

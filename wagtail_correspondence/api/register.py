@@ -26,6 +26,7 @@ from ..services import register as register_service
 from ..services import register_access as access
 from ..services import retention
 from . import register_serializers as serializers
+from .parsers import PARSERS
 from .permissions import any_permission
 
 BAD_REQUEST = OpenApiResponse(description='Problems, each under the name of its field: {"subject": ["…"]}')
@@ -103,6 +104,7 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
     """The correspondence register. ``{reference}`` is an entry's reference number."""
 
     permission_classes = [permissions.IsAuthenticated, any_permission(access.VIEW)]
+    parser_classes = PARSERS
     serializer_class = serializers.CorrespondenceSerializer
     filterset_class = CorrespondenceFilter
     lookup_field = "reference"

@@ -252,6 +252,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON nested past WAGTAIL_CORRESPONDENCE["INPUT_LIMITS"]["JSON_MAX_DEPTH"] is a 400 naming
+    # the field, for every DRF view of the site (the plugin's own views set it themselves).
+    "DEFAULT_PARSER_CLASSES": [
+        "wagtail_correspondence.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
