@@ -1,5 +1,6 @@
 """System checks of the plugin's settings (``manage.py check``; ``--deploy`` for production)."""
 
+from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
 
@@ -29,3 +30,22 @@ def encryption_keys_valid(app_configs, **kwargs):
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="wagtail_correspondence.E010")]
     return []
+
+
+@register(Tags.security)
+def no_third_party_requests(app_configs, **kwargs):
+    """Pages of the admin must not make browsers contact third parties: staff would be
+    tracked, and Gravatar receives an MD5 hash of each staff email address on the page."""
+    warnings = []
+    if getattr(settings, "WAGTAIL_GRAVATAR_PROVIDER_URL", "//www.gravatar.com/avatar") is not None:
+        warnings.append(Warning(
+            "Wagtail shows Gravatar avatars: every admin page asks the provider for each user's picture, "
+            "sending a hash of their email address out of the organisation.",
+            hint="Set WAGTAIL_GRAVATAR_PROVIDER_URL = None (users may still upload a picture).",
+            id="wagtail_correspondence.W020"))
+    if getattr(settings, "WAGTAIL_ENABLE_UPDATE_CHECK", True):
+        warnings.append(Warning(
+            "Wagtail's dashboard asks releases.wagtail.org for new versions from superusers' browsers.",
+            hint="Set WAGTAIL_ENABLE_UPDATE_CHECK = False and follow Wagtail's releases another way.",
+            id="wagtail_correspondence.W021"))
+    return warnings

@@ -196,6 +196,12 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "rtf", "txt", "xlsx", "eml", "png", "jpg", "tif"]
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 WAGTAIL_I18N_ENABLED = False
+# No page of the site makes the browser ask a third party for anything: avatars are the
+# uploaded picture or Wagtail's default one, never Gravatar (which would receive a hash of
+# every staff email address shown on a page), and Wagtail's dashboard does not ask
+# releases.wagtail.org for new versions. The plugin's checks warn if either is turned on.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 
 def env_int(name, default):
