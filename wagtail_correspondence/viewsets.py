@@ -4,6 +4,7 @@ import json
 import re
 
 import django_filters
+from django.contrib.auth import get_user_model
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
@@ -198,6 +199,24 @@ class LetterIndexView(FormulaSafeExportMixin, generic.IndexView):
         return reverse("wagtail_correspondence_letters:inspect", args=[instance.pk])
 
 
+def letter_authors(request):
+    """Who wrote letters the user may see: the only people the "Agent" filter offers and
+    accepts. Any other id, of an account or of no one, is refused the same way, and the
+    list does not show every account of the site."""
+    if request is None:
+        return get_user_model().objects.none()
+    return get_user_model().objects.filter(pk__in=visible_letters(request.user).values("created_by")).order_by(
+        "first_name", "last_name", "pk")
+
+
+class LetterFilterSet(WagtailFilterSet):
+    created_by = django_filters.ModelChoiceFilter(queryset=letter_authors, label=_("Agent"))
+
+    class Meta:
+        model = Letter
+        fields = ["status", "template", "created_by", "created_at"]
+
+
 class LetterStatusColumn(Column):
     def get_value(self, instance):
         return instance.get_status_display()
@@ -225,7 +244,7 @@ class LetterViewSet(ModelViewSet):
         Column("customer_id", label=_("Customer")), Column("created_by", label=_("Agent")),
         DateColumn("generated_at", label=_("Generated")), UpdatedAtColumn(),
     ]
-    list_filter = ["status", "template", "created_by", "created_at"]
+    filterset_class = LetterFilterSet
     list_export = ["reference", "status", "template", "recipient_name", "customer_id", "created_by", "created_at",
                    "generated_at", "pdf_sha256"]
     search_fields = ["reference", "recipient_name", "customer_id", "subject"]

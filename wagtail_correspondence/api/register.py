@@ -9,7 +9,6 @@ import json
 import django_filters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -78,11 +77,10 @@ class CorrespondenceFilter(django_filters.FilterSet):
     def filter_assignee(self, queryset, name, value):
         if value == "me":
             return queryset.filter(assignee=self.request.user)
+        # A name no one has finds nothing, exactly as the name of someone whose entries the
+        # user may not see: the answer never tells which usernames exist.
         User = get_user_model()
-        user = User.objects.filter(**{User.USERNAME_FIELD: value}).first()
-        if user is None:
-            raise DjangoValidationError({"assignee": f"No user named {value!r}."})
-        return queryset.filter(assignee=user)
+        return queryset.filter(**{f"assignee__{User.USERNAME_FIELD}": value})
 
     def filter_overdue(self, queryset, name, value):
         overdue = Correspondence.objects.overdue(timezone.now()).values("pk")
@@ -176,10 +174,13 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
         ``Idempotency-Key`` header a retried request returns the first entry (200,
         ``Idempotent-Replayed: true``) instead of registering the mail twice."""
         self._require(access.can_register(request.user), "You may not register correspondence.")
+        # The right to assign is checked before any name is looked up (see assign()).
+        if not request.user.has_perm(access.ASSIGN):
+            explicit = [name for name in ("department", "assignee") if name in request.data]
+            if explicit:
+                raise exceptions.ValidationError({name: ["You may not assign entries."] for name in explicit})
         values = dict(self._validated(serializers.CorrespondenceCreateSerializer))
         explicit = {name: values.pop(name) for name in ("department", "assignee") if name in values}
-        if explicit and not request.user.has_perm(access.ASSIGN):
-            raise exceptions.ValidationError({name: ["You may not assign entries."] for name in explicit})
         direction = values.pop("direction")
         tags = values.pop("tags", ())
         in_reply_to = values.pop("in_reply_to", None)
@@ -250,6 +251,12 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
         entry = self.get_object()
         self._require(request.user.has_perm(access.ASSIGN) or access.can_change(request.user, entry),
                       "You may not assign this entry.")
+        if not request.user.has_perm(access.ASSIGN):
+            # Without the right to assign, only taking the entry oneself is possible: anything
+            # else is refused before the name is looked up, so a refusal says nothing about
+            # which usernames exist. The service checks the rest (an unassigned entry).
+            self._require(set(request.data) <= {"assignee", "reason"} and request.data.get("assignee") in (
+                "me", request.user.get_username()), "You may not assign this entry.")
         values = self._validated(serializers.AssignSerializer)
         entry = register_service.assign(request.user, entry, department=values.get("department", ...),
                                         assignee=values.get("assignee", ...), reason=values.get("reason", ""))
