@@ -66,6 +66,7 @@ class DispatchFormatter(LogFormatter):
 def register(actions):
     register_register_actions(actions)
     register_privacy_actions(actions)
+    register_read_actions(actions)
     actions.register_action(LETTER_CREATED, _("Start letter"), _("Letter draft started"))
     actions.register_action(LETTER_DRAFT_SAVED, _("Save letter draft"), _("Letter draft saved"))
     actions.register_action(LETTER_DISCARDED, _("Discard letter draft"), _("Letter draft discarded"))
@@ -176,3 +177,22 @@ def register_privacy_actions(actions):
          _("Exported everything held about customer %(customer_id)s (%(items)s files)")),
     ]:
         actions.register_action(action)(lambda label=label, template=template: PrivacyFormatter(label, template))
+
+
+# Reads of personal data that no other entry records ------------------------------------
+
+CUSTOMER_RECORD_VIEWED = "wagtail_correspondence.customer.record_viewed"
+REGISTER_HISTORY_VIEWED = "wagtail_correspondence.register.history_viewed"
+
+
+class ReadFormatter(RegisterFormatter):
+    DEFAULTS = {"reference": "?", "customer_id": "?", "via": "?"}
+
+
+def register_read_actions(actions):
+    for action, label, template in [
+        # Logged on the user who read the record: customers are not objects of the site.
+        (CUSTOMER_RECORD_VIEWED, _("View customer record"), _("Read the record of customer %(customer_id)s (%(via)s)")),
+        (REGISTER_HISTORY_VIEWED, _("View entry history"), _("Read the history of %(reference)s (%(via)s)")),
+    ]:
+        actions.register_action(action)(lambda label=label, template=template: ReadFormatter(label, template))

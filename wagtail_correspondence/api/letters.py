@@ -16,6 +16,7 @@ from .. import log_actions
 from ..customers import CustomerNotFound, get_customer_source
 from ..models import Letter, LetterStatus
 from ..services import letters as letter_service
+from ..services.customer_records import read_customer_record
 from ..services.letter_access import search_letters, visible_letters
 from .. import json_limits
 from . import letter_serializers as serializers
@@ -54,9 +55,9 @@ class CustomerViewSet(viewsets.ViewSet):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def retrieve(self, request, pk=None):
-        """The customer's full record, shaped as letter data."""
+        """The customer's full record, shaped as letter data. Each read is in the audit log."""
         try:
-            return Response(get_customer_source().get(pk))
+            return Response(read_customer_record(request.user, pk, via="api"))
         except CustomerNotFound:
             raise Http404 from None
 

@@ -298,8 +298,11 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
                    responses={200: serializers.HistoryItemSerializer(many=True), 404: NOT_FOUND})
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request, reference=None):
-        """Every saved version with its user and comment (what changed, and why)."""
+        """Every saved version with its user and comment (what changed, and why). Each read
+        is in the audit log, as reading the entry is."""
         entry = self.get_object()
+        log(entry, log_actions.REGISTER_HISTORY_VIEWED, user=request.user,
+            data={"reference": entry.reference, "via": "api"})
         versions = Version.objects.get_for_object(entry).select_related("revision__user")
         return Response([{"id": version.pk, "date": version.revision.date_created,
                           "user": version.revision.user.get_username() if version.revision.user_id else None,

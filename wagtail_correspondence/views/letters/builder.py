@@ -16,6 +16,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...customers import CustomerNotFound, get_customer_source
 from ...models import Letter, LetterTemplatePage, TemplateFolderPage
 from ...services import letters as service
+from ...services.customer_records import read_customer_record
 from ...services.letters import deep_merge
 from ...services.register_links import reply_target
 from .forms import LetterBuilderForm
@@ -105,7 +106,7 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
         record = {}
         if self.letter.customer_id:
             try:
-                record = get_customer_source().get(self.letter.customer_id)
+                record = self.customer_record(self.letter.customer_id)
             except CustomerNotFound:
                 record = {}
         values = deep_merge(record, self.letter.data_overrides or {})
@@ -124,10 +125,17 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
         record = {}
         if customer_id:
             try:
-                record = get_customer_source().get(customer_id)
+                record = self.customer_record(customer_id)
             except CustomerNotFound:
                 customer_id = ""
         return record, {"customer_id": customer_id, "in_reply_to": self.request.GET.get("in_reply_to", "")}
+
+    def customer_record(self, customer_id):
+        """The record the builder shows: a read when the page is opened (GET); a post only
+        checks the form against a record the agent has on screen already."""
+        if self.request.method == "GET":
+            return read_customer_record(self.request.user, customer_id, via="admin")
+        return get_customer_source().get(customer_id)
 
     def get_form(self, data=None):
         values, initial = self.draft_values()
@@ -220,9 +228,11 @@ class CustomerSearchView(BuilderPermissionMixin, View):
 
 
 class CustomerRecordView(BuilderPermissionMixin, View):
+    """The record the builder loads when the agent chooses a customer; each read is logged."""
+
     def get(self, request, customer_id):
         try:
-            return JsonResponse({"record": get_customer_source().get(customer_id)})
+            return JsonResponse({"record": read_customer_record(request.user, customer_id, via="admin")})
         except CustomerNotFound:
             raise Http404 from None
 
