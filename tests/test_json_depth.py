@@ -235,14 +235,50 @@ def test_the_builder_and_its_preview_refuse_deep_pasted_data(agent_client, templ
     assert not Letter.objects.exists()
 
 
-def test_admin_json_fields_refuse_deep_input(client, make_user):
+def test_admin_forms_refuse_deep_json_before_the_view(client, make_user, customer_dictionary):
+    """Wagtail's own widgets parse JSON (the rich text editor's content state): a crafted post
+    was a 500 in the fragment editor. The middleware answers 400 naming the field and where."""
+    fragment = factories.fragment(customer_dictionary, key="greeting")
+    revision = fragment.latest_revision_id
     client.force_login(make_user("root", superuser=True))
+    state = ('{"blocks": [{"key": "a", "text": "x", "type": "unstyled", "depth": 0, "inlineStyleRanges": [], '
+             '"entityRanges": [], "data": ' + nested(DEEP) + '}], "entityMap": {}}')
+    response = client.post(f"/admin/correspondence/fragments/edit/{fragment.pk}/", {
+        "title": "Greeting", "key": "greeting", "body-count": "1", "body-0-type": "rich_text", "body-0-order": "0",
+        "body-0-deleted": "", "body-0-id": "x", "body-0-value": state})
+    assert response.status_code == 400
+    assert response.content.decode().startswith("body-0-value.blocks[0].data.a.a.a") and f"more than {LIMIT}" in (
+        response.content.decode())
+    fragment.refresh_from_db()
+    assert fragment.latest_revision_id == revision  # nothing saved
     response = client.post("/admin/correspondence/register/sla-policies/create/", {
         "name": "Deep", "priority": "", "response_time": "5", "unit": "working_days",
         "reminder_percentages": "[" * DEEP + "]" * DEEP, "escalation_interval_hours": "8", "is_active": "on"})
-    assert response.status_code == 200
-    assert f"more than {LIMIT} levels" in response.content.decode()
+    assert response.status_code == 400 and response.content.decode().startswith("reminder_percentages[0][0]")
     assert not SlaPolicy.objects.exists()
+
+
+def test_json_form_fields_refuse_deep_input_themselves(settings):
+    """Where the middleware is not installed (another project, Django's admin), the form field
+    answers as a form does."""
+    field = json_limits.BoundedJSONFormField()
+    with pytest.raises(forms.ValidationError, match=f"nested more than {LIMIT} levels"):
+        field.clean("[" * DEEP + "]" * DEEP)
+    with pytest.raises(forms.ValidationError):
+        field.clean("9" * 5000)  # too long for Python to convert: invalid, not a server error
+    assert field.clean("[[1]]") == [[1]]
+    assert isinstance(field.bound_data("[" * DEEP + "]" * DEEP, None), str)  # shown back as typed
+
+
+def test_a_check_warns_while_the_middleware_is_missing(settings):
+    from django.core import checks
+
+    def ids():
+        return {message.id for message in checks.run_checks(tags=[checks.Tags.security])}
+
+    assert "wagtail_correspondence.W022" not in ids()
+    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if "BoundedJSONFormMiddleware" not in name]
+    assert "wagtail_correspondence.W022" in ids()
 
 
 def test_every_json_model_field_gets_the_bounded_form_field():

@@ -49,3 +49,15 @@ def no_third_party_requests(app_configs, **kwargs):
             hint="Set WAGTAIL_ENABLE_UPDATE_CHECK = False and follow Wagtail's releases another way.",
             id="wagtail_correspondence.W021"))
     return warnings
+
+
+@register(Tags.security)
+def bounded_json_forms(app_configs, **kwargs):
+    if "wagtail_correspondence.middleware.BoundedJSONFormMiddleware" in settings.MIDDLEWARE:
+        return []
+    return [Warning(
+        "Admin forms are not checked for JSON nested past WAGTAIL_CORRESPONDENCE['INPUT_LIMITS']['JSON_MAX_DEPTH']: "
+        "a crafted post to Wagtail's rich text editor answers 500 (RecursionError).",
+        hint="Add 'wagtail_correspondence.middleware.BoundedJSONFormMiddleware' to MIDDLEWARE, after Django's "
+             "CSRF and authentication middleware.",
+        id="wagtail_correspondence.W022")]

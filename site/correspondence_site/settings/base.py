@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Admin forms with JSON nested past the limit: a 400 naming the field, before any view.
+    "wagtail_correspondence.middleware.BoundedJSONFormMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout response.
     "axes.middleware.AxesMiddleware",

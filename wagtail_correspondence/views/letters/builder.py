@@ -69,6 +69,8 @@ class ChooseTemplateView(BuilderPermissionMixin, WagtailAdminTemplateMixin, Temp
 class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View):
     """Step 2: build a letter from a template (new) or resume a draft."""
 
+    reports_deep_json = True  # the form names the field inline (middleware.py)
+
     template_name = "wagtail_correspondence/letters/builder.html"
     header_icon = "mail"
 
@@ -181,6 +183,8 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
 
 
 class PreviewMixin(BuilderPermissionMixin):
+    reports_deep_json = True  # in the preview's own answer (middleware.py)
+
     def letter_request_or_errors(self, request, template_id):
         template = get_object_or_404(service.available_templates(), pk=template_id)
         form = LetterBuilderForm(request.POST, template=template)
