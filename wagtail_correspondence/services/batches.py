@@ -64,10 +64,10 @@ def _csv_records(text, dialect):
     largest = json_limits.csv_max_cell_chars()
     reader = csv.reader(io.StringIO(text), dialect=dialect)
     # The csv module may read cells as long as the file: deciding on their size is ours.
+    header, records = None, []
     with json_limits.csv_cells_up_to(len(text) + 1):
         try:
             header = next(reader, None)
-            records = []
             for record in reader:
                 if not record:
                     continue  # a blank line is no row (as csv.DictReader reads it)
@@ -80,8 +80,10 @@ def _csv_records(text, dialect):
                             "row": len(records) + 1, "column": column, "size": len(cell), "max": largest})
                 records.append(record)
         except csv.Error as exc:
+            if header is None:
+                raise BatchFileError(_("The header row cannot be read as CSV: %(error)s") % {"error": exc}) from None
             raise BatchFileError(_("Row %(row)s cannot be read as CSV: %(error)s") % {
-                "row": len(records) + 1 if header is not None else 0, "error": exc}) from None
+                "row": len(records) + 1, "error": exc}) from None
     return header, records
 
 
