@@ -127,3 +127,52 @@ def test_a_template_id_beyond_64_bits_is_an_unknown_template(client, admin, valu
         assert response.status_code == 400 and "No published letter template" in response.json()["template"][0]
     response = client.post(API + "batches/", {"template": value, "file": SimpleUploadedFile("batch.jsonl", b"{}\n")})
     assert response.status_code == 400 and "template" in response.json()  # a form field: text, maybe no number
+
+
+# Nesting: any shape, any depth, never a server error ------------------------------------
+
+LIMIT = 32  # WAGTAIL_CORRESPONDENCE["INPUT_LIMITS"]["JSON_MAX_DEPTH"] by default
+
+
+@st.composite
+def nested_json(draw):
+    """JSON text of a random shape (objects and lists mixed, odd keys, brackets inside
+    strings), from 1 to 3000 levels deep, and its depth."""
+    depth = draw(st.one_of(st.integers(1, LIMIT + 2), st.integers(LIMIT + 3, 3000)))
+    shapes = draw(st.lists(st.sampled_from("[{"), min_size=1, max_size=6))
+    key = json.dumps(draw(st.text(alphabet='a."[]{}\\é', max_size=4)))
+    leaf = draw(st.sampled_from(['1', '"x"', "null", '"[[[{{{"', "-0.5e3"]))
+    opened = [shapes[level % len(shapes)] for level in range(depth)]
+    text = "".join(f"{{{key}: " if shape == "{" else "[" for shape in opened) + leaf
+    return text + "".join("}" if shape == "{" else "]" for shape in reversed(opened)), depth
+
+
+@pytest.mark.parametrize("endpoint", ["letters/", "letters/preview/", "correspondence/", "validate"])
+def test_nested_json_of_any_depth_is_never_a_server_error(client, admin, endpoint):
+    from wagtail_correspondence.models import DataDictionary, LetterTemplatePage
+
+    client.force_login(admin)
+    template = LetterTemplatePage.objects.live().first()
+    # Each body puts the nested value under one field, that many levels down.
+    bodies = {
+        "letters/": ('{"template": %d, "data": {"customer": %%s}}' % template.pk, 3),
+        "letters/preview/": ('{"template": %d, "data": %%s}' % template.pk, 2),
+        "correspondence/": ('{"subject": "Nested", "kind": "letter", "channel": "post", "recipients": %s}', 2),
+        "validate": ('{"data": %s}', 2),
+    }
+    url = (f"data-dictionaries/{DataDictionary.objects.first().pk}/validate/" if endpoint == "validate"
+           else endpoint)
+    body, level = bodies[endpoint]
+
+    @settings(max_examples=12, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(case=nested_json())
+    def check(case):
+        text, depth = case
+        response = client.post(API + url, data=body % text, content_type="application/json")
+        assert response.status_code < 500, (response.status_code, text[:80])
+        if depth + level - 1 > LIMIT:
+            answer = response.json()
+            assert response.status_code == 400 and f"nested more than {LIMIT} levels" in answer["detail"], answer
+
+    check()

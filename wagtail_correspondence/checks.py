@@ -1,5 +1,6 @@
 """System checks of the plugin's settings (``manage.py check``; ``--deploy`` for production)."""
 
+from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
 
@@ -80,3 +81,34 @@ def audit_checkpoints_write_once(app_configs, **kwargs):
              "or WAGTAIL_CORRESPONDENCE['AUDIT_CHECKPOINTS'] with S3CheckpointStore and object_lock_mode), or "
              "silence this check if the storage is write-once in another way.",
         id="wagtail_correspondence.W021")]
+
+
+@register(Tags.security)
+def no_third_party_requests(app_configs, **kwargs):
+    """Pages of the admin must not make browsers contact third parties: staff would be
+    tracked, and Gravatar receives an MD5 hash of each staff email address on the page."""
+    warnings = []
+    if getattr(settings, "WAGTAIL_GRAVATAR_PROVIDER_URL", "//www.gravatar.com/avatar") is not None:
+        warnings.append(Warning(
+            "Wagtail shows Gravatar avatars: every admin page asks the provider for each user's picture, "
+            "sending a hash of their email address out of the organisation.",
+            hint="Set WAGTAIL_GRAVATAR_PROVIDER_URL = None (users may still upload a picture).",
+            id="wagtail_correspondence.W030"))
+    if getattr(settings, "WAGTAIL_ENABLE_UPDATE_CHECK", True):
+        warnings.append(Warning(
+            "Wagtail's dashboard asks releases.wagtail.org for new versions from superusers' browsers.",
+            hint="Set WAGTAIL_ENABLE_UPDATE_CHECK = False and follow Wagtail's releases another way.",
+            id="wagtail_correspondence.W031"))
+    return warnings
+
+
+@register(Tags.security)
+def bounded_json_forms(app_configs, **kwargs):
+    if "wagtail_correspondence.middleware.BoundedJSONFormMiddleware" in settings.MIDDLEWARE:
+        return []
+    return [Warning(
+        "Admin forms are not checked for JSON nested past WAGTAIL_CORRESPONDENCE['INPUT_LIMITS']['JSON_MAX_DEPTH']: "
+        "a crafted post to Wagtail's rich text editor answers 500 (RecursionError).",
+        hint="Add 'wagtail_correspondence.middleware.BoundedJSONFormMiddleware' to MIDDLEWARE, after Django's "
+             "CSRF and authentication middleware.",
+        id="wagtail_correspondence.W032")]

@@ -144,6 +144,11 @@ DEFAULTS = {
         "NOTIFY_FROM": "",
         "DUE_SOON_HOURS": 24,
     },
+    # Bounds on what comes in (json_limits.py): JSON nested deeper than JSON_MAX_DEPTH levels
+    # (API bodies, batch files, the letter builder, the admin's JSON fields) and CSV cells
+    # longer than CSV_MAX_CELL_CHARS characters (batch files) are refused with a 400 that
+    # names the field, the row or the column.
+    "INPUT_LIMITS": {"JSON_MAX_DEPTH": 32, "CSV_MAX_CELL_CHARS": 1024 * 1024},
 }
 
 PDF_BACKENDS = {
@@ -153,7 +158,8 @@ PDF_BACKENDS = {
 
 
 # Groups of options: a project sets only the keys it changes, the rest keep their defaults.
-MERGED = {"REGISTER", "PORTAL", "DISPATCH_RETRY", "DELIVERY_RECEIPTS", "RENDER_BUDGET", "CONTENT_SECURITY_POLICY"}
+MERGED = {"REGISTER", "PORTAL", "DISPATCH_RETRY", "DELIVERY_RECEIPTS", "RENDER_BUDGET", "CONTENT_SECURITY_POLICY",
+          "INPUT_LIMITS"}
 
 
 def get_setting(name):

@@ -83,6 +83,7 @@ def register(actions):
         _("Re-seal audit log"), _("Audit log re-sealed under key %(key_id)s (%(links)s links); retired %(retired)s")))
     actions.register_action(AUDIT_REKEY_REFUSED)(lambda: RekeyFormatter(
         _("Re-seal audit log refused"), _("Re-sealing the audit log was refused: %(reason)s")))
+    register_read_actions(actions)
     actions.register_action(LETTER_CREATED, _("Start letter"), _("Letter draft started"))
     actions.register_action(LETTER_DRAFT_SAVED, _("Save letter draft"), _("Letter draft saved"))
     actions.register_action(LETTER_DISCARDED, _("Discard letter draft"), _("Letter draft discarded"))
@@ -193,3 +194,22 @@ def register_privacy_actions(actions):
          _("Exported everything held about customer %(customer_id)s (%(items)s files)")),
     ]:
         actions.register_action(action)(lambda label=label, template=template: PrivacyFormatter(label, template))
+
+
+# Reads of personal data that no other entry records ------------------------------------
+
+CUSTOMER_RECORD_VIEWED = "wagtail_correspondence.customer.record_viewed"
+REGISTER_HISTORY_VIEWED = "wagtail_correspondence.register.history_viewed"
+
+
+class ReadFormatter(RegisterFormatter):
+    DEFAULTS = {"reference": "?", "customer_id": "?", "via": "?"}
+
+
+def register_read_actions(actions):
+    for action, label, template in [
+        # Logged on the user who read the record: customers are not objects of the site.
+        (CUSTOMER_RECORD_VIEWED, _("View customer record"), _("Read the record of customer %(customer_id)s (%(via)s)")),
+        (REGISTER_HISTORY_VIEWED, _("View entry history"), _("Read the history of %(reference)s (%(via)s)")),
+    ]:
+        actions.register_action(action)(lambda label=label, template=template: ReadFormatter(label, template))

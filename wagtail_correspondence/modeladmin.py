@@ -3,10 +3,12 @@ departments, categories, routing rules, SLA policies and business calendars. Con
 attributes; the register's own views live in views/register/."""
 
 import datetime
+from collections import OrderedDict
 from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import lookup_field
 from django.core.exceptions import PermissionDenied
 from django.db.models import Value
 from django.shortcuts import redirect
@@ -22,6 +24,7 @@ from wagtail_modeladmin.views import IndexView
 
 from . import log_actions
 from .conf import get_setting
+from .exports import FormulaSafeExportMixin
 from .forms import BusinessCalendarForm, CategoryForm, DepartmentForm, RoutingRuleForm, VersionedForm
 from .models import (
     BusinessCalendar,
@@ -253,7 +256,7 @@ class RegisterButtonHelper(ButtonHelper):
         return button
 
 
-class RegisterIndexView(CheckedIndexView):
+class RegisterIndexView(FormulaSafeExportMixin, CheckedIndexView):
     def dispatch(self, request, *args, **kwargs):
         if request.GET.get(self.EXPORT_VAR) and not access.can_export(request.user):
             raise PermissionDenied
@@ -264,6 +267,10 @@ class RegisterIndexView(CheckedIndexView):
         log(self.request.user, log_actions.REGISTER_EXPORTED, user=self.request.user, data={
             "format": spreadsheet_format, "count": queryset.count(), "filters": self.request.GET.urlencode()})
         return super().as_spreadsheet(queryset, spreadsheet_format)
+
+    def to_row_dict(self, item):
+        # Empty cells stay empty: modeladmin would write "-", which the formula rule quotes.
+        return OrderedDict((field, lookup_field(field, item, self.model_admin)[2]) for field in self.list_export)
 
     def get_page_title(self):
         direction = self.request.GET.get("direction__exact")

@@ -4,6 +4,7 @@ import json
 import re
 
 import django_filters
+from django.contrib.auth import get_user_model
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
@@ -13,7 +14,9 @@ from wagtail.admin.widgets import Button
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetViewSetGroup
+from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
+from .exports import FormulaSafeExportMixin
 from .forms import MergeFieldCheckedForm
 from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter
 from .permissions import (
@@ -107,8 +110,13 @@ class FragmentEditView(ReviewedSnippetEditView):
             url=reverse("wagtailsnippets_wagtail_correspondence_fragment:side_by_side", args=[self.object.pk]))]
 
 
+class FormulaSafeSnippetIndexView(FormulaSafeExportMixin, SnippetIndexView):
+    """Snippet lists export formula-safe spreadsheets (exports.py)."""
+
+
 class FragmentViewSet(SnippetViewSet):
     model = Fragment
+    index_view_class = FormulaSafeSnippetIndexView
     icon = "doc-full"
     menu_label = _("Fragments")
     menu_order = 100
@@ -136,6 +144,7 @@ class FragmentViewSet(SnippetViewSet):
 
 
 class LayoutViewSet(SnippetViewSet):
+    index_view_class = FormulaSafeSnippetIndexView
     model = Layout
     icon = "doc-empty"
     menu_label = _("Layouts")
@@ -150,6 +159,7 @@ class LayoutViewSet(SnippetViewSet):
 
 
 class DataDictionaryViewSet(SnippetViewSet):
+    index_view_class = FormulaSafeSnippetIndexView
     model = DataDictionary
     icon = "list-ul"
     menu_label = _("Data dictionaries")
@@ -160,6 +170,7 @@ class DataDictionaryViewSet(SnippetViewSet):
 
 
 class ContentCategoryViewSet(SnippetViewSet):
+    index_view_class = FormulaSafeSnippetIndexView
     model = ContentCategory
     icon = "tag"
     menu_label = _("Categories")
@@ -179,7 +190,7 @@ class ContentLibraryViewSetGroup(SnippetViewSetGroup):
 # Letters --------------------------------------------------------------------------------
 
 
-class LetterIndexView(generic.IndexView):
+class LetterIndexView(FormulaSafeExportMixin, generic.IndexView):
     add_item_label = _("New letter")
 
     def get_base_queryset(self):
@@ -198,6 +209,25 @@ class LetterIndexView(generic.IndexView):
         if instance.is_draft and can_edit_draft(self.request.user, instance):
             return reverse("wagtail_correspondence_letters:edit", args=[instance.pk])
         return reverse("wagtail_correspondence_letters:inspect", args=[instance.pk])
+
+
+def letter_authors(request):
+    """Who wrote letters the user may see: the only people the "Agent" filter offers and
+    accepts. Any other id, of an account or of no one, is refused the same way, and the
+    list does not show every account of the site."""
+    if request is None:
+        return get_user_model().objects.none()
+    letters = letter_policy.instances_user_has_permission_for(request.user, "view")
+    return get_user_model().objects.filter(pk__in=letters.values("created_by")).order_by(
+        "first_name", "last_name", "pk")
+
+
+class LetterFilterSet(WagtailFilterSet):
+    created_by = django_filters.ModelChoiceFilter(queryset=letter_authors, label=_("Agent"))
+
+    class Meta:
+        model = Letter
+        fields = ["status", "template", "created_by", "created_at"]
 
 
 class LetterStatusColumn(Column):
@@ -227,7 +257,7 @@ class LetterViewSet(ModelViewSet):
         Column("customer_id", label=_("Customer")), Column("created_by", label=_("Agent")),
         DateColumn("generated_at", label=_("Generated")), UpdatedAtColumn(),
     ]
-    list_filter = ["status", "template", "created_by", "created_at"]
+    filterset_class = LetterFilterSet
     list_export = ["reference", "status", "template", "recipient_name", "customer_id", "created_by", "created_at",
                    "generated_at", "pdf_sha256"]
     search_fields = ["reference", "recipient_name", "customer_id", "subject"]

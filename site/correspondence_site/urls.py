@@ -5,6 +5,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from wagtail_correspondence import wagtail_reports
 from wagtail_correspondence.api import urls as correspondence_api_urls
 from wagtail_correspondence.portal import urls as correspondence_portal_urls
 
@@ -18,6 +19,9 @@ urlpatterns = [
         pattern_name="wagtail_correspondence_audit:index", query_string=True)),
     path("admin/reports/site-history/results/", RedirectView.as_view(
         pattern_name="wagtail_correspondence_audit:results", query_string=True)),
+    # Wagtail's reports that export columns, formula-safe (spreadsheet cells never formulas);
+    # before Wagtail's admin URLs, whose names they keep.
+    path("admin/", include(wagtail_reports.urlpatterns)),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/correspondence/v1/", include(correspondence_api_urls)),

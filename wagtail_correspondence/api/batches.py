@@ -12,6 +12,7 @@ from ..services import batches as service
 from ..services import letters as letter_service
 from ..permissions import batch_policy
 from .letters import BUILD_OR_VIEW
+from .parsers import BoundedJSONParser
 from .serializers import IdField
 
 
@@ -47,7 +48,7 @@ class BatchViewSet(viewsets.ViewSet):
     background; ``GET`` shows the report and the progress."""
 
     permission_classes = [permissions.IsAuthenticated, BUILD_OR_VIEW]
-    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, BoundedJSONParser]
     lookup_field = "id"
     lookup_value_regex = "[0-9a-f-]{36}"
 

@@ -1,8 +1,6 @@
 """Letter API: customers, templates, preview, letters and their PDFs. Thin: every rule is
 in ``services.letters``, shared with the letter builder in the admin."""
 
-import json
-
 import django_filters
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -18,9 +16,12 @@ from .. import log_actions
 from ..customers import CustomerNotFound, get_customer_source
 from ..models import Letter, LetterStatus
 from ..services import letters as letter_service
+from .. import json_limits
 from ..permissions import letter_policy
+from ..services.customer_records import read_customer_record
 from ..services.letter_access import search_letters
 from . import letter_serializers as serializers
+from .parsers import PARSERS
 from .permissions import any_permission
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -38,6 +39,7 @@ class CustomerViewSet(viewsets.ViewSet):
     """The customer data source, for building letters."""
 
     permission_classes = [permissions.IsAuthenticated, any_permission(letter_service.ADD_LETTER)]
+    parser_classes = PARSERS
     lookup_value_regex = "[^/]+"
 
     @extend_schema(parameters=[
@@ -54,9 +56,9 @@ class CustomerViewSet(viewsets.ViewSet):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def retrieve(self, request, pk=None):
-        """The customer's full record, shaped as letter data."""
+        """The customer's full record, shaped as letter data. Each read is in the audit log."""
         try:
-            return Response(get_customer_source().get(pk))
+            return Response(read_customer_record(request.user, pk, via="api"))
         except CustomerNotFound:
             raise Http404 from None
 
@@ -66,6 +68,7 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = serializers.LetterTemplateSerializer
     permission_classes = [permissions.IsAuthenticated, BUILD_OR_VIEW]
+    parser_classes = PARSERS
     pagination_class = None
     # Ids the database can hold: a longer number is a 404, not the database's overflow.
     lookup_value_regex = "[0-9]{1,18}"
@@ -101,6 +104,7 @@ class LetterViewSet(viewsets.GenericViewSet):
     """Letters. ``{key}`` is the reference number of a generated letter, or the id of a draft."""
 
     permission_classes = [permissions.IsAuthenticated, BUILD_OR_VIEW]
+    parser_classes = PARSERS
     serializer_class = serializers.LetterSerializer
     filterset_class = LetterFilter
     lookup_field = "key"
@@ -272,7 +276,9 @@ class SnsReceiptView(views.APIView):
         from ..delivery.receipts import InvalidNotification, handle, verify
 
         try:
-            message = json.loads(request.body)
+            message = json_limits.loads(request.body)
+        except json_limits.JSONTooDeep as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
         except ValueError:
             return Response({"detail": "The body must be an SNS message in JSON."}, status=status.HTTP_400_BAD_REQUEST)
         try:

@@ -9,7 +9,6 @@ import json
 import django_filters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -27,6 +26,7 @@ from ..services import register as register_service
 from ..services import register_access as access
 from ..services import retention
 from . import register_serializers as serializers
+from .parsers import PARSERS
 from .permissions import any_permission
 
 BAD_REQUEST = OpenApiResponse(description='Problems, each under the name of its field: {"subject": ["…"]}')
@@ -78,11 +78,10 @@ class CorrespondenceFilter(django_filters.FilterSet):
     def filter_assignee(self, queryset, name, value):
         if value == "me":
             return queryset.filter(assignee=self.request.user)
+        # A name no one has finds nothing, exactly as the name of someone whose entries the
+        # user may not see: the answer never tells which usernames exist.
         User = get_user_model()
-        user = User.objects.filter(**{User.USERNAME_FIELD: value}).first()
-        if user is None:
-            raise DjangoValidationError({"assignee": f"No user named {value!r}."})
-        return queryset.filter(assignee=user)
+        return queryset.filter(**{f"assignee__{User.USERNAME_FIELD}": value})
 
     def filter_overdue(self, queryset, name, value):
         overdue = Correspondence.objects.overdue(timezone.now()).values("pk")
@@ -104,6 +103,7 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
     """The correspondence register. ``{reference}`` is an entry's reference number."""
 
     permission_classes = [permissions.IsAuthenticated, any_permission(access.VIEW)]
+    parser_classes = PARSERS
     serializer_class = serializers.CorrespondenceSerializer
     filterset_class = CorrespondenceFilter
     lookup_field = "reference"
@@ -175,10 +175,13 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
         ``Idempotency-Key`` header a retried request returns the first entry (200,
         ``Idempotent-Replayed: true``) instead of registering the mail twice."""
         self._require(access.can_register(request.user), "You may not register correspondence.")
+        # The right to assign is checked before any name is looked up (see assign()).
+        if not request.user.has_perm(access.ASSIGN):
+            explicit = [name for name in ("department", "assignee") if name in request.data]
+            if explicit:
+                raise exceptions.ValidationError({name: ["You may not assign entries."] for name in explicit})
         values = dict(self._validated(serializers.CorrespondenceCreateSerializer))
         explicit = {name: values.pop(name) for name in ("department", "assignee") if name in values}
-        if explicit and not request.user.has_perm(access.ASSIGN):
-            raise exceptions.ValidationError({name: ["You may not assign entries."] for name in explicit})
         direction = values.pop("direction")
         tags = values.pop("tags", ())
         in_reply_to = values.pop("in_reply_to", None)
@@ -249,6 +252,12 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
         entry = self.get_object()
         self._require(request.user.has_perm(access.ASSIGN) or access.can_change(request.user, entry),
                       "You may not assign this entry.")
+        if not request.user.has_perm(access.ASSIGN):
+            # Without the right to assign, only taking the entry oneself is possible: anything
+            # else is refused before the name is looked up, so a refusal says nothing about
+            # which usernames exist. The service checks the rest (an unassigned entry).
+            self._require(set(request.data) <= {"assignee", "reason"} and request.data.get("assignee") in (
+                "me", request.user.get_username()), "You may not assign this entry.")
         values = self._validated(serializers.AssignSerializer)
         entry = register_service.assign(request.user, entry, department=values.get("department", ...),
                                         assignee=values.get("assignee", ...), reason=values.get("reason", ""))
@@ -290,8 +299,11 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
                    responses={200: serializers.HistoryItemSerializer(many=True), 404: NOT_FOUND})
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request, reference=None):
-        """Every saved version with its user and comment (what changed, and why)."""
+        """Every saved version with its user and comment (what changed, and why). Each read
+        is in the audit log, as reading the entry is."""
         entry = self.get_object()
+        log(entry, log_actions.REGISTER_HISTORY_VIEWED, user=request.user,
+            data={"reference": entry.reference, "via": "api"})
         versions = Version.objects.get_for_object(entry).select_related("revision__user")
         return Response([{"id": version.pk, "date": version.revision.date_created,
                           "user": version.revision.user.get_username() if version.revision.user_id else None,

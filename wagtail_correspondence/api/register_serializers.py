@@ -94,16 +94,18 @@ class StrictSerializer(serializers.Serializer):
 
 
 class UserField(serializers.CharField):
-    """A user by username; ``me`` is the user making the request."""
+    """Someone who may work register entries, by username; ``me`` is the user making the
+    request. A name no one has and the name of someone who works no entries (an auditor)
+    get the same answer: the field never tells which usernames exist."""
 
     def to_internal_value(self, data):
         username = super().to_internal_value(data)
         request = self.context.get("request")
         if username == "me" and request is not None:
             return request.user
-        user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+        user = access.workers().filter(**{get_user_model().USERNAME_FIELD: username}).first()
         if user is None:
-            raise serializers.ValidationError(f"No user named {username!r}.")
+            raise serializers.ValidationError(f"No one named {username!r} may work register entries.")
         return user
 
     def to_representation(self, value):

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from ..models import DataDictionary, Department, Fragment, Layout
 from . import serializers
 from .errors import field_errors_response
+from .parsers import PARSERS
 from .permissions import ModelPermissionsWithView
 
 
@@ -18,6 +19,7 @@ class MeView(generics.RetrieveAPIView):
 
     serializer_class = serializers.MeSerializer
     permission_classes = [permissions.IsAuthenticated]
+    parser_classes = PARSERS
 
     def get_object(self):
         return self.request.user
@@ -27,6 +29,7 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Department.objects.order_by("path")
     serializer_class = serializers.DepartmentSerializer
     permission_classes = [ModelPermissionsWithView]
+    parser_classes = PARSERS
     filterset_fields = ["is_active", "code"]
 
 
@@ -34,6 +37,7 @@ class DataDictionaryViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = DataDictionary.objects.prefetch_related("fields", "sample_data_sets")
     serializer_class = serializers.DataDictionarySerializer
     permission_classes = [ModelPermissionsWithView]
+    parser_classes = PARSERS
 
     @extend_schema(request=serializers.PayloadValidationSerializer,
                    responses={200: OpenApiResponse(description="The payload is valid"),
@@ -70,6 +74,7 @@ class FragmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = serializers.FragmentSerializer
     permission_classes = [ModelPermissionsWithView]
+    parser_classes = PARSERS
     filterset_fields = ["language", "data_dictionary", "live"]
     lookup_field = "key"
 
@@ -85,6 +90,7 @@ class LayoutViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Layout.objects.order_by("name")
     serializer_class = serializers.LayoutSerializer
     permission_classes = [ModelPermissionsWithView]
+    parser_classes = PARSERS
 
 
 def correspondence_endpoints_only(endpoints, **kwargs):

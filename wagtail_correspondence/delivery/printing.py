@@ -2,7 +2,6 @@
 (each letter starting on a new sheet) and a manifest, written to a storage of their own (a
 folder, or S3 through a django-storages alias)."""
 
-import csv
 import hashlib
 import io
 import json
@@ -10,6 +9,7 @@ import json
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
+from ..exports import formula_safe_csv_writer
 from .base import Channel
 from .email import lookup
 
@@ -85,7 +85,7 @@ class PrintRoomChannel(Channel):
         manifest = json.dumps({"letters": rows, "duplex": self.duplex}, indent=2, ensure_ascii=False)
         manifest_path = self.storage.save(f"{base}/manifest.json", ContentFile(manifest.encode("utf-8")))
         table = io.StringIO()
-        writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+        writer = formula_safe_csv_writer(table, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
         self.storage.save(f"{base}/manifest.csv", ContentFile(table.getvalue().encode("utf-8")))

@@ -4,14 +4,13 @@ the signing certificate must come from an SNS address, and the signature must ma
 
 import base64
 import functools
-import json
 import re
 import urllib.request
 
 from django.utils import timezone
 from wagtail.log_actions import log
 
-from .. import log_actions
+from .. import json_limits, log_actions
 from ..conf import get_setting
 from ..models import Dispatch, DispatchStatus
 
@@ -97,7 +96,7 @@ def handle(message):
     if message["Type"] != "Notification":
         return "ignored"
     try:
-        event = json.loads(message["Message"])
+        event = json_limits.loads(message["Message"])
     except (TypeError, ValueError):
         return "not an SES event"
     kind = event.get("notificationType") or event.get("eventType")

@@ -99,5 +99,8 @@ class EncryptedJSONField(models.TextField):
         return json.dumps(self.value_from_object(obj), cls=DjangoJSONEncoder)
 
     def formfield(self, **kwargs):
-        return forms.JSONField(label=self.verbose_name, required=not self.blank, help_text=self.help_text,
-                               **kwargs)
+        from ..json_limits import BoundedJSONFormField
+
+        kwargs.pop("form_class", None)
+        return BoundedJSONFormField(label=self.verbose_name, required=not self.blank, help_text=self.help_text,
+                                    **kwargs)

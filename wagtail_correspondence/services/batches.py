@@ -8,7 +8,6 @@ bad rows are reported and never stop good ones.
 
 import csv
 import io
-import json
 from collections import Counter
 
 from django.core.exceptions import PermissionDenied
@@ -17,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
-from .. import log_actions
+from .. import json_limits, log_actions
 from ..models import BatchRow, BatchRowStatus, BatchStatus, LetterBatch
 from ..rendering.assembly import ContentUnavailable, assemble, live_sources
 from . import letters as letter_service
@@ -41,12 +40,51 @@ def _set_path(data, path, value):
     data[parts[-1]] = value
 
 
-def _cell_value(text):
-    """Cells are text; a cell holding a JSON list or object (a list of invoices) is parsed."""
+def _cell_value(text, column, levels):
+    """Cells are text; a cell holding a JSON list or object (a list of invoices) is parsed,
+    ``levels`` down in the row (so that the row as a whole stays within the depth limit)."""
     stripped = text.strip()
     if stripped[:1] in "[{":
-        return json.loads(stripped)
+        return json_limits.loads(stripped, path=column, depth=levels)
     return stripped
+
+
+def _json_error(exc, field):
+    """A row error for a JSON value that cannot be read: nested too deep names the path
+    where, anything else (bad syntax, a number too long to convert) the field."""
+    if isinstance(exc, json_limits.JSONTooDeep):
+        return {"field": exc.path, "message": exc.short_message}
+    return {"field": field, "message": _("Not valid JSON: %(error)s") % {"error": exc}}
+
+
+def _csv_records(text, dialect):
+    """The header and the records of a CSV text, with every cell within the product's bound;
+    a cell past it, or a file the csv module cannot read, is a BatchFileError naming the row
+    (and the column)."""
+    largest = json_limits.csv_max_cell_chars()
+    reader = csv.reader(io.StringIO(text), dialect=dialect)
+    # The csv module may read cells as long as the file: deciding on their size is ours.
+    header, records = None, []
+    with json_limits.csv_cells_up_to(len(text) + 1):
+        try:
+            header = next(reader, None)
+            for record in reader:
+                if not record:
+                    continue  # a blank line is no row (as csv.DictReader reads it)
+                for index, cell in enumerate(record):
+                    if len(cell) > largest:
+                        column = header[index].strip() if index < len(header) else f"#{index + 1}"
+                        raise BatchFileError(_(
+                            "Row %(row)s, column “%(column)s”: the cell holds %(size)s characters; at most "
+                            "%(max)s are allowed (is a quote left open?).") % {
+                            "row": len(records) + 1, "column": column, "size": len(cell), "max": largest})
+                records.append(record)
+        except csv.Error as exc:
+            if header is None:
+                raise BatchFileError(_("The header row cannot be read as CSV: %(error)s") % {"error": exc}) from None
+            raise BatchFileError(_("Row %(row)s cannot be read as CSV: %(error)s") % {
+                "row": len(records) + 1, "error": exc}) from None
+    return header, records
 
 
 def parse_csv(content):
@@ -62,16 +100,22 @@ def parse_csv(content):
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    if not reader.fieldnames or not any(name.strip() for name in reader.fieldnames):
+    header, records = _csv_records(text, dialect)
+    if not header or not any(name.strip() for name in header):
         raise BatchFileError(_("The CSV file has no header row."))
-    for number, record in enumerate(reader, start=1):
+    columns = [name.strip() for name in header]
+    # A row is level 1 and its data level 2 (as in a JSON Lines line and an API body): a
+    # column "customer.address.city" puts its cell 4 levels down.
+    limit = json_limits.max_depth()
+    for name in columns:
+        if name.count(".") + 2 > limit and not name.startswith(("slot.", "slots.")):
+            raise BatchFileError(_("Column “%(column)s”: nested more than %(limit)s levels.") % {
+                "column": name[:200], "limit": limit})
+    for number, record in enumerate(records, start=1):
         row = {"customer_id": "", "data": {}, "slots": {}, "channel": "", "errors": []}
-        for column, raw in record.items():
-            if column is None:
-                row["errors"].append({"field": "(row)", "message": _("The row has more cells than the header.")})
-                continue
-            name, text = column.strip(), (raw or "")
+        if len(record) > len(columns):
+            row["errors"].append({"field": "(row)", "message": _("The row has more cells than the header.")})
+        for name, text in zip(columns, record):
             if not text.strip():
                 continue
             if name in ("customer_id", "channel"):
@@ -80,10 +124,9 @@ def parse_csv(content):
                 row["slots"][name.split(".", 1)[1]] = text
             else:
                 try:
-                    _set_path(row["data"], name, _cell_value(text))
-                except json.JSONDecodeError as exc:
-                    row["errors"].append({"field": name, "message": _("Not valid JSON: %(error)s") % {
-                        "error": exc}})
+                    _set_path(row["data"], name, _cell_value(text, name, name.count(".") + 2))
+                except ValueError as exc:
+                    row["errors"].append(_json_error(exc, name))
         yield number, row
 
 
@@ -101,9 +144,9 @@ def parse_jsonl(content):
         number += 1
         row = {"customer_id": "", "data": {}, "slots": {}, "channel": "", "errors": []}
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            row["errors"].append({"field": "(row)", "message": _("Not valid JSON: %(error)s") % {"error": exc}})
+            value = json_limits.loads(line)
+        except ValueError as exc:
+            row["errors"].append(_json_error(exc, "(row)"))
             yield number, row
             continue
         if not isinstance(value, dict):

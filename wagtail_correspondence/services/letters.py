@@ -128,7 +128,9 @@ def resolve_data(customer_id, data):
 
 
 def default_channel(template, data):
-    preferred = ((data or {}).get("customer") or {}).get("preferred_channel") if isinstance(data, dict) else None
+    # The data comes from callers: "customer" may be anything, not only an object.
+    customer = data.get("customer") if isinstance(data, dict) else None
+    preferred = customer.get("preferred_channel") if isinstance(customer, dict) else None
     channels = template.channels or []
     if preferred in channels:
         return preferred

@@ -17,6 +17,7 @@ from wagtail.log_actions import log
 from wagtail.log_actions import registry as log_action_registry
 
 from .. import log_actions
+from ..exports import FormulaSafeExportMixin
 from ..services.audit import AuditChainBroken, AuditUnverifiable, chain_head, verify
 
 VIEW_AUDIT_LOG = "wagtail_correspondence.view_audit_log"
@@ -26,7 +27,7 @@ def can_read_audit_log(user):
     return user.is_active and user.has_perm(VIEW_AUDIT_LOG)
 
 
-class AuditLogView(LogEntriesView):
+class AuditLogView(FormulaSafeExportMixin, LogEntriesView):
     page_title = gettext_lazy("Audit log")
     index_url_name = "wagtail_correspondence_audit:index"
     index_results_url_name = "wagtail_correspondence_audit:results"

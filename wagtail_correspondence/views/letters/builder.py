@@ -18,6 +18,7 @@ from ...content_security import framed_document, uses_policy, without_inline_scr
 from ...customers import CustomerNotFound, get_customer_source
 from ...models import Letter, LetterTemplatePage, TemplateFolderPage
 from ...services import letters as service
+from ...services.customer_records import read_customer_record
 from ...services.letters import deep_merge
 from ...services.register_links import reply_target
 from .forms import LetterBuilderForm
@@ -71,6 +72,8 @@ class ChooseTemplateView(BuilderPermissionMixin, WagtailAdminTemplateMixin, Temp
 class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View):
     """Step 2: build a letter from a template (new) or resume a draft."""
 
+    reports_deep_json = True  # the form names the field inline (middleware.py)
+
     template_name = "wagtail_correspondence/letters/builder.html"
     header_icon = "mail"
 
@@ -108,7 +111,7 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
         record = {}
         if self.letter.customer_id:
             try:
-                record = get_customer_source().get(self.letter.customer_id)
+                record = self.customer_record(self.letter.customer_id)
             except CustomerNotFound:
                 record = {}
         values = deep_merge(record, self.letter.data_overrides or {})
@@ -127,10 +130,17 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
         record = {}
         if customer_id:
             try:
-                record = get_customer_source().get(customer_id)
+                record = self.customer_record(customer_id)
             except CustomerNotFound:
                 customer_id = ""
         return record, {"customer_id": customer_id, "in_reply_to": self.request.GET.get("in_reply_to", "")}
+
+    def customer_record(self, customer_id):
+        """The record the builder shows: a read when the page is opened (GET); a post only
+        checks the form against a record the agent has on screen already."""
+        if self.request.method == "GET":
+            return read_customer_record(self.request.user, customer_id, via="admin")
+        return get_customer_source().get(customer_id)
 
     def get_form(self, data=None):
         values, initial = self.draft_values()
@@ -176,6 +186,8 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
 
 
 class PreviewMixin(BuilderPermissionMixin):
+    reports_deep_json = True  # in the preview's own answer (middleware.py)
+
     def letter_request_or_errors(self, request, template_id):
         template = get_object_or_404(service.available_templates(), pk=template_id)
         form = LetterBuilderForm(request.POST, template=template)
@@ -230,9 +242,11 @@ class CustomerSearchView(BuilderPermissionMixin, View):
 
 
 class CustomerRecordView(BuilderPermissionMixin, View):
+    """The record the builder loads when the agent chooses a customer; each read is logged."""
+
     def get(self, request, customer_id):
         try:
-            return JsonResponse({"record": get_customer_source().get(customer_id)})
+            return JsonResponse({"record": read_customer_record(request.user, customer_id, via="admin")})
         except CustomerNotFound:
             raise Http404 from None
 

@@ -7,7 +7,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ... import schema
+from ... import json_limits, schema
 from ...customers import CustomerNotFound, get_customer_source
 from ...services.letters import LetterRequest, deep_merge
 
@@ -128,10 +128,8 @@ class LetterBuilderForm(forms.Form):
         text = self.cleaned_data["data_json"].strip()
         if not text:
             return None
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc}) from exc
+        # The pasted object is the letter's data, counted as in an API body: level 2.
+        value = _parse_json(text, path="data", depth=1)
         if not isinstance(value, dict):
             raise forms.ValidationError(_("The data must be a JSON object."))
         return value
@@ -147,9 +145,9 @@ class LetterBuilderForm(forms.Form):
                 cleaned[name] = None
                 continue
             try:
-                cleaned[name] = json.loads(text)
-            except json.JSONDecodeError as exc:
-                self.add_error(name, _("Not valid JSON: %(error)s") % {"error": exc})
+                cleaned[name] = _parse_json(text, path=spec.name, depth=spec.name.count(".") + 2)
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
         customer_id = cleaned.get("customer_id")
         if customer_id:
             try:
@@ -203,6 +201,16 @@ class LetterBuilderForm(forms.Form):
             data=overrides if (overrides or not customer_id) else None,
             slots={name[len(SLOT_PREFIX):]: self.cleaned_data.get(name) or "" for name in self.slot_field_names},
             optional_fragments=optional, channel=self.cleaned_data.get("channel") or "")
+
+
+def _parse_json(text, path, depth=0):
+    """JSON typed or pasted into the builder, within the depth limit (json_limits.py)."""
+    try:
+        return json_limits.loads(text, path=path, depth=depth)
+    except json_limits.JSONTooDeep as exc:
+        raise forms.ValidationError(exc.message, code="too_deep") from None
+    except ValueError as exc:  # bad syntax, or a number too long to convert
+        raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc}, code="invalid") from None
 
 
 def _channel_choices():
