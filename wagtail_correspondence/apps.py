@@ -10,6 +10,9 @@ class WagtailCorrespondenceAppConfig(AppConfig):
 
     def ready(self):
         from . import checks, signal_handlers  # noqa: F401
+        from .review.permissions import register_policies
         from .versioning import register_versioned_models
 
         register_versioned_models()
+        # Before anything asks Wagtail's registry (which would create a default policy).
+        register_policies()
