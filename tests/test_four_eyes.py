@@ -293,6 +293,27 @@ def test_the_api_writes_no_content():
     assert content and all(methods == {"get"} for methods in content.values()), content
 
 
+def test_a_workflow_without_the_four_eyes_task_cannot_publish(client, people, fragment):
+    """An administrator may edit workflows: a plain group approval task put in place of the
+    four-eyes one approves, but publishes nothing (fails closed)."""
+    from django.contrib.auth.models import Group
+    from django.contrib.contenttypes.models import ContentType
+    from wagtail.models import GroupApprovalTask, Workflow, WorkflowContentType, WorkflowTask
+
+    task = GroupApprovalTask.objects.create(name="Shortcut approval")
+    task.groups.add(Group.objects.get(name=roles.CONTENT_REVIEWERS))
+    workflow = Workflow.objects.create(name="Shortcut")
+    WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
+    WorkflowContentType.objects.filter(content_type=ContentType.objects.get_for_model(Fragment)).update(
+        workflow=workflow)
+    state = submit(client, people["author_reviewer"], fragment, "Approved by its author")
+    client.force_login(people["author_reviewer"])
+    assert refused(client.post(approve_url(fragment, state.current_task_state), {"comment": ""}))
+    state.refresh_from_db()
+    assert state.status == WorkflowState.STATUS_IN_PROGRESS
+    assert live_text(fragment) == "<p>Old wording</p>"
+
+
 def test_withdrawing_published_content_stays_with_the_publish_permission(client, people, fragment):
     client.force_login(people["author"])
     assert refused(client.post(reverse(f"{FRAGMENT}:unpublish", args=[fragment.pk])))
