@@ -84,7 +84,8 @@ def test_users_without_view_permission_are_refused(client, customer_dictionary):
 
 FRAGMENTS = "wagtailsnippets_wagtail_correspondence_fragment"
 EXPECTED = {
-    # role: (can list, can add, can edit, can publish)
+    # role: (can list, can add, can edit, can withdraw: the publish permission; publishing itself
+    # is the review workflow's, for every role: tests/test_four_eyes.py)
     roles.CONTENT_AUTHORS: (True, True, True, False),
     roles.CONTENT_REVIEWERS: (True, False, True, True),
     roles.AGENTS: (True, False, False, False),
@@ -98,17 +99,21 @@ EXPECTED = {
 @pytest.mark.parametrize("role", list(EXPECTED))
 def test_each_role_on_the_fragment_library(client, make_user, customer_dictionary, role):
     from wagtail.permission_policies import ModelPermissionPolicy
+    from wagtail.permissions import policy_registry
 
     from wagtail_correspondence.models import Fragment
 
     fragment = factories.fragment(customer_dictionary)
     user = make_user("member", role)
     client.force_login(user)
-    can_list, can_add, can_edit, can_publish = EXPECTED[role]
+    can_list, can_add, can_edit, can_withdraw = EXPECTED[role]
     assert (client.get(reverse(f"{FRAGMENTS}:list")).status_code == 200) is can_list
     assert (client.get(reverse(f"{FRAGMENTS}:add")).status_code == 200) is can_add
     assert (client.get(reverse(f"{FRAGMENTS}:edit", args=[fragment.pk])).status_code == 200) is can_edit
-    assert ModelPermissionPolicy(Fragment).user_has_permission(user, "publish") is can_publish
+    assert ModelPermissionPolicy(Fragment).user_has_permission(user, "publish") is can_withdraw
+    policy = policy_registry.get_by_type(Fragment)
+    assert policy.user_has_permission(user, "unpublish") is can_withdraw
+    assert policy.user_has_permission(user, "publish") is False
 
 
 def test_library_page_permissions(make_user, customer_dictionary, standard_layout):
@@ -116,8 +121,9 @@ def test_library_page_permissions(make_user, customer_dictionary, standard_layou
     author = page.permissions_for_user(make_user("author", roles.CONTENT_AUTHORS))
     reviewer = page.permissions_for_user(make_user("reviewer", roles.CONTENT_REVIEWERS))
     agent = page.permissions_for_user(make_user("agent", roles.AGENTS))
-    assert author.can_edit() and not author.can_publish()
-    assert reviewer.can_edit() and reviewer.can_publish()
+    # Nobody publishes a template but the review workflow; reviewers may withdraw one.
+    assert author.can_edit() and not author.can_publish() and not author.can_unpublish()
+    assert reviewer.can_edit() and not reviewer.can_publish() and reviewer.can_unpublish()
     assert not agent.can_edit() and not agent.can_publish()
     library = page.get_parent().specific
     assert library.permissions_for_user(make_user("author2", roles.CONTENT_AUTHORS)).can_add_subpage()

@@ -112,3 +112,19 @@ def bounded_json_forms(app_configs, **kwargs):
         hint="Add 'wagtail_correspondence.middleware.BoundedJSONFormMiddleware' to MIDDLEWARE, after Django's "
              "CSRF and authentication middleware.",
         id="wagtail_correspondence.W032")]
+
+
+@register()
+def four_eyes_needs_reapproval(app_configs, **kwargs):
+    from django.conf import settings
+    from django.core.checks import Error
+
+    from .conf import get_setting
+
+    if not get_setting("FOUR_EYES") or getattr(settings, "WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT", False):
+        return []
+    return [Error(
+        "WAGTAIL_CORRESPONDENCE['FOUR_EYES'] needs WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True: without it, "
+        "approving a revision publishes whatever revision is latest, which its approver may never have seen.",
+        hint="Set WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True, or FOUR_EYES to False.",
+        id="wagtail_correspondence.E040")]

@@ -40,6 +40,12 @@ DEFAULTS = {
     "CHANNELS": [("print", "Print"), ("email", "Email"), ("sms", "SMS"), ("portal", "Secure portal"), ("fax", "Fax")],
     # Name of the workflow that content must pass before it is live.
     "REVIEW_WORKFLOW_NAME": "Legal review",
+    # Four-eyes review of content (fragments, layouts, letter templates): nobody approves a
+    # change they contributed to (a revision since the last published one, or its submission),
+    # superusers included, and nobody publishes it except the review workflow's approval. False
+    # relaxes both for small teams: reviewers may approve their own changes and anyone holding
+    # a publish permission may publish directly, as in plain Wagtail. See review/rules.py.
+    "FOUR_EYES": True,
     # "weasyprint" (CSS paged media, "Page X of Y", PDF/A), "pdfkit" (wkhtmltopdf), or
     # {"BACKEND": "dotted.path", "OPTIONS": {...}} for a backend of your own.
     "PDF_BACKEND": "weasyprint",

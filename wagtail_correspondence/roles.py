@@ -12,7 +12,10 @@ ADMINISTRATORS = "Administrators"
 
 ALL_ROLES = [CONTENT_AUTHORS, CONTENT_REVIEWERS, AGENTS, OFFICERS, SUPERVISORS, AUDITORS, ADMINISTRATORS]
 
-# Permission types each role holds on the template library pages.
+# Permission types each role holds on the template library pages. With four-eyes review on
+# (WAGTAIL_CORRESPONDENCE["FOUR_EYES"], the default), "publish_page" (like publish_fragment and
+# publish_layout from migration 0002) lets its holder withdraw (unpublish) content, never
+# publish it: only the review workflow's approval publishes (review/permissions.py).
 LIBRARY_PAGE_PERMISSIONS = {
     CONTENT_AUTHORS: ["add_page", "change_page", "lock_page", "unlock_page"],
     CONTENT_REVIEWERS: ["change_page", "publish_page", "lock_page", "unlock_page"],

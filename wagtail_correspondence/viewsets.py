@@ -1,8 +1,5 @@
 """Admin viewsets of the content library, configured by attributes."""
 
-import json
-import re
-
 import django_filters
 from django.contrib.auth import get_user_model
 from django.urls import path, reverse
@@ -28,6 +25,9 @@ from .permissions import (
     portal_response_policy,
     print_run_policy,
 )
+from .review.editors import form_changes_content, warn_approval_refused
+from .review.rules import under_review_policy
+from .review.views import ReviewedContentViewSetMixin
 from .services.letter_access import search_letters
 from .services.letters import can_build_letters, can_edit_draft
 from .views.compare import FragmentSideBySideView
@@ -73,33 +73,33 @@ class UsageColumn(Column):
         return str(instance.usage_summary)
 
 
-BLOCK_KEY_RE = re.compile(r'\s+data-block-key=\\?"[^"\\]*\\?"')  # also inside JSON strings
-
-
 class ReviewedSnippetEditView(EditView):
     """Wagtail's snippet editor saves a new revision before every workflow action. With
     WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT that revision needs approving again, so
     "Approve" from the editor's footer would never complete. Like Wagtail's page editor, save a
-    revision for a workflow action only when the reviewer changed something."""
+    revision for a workflow action only when the reviewer changed something. Under four-eyes,
+    an approval that changes the content is saved as a plain edit and approves nothing: the new
+    revision is the reviewer's own and needs another reviewer (review/editors.py)."""
+
+    approval_refused = False
 
     def content_changed(self):
-        for name in self.form.changed_data:
-            field = self.form.fields[name]
-            if not hasattr(field, "block"):
-                return True
-            # The rich text editor adds data-block-key attributes to text saved by code (the
-            # demo, imports); that alone is not a change of wording.
-            before = json.dumps(field.block.get_prep_value(self.form[name].initial))
-            after = json.dumps(field.block.get_prep_value(self.form.cleaned_data[name]))
-            if BLOCK_KEY_RE.sub("", before) != BLOCK_KEY_RE.sub("", after):
-                return True
-        return False
+        return form_changes_content(self.form)
 
     def save_instance(self):
-        if self.action == "workflow-action" and not self.content_changed():
-            self.new_revision = None
-            return self.object
+        if self.action == "workflow-action":
+            if not self.content_changed():
+                self.new_revision = None
+                return self.object
+            if self.workflow_action == "approve" and under_review_policy(self.model):
+                self.action, self.approval_refused = "edit", True
         return super().save_instance()
+
+    def get_success_message(self, instance=None):
+        if self.approval_refused:
+            warn_approval_refused(self.request)  # instead of "updated", which would read as approved
+            return None
+        return super().get_success_message(instance)
 
 
 class FragmentEditView(ReviewedSnippetEditView):
@@ -114,7 +114,7 @@ class FormulaSafeSnippetIndexView(FormulaSafeExportMixin, SnippetIndexView):
     """Snippet lists export formula-safe spreadsheets (exports.py)."""
 
 
-class FragmentViewSet(SnippetViewSet):
+class FragmentViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     model = Fragment
     index_view_class = FormulaSafeSnippetIndexView
     icon = "doc-full"
@@ -143,7 +143,7 @@ class FragmentViewSet(SnippetViewSet):
         ]
 
 
-class LayoutViewSet(SnippetViewSet):
+class LayoutViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     index_view_class = FormulaSafeSnippetIndexView
     model = Layout
     icon = "doc-empty"

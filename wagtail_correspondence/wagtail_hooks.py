@@ -15,6 +15,7 @@ from .modeladmin import (
     RoutingRuleAdmin,
     SlaPolicyAdmin,
 )
+from .review import editors as review_editors
 from .services import register_access
 from .services.letters import can_build_letters
 from .services.subject_access import can_export_subject_access
@@ -24,6 +25,13 @@ from .viewsets import ContentLibraryViewSetGroup, LetterViewSet
 
 register_snippet(ContentLibraryViewSetGroup)
 modeladmin_register(DepartmentAdmin)
+
+# Four-eyes review of content (review/): no Publish button; an approval that carries changes is
+# saved as an edit; content edited in review is reviewed again from its new revision.
+hooks.register("construct_snippet_action_menu", review_editors.remove_publish_from_snippet_menu)
+hooks.register("before_edit_page", review_editors.page_approval_with_changes)
+hooks.register("after_edit_snippet", review_editors.review_latest_revision)
+hooks.register("after_edit_page", review_editors.review_latest_revision)
 
 
 def _registered(model_admin_class):

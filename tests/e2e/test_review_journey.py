@@ -80,3 +80,60 @@ def test_author_submits_reviewer_compares_and_approves(setup, open_session, scre
     assert "Thank you for {{ customer.last_name }}." in live_text(fragment)
     assert fragment.is_usable
     assert state.current_task_state.comment == "Wording checked against clause 4.2"
+
+
+def open_footer_menu(page):
+    page.locator("footer [data-w-dropdown-target='toggle'], footer .dropdown-toggle").first.click()
+
+
+def test_a_reviewer_who_changes_the_wording_cannot_approve_it(setup, open_session, screenshot):
+    """Four-eyes: the reviewer's own change needs another reviewer; approving from the editor
+    while changing the text saves the change and approves nothing."""
+    _author, reviewer, fragment = setup
+    factories.user("second-reviewer", roles.CONTENT_REVIEWERS)
+    submit_new_wording(open_session, screenshot, fragment, " Thank you.")
+    edit_url = reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[fragment.pk])
+    approve_in_footer = "footer [data-workflow-action-name='approve']"
+
+    page = open_session("reviewer", factories.PASSWORD)
+    page.goto(edit_url)
+    assert page.locator(approve_in_footer).count() >= 1  # offered: the reviewer has not changed anything yet
+    editor = page.locator("[contenteditable=true]").first
+    editor.click()
+    page.keyboard.press("End")
+    page.keyboard.type(" Reviewed by legal.")
+    page.locator("#id_title").click()
+    page.wait_for_function("() => document.querySelector('input[name=\"body-0-value\"]').value.includes('Reviewed by')")
+    open_footer_menu(page)
+    page.locator(approve_in_footer).filter(has_text="Approve").first.click()
+    page.get_by_text("another reviewer must approve").wait_for()
+    screenshot(page, "reviewer-changed-and-tried-to-approve")
+    assert page.locator(approve_in_footer).count() == 0  # the reviewer's own change
+    assert page.get_by_text("Request changes").count() >= 1
+
+    fragment.refresh_from_db()
+    assert fragment.current_workflow_state.status == WorkflowState.STATUS_IN_PROGRESS
+    assert "Reviewed by legal." not in live_text(fragment)
+    assert fragment.latest_revision.user == reviewer
+    assert "Reviewed by legal." in fragment.latest_revision.as_object().body[0].value.source
+
+    page.goto("/admin/")
+    row = page.locator("tr", has_text="Payment reminder").first
+    row.wait_for()
+    assert row.locator("[data-workflow-action-url*='/approve/']").count() == 0
+    assert row.locator("[data-workflow-action-url*='/reject/']").count() == 1
+    row.get_by_role("button").last.click()
+    row.get_by_text("Request changes").wait_for()
+    screenshot(page, "reviewer-dashboard-without-approve")
+
+    # Another reviewer approves the changed wording from the editor: it is live.
+    other = open_session("second-reviewer", factories.PASSWORD)
+    other.goto(edit_url)
+    other.wait_for_timeout(2000)  # long enough for an autosave, which must not make them a contributor
+    open_footer_menu(other)
+    other.locator(approve_in_footer).filter(has_text="Approve").first.click()
+    other.wait_for_load_state()
+    screenshot(other, "second-reviewer-approved")
+    state = WorkflowState.objects.for_instance(fragment).order_by("-created_at").first()
+    assert state.status == WorkflowState.STATUS_APPROVED
+    assert "Reviewed by legal." in live_text(fragment)

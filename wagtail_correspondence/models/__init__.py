@@ -26,6 +26,7 @@ from .register import (
 )
 from .routing import Assignment, RoutingRule
 from .retention import RetentionAction, RetentionPolicy, RetentionRecord
+from .review import FourEyesReviewTask
 from .sla import BusinessCalendar, SlaNotice, SlaNoticeKind, SlaNoticeState, SlaPolicy, SlaUnit
 from .templates import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
 
@@ -34,7 +35,7 @@ __all__ = [
     "BusinessCalendar", "Category", "Confidentiality",
     "Correspondence", "Direction", "Kind", "Note", "Priority", "RegisterChannel", "RoutingRule", "SlaNotice",
     "SlaNoticeKind", "SlaNoticeState", "SlaPolicy", "SlaUnit", "Source", "Status", "TaggedCorrespondence",
-    "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch",
+    "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch", "FourEyesReviewTask",
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
     "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
     "TemplateFolderPage", "TemplateLibraryPage", "RetentionAction", "RetentionPolicy", "RetentionRecord",

@@ -8,6 +8,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from ..blocks import TemplateBodyBlock
+from ..review.permissions import ReviewedPageMixin
 from .fields import ChannelsField, channel_choices, language_choices
 from .previews import SampleDataPreviewMixin
 
@@ -22,7 +23,7 @@ class InternalPageMixin:
         return []
 
 
-class TemplateLibraryPage(InternalPageMixin, Page):
+class TemplateLibraryPage(ReviewedPageMixin, InternalPageMixin, Page):
     """Root of the letter template library. The review workflow is assigned here, so it
     applies to every template below."""
 
@@ -37,7 +38,7 @@ class TemplateLibraryPage(InternalPageMixin, Page):
         verbose_name = _("template library")
 
 
-class TemplateFolderPage(InternalPageMixin, Page):
+class TemplateFolderPage(ReviewedPageMixin, InternalPageMixin, Page):
     description = models.TextField(_("description"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("description")]
@@ -48,7 +49,7 @@ class TemplateFolderPage(InternalPageMixin, Page):
         verbose_name = _("template folder")
 
 
-class LetterTemplatePage(InternalPageMixin, SampleDataPreviewMixin, Page):
+class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreviewMixin, Page):
     """A letter template: approved fragments, agent slots and options, on a layout. Live means
     available to agents in the letter builder."""
 
