@@ -29,3 +29,24 @@ def encryption_keys_valid(app_configs, **kwargs):
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="wagtail_correspondence.E010")]
     return []
+
+
+@register()
+def scheduled_jobs_valid(app_configs, **kwargs):
+    """The scheduler's job list (SCHEDULED_JOBS) and the leases (BACKGROUND) are well formed."""
+    from django.core.checks import Error
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .conf import get_setting
+    from .services.scheduler import configured_jobs
+
+    errors = []
+    try:
+        configured_jobs()
+    except ImproperlyConfigured as exc:
+        errors.append(Error(str(exc), id="wagtail_correspondence.E020"))
+    for name, value in get_setting("BACKGROUND").items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            errors.append(Error(f"WAGTAIL_CORRESPONDENCE['BACKGROUND'][{name!r}] must be a positive number",
+                                id="wagtail_correspondence.E021"))
+    return errors
