@@ -31,16 +31,18 @@ install-test: $(VENV)/.installed-test
 system-deps:
 	./scripts/install-system-deps.sh
 
-# The task worker (sending letters) and the register's deadline sweep (reminders, overdue
-# alerts, escalations every 5 minutes) run beside the server and stop with it.
+# Beside the server: the task worker (generating batches, sending letters), restarted by
+# correspondence_supervise whenever it dies, and the scheduler (outbox sweep, recovery of
+# batches whose worker died, the register's deadline sweep, the audit checkpoint). Ctrl+C
+# stops the server, then both of them (the supervisor stops its worker), and waits for them.
 demo: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) correspondence_demo
 	@echo "Serving on http://127.0.0.1:$(PORT)/admin/ (log in as author, reviewer, agent... password correspondence-demo)"
 	@echo "Emails the demo sends are files in site/sent_mail/"
-	$(MANAGE) db_worker --queue-name '*' & worker=$$!; \
-	$(MANAGE) correspondence_sla_sweep --every 300 & sweep=$$!; \
-	trap 'kill $$worker $$sweep 2>/dev/null' EXIT INT TERM; \
+	$(MANAGE) correspondence_supervise & worker=$$!; \
+	$(MANAGE) correspondence_scheduler & scheduler=$$!; \
+	trap 'trap - EXIT INT TERM; kill $$worker $$scheduler 2>/dev/null; wait $$worker $$scheduler' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 lint: install-test

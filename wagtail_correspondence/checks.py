@@ -128,3 +128,24 @@ def four_eyes_needs_reapproval(app_configs, **kwargs):
         "approving a revision publishes whatever revision is latest, which its approver may never have seen.",
         hint="Set WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True, or FOUR_EYES to False.",
         id="wagtail_correspondence.E040")]
+
+
+@register()
+def scheduled_jobs_valid(app_configs, **kwargs):
+    """The scheduler's job list (SCHEDULED_JOBS) and the leases (BACKGROUND) are well formed."""
+    from django.core.checks import Error
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .conf import get_setting
+    from .services.scheduler import configured_jobs
+
+    errors = []
+    try:
+        configured_jobs()
+    except ImproperlyConfigured as exc:
+        errors.append(Error(str(exc), id="wagtail_correspondence.E050"))
+    for name, value in get_setting("BACKGROUND").items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            errors.append(Error(f"WAGTAIL_CORRESPONDENCE['BACKGROUND'][{name!r}] must be a positive number",
+                                id="wagtail_correspondence.E051"))
+    return errors

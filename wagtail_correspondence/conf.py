@@ -79,6 +79,25 @@ DEFAULTS = {
     # MAX_DELAY, for at most MAX_ATTEMPTS attempts. A dispatch left "sending" by a worker that
     # stopped is reported after STALE_AFTER seconds, never resent automatically.
     "DISPATCH_RETRY": {"MAX_ATTEMPTS": 6, "BASE_DELAY": 60, "MAX_DELAY": 3600, "STALE_AFTER": 900},
+    # Work that survives crashes. A worker running a batch renews the batch's lease as rows
+    # complete; a batch whose lease is LEASE_SECONDS old is resumed by the recovery job (its
+    # task re-enqueued, rows already generated skipped), at most MAX_AUTO_RESUMES times in a
+    # row without progress (then it stops as failed, for a person to resume). Other tasks of
+    # this app still "running" after TASK_STALE_AFTER seconds are marked failed (their work
+    # is redone by the periodic sweeps). JOB_HOLD_SECONDS: how long a scheduler that started
+    # a periodic job keeps other schedulers from starting it too (at least its interval).
+    "BACKGROUND": {"LEASE_SECONDS": 120, "MAX_AUTO_RESUMES": 3, "TASK_STALE_AFTER": 900, "JOB_HOLD_SECONDS": 900},
+    # Periodic jobs of `manage.py correspondence_scheduler`: a name, the dotted path of a
+    # function called without arguments, and the interval in seconds. However many schedulers
+    # run, each job starts once per interval; one failing job never stops the others; a job
+    # whose function cannot be imported is skipped with a log line. Setting this replaces
+    # the whole list (copy DEFAULTS["SCHEDULED_JOBS"] to change one entry).
+    "SCHEDULED_JOBS": [
+        {"name": "outbox", "job": "wagtail_correspondence.services.dispatch.process_due", "every": 60},
+        {"name": "recovery", "job": "wagtail_correspondence.services.recovery.recover", "every": 30},
+        {"name": "sla", "job": "wagtail_correspondence.services.sla.sweep", "every": 300},
+        {"name": "audit-checkpoint", "job": "wagtail_correspondence.services.audit.write_checkpoint", "every": 3600},
+    ],
     # Delivery receipts through Amazon SNS: where signing certificates and subscription links
     # may come from, which topics are accepted (empty: any), whether to confirm subscriptions.
     "DELIVERY_RECEIPTS": {"SNS_URL_PATTERN": r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/", "TOPIC_ARNS": [],
@@ -165,7 +184,7 @@ PDF_BACKENDS = {
 
 # Groups of options: a project sets only the keys it changes, the rest keep their defaults.
 MERGED = {"REGISTER", "PORTAL", "DISPATCH_RETRY", "DELIVERY_RECEIPTS", "RENDER_BUDGET", "CONTENT_SECURITY_POLICY",
-          "INPUT_LIMITS"}
+          "INPUT_LIMITS", "BACKGROUND"}
 
 
 def get_setting(name):

@@ -24,6 +24,8 @@ LETTER_PORTAL_REPLIED = "wagtail_correspondence.letter.portal_replied"
 BATCH_CREATED = "wagtail_correspondence.batch.created"
 BATCH_STARTED = "wagtail_correspondence.batch.started"
 BATCH_CANCELLED = "wagtail_correspondence.batch.cancelled"
+BATCH_RESUMED = "wagtail_correspondence.batch.resumed"
+BATCH_STOPPED = "wagtail_correspondence.batch.stopped"
 LETTER_DISCARDED = "wagtail_correspondence.letter.discarded"
 LETTER_VIEWED = "wagtail_correspondence.letter.viewed"
 AUDIT_LOG_EXPORTED = "wagtail_correspondence.audit.exported"
@@ -76,6 +78,20 @@ class RekeyFormatter(LogFormatter):
                                 "links": data.get("links", "?"), "reason": data.get("reason", "")}
 
 
+class BatchRecoveryFormatter(LogFormatter):
+    """Resumes of a batch, by hand or by the recovery job, with the reason and the worker."""
+
+    def __init__(self, label, by_hand, automatic):
+        self.label = label
+        self.by_hand = by_hand
+        self.automatic = automatic
+
+    def format_message(self, log_entry):
+        data = log_entry.data or {}
+        template = self.automatic if data.get("automatic", True) else self.by_hand
+        return template % {"reason": data.get("reason", ""), "worker": data.get("worker") or "-"}
+
+
 def register(actions):
     register_register_actions(actions)
     register_privacy_actions(actions)
@@ -109,6 +125,11 @@ def register(actions):
     actions.register_action(BATCH_CREATED, _("Upload letter batch"), _("Letter batch uploaded"))
     actions.register_action(BATCH_STARTED, _("Start letter batch"), _("Letter batch started"))
     actions.register_action(BATCH_CANCELLED, _("Cancel letter batch"), _("Letter batch cancelled"))
+    actions.register_action(BATCH_RESUMED)(lambda: BatchRecoveryFormatter(
+        _("Resume letter batch"), _("Letter batch resumed by hand (worker %(worker)s)"),
+        _("Letter batch resumed automatically: %(reason)s (worker %(worker)s)")))
+    actions.register_action(BATCH_STOPPED)(lambda: BatchRecoveryFormatter(
+        _("Stop letter batch"), _("%(reason)s"), _("%(reason)s")))
     actions.register_action(LETTER_DISPATCH_FALLBACK)(
         lambda: DispatchFormatter(_("Send letter another way"), _("Falling back to %(channel)s")))
     actions.register_action(LETTER_DISPATCH_REQUEUED)(

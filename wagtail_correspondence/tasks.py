@@ -1,7 +1,13 @@
 """Background tasks (django-tasks). Every task is safe to run twice: it works from the
-outbox rows, which a second run finds already claimed or done."""
+outbox rows, which a second run finds already claimed or done. The batch tasks take their
+context to name the worker and task that hold the batch's lease (services.batch_leases)."""
 
 from django_tasks import task
+
+
+def _holder(context):
+    result = context.task_result
+    return {"worker_id": (result.worker_ids or [""])[-1], "task_id": str(result.id)}
 
 
 @task()
@@ -19,18 +25,18 @@ def process_due_dispatches():
     return process_due()
 
 
-@task()
-def check_batch_task(batch_id):
+@task(takes_context=True)
+def check_batch_task(context, batch_id):
     from .services.batches import check_batch
 
-    return check_batch(batch_id)
+    return check_batch(batch_id, **_holder(context))
 
 
-@task()
-def run_batch_task(batch_id):
+@task(takes_context=True)
+def run_batch_task(context, batch_id):
     from .services.batches import run_batch
 
-    return run_batch(batch_id)
+    return run_batch(batch_id, **_holder(context))
 
 
 @task()

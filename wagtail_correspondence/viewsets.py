@@ -46,6 +46,7 @@ from .views.letters.batches import (
     BatchDetailView,
     BatchIndexView,
     BatchProgressView,
+    BatchResumeView,
     BatchStartView,
 )
 from .views.letters.detail import LetterInspectView, LetterPdfView, PortalAttachmentView
@@ -302,6 +303,7 @@ class LetterViewSet(ModelViewSet):
             path("batches/<int:pk>/progress/", BatchProgressView.as_view(), name="batch_progress"),
             path("batches/<int:pk>/start/", BatchStartView.as_view(), name="batch_start"),
             path("batches/<int:pk>/cancel/", BatchCancelView.as_view(), name="batch_cancel"),
+            path("batches/<int:pk>/resume/", BatchResumeView.as_view(), name="batch_resume"),
             path("portal-attachments/<int:pk>/", PortalAttachmentView.as_view(), name="portal_attachment"),
             path("print-runs/", PrintRunIndexView.as_view(), name="print_runs"),
             path("print-runs/<int:pk>/<str:kind>/", PrintRunFileView.as_view(), name="print_run_file"),

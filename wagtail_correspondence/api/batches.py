@@ -1,5 +1,6 @@
 """Batch API: upload a CSV or JSON Lines file for a template, read the dry-run report and the
-progress, start or cancel the run. Thin over ``services.batches``."""
+progress, start or cancel the run, resume it when its worker stopped. Thin over
+``services.batches``."""
 
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -28,6 +29,16 @@ class BatchCreateSerializer(serializers.Serializer):
         self.fields["template"].queryset = letter_service.available_templates()
 
 
+class BatchWorkerSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["alive", "queued", "stale", "idle"], help_text=(
+        "alive: a worker renewed the batch's lease recently (or its task was just queued); queued: the task waits "
+        "for a worker; stale: nobody works on it (resumed automatically, or by hand); idle: not checking or running"))
+    worker = serializers.CharField(help_text="The worker that last renewed the lease")
+    renewed_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    automatic_resumes = serializers.IntegerField(help_text="Automatic resumes since the last row completed")
+
+
 class BatchSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
@@ -41,6 +52,10 @@ class BatchSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    worker = BatchWorkerSerializer()
+    unknown_outcomes = serializers.IntegerField(help_text=(
+        "Dispatches of the batch's letters whose outcome is unknown (left sending by a worker that stopped): never "
+        "resent automatically"))
 
 
 class BatchViewSet(viewsets.ViewSet):
@@ -93,6 +108,21 @@ class BatchViewSet(viewsets.ViewSet):
         batch = self.get_batch(id)
         try:
             service.start_batch(request.user, batch)
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        batch.refresh_from_db()
+        return Response(service.batch_summary(batch))
+
+    @extend_schema(request=None, responses={
+        200: BatchSerializer, 403: OpenApiResponse(description="Not the batch's owner nor an administrator"),
+        409: OpenApiResponse(description="The batch is alive, waits for a worker, or cannot be resumed")})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, id=None):
+        """Resume a batch whose worker stopped (or that failed): rows already generated are
+        skipped. Refused with 409 and the reason while a worker is on it."""
+        batch = self.get_batch(id)
+        try:
+            service.resume_batch(request.user, batch)
         except ValueError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         batch.refresh_from_db()

@@ -9,6 +9,7 @@ from .departments import Department
 from .dispatch import Dispatch, DispatchStatus, PortalResponse, PrintRun
 from .dictionary import DataDictionary, DataField, SampleDataSet
 from .layouts import Layout
+from .leases import BatchLease, JobOutcome, ScheduledJob
 from .letters import Letter, LetterFragmentPin, LetterStatus
 from .numbering import ReferenceSequence
 from .register import (
@@ -39,4 +40,5 @@ __all__ = [
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
     "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
     "TemplateFolderPage", "TemplateLibraryPage", "RetentionAction", "RetentionPolicy", "RetentionRecord",
+    "BatchLease", "JobOutcome", "ScheduledJob",
 ]

@@ -3,7 +3,9 @@
 A batch is checked first (a dry run: every row assembled, nothing saved), then run in the
 background. Each row is generated in its own transaction together with its status, under a
 row lock: a crash loses at most the row in progress, which a resumed run generates once;
-bad rows are reported and never stop good ones.
+bad rows are reported and never stop good ones. The task working on a batch holds its
+lease (services.batch_leases): a batch whose worker dies is resumed by the recovery job, or
+by hand (``resume_batch``).
 """
 
 import csv
@@ -13,12 +15,14 @@ from collections import Counter
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from .. import json_limits, log_actions
-from ..models import BatchRow, BatchRowStatus, BatchStatus, LetterBatch
+from ..models import BatchLease, BatchRow, BatchRowStatus, BatchStatus, LetterBatch
 from ..rendering.assembly import ContentUnavailable, assemble, live_sources
+from . import batch_leases
 from . import letters as letter_service
 
 MAX_ROWS = 100_000
@@ -204,14 +208,9 @@ def create_batch(user, template, uploaded, name="", channel="", source_format=No
                  status=BatchRowStatus.ERROR if row["errors"] else BatchRowStatus.PENDING, errors=row["errors"])
         for number, row in rows], batch_size=1000)
     log(batch, log_actions.BATCH_CREATED, user=user, data={"batch": str(batch.uuid), "rows": len(rows)})
-    transaction.on_commit(lambda: _enqueue("check_batch_task", batch.pk))
+    batch_leases.prepare(batch)
+    transaction.on_commit(lambda: batch_leases.enqueue(batch.pk, "check_batch_task"))
     return batch
-
-
-def _enqueue(task_name, batch_id):
-    from .. import tasks
-
-    getattr(tasks, task_name).enqueue(batch_id)
 
 
 def row_request(batch, row):
@@ -235,22 +234,43 @@ def check_row(batch, row, sources):
     return [problem.as_dict() for problem in letter.problems], letter_input.channel
 
 
-def check_batch(batch_id):
-    """The dry run: every row assembled with live content, nothing generated."""
+def check_batch(batch_id, worker_id="", task_id=""):
+    """The dry run: every row assembled with live content, nothing generated. Only a batch
+    that is being checked is (a check resumed after its worker died may find it done)."""
     batch = LetterBatch.objects.select_related("template").get(pk=batch_id)
+    if batch.status != BatchStatus.CHECKING:
+        return batch.report
+    keeper = batch_leases.LeaseKeeper(batch.pk, worker_id, task_id)
+    keeper.take()
+    try:
+        report = _check_rows(batch, keeper)
+    except BaseException:
+        keeper.abandon()
+        raise
+    keeper.release()
+    return report
+
+
+def _check_rows(batch, keeper):
     report = {"rows": batch.total_rows, "valid": 0, "errors": 0, "error_rows": [], "unresolved_fields": {},
               "channels": {}}
     try:
         sources = live_sources(batch.template.specific)
     except ContentUnavailable as exc:
         report["fatal"] = str(exc)
-        LetterBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, report=report)
+        LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.CHECKING).update(
+            status=BatchStatus.FAILED, report=report)
         return report
     unresolved, channels = Counter(), Counter()
     for row in batch.rows.order_by("row_number").iterator(chunk_size=500):
+        if row.row_number % 100 == 0 and not LetterBatch.objects.filter(
+                pk=batch.pk, status=BatchStatus.CHECKING).exists():
+            return report  # cancelled, or finished by another check meanwhile
         problems, channel = check_row(batch, row, sources)
-        row.errors, row.status = problems, BatchRowStatus.ERROR if problems else BatchRowStatus.VALID
-        row.save(update_fields=["errors", "status"])
+        # Never touches a row that has its letter (a check overtaken by the run).
+        BatchRow.objects.filter(pk=row.pk, letter__isnull=True).exclude(status=BatchRowStatus.GENERATED).update(
+            errors=problems, status=BatchRowStatus.ERROR if problems else BatchRowStatus.VALID)
+        keeper.row_done()
         if problems:
             report["errors"] += 1
             for problem in problems:
@@ -271,8 +291,7 @@ def check_batch(batch_id):
 @transaction.atomic
 def start_batch(user, batch):
     batch = LetterBatch.objects.select_for_update().get(pk=batch.pk)
-    if batch.created_by_id != user.pk and not user.is_superuser:
-        raise PermissionDenied(_("Only the agent who uploaded this batch may start it."))
+    _require_owner(user, batch, _("Only the agent who uploaded this batch may start it."))
     letter_service.require(letter_service.can_build_letters(user), _("You may not build letters."))
     if batch.status != BatchStatus.CHECKED:
         raise ValueError(_("Only a checked batch can be started (this one is %(status)s).") % {
@@ -282,16 +301,30 @@ def start_batch(user, batch):
     batch.save(update_fields=["status", "started_at"])
     log(batch, log_actions.BATCH_STARTED, user=user, data={"batch": str(batch.uuid),
                                                            "rows": batch.report.get("valid")})
-    transaction.on_commit(lambda: _enqueue("run_batch_task", batch.pk))
+    batch_leases.prepare(batch)
+    transaction.on_commit(lambda: batch_leases.enqueue(batch.pk, "run_batch_task"))
     return batch
+
+
+def _require_owner(user, batch, message):
+    """Start, cancel and resume: the agent who uploaded the batch, or an administrator."""
+    if batch.created_by_id != user.pk and not user.is_superuser:
+        raise PermissionDenied(message)
+
+
+def lockable_row(row_id):
+    """The row, locked, if it is ready and no other worker holds it. Locks the row only: the
+    model's default ordering joins the batch, and a lock on the batch's row would make every
+    other worker skip every row of the batch (issue 14)."""
+    return (BatchRow.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=row_id, status=BatchRowStatus.VALID).order_by())
 
 
 def generate_row(batch, row_id):
     """Generate one row's letter, in one transaction with the row's status. Returns False if
     another worker has the row or it is done already."""
     with transaction.atomic():
-        row = (BatchRow.objects.select_for_update(skip_locked=True)
-               .filter(pk=row_id, status=BatchRowStatus.VALID).first())
+        row = lockable_row(row_id).first()
         if row is None:
             return False
         try:
@@ -307,32 +340,79 @@ def generate_row(batch, row_id):
     return True
 
 
-def run_batch(batch_id, limit=None):
+def run_batch(batch_id, limit=None, worker_id="", task_id=""):
     """Generate the batch's ready rows; several workers may run it at once, and running it
-    again after a crash picks up where it stopped. ``limit`` stops after that many rows."""
+    again after a crash picks up where it stopped. ``limit`` stops after that many rows.
+    ``worker_id`` and ``task_id`` name who holds the batch's lease (the task's worker)."""
     batch = LetterBatch.objects.select_related("template", "created_by").get(pk=batch_id)
     if batch.status != BatchStatus.RUNNING:
         return 0
+    keeper = batch_leases.LeaseKeeper(batch.pk, worker_id, task_id)
+    keeper.take()
+    try:
+        done, finished = _run_rows(batch, keeper, limit)
+    except BaseException:  # stopped (SIGTERM twice, SystemExit) or failed: resumed at the next recovery pass
+        keeper.abandon()
+        raise
+    if finished:
+        keeper.release()
+    else:
+        keeper.flush()
+    return done
+
+
+def _run_rows(batch, keeper, limit):
     done = 0
     for row_id in list(batch.rows.filter(status=BatchRowStatus.VALID).order_by("row_number")
                        .values_list("pk", flat=True)):
         if limit is not None and done >= limit:
-            return done
+            return done, False
         if not LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).exists():
-            return done  # cancelled meanwhile
+            return done, False  # cancelled meanwhile
         if generate_row(batch, row_id):
             done += 1
-    if not batch.rows.filter(status=BatchRowStatus.VALID).exists():
-        LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
-            status=BatchStatus.COMPLETED, finished_at=timezone.now())
-    return done
+            keeper.row_done()
+    if batch.rows.filter(status=BatchRowStatus.VALID).exists():
+        return done, False  # rows another worker holds: it finishes the batch
+    LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
+        status=BatchStatus.COMPLETED, finished_at=timezone.now())
+    return done, True
+
+
+@transaction.atomic
+def resume_batch(user, batch, now=None):
+    """Put a batch whose worker stopped back to work, by hand: an administrator or the agent
+    who uploaded it. Refused (ValueError, with the reason) when the batch is alive or waits
+    in the queue, or is not one that can be resumed."""
+    batch = LetterBatch.objects.select_for_update().get(pk=batch.pk)
+    _require_owner(user, batch, _("Only the agent who uploaded this batch, or an administrator, may resume it."))
+    letter_service.require(letter_service.can_build_letters(user), _("You may not build letters."))
+    if batch.status not in (BatchStatus.CHECKING, BatchStatus.RUNNING, BatchStatus.FAILED):
+        raise ValueError(_("Only a batch that is being checked or run, or that failed, can be resumed (this one is "
+                           "%(status)s).") % {"status": batch.get_status_display()})
+    now = now or timezone.now()
+    lease = BatchLease.objects.select_for_update().filter(batch=batch).first()
+    state = batch_leases.liveness(lease, now)
+    if state is batch_leases.Liveness.ALIVE:
+        if lease.worker_id:
+            raise ValueError(_("The batch is alive: worker %(worker)s completed a row %(ago)s ago. Resume a batch only "
+                               "when its worker has stopped; one whose worker stops is resumed automatically after "
+                               "%(seconds)s s without progress.") % {
+                "worker": lease.worker_id, "ago": timesince(lease.renewed_at, now),
+                "seconds": f"{batch_leases.lease_seconds():g}"})
+        raise ValueError(_("The batch was just handed to the task queue and is waiting for a worker to pick it up: "
+                           "nothing to resume."))
+    if state is batch_leases.Liveness.QUEUED:
+        raise ValueError(_("The batch is waiting in the task queue for a worker: nothing to resume. Check that a "
+                           "worker is running."))
+    return batch_leases.restart(batch, lease, user=user, reason=_("resumed by %(user)s") % {
+        "user": user.get_username()}, now=now)
 
 
 @transaction.atomic
 def cancel_batch(user, batch):
     batch = LetterBatch.objects.select_for_update().get(pk=batch.pk)
-    if batch.created_by_id != user.pk and not user.is_superuser:
-        raise PermissionDenied(_("Only the agent who uploaded this batch may cancel it."))
+    _require_owner(user, batch, _("Only the agent who uploaded this batch may cancel it."))
     if batch.status in (BatchStatus.COMPLETED, BatchStatus.CANCELLED):
         return batch
     batch.status, batch.finished_at = BatchStatus.CANCELLED, timezone.now()
@@ -341,8 +421,19 @@ def cancel_batch(user, batch):
     return batch
 
 
+def unknown_outcomes(batch):
+    """The batch's dispatches whose outcome is unknown (left sending by a worker that
+    stopped): never resent automatically, shown for a person to check."""
+    from .dispatch import stale_dispatches
+    from .recovery import unknown_outcomes as marked
+
+    return (stale_dispatches() | marked()).filter(letter__batch_row__batch=batch).distinct()
+
+
 def batch_summary(batch):
+    lease = BatchLease.objects.filter(batch=batch).first()
     return {"id": str(batch.uuid), "name": str(batch), "template": batch.template_id, "status": batch.status,
             "format": batch.source_format, "channel": batch.channel, "created_at": batch.created_at,
             "started_at": batch.started_at, "finished_at": batch.finished_at, "progress": batch.progress(),
-            "report": batch.report, "created_by": batch.created_by.get_username()}
+            "report": batch.report, "created_by": batch.created_by.get_username(),
+            "worker": batch_leases.describe(batch, lease), "unknown_outcomes": unknown_outcomes(batch).count()}

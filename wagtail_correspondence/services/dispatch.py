@@ -115,7 +115,7 @@ def enqueue(dispatch_ids, run_after=None):
         task = send_dispatch
         if run_after is not None:
             if not task.get_backend().supports_defer:
-                continue  # picked up by process_due (the correspondence_dispatch command)
+                continue  # picked up by process_due (the scheduler's outbox job, or correspondence_dispatch)
             task = task.using(run_after=run_after)
         try:
             task.enqueue(dispatch_id)
@@ -123,13 +123,20 @@ def enqueue(dispatch_ids, run_after=None):
             logger.exception("Could not enqueue dispatch %s", dispatch_id)
 
 
+def claimable(dispatch_id, now):
+    """The dispatch, locked, if it is due and nobody holds it. Locks the dispatch's row only,
+    not the joined letter's: a lock on the letter would make other workers skip the
+    letter's other dispatches (and anything else that locks the letter)."""
+    return (Dispatch.objects.select_for_update(skip_locked=True, of=("self",)).select_related("letter")
+            .filter(pk=dispatch_id, status=DispatchStatus.QUEUED).exclude(channel__in=batched_channels())
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
+
+
 def claim(dispatch_id, now=None):
     """Take a due dispatch for sending, or None if it is not due, already taken or done."""
     now = now or timezone.now()
     with transaction.atomic():
-        dispatch = (Dispatch.objects.select_for_update(skip_locked=True).select_related("letter")
-                    .filter(pk=dispatch_id, status=DispatchStatus.QUEUED).exclude(channel__in=batched_channels())
-                    .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).first())
+        dispatch = claimable(dispatch_id, now).first()
         if dispatch is None:
             return None
         dispatch.status = DispatchStatus.SENDING

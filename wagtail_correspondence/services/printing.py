@@ -20,13 +20,19 @@ def waiting_for_print():
     return Dispatch.objects.filter(channel=PRINT, status=DispatchStatus.QUEUED)
 
 
+def claimable_for_print(limit):
+    """The waiting print dispatches, locked, in reference order. Locks the dispatches' rows
+    only, not their letters' (which other work may hold)."""
+    return (waiting_for_print().select_for_update(skip_locked=True, of=("self",)).select_related("letter")
+            .order_by("letter__reference")[:limit])
+
+
 def build_print_run(user=None, limit=2000):
     """Send the waiting print dispatches as one run. Returns the PrintRun, or None."""
     channel = get_channel(PRINT)
     now = timezone.now()
     with transaction.atomic():
-        claimed = list(waiting_for_print().select_for_update(skip_locked=True).select_related("letter")
-                       .order_by("letter__reference")[:limit])
+        claimed = list(claimable_for_print(limit))
         if not claimed:
             return None
         Dispatch.objects.filter(pk__in=[dispatch.pk for dispatch in claimed]).update(

@@ -1,5 +1,6 @@
 """Batches in the admin: upload a file for a template, read the dry-run report, start the
-run and follow its progress. Thin views over ``services.batches``."""
+run, follow its progress, and resume it if its worker stopped. Thin views over
+``services.batches``."""
 
 from django import forms
 from django.contrib import messages
@@ -14,7 +15,8 @@ from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...conf import get_setting
-from ...models import BatchStatus, LetterBatch
+from ...models import BatchLease, BatchStatus, LetterBatch
+from ...services import batch_leases
 from ...services import batches as service
 from ...services import letter_access
 from ...services import letters as letter_service
@@ -99,10 +101,16 @@ class BatchDetailView(BatchMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         owner = self.batch.created_by_id == self.request.user.pk or self.request.user.is_superuser
+        worker = batch_leases.describe(self.batch, BatchLease.objects.filter(batch=self.batch).first())
+        stuck = self.batch.status == BatchStatus.FAILED or (
+            self.batch.status in batch_leases.ACTIVE and worker["state"] == batch_leases.Liveness.STALE.value)
         context.update({
             "batch": self.batch, "progress": self.batch.progress(), "report": self.batch.report,
             "can_start": owner and self.batch.status == BatchStatus.CHECKED,
             "can_cancel": owner and self.batch.status in (BatchStatus.CHECKED, BatchStatus.RUNNING),
+            "can_resume": owner and letter_service.can_build_letters(self.request.user) and stuck,
+            "worker": worker, "stuck": stuck,
+            "unknown_outcomes": service.unknown_outcomes(self.batch).count(),
             "progress_url": batch_url("batch_progress", self.batch.pk),
             "in_progress": self.batch.status in (BatchStatus.CHECKING, BatchStatus.RUNNING),
         })
@@ -125,6 +133,20 @@ class BatchStartView(BuilderPermissionMixin, View):
             messages.error(request, str(exc))
         else:
             messages.success(request, _("Batch started."))
+        return redirect(batch_url("batch", batch.pk))
+
+
+class BatchResumeView(BuilderPermissionMixin, View):
+    """Put a batch whose worker stopped back to work; refused, with the reason, while it is alive."""
+
+    def post(self, request, pk):
+        batch = get_object_or_404(visible_batches(request.user), pk=pk)
+        try:
+            service.resume_batch(request.user, batch)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Batch resumed: a worker picks it up where it stopped."))
         return redirect(batch_url("batch", batch.pk))
 
 
