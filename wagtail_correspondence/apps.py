@@ -12,12 +12,8 @@ class WagtailCorrespondenceAppConfig(AppConfig):
         from . import checks, signal_handlers  # noqa: F401
         from .json_limits import register_form_field_override
         from .permissions import register_permission_policies
-        from .review.permissions import register_policies as register_review_policies
         from .versioning import register_versioned_models
 
         register_versioned_models()
         register_form_field_override()
-        # Before any view asks Wagtail's registry, which would otherwise settle on a plain
-        # model policy that knows nothing of departments, confidentiality or four-eyes review.
         register_permission_policies()
-        register_review_policies()
