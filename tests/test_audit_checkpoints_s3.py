@@ -105,5 +105,5 @@ def test_the_default_store_follows_an_s3_archive(aws, settings):
                     "retention_days": 365}}}
     store = checkpoint_store()
     assert isinstance(store, S3CheckpointStore) and store.write_once
-    assert (store.bucket, store.prefix, store.object_lock_mode, store.retention_days) == (
+    assert (store.bucket, store.prefix, store.s3.object_lock_mode, store.s3.retention_days) == (
         "letters-archive", "audit-checkpoints", "GOVERNANCE", 365)

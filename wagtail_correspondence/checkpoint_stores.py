@@ -13,9 +13,7 @@ check W021 says so).
 the default, ``"archive"``, writes beside the letter archive.
 """
 
-import base64
 import datetime
-import hashlib
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
@@ -24,6 +22,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .conf import get_setting
+from .s3 import S3Bucket
 
 
 class CheckpointStoreError(Exception):
@@ -98,39 +97,24 @@ class S3CheckpointStore(CheckpointStore):
     the checkpoint's writing; ``server_side_encryption`` ("AES256" or "aws:kms", with
     ``kms_key_id``)."""
 
-    def __init__(self, bucket, prefix="audit-checkpoints", region_name=None, endpoint_url=None,
-                 object_lock_mode=None, retention_days=None, server_side_encryption="AES256", kms_key_id=None,
-                 connect_timeout=5, read_timeout=30):
+    def __init__(self, bucket, prefix="audit-checkpoints", **options):
         super().__init__(prefix)
-        if object_lock_mode not in (None, "", "COMPLIANCE", "GOVERNANCE"):
-            raise ImproperlyConfigured(f"AUDIT_CHECKPOINTS: object_lock_mode must be COMPLIANCE or GOVERNANCE, "
-                                       f"not {object_lock_mode!r}")
-        if object_lock_mode and not retention_days:
-            raise ImproperlyConfigured("AUDIT_CHECKPOINTS: object_lock_mode needs retention_days")
+        try:
+            self.s3 = S3Bucket(bucket, **options)
+        except ImproperlyConfigured as exc:
+            raise ImproperlyConfigured(f"AUDIT_CHECKPOINTS: {exc}") from exc
         self.bucket = bucket
-        self.region_name = region_name
-        self.endpoint_url = endpoint_url
-        self.object_lock_mode = object_lock_mode
-        self.retention_days = retention_days
-        self.server_side_encryption = server_side_encryption
-        self.kms_key_id = kms_key_id
-        self.timeouts = (connect_timeout, read_timeout)
 
     @property
     def write_once(self):
-        return bool(self.object_lock_mode)
+        return self.s3.locks_objects
 
     def describe(self):
         return f"s3://{self.bucket}/{self.prefix}"
 
     @property
     def client(self):
-        import boto3
-        from botocore.config import Config
-
-        config = Config(connect_timeout=self.timeouts[0], read_timeout=self.timeouts[1],
-                        retries={"max_attempts": 2, "mode": "standard"})
-        return boto3.client("s3", region_name=self.region_name, endpoint_url=self.endpoint_url, config=config)
+        return self.s3.client
 
     def _call(self, client, operation, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -147,21 +131,10 @@ class S3CheckpointStore(CheckpointStore):
 
     def write(self, name, content):
         key = self.key(name)
-        arguments = {
-            "Key": key, "Body": content, "ContentType": "application/json",
-            "ChecksumAlgorithm": "SHA256",
-            "ChecksumSHA256": base64.b64encode(hashlib.sha256(content).digest()).decode(),
-            # Refused by S3 when the key exists: the product never writes over a checkpoint.
-            "IfNoneMatch": "*",
-        }
-        if self.server_side_encryption:
-            arguments["ServerSideEncryption"] = self.server_side_encryption
-            if self.kms_key_id:
-                arguments["SSEKMSKeyId"] = self.kms_key_id
-        if self.object_lock_mode:
-            arguments["ObjectLockMode"] = self.object_lock_mode
-            arguments["ObjectLockRetainUntilDate"] = timezone.now() + datetime.timedelta(days=self.retention_days)
-        self._call(self.client, "put_object", **arguments)
+        retain_until = timezone.now() + datetime.timedelta(days=self.s3.retention_days or 0)
+        # IfNoneMatch: refused by S3 when the key exists; the product never writes over a checkpoint.
+        self._call(self.client, "put_object", **self.s3.put_arguments(
+            key, content, "application/json", retain_until=retain_until, IfNoneMatch="*"))
         return f"s3://{self.bucket}/{key}"
 
     def read_all(self):

@@ -7,7 +7,6 @@ retention, so that nobody, not even an administrator in COMPLIANCE mode, can alt
 an archived letter before its retention ends.
 """
 
-import base64
 import datetime
 import hashlib
 import json
@@ -15,6 +14,7 @@ import json
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
+from ..s3 import S3Bucket
 from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError
 
 
@@ -143,29 +143,15 @@ class S3Archive(Archive):
     the letter's generation; ``server_side_encryption`` ("AES256" or "aws:kms", with
     ``kms_key_id``)."""
 
-    def __init__(self, bucket, prefix="", region_name=None, endpoint_url=None, object_lock_mode=None,
-                 retention_days=None, server_side_encryption="AES256", kms_key_id=None, connect_timeout=5,
-                 read_timeout=30):
+    def __init__(self, bucket, prefix="", **options):
         super().__init__(prefix)
-        if object_lock_mode and not retention_days:
-            raise ValueError("object_lock_mode needs retention_days")
+        self.s3 = S3Bucket(bucket, **options)
         self.bucket = bucket
-        self.region_name = region_name
-        self.endpoint_url = endpoint_url
-        self.object_lock_mode = object_lock_mode
-        self.retention_days = retention_days
-        self.server_side_encryption = server_side_encryption
-        self.kms_key_id = kms_key_id
-        self.timeouts = (connect_timeout, read_timeout)
+        self.retention_days = self.s3.retention_days
 
     @property
     def client(self):
-        import boto3
-        from botocore.config import Config
-
-        config = Config(connect_timeout=self.timeouts[0], read_timeout=self.timeouts[1],
-                        retries={"max_attempts": 2, "mode": "standard"})
-        return boto3.client("s3", region_name=self.region_name, endpoint_url=self.endpoint_url, config=config)
+        return self.s3.client
 
     def location(self, key):
         return f"s3://{self.bucket}/{key}"
@@ -194,20 +180,9 @@ class S3Archive(Archive):
         return self._call("head_object", Key=key) is not None
 
     def write(self, key, content, content_type, letter):
-        arguments = {
-            "Key": key, "Body": content, "ContentType": content_type,
-            "ChecksumAlgorithm": "SHA256",
-            "ChecksumSHA256": base64.b64encode(hashlib.sha256(content).digest()).decode(),
-            "Metadata": {"reference": letter.reference, "letter-sha256": letter.pdf_sha256},
-        }
-        if self.server_side_encryption:
-            arguments["ServerSideEncryption"] = self.server_side_encryption
-            if self.kms_key_id:
-                arguments["SSEKMSKeyId"] = self.kms_key_id
-        if self.object_lock_mode:
-            arguments["ObjectLockMode"] = self.object_lock_mode
-            arguments["ObjectLockRetainUntilDate"] = self.retain_until(letter)
-        self._call("put_object", **arguments)
+        self._call("put_object", **self.s3.put_arguments(
+            key, content, content_type, retain_until=self.retain_until(letter) if self.s3.locks_objects else None,
+            Metadata={"reference": letter.reference, "letter-sha256": letter.pdf_sha256}))
 
     def read_bytes(self, key):
         response = self._call("get_object", Key=key)
