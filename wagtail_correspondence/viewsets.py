@@ -284,7 +284,7 @@ class LetterViewSet(ModelViewSet):
         return guard_patterns(self.letter_urlpatterns(), default=[policy_rule(letter_policy)], exempt=["kind"], rules={
             "build": [builder], "preview": [builder], "preview_pdf": [builder],
             "customer_record": [permission_rule("customer_id", can_build_letters, "builders look customers up")],
-            "batch": batch, "batch_progress": batch, "batch_start": batch, "batch_cancel": batch,
+            "batch": batch, "batch_progress": batch, "batch_start": batch, "batch_cancel": batch, "batch_resume": batch,
             "portal_attachment": [policy_rule(portal_response_policy)],
             "print_run_file": [policy_rule(print_run_policy)],
         })

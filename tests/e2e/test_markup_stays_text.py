@@ -94,7 +94,9 @@ def approve(fragment, reviewer):
     clicks it): the wording goes live."""
     fragment.refresh_from_db()
     state = fragment.current_workflow_state
-    state.current_task_state.approve(user=reviewer, comment="Checked")
+    task_state = state.current_task_state
+    # Where Wagtail's approve buttons end: the four-eyes task publishes only from there.
+    task_state.task.specific.on_action(task_state, reviewer, "approve", comment="Checked")
     state.refresh_from_db()
     assert state.status == WorkflowState.STATUS_APPROVED
 
@@ -175,7 +177,7 @@ def raw_rendering(monkeypatch, world):
     fragment = world["fragment"]
     fragment.body = factories.fragment_body(factories.rich_text(
         "<p>Stored past the editor.</p><script>alert(5)</script><p><img src=x onerror=alert(6)></p>"))
-    revision = fragment.save_revision(user=world["author"])
+    revision = fragment.save_revision(user=world["author"], clean=False)  # past the checks on save
     fragment.get_workflow().start(fragment, world["author"])  # submitted for review
     return revision
 
