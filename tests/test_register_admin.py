@@ -173,6 +173,17 @@ def test_strictly_confidential_entries_need_a_clearance(client, officer, make_us
     assert entry_page(client, secret).status_code == 200
 
 
+def test_the_entry_page_loads_the_script_its_date_picker_calls(client, officer, departments):
+    """The assign form's deadline widget calls initDateTimeChooser() from the page: without its
+    script the page raised "initDateTimeChooser is not defined" and the picker never opened."""
+    entry = register(officer, subject="Deadline", department=departments["complaints"])
+    client.force_login(officer)
+    page = entry_page(client, entry).content.decode()
+    assert "initDateTimeChooser(" in page
+    script = page.index("wagtailadmin/js/date-time-chooser.js")
+    assert script < page.index("initDateTimeChooser(")
+
+
 def test_actions_move_the_entry_and_refuse_what_the_machine_forbids(client, officer, complaints_rule):
     entry = register(officer, subject="complaint about delays")
     client.force_login(officer)
