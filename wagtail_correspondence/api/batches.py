@@ -105,13 +105,7 @@ class BatchViewSet(viewsets.ViewSet):
     @extend_schema(request=None, responses={200: BatchSerializer, 409: OpenApiResponse(description="Not checked")})
     @action(detail=True, methods=["post"])
     def start(self, request, id=None):
-        batch = self.get_batch(id)
-        try:
-            service.start_batch(request.user, batch)
-        except ValueError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        batch.refresh_from_db()
-        return Response(service.batch_summary(batch))
+        return self._operate(service.start_batch, id)
 
     @extend_schema(request=None, responses={
         200: BatchSerializer, 403: OpenApiResponse(description="Not the batch's owner nor an administrator"),
@@ -120,9 +114,13 @@ class BatchViewSet(viewsets.ViewSet):
     def resume(self, request, id=None):
         """Resume a batch whose worker stopped (or that failed): rows already generated are
         skipped. Refused with 409 and the reason while a worker is on it."""
+        return self._operate(service.resume_batch, id)
+
+    def _operate(self, operation, id):
+        """One service operation on the batch: its summary, or 409 with the service's reason."""
         batch = self.get_batch(id)
         try:
-            service.resume_batch(request.user, batch)
+            operation(self.request.user, batch)
         except ValueError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         batch.refresh_from_db()
@@ -131,7 +129,4 @@ class BatchViewSet(viewsets.ViewSet):
     @extend_schema(request=None, responses=BatchSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, id=None):
-        batch = self.get_batch(id)
-        service.cancel_batch(request.user, batch)
-        batch.refresh_from_db()
-        return Response(service.batch_summary(batch))
+        return self._operate(service.cancel_batch, id)

@@ -124,35 +124,36 @@ class BatchProgressView(View):
                              **batch.progress()})
 
 
-class BatchStartView(BuilderPermissionMixin, View):
+class BatchActionView(BuilderPermissionMixin, View):
+    """A button on the batch page: one service operation, its success message, back to the
+    page. A refusal the service explains (ValueError) is shown as it says."""
+
+    operation = None  # staticmethod(a function of services.batches taking (user, batch))
+    success_message = ""
+
     def post(self, request, pk):
         batch = get_object_or_404(visible_batches(request.user), pk=pk)
         try:
-            service.start_batch(request.user, batch)
+            self.operation(request.user, batch)
         except ValueError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, _("Batch started."))
+            messages.success(request, self.success_message)
         return redirect(batch_url("batch", batch.pk))
 
 
-class BatchResumeView(BuilderPermissionMixin, View):
+class BatchStartView(BatchActionView):
+    operation = staticmethod(service.start_batch)
+    success_message = gettext_lazy("Batch started.")
+
+
+class BatchResumeView(BatchActionView):
     """Put a batch whose worker stopped back to work; refused, with the reason, while it is alive."""
 
-    def post(self, request, pk):
-        batch = get_object_or_404(visible_batches(request.user), pk=pk)
-        try:
-            service.resume_batch(request.user, batch)
-        except ValueError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, _("Batch resumed: a worker picks it up where it stopped."))
-        return redirect(batch_url("batch", batch.pk))
+    operation = staticmethod(service.resume_batch)
+    success_message = gettext_lazy("Batch resumed: a worker picks it up where it stopped.")
 
 
-class BatchCancelView(BuilderPermissionMixin, View):
-    def post(self, request, pk):
-        batch = get_object_or_404(visible_batches(request.user), pk=pk)
-        service.cancel_batch(request.user, batch)
-        messages.success(request, _("Batch cancelled; letters already generated stay."))
-        return redirect(batch_url("batch", batch.pk))
+class BatchCancelView(BatchActionView):
+    operation = staticmethod(service.cancel_batch)
+    success_message = gettext_lazy("Batch cancelled; letters already generated stay.")
