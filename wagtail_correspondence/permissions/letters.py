@@ -2,8 +2,9 @@
 over the one scope rule in services/letter_access.py, for every admin view (Wagtail's
 generated ones included) and the API."""
 
-from ..models import Letter, LetterBatch, LetterStatus, PortalResponse, PrintRun
+from ..models import Letter, LetterBatch, PortalResponse, PrintRun
 from ..services import letter_access as access
+from ..services.letters import editable_drafts
 from .base import ScopedPermissionPolicy
 
 
@@ -27,12 +28,7 @@ class LetterPolicy(ScopedPermissionPolicy):
         if action == "view":
             return visible
         if action in ("change", "delete"):
-            drafts = visible.filter(status=LetterStatus.DRAFT)
-            if user.is_superuser:
-                return drafts
-            if not user.has_perm(access.ADD_LETTER):
-                return queryset.none()
-            return drafts.filter(created_by=user)
+            return editable_drafts(user, visible)
         return visible if self.user_has_permission(user, action) else queryset.none()
 
 

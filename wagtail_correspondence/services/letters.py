@@ -88,6 +88,16 @@ def can_edit_draft(user, letter):
     return (letter.created_by_id == user.pk and user.has_perm(ADD_LETTER)) or user.is_superuser
 
 
+def editable_drafts(user, queryset):
+    """The same rule as ``can_edit_draft``, as a filter of ``queryset``."""
+    if not user.is_active:
+        return queryset.none()
+    drafts = queryset.filter(status=LetterStatus.DRAFT)
+    if user.is_superuser:
+        return drafts
+    return drafts.filter(created_by=user) if user.has_perm(ADD_LETTER) else queryset.none()
+
+
 def require(allowed, message):
     if not allowed:
         raise PermissionDenied(message)
