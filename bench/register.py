@@ -86,7 +86,7 @@ from wagtail_correspondence.models import (  # noqa: E402
     SlaPolicy,
     Status,
 )
-from wagtail_correspondence.demo_register import SLA_POLICIES  # noqa: E402  (the demo's policies)
+from correspondence_demo.register import SLA_POLICIES  # noqa: E402  (the demo's policies)
 from wagtail_correspondence.services import register as register_service  # noqa: E402
 from wagtail_correspondence.services import sla as sla_service  # noqa: E402
 from wagtail_correspondence.services.calendar import calendar_for  # noqa: E402

@@ -14,7 +14,7 @@ from django.db.models import Count, Max, Min
 from django.test import override_settings
 from django.utils import timezone
 
-from wagtail_correspondence.demo import DemoBuilder
+from correspondence_demo.content import DemoBuilder
 from wagtail_correspondence.models import (
     Attachment,
     AttachmentVersion,

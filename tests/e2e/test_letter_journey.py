@@ -11,7 +11,7 @@ from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
 from wagtail_correspondence import log_actions
-from wagtail_correspondence.demo import DemoBuilder
+from correspondence_demo.content import DemoBuilder
 from wagtail_correspondence.models import Letter
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ...demo import DemoBuilder
+from ...content import DemoBuilder
 
 
 class Command(BaseCommand):

@@ -23,9 +23,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from . import roles
-from .customers import CustomerNotFound, get_customer_source
-from .models import (
+from wagtail_correspondence import roles
+from wagtail_correspondence.customers import CustomerNotFound, get_customer_source
+from wagtail_correspondence.models import (
     AttachmentVersion,
     BusinessCalendar,
     Category,
@@ -46,10 +46,10 @@ from .models import (
     Source,
     Status,
 )
-from .models.attachments import Attachment
-from .services import register as register_service
-from .services import retention as retention_service
-from .services import sla as sla_service
+from wagtail_correspondence.models.attachments import Attachment
+from wagtail_correspondence.services import register as register_service
+from wagtail_correspondence.services import retention as retention_service
+from wagtail_correspondence.services import sla as sla_service
 
 SEED = 2026
 MARKER = "DEMO-0001"
@@ -875,7 +875,7 @@ class EntryMaker:
     def letters(self, candidates):
         """Six to ten recent entries answered with real generated letters; two customers write
         back in the thread."""
-        from .services.letters import LetterRequest, generate_letter
+        from wagtail_correspondence.services.letters import LetterRequest, generate_letter
 
         templates = {page.slug: page for page in LetterTemplatePage.objects.live().specific()}
         answered = []

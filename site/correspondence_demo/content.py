@@ -12,10 +12,10 @@ from django.db import transaction
 from wagtail.blocks import StreamValue
 from wagtail.rich_text import RichText
 
-from . import roles
-from .blocks import FragmentBodyBlock, TemplateBodyBlock
-from .customers import get_customer_source
-from .models import (
+from wagtail_correspondence import roles
+from wagtail_correspondence.blocks import FragmentBodyBlock, TemplateBodyBlock
+from wagtail_correspondence.customers import get_customer_source
+from wagtail_correspondence.models import (
     ContentCategory,
     DataDictionary,
     DataField,
@@ -26,8 +26,8 @@ from .models import (
     SampleDataSet,
     TemplateFolderPage,
 )
-from .demo_register import RegisterDemo
-from .services.setup import ensure_template_library
+from .register import RegisterDemo
+from wagtail_correspondence.services.setup import ensure_template_library
 
 DEFAULT_PASSWORD = "correspondence-demo"
 
