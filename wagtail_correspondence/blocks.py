@@ -85,6 +85,12 @@ class RepeatingListBlock(blocks.StructBlock):
 
 
 class MergeTableBlock(TableBlock):
+    # Handsontable 6 (bundled with Wagtail) ships only "en-US"; Wagtail passes Django's language
+    # code ("en"), which Handsontable rejects with a console error on every table. Its menus stay
+    # in English whatever the admin language until Wagtail bundles more.
+    def get_table_options(self, table_options=None):
+        return {**super().get_table_options(table_options), "language": "en-US"}
+
     class Meta:
         icon = "table"
         label = _("Table")

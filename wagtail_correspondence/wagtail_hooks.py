@@ -1,4 +1,6 @@
+from django.templatetags.static import static
 from django.urls import include, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
@@ -183,3 +185,9 @@ def register_audit_log_menu_item():
 def hide_site_history(request, menu_items):
     # The audit log above replaces it (see views/audit.py).
     menu_items[:] = [item for item in menu_items if item.name != "site-history"]
+
+
+@hooks.register("insert_editor_js")
+def label_editor_widgets():
+    """Accessible names for Draftail areas and Handsontable's buffer in every editor."""
+    return format_html('<script src="{}"></script>', static("wagtail_correspondence/js/editor-labels.js"))

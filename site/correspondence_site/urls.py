@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
@@ -26,6 +27,8 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/correspondence/v1/", include(correspondence_api_urls)),
     path("portal/", include(correspondence_portal_urls)),
+    # Browsers ask for /favicon.ico on their own (sandboxed previews too): answer with the admin's.
+    path("favicon.ico", RedirectView.as_view(url=static_url("wagtailadmin/images/favicon.ico"))),
 ]
 
 if settings.DEBUG:

@@ -5,6 +5,7 @@ code runs on a laptop, in CI and in production.
 """
 
 import os
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -393,3 +394,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# The time zones a user may pick in their account settings: the tz database without the names
+# that are files rather than zones (Debian's "localtime", "posixrules", "Factory", the posix/ and
+# right/ copies). Browsers reject those, and Wagtail's account page raised a script error.
+WAGTAIL_USER_TIME_ZONES = sorted(
+    name for name in zoneinfo.available_timezones()
+    if name not in {"localtime", "posixrules", "Factory"} and not name.startswith(("posix/", "right/"))
+)
