@@ -187,7 +187,7 @@ def hide_site_history(request, menu_items):
     menu_items[:] = [item for item in menu_items if item.name != "site-history"]
 
 
-@hooks.register("insert_editor_js")
-def label_editor_widgets():
-    """Accessible names for Draftail areas and Handsontable's buffer in every editor."""
-    return format_html('<script src="{}"></script>', static("wagtail_correspondence/js/editor-labels.js"))
+@hooks.register("insert_global_admin_js")
+def name_admin_widgets():
+    """Accessible names for the admin widgets Wagtail leaves unnamed (Draftail, tables, filters)."""
+    return format_html('<script src="{}"></script>', static("wagtail_correspondence/js/admin-a11y.js"))

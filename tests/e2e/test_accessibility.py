@@ -67,6 +67,7 @@ def screens():
         ("reviewer", "side by side", snippet_url(Fragment, "side_by_side", table_fragment.pk)),
         ("agent", "dashboard", "/admin/"),
         ("agent", "letters", letters_url("index")),
+        ("agent", "draft letters", letters_url("index") + "?status=draft"),
         ("agent", "new letter", letters_url("add")),
         ("agent", "letter builder", letters_url("build", template.pk)),
         ("agent", "batches", letters_url("batches")),
@@ -79,6 +80,7 @@ def screens():
         ("supervisor", "overdue", register + "?deadline=overdue"),
         ("supervisor", "print runs", letters_url("print_runs")),
         ("auditor", "audit log", reverse("wagtail_correspondence_audit:index")),
+        ("admin", "workflows", reverse("wagtailadmin_workflows:index")),
     ]
     if letter:
         found.append(("agent", "letter", letters_url("inspect", letter.pk)))

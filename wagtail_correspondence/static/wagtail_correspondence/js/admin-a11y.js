@@ -1,7 +1,10 @@
-// Accessible names for the editor widgets Wagtail does not label itself (axe: "ARIA input
-// fields must have an accessible name", "Form elements must have labels"):
+// Accessible names where Wagtail's admin widgets lack them (axe-core: "ARIA input fields must
+// have an accessible name", "Form elements must have labels", "visible text must be part of the
+// accessible name"), on every admin page:
 // - each Draftail rich-text area (role=textbox) is named by its field's label;
-// - Handsontable's hidden copy/paste buffer is a helper, not a field: hidden from assistive tech.
+// - Handsontable's hidden copy/paste buffer is a helper, not a field: hidden from assistive tech;
+// - the minimap's list scrolls on long forms, so it must be reachable by keyboard;
+// - the list filters' button shows the number of active filters, which its name must include.
 // Stream blocks are added while the author works, so new editors are labelled as they appear.
 (function () {
   "use strict";
@@ -35,12 +38,30 @@
       buffer.setAttribute("aria-hidden", "true");
       buffer.setAttribute("aria-label", "Clipboard buffer");
     });
+    root.querySelectorAll(".w-minimap__list:not([tabindex])").forEach(function (list) {
+      list.setAttribute("tabindex", "0");
+      list.setAttribute("aria-label", "Sections of this form");
+    });
+  }
+
+  function nameFilterButtons(root) {
+    root.querySelectorAll("button[aria-label] .w-drilldown__count").forEach(function (count) {
+      var button = count.closest("button");
+      var base = button.dataset.baseLabel || button.getAttribute("aria-label");
+      button.dataset.baseLabel = base;
+      var active = count.textContent.trim();
+      var name = active ? base + ", " + active + " active" : base;
+      if (button.getAttribute("aria-label") !== name) button.setAttribute("aria-label", name);
+    });
   }
 
   function start() {
-    labelEditors(document);
-    new MutationObserver(function () { labelEditors(document); })
-      .observe(document.body, { childList: true, subtree: true });
+    var fix = function () {
+      labelEditors(document);
+      nameFilterButtons(document);
+    };
+    fix();
+    new MutationObserver(fix).observe(document.body, { childList: true, subtree: true, characterData: true });
   }
 
   if (document.readyState === "loading") {
