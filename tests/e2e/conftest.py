@@ -12,7 +12,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "artifacts" / "e2e"
+ROOT = Path(__file__).resolve().parent.parent.parent
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+# `DOCS_SCREENSHOTS=1 make test PYTEST_ARGS=tests/e2e` refreshes the README's pictures: the shots
+# the journeys name with docs="..." are also written, at the window's size, to docs/screenshots/.
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots" if os.environ.get("DOCS_SCREENSHOTS") else None
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +58,10 @@ def screenshot(request):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     counter = iter(range(1, 100))
 
-    def take(page, name):
+    def take(page, name, docs=None):
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{next(counter):02d}-{name}.png"), full_page=True)
+        if docs and DOCS_SCREENSHOTS:
+            DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(DOCS_SCREENSHOTS / f"{docs}.png"))
 
     return take
