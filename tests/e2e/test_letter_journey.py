@@ -53,6 +53,29 @@ def preview_text(page):
     return page.frame_locator("iframe[data-preview-frame]").locator("body").inner_text()
 
 
+def assert_readable(button):
+    """The button's label is visible and on top at its centre (nothing, such as an unsized
+    icon, covers it), and its icons are icon-sized."""
+    button.scroll_into_view_if_needed()  # elementFromPoint sees only the viewport
+    label = button.locator("[data-button-label]")
+    assert label.is_visible()
+    box = label.bounding_box()
+    assert box["width"] > 20 and box["height"] > 8, box
+    hit = button.evaluate(
+        """(button, point) => {
+            const element = document.elementFromPoint(point.x, point.y);
+            return {inLabel: !!element && !!element.closest('[data-button-label]'),
+                    inButton: !!element && button.contains(element), text: element ? element.textContent : ''};
+        }""", {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2})
+    assert hit["inLabel"] and hit["inButton"], hit
+    for icon in button.locator("svg.icon").all():
+        if icon.is_visible():
+            icon_box = icon.bounding_box()
+            assert icon_box["width"] <= 24 and icon_box["height"] <= 24, icon_box
+    button_box = button.bounding_box()
+    assert button_box["height"] <= 60 and button_box["width"] <= 300, button_box
+
+
 def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, open_session, screenshot,
                                                                           tmp_path):
     agent = demo
@@ -64,6 +87,10 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     page.wait_for_url("**/admin/correspondence/letters/new/")
     card = page.locator("[data-template-choice=payment-reminder]")
     card.wait_for()
+    # The folders' icons are icon-sized, beside their names.
+    for icon in page.locator(".cc-template-folder__title svg.icon").all():
+        box = icon.bounding_box()
+        assert box["width"] <= 32 and box["height"] <= 32, box
     screenshot(page, "choose-template")
     card.click()
     page.wait_for_url("**/admin/correspondence/letters/new/*/")
@@ -118,9 +145,14 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     wait_for_preview(page, NOTE)
     page.locator("[data-problems]", has_text="Ready to generate").wait_for()
 
-    # 4. Generate: the letter's page, with a success message and the reference number.
+    # 4. Generate: the letter's page, with a success message and the reference number. Both
+    # main buttons read as what they do.
     generate = page.locator("[data-generate]")
     assert generate.is_enabled()
+    assert generate.inner_text().strip() == "Generate letter"
+    assert page.locator("[data-pdf-preview]").inner_text().strip() == "PDF preview"
+    assert_readable(generate)
+    assert_readable(page.locator("[data-pdf-preview]"))
     generate.click()
     page.wait_for_url(re.compile(r".*/admin/correspondence/letters/inspect/\d+/$"), timeout=60_000)
     page.wait_for_load_state("load")
