@@ -112,3 +112,15 @@ def test_the_preview_quotes_the_entry_and_refuses_an_unknown_one(client, officer
     assert refused.json()["missing"][0]["field"] == "in_reply_to"
     pdf = client.post(url("preview_pdf", reply_template.pk), {**data, "in_reply_to": "IN-1999-000001"})
     assert pdf.status_code == 400
+
+
+def test_the_template_choice_says_what_it_answers_and_keeps_it_through_a_search(client, officer, entry,
+                                                                                reply_template):
+    client.force_login(officer)
+    query = f"?in_reply_to={entry.reference}&customer=C-1001"
+    html = client.get(url("add") + query).content.decode()
+    assert f"Choose the template of your reply to {entry.reference}." in html
+    assert "English · Print, Email" in html  # channel names, not codes
+    assert f'<input type="hidden" name="in_reply_to" value="{entry.reference}">' in html
+    searched = client.get(url("add") + query + "&q=Reply").content.decode()
+    assert f'{url("build", reply_template.pk)}?in_reply_to={entry.reference}&amp;customer=C-1001' in searched

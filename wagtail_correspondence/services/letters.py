@@ -155,6 +155,11 @@ def default_channel(template, data):
     return channels[0] if channels else ""
 
 
+def channel_choices():
+    """(code, label) of every channel the site knows."""
+    return get_setting("CHANNELS")
+
+
 def letter_input(request, data, **extra):
     return LetterInput(data=data, slots=request.slots if request.slots is not None else {},
                        optional_fragments=request.optional_fragments,

@@ -64,7 +64,11 @@ class ChooseTemplateView(BuilderPermissionMixin, WagtailAdminTemplateMixin, Temp
             groups.setdefault(" / ".join(trail) or _("Templates"), []).append(template)
         # A reply started from a register entry keeps its entry and customer through the choice.
         carry = {name: self.request.GET[name] for name in ("in_reply_to", "customer") if self.request.GET.get(name)}
-        context.update({"groups": sorted(groups.items()), "query": query, "carry": urlencode(carry)})
+        labels = dict(service.channel_choices())
+        for template in templates:
+            template.channel_labels = [str(labels.get(code, code)) for code in template.channels or []]
+        context.update({"groups": sorted(groups.items()), "query": query, "carry": urlencode(carry),
+                        "carry_fields": sorted(carry.items()), "in_reply_to": carry.get("in_reply_to", "")})
         return context
 
 
