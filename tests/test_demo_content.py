@@ -109,11 +109,14 @@ def test_agent_can_build_every_demo_template_for_every_demo_customer(demo):
     agent = get_user_model().objects.get(username="agent")
     records = json.loads(CUSTOMERS.read_text(encoding="utf-8"))
     slots = {"complaint-acknowledgement": {"case_summary": "The claim took too long."}}
+    # The acknowledgement answers a register entry: without one, its data comes by hand.
+    data = {"complaint-acknowledgement": {"in_reply_to": {"reference": "IN-2026-000001", "date": "2026-12-03",
+                                                          "subject": "Late claim"}}}
     for page in service.available_templates():
         for record in records:
             customer_id = record["customer"]["id"]
             letter = service.preview_letter(agent, service.LetterRequest(
-                template=page, customer_id=customer_id, slots=slots.get(page.slug, {})))
+                template=page, customer_id=customer_id, slots=slots.get(page.slug, {}), data=data.get(page.slug)))
             assert letter.problems == [], (page.slug, customer_id, letter.problems)
             assert record["customer"]["full_name"] in letter.html
     # One of them all the way to a PDF.

@@ -75,7 +75,16 @@ FIELDS = [
     ("complaint.reference", "Complaint reference", "text", False, "CPL-2026-300"),
     ("complaint.received_on", "Complaint received on", "date", False, "2026-11-18"),
     ("complaint.summary", "Complaint summary", "text", False, "Delay in the handling of a claim"),
+    # Filled by the product from the register entry a letter answers (services/register_links.py).
+    ("in_reply_to.reference", "Reference of the entry answered", "text", False, "IN-2026-000147"),
+    ("in_reply_to.date", "Date the entry was received", "date", False, "2026-12-03"),
+    ("in_reply_to.subject", "Subject of the entry answered", "text", False, "Delay in the handling of my claim"),
+    ("in_reply_to.their_reference", "Sender's own reference", "text", False, ""),
 ]
+
+# The register entry the sample letters answer, so that previews of replies read as real ones.
+SAMPLE_REPLY = {"reference": "IN-2026-000147", "date": "2026-12-03", "subject": "Delay in the handling of my claim",
+                "their_reference": ""}
 
 SAMPLE_SETS = [("Typical customer", "C-1002"), ("Customer in arrears", "C-1004"), ("French-speaking policyholder", "C-1005")]
 
@@ -124,8 +133,10 @@ FRAGMENTS = [
      [rt("<p><i>We process your personal data to manage your contract, as described in our privacy notice. You "
          "may access, correct or erase your data by writing to our Data Protection Officer.</i></p>")]),
     ("complaint-acknowledgement", "Complaint acknowledgement", "Complaints", "complaints", ["print", "email"],
-     [rt("<p>Thank you for your message of {{ complaint.received_on|date }}. We have registered your complaint "
-         "under reference <b>{{ complaint.reference }}</b>.</p>")]),
+     [rt("<p><b>Your letter of {{ in_reply_to.date|date }}, our reference {{ in_reply_to.reference }}</b><br/>"
+         "{{ in_reply_to.subject }}</p>"),
+      rt("<p>Thank you for writing to us. We have registered your complaint; please quote our reference "
+         "{{ in_reply_to.reference }} when you contact us about it.</p>")]),
     ("complaint-next-steps", "Complaint next steps", "Complaints", "complaints", ["print", "email"],
      [rt("<p>A member of our complaints team will review your case and reply within 15 working days. If you are "
          "not satisfied with our answer, you may contact the Insurance Ombudsman.</p>")]),
@@ -172,7 +183,7 @@ def template_specs(fragments):
     }
     complaint = {
         "folder": "Complaints", "title": "Complaint acknowledgement", "slug": "complaint-acknowledgement",
-        "subject": "Your complaint {{ complaint.reference }}",
+        "subject": "Your complaint {{ in_reply_to.reference }}",
         "body": [
             ("fragment", f["greeting"]), ("fragment", f["complaint-acknowledgement"]),
             ("agent_slot", {"name": "case_summary", "label": "Summary of the complaint", "required": True,
@@ -180,9 +191,9 @@ def template_specs(fragments):
             ("fragment", f["complaint-next-steps"]), ("fragment", f["closing"]), ("fragment", f["signature-block"]),
             ("fragment", f["data-protection"]),
         ],
-        "email_subject": "We received your complaint {{ complaint.reference }}",
+        "email_subject": "We received your complaint {{ in_reply_to.reference }}",
         "email_intro": "Dear {{ customer.first_name }}, we have registered your complaint; our letter is attached.",
-        "sms_text": "Northwind: complaint {{ complaint.reference }} registered. We reply within 15 working days.",
+        "sms_text": "Northwind: complaint {{ in_reply_to.reference }} registered. We reply within 15 working days.",
     }
     renewal = {
         "folder": "Policies", "title": "Policy renewal", "slug": "policy-renewal",
@@ -263,7 +274,8 @@ class DemoBuilder:
         dictionary.fields = [DataField(name=name, label=label, field_type=kind, required=required, example=example)
                              for name, label, kind, required, example in FIELDS]
         source = get_customer_source()
-        dictionary.sample_data_sets = [SampleDataSet(name=name, data=source.get(customer_id))
+        dictionary.sample_data_sets = [SampleDataSet(name=name, data={**source.get(customer_id),
+                                                                      "in_reply_to": SAMPLE_REPLY})
                                        for name, customer_id in SAMPLE_SETS]
         dictionary.full_clean()
         dictionary.save()

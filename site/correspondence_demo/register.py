@@ -891,15 +891,14 @@ class EntryMaker:
                 "wagtail_correspondence.add_letter") else self.users["agent" if slug == "payment-reminder" else "officer"]
             record = get_customer_source().get(entry.customer_id)
             channel = "email" if record["customer"].get("preferred_channel") == "email" else "print"
-            slots, data = {}, None
+            slots = {}
             if slug == "complaint-acknowledgement":
+                # The entry's reference, date and subject reach the letter as in_reply_to.
                 slots = {"case_summary": entry.body[:900] or entry.subject}
-                data = {"complaint": {"reference": entry.reference, "summary": entry.subject[:200],
-                                      "received_on": timezone.localdate(entry.received_at).isoformat()}}
             elif self.rng.random() < 0.5:
                 slots = {"personal_note": "Following your message, here is the information you asked for."}
             letter = generate_letter(user, LetterRequest(template=templates[slug], customer_id=entry.customer_id,
-                                                         channel=channel, in_reply_to=entry, slots=slots, data=data))
+                                                         channel=channel, in_reply_to=entry, slots=slots))
             self.created.append(letter.register_entry.pk)
             wanted[slug] -= 1
             answered.append((entry, letter))

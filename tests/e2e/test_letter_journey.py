@@ -1,6 +1,7 @@
 """An agent builds a payment reminder for a demo customer, watches the preview follow the
 personal note, generates the letter and downloads its PDF."""
 
+import datetime
 import hashlib
 import re
 import subprocess
@@ -53,6 +54,29 @@ def preview_text(page):
     return page.frame_locator("iframe[data-preview-frame]").locator("body").inner_text()
 
 
+def assert_readable(button):
+    """The button's label is visible and on top at its centre (nothing, such as an unsized
+    icon, covers it), and its icons are icon-sized."""
+    button.scroll_into_view_if_needed()  # elementFromPoint sees only the viewport
+    label = button.locator("[data-button-label]")
+    assert label.is_visible()
+    box = label.bounding_box()
+    assert box["width"] > 20 and box["height"] > 8, box
+    hit = button.evaluate(
+        """(button, point) => {
+            const element = document.elementFromPoint(point.x, point.y);
+            return {inLabel: !!element && !!element.closest('[data-button-label]'),
+                    inButton: !!element && button.contains(element), text: element ? element.textContent : ''};
+        }""", {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2})
+    assert hit["inLabel"] and hit["inButton"], hit
+    for icon in button.locator("svg.icon").all():
+        if icon.is_visible():
+            icon_box = icon.bounding_box()
+            assert icon_box["width"] <= 24 and icon_box["height"] <= 24, icon_box
+    button_box = button.bounding_box()
+    assert button_box["height"] <= 60 and button_box["width"] <= 300, button_box
+
+
 def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, open_session, screenshot,
                                                                           tmp_path):
     agent = demo
@@ -64,6 +88,10 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     page.wait_for_url("**/admin/correspondence/letters/new/")
     card = page.locator("[data-template-choice=payment-reminder]")
     card.wait_for()
+    # The folders' icons are icon-sized, beside their names.
+    for icon in page.locator(".cc-template-folder__title svg.icon").all():
+        box = icon.bounding_box()
+        assert box["width"] <= 32 and box["height"] <= 32, box
     screenshot(page, "choose-template")
     card.click()
     page.wait_for_url("**/admin/correspondence/letters/new/*/")
@@ -118,9 +146,14 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     wait_for_preview(page, NOTE)
     page.locator("[data-problems]", has_text="Ready to generate").wait_for()
 
-    # 4. Generate: the letter's page, with a success message and the reference number.
+    # 4. Generate: the letter's page, with a success message and the reference number. Both
+    # main buttons read as what they do.
     generate = page.locator("[data-generate]")
     assert generate.is_enabled()
+    assert generate.inner_text().strip() == "Generate letter"
+    assert page.locator("[data-pdf-preview]").inner_text().strip() == "PDF preview"
+    assert_readable(generate)
+    assert_readable(page.locator("[data-pdf-preview]"))
     generate.click()
     page.wait_for_url(re.compile(r".*/admin/correspondence/letters/inspect/\d+/$"), timeout=60_000)
     page.wait_for_load_state("load")
@@ -168,3 +201,70 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     assert pdf_downloads(reference) == downloads_before + 1
     downloaded = entries.filter(action=log_actions.LETTER_PDF_DOWNLOADED).latest("timestamp")
     assert downloaded.user == agent and downloaded.data["reference"] == reference
+
+
+REPLY_CUSTOMER = "C-1001"  # Ada Peeters, who prefers email; her record carries an older complaint
+
+
+def test_officer_replies_to_a_register_entry_and_the_letter_quotes_it(transactional_db, open_session, screenshot):
+    from wagtail_correspondence.customers import get_customer_source
+    from wagtail_correspondence.models import Correspondence, Department, Direction, Status
+    from wagtail_correspondence.services.register import register_entry
+
+    DemoBuilder(password=PASSWORD, log=lambda *args: None, register=False).build()
+    officer = get_user_model().objects.get(username="officer")
+    record = get_customer_source().get(REPLY_CUSTOMER)
+    assert record["customer"]["preferred_channel"] == "email"
+    old_complaint = record["complaint"]["reference"]
+    entry = register_entry(
+        officer, direction=Direction.INBOUND, kind="letter", channel="post", customer_id=REPLY_CUSTOMER,
+        subject="Claim 2026-CL-204: still no expert visit", body="Nobody came to see the water damage.",
+        sender_name="Ada Peeters", department=Department.objects.get(code="complaints"), assignee=officer,
+        received_at=timezone.make_aware(datetime.datetime(2026, 12, 3, 9, 30)))
+    assert entry.received_at is not None and entry.customer_id == REPLY_CUSTOMER
+
+    page = open_session("officer", PASSWORD)
+    page.goto(entry.get_admin_url())
+    page.locator("[data-action=reply-letter]").click()
+    page.locator("[data-template-choice=complaint-acknowledgement]").click()
+    page.wait_for_url(re.compile(r".*/admin/correspondence/letters/new/\d+/\?.*in_reply_to=.*"))
+
+    # The builder keeps its two columns: the form on the left, the preview on the right.
+    panel = page.locator(f"[data-in-reply-to='{entry.reference}']")
+    panel.wait_for()
+    assert "3 December 2026" in panel.inner_text() or "Dec. 3, 2026" in panel.inner_text()
+    assert entry.subject in panel.inner_text()
+    inputs = page.locator(".cc-builder__inputs").bounding_box()
+    preview = page.locator(".cc-builder__preview").bounding_box()
+    assert inputs["x"] + inputs["width"] <= preview["x"], (inputs, preview)
+    assert abs(inputs["y"] - preview["y"]) < 40, (inputs, preview)
+    assert preview["width"] > 300
+
+    # The customer's preferred channel, not the template's first one (print).
+    assert page.locator("select[name=channel]").input_value() == "email"
+    page.locator("[data-preview-tab=email][aria-selected=true]").wait_for()
+    page.locator("textarea[name='slot:case_summary']").fill("The expert visit for the water damage never happened.")
+    page.locator("[data-preview-tab=print]").click()
+    wait_for_preview(page, entry.reference, "3 December 2026", "still no expert visit")
+    text = preview_text(page)
+    assert f"Your letter of 3 December 2026, our reference {entry.reference}" in text, text
+    assert old_complaint not in text
+    page.locator("[data-problems]", has_text="Ready to generate").wait_for()
+    screenshot(page, "reply-builder")
+
+    page.locator("[data-generate]").click()
+    page.wait_for_url(re.compile(r".*/admin/correspondence/letters/inspect/\d+/$"), timeout=60_000)
+    reference = page.locator("[data-letter-reference]").inner_text().strip()
+    page.locator("[data-in-reply-to]", has_text=entry.reference).wait_for()
+
+    letter = Letter.objects.get(reference=reference)
+    assert letter.in_reply_to == entry and letter.created_by == officer
+    assert letter.channel == "email"
+    assert letter.data["in_reply_to"] == {"reference": entry.reference, "date": "2026-12-03",
+                                          "subject": entry.subject, "their_reference": ""}
+    assert letter.subject == f"Your complaint {entry.reference}"
+    for output in (letter.html, letter.email_text):
+        assert entry.reference in output and entry.subject in output
+        assert old_complaint not in output
+    assert "Your letter of 3 December 2026, our reference " + entry.reference in letter.email_text
+    assert Correspondence.objects.get(pk=entry.pk).status == Status.RESPONDED

@@ -35,7 +35,7 @@ from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pd
 from .dispatch import plan_dispatches
 from .letter_access import can_view_letter, letter_department  # noqa: F401 - can_view_letter is used through here
 from .numbering import next_reference
-from .register_links import register_letter
+from .register_links import register_letter, reply_facts
 
 ADD_LETTER = "wagtail_correspondence.add_letter"
 CHANGE_LETTER = "wagtail_correspondence.change_letter"
@@ -137,6 +137,14 @@ def resolve_data(customer_id, data):
     return deep_merge(record, data or {})
 
 
+def request_data(request):
+    """The data a request's letter is built from: the customer record, the facts of the entry
+    it answers (``in_reply_to``), then the request's own data, which may correct either."""
+    facts = reply_facts(request.in_reply_to)
+    data = resolve_data(request.customer_id, request.data)
+    return deep_merge(facts, data) if facts else data
+
+
 def default_channel(template, data):
     # The data comes from callers: "customer" may be anything, not only an object.
     customer = data.get("customer") if isinstance(data, dict) else None
@@ -145,6 +153,11 @@ def default_channel(template, data):
     if preferred in channels:
         return preferred
     return channels[0] if channels else ""
+
+
+def channel_choices():
+    """(code, label) of every channel the site knows."""
+    return get_setting("CHANNELS")
 
 
 def letter_input(request, data, **extra):
@@ -173,7 +186,7 @@ def preview_letter(user, request):
     ``problems`` list everything that stops generation."""
     require(can_build_letters(user), _("You may not build letters."))
     _check_template(request.template)
-    data = resolve_data(request.customer_id, request.data)
+    data = request_data(request)
     return assemble(_sources(request.template), letter_input(request, data))
 
 
@@ -222,7 +235,7 @@ def save_draft(user, request, letter=None):
     """Create or update a draft. Drafts may be incomplete; they are checked on generation."""
     require(can_build_letters(user), _("You may not build letters."))
     _check_template(request.template)
-    data = resolve_data(request.customer_id, request.data)
+    data = request_data(request)
     if letter is None:
         letter = Letter(created_by=user)
         action = log_actions.LETTER_CREATED
@@ -292,7 +305,7 @@ def _replay(user, key, fingerprint):
 
 def _generate(user, request, draft, idempotency_key, fingerprint):
     _check_template(request.template)
-    data = resolve_data(request.customer_id, request.data)
+    data = request_data(request)
     sources = _sources(request.template)
     stored_file = None
     try:

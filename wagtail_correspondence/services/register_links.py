@@ -5,6 +5,7 @@ entry it replies to, and portal replies come in as inbound entries in the letter
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Confidentiality, Correspondence, Direction, Kind, RegisterChannel, Source, Status
@@ -25,6 +26,21 @@ def reply_target(user, reference):
         raise ValidationError({"in_reply_to": _("No register entry %(reference)s that you may see.") % {
             "reference": reference}})
     return entry
+
+
+REPLY_KEY = "in_reply_to"
+
+
+def reply_facts(entry):
+    """What a letter answering ``entry`` may quote, under ``in_reply_to`` in the letter's
+    data: the entry's reference, the date it was received (registered, if it has no date of
+    receipt), its subject and the sender's own reference. Templates reach them as
+    ``in_reply_to.reference`` ... once the data dictionary declares them."""
+    if entry is None:
+        return {}
+    received = entry.received_at or entry.registered_at
+    return {REPLY_KEY: {"reference": entry.reference, "date": timezone.localdate(received).isoformat(),
+                        "subject": entry.subject, "their_reference": entry.external_reference}}
 
 
 def _email_or_blank(value):

@@ -64,7 +64,11 @@ class ChooseTemplateView(BuilderPermissionMixin, WagtailAdminTemplateMixin, Temp
             groups.setdefault(" / ".join(trail) or _("Templates"), []).append(template)
         # A reply started from a register entry keeps its entry and customer through the choice.
         carry = {name: self.request.GET[name] for name in ("in_reply_to", "customer") if self.request.GET.get(name)}
-        context.update({"groups": sorted(groups.items()), "query": query, "carry": urlencode(carry)})
+        labels = dict(service.channel_choices())
+        for template in templates:
+            template.channel_labels = [str(labels.get(code, code)) for code in template.channels or []]
+        context.update({"groups": sorted(groups.items()), "query": query, "carry": urlencode(carry),
+                        "carry_fields": sorted(carry.items()), "in_reply_to": carry.get("in_reply_to", "")})
         return context
 
 
@@ -115,7 +119,8 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
             except CustomerNotFound:
                 record = {}
         values = deep_merge(record, self.letter.data_overrides or {})
-        initial = {"customer_id": self.letter.customer_id, "channel": self.letter.channel,
+        initial = {"customer_id": self.letter.customer_id,
+                   "channel": self.letter.channel or service.default_channel(self.template, values),
                    "in_reply_to": self.letter.in_reply_to.reference if self.letter.in_reply_to_id else ""}
         for name, text in (self.letter.slot_values or {}).items():
             initial[f"slot:{name}"] = text
@@ -133,7 +138,10 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
                 record = self.customer_record(customer_id)
             except CustomerNotFound:
                 customer_id = ""
-        return record, {"customer_id": customer_id, "in_reply_to": self.request.GET.get("in_reply_to", "")}
+        # The customer's preferred channel, as when the agent picks the customer in the builder.
+        channel = service.default_channel(self.template, record) if record else ""
+        return record, {"customer_id": customer_id, "channel": channel,
+                        "in_reply_to": self.request.GET.get("in_reply_to", "")}
 
     def customer_record(self, customer_id):
         """The record the builder shows: a read when the page is opened (GET); a post only
@@ -146,8 +154,19 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
         values, initial = self.draft_values()
         return LetterBuilderForm(data, template=self.template, values=values, initial=initial)
 
+    def reply_entry(self, form):
+        """The register entry the letter answers, shown above the form, and why not when the
+        user may not see it (or it does not exist)."""
+        try:
+            return reply_target(self.request.user, form["in_reply_to"].value()), []
+        except ValidationError as exc:
+            return None, exc.message_dict["in_reply_to"]
+
     def render(self, form, problems=None, status=200):
+        reply_entry, reply_errors = self.reply_entry(form)
         context = self.get_context_data(form=form, problems=problems or [], letter=self.letter,
+                                        reply_entry=reply_entry, reply_errors=form.errors.get("in_reply_to")
+                                        or reply_errors,
                                         template=self.template, preview_url=letters_url("preview", self.template.pk),
                                         pdf_preview_url=letters_url("preview_pdf", self.template.pk),
                                         customer_search_url=letters_url("customer_search"),
@@ -193,7 +212,14 @@ class PreviewMixin(BuilderPermissionMixin):
         form = LetterBuilderForm(request.POST, template=template)
         if not form.is_valid():
             return None, form
-        return form.letter_request(), form
+        letter_request = form.letter_request()
+        # The preview quotes the entry being answered, exactly as the generated letter will.
+        try:
+            letter_request.in_reply_to = reply_target(request.user, form.cleaned_data.get("in_reply_to"))
+        except ValidationError as exc:
+            form.add_error("in_reply_to", exc.message_dict["in_reply_to"])
+            return None, form
+        return letter_request, form
 
 
 @method_decorator(uses_policy("RENDERED"), name="dispatch")

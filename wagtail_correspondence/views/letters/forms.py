@@ -10,10 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from ... import json_limits, schema
 from ...customers import CustomerNotFound, get_customer_source
 from ...services.letters import LetterRequest, deep_merge
+from ...services.register_links import REPLY_KEY
 
 FIELD_PREFIX = "field:"
 SLOT_PREFIX = "slot:"
 OPTIONAL_PREFIX = "optional:"
+REPLY_PREFIX = f"{REPLY_KEY}."
 
 _INPUT_TYPES = {schema.DATE: "date", schema.EMAIL: "email", schema.PHONE: "tel", schema.NUMBER: "text",
                 schema.MONEY: "text"}
@@ -57,9 +59,12 @@ class LetterBuilderForm(forms.Form):
                                           if code in (template.channels or [])]
         self.initial.setdefault("idempotency_key", str(uuid.uuid4()))
         self.data_field_names = []
+        answering = self["in_reply_to"].value()
         for spec in self.specs:
             if self.field_index.list_parent(spec.name) is not None:
                 continue  # sub-fields of lists are edited with their list
+            if answering and spec.name.startswith(REPLY_PREFIX):
+                continue  # filled from the register entry the letter answers
             self._add_data_field(spec, _get(values, spec.name))
         self.slot_field_names = []
         for slot in template.slots():

@@ -87,10 +87,17 @@
       if (event.target === search) return;
       refresh();
     });
+    // ARIA tabs: the selected tab is the one in the tab order (arrow keys move between them),
+    // and the one panel is labelled by it.
+    const tabs = Array.prototype.slice.call(form.querySelectorAll('[data-preview-tab]'));
+    const panel = form.querySelector('[data-preview-panel]');
     function selectTab(name) {
       tab = name;
-      form.querySelectorAll('[data-preview-tab]').forEach(function (other) {
-        other.setAttribute('aria-selected', String(other.dataset.previewTab === name));
+      tabs.forEach(function (other) {
+        const selected = other.dataset.previewTab === name;
+        other.setAttribute('aria-selected', String(selected));
+        other.tabIndex = selected ? 0 : -1;
+        if (selected && panel) panel.setAttribute('aria-labelledby', other.id);
       });
       show();
     }
@@ -108,8 +115,16 @@
       refresh();
     });
 
-    form.querySelectorAll('[data-preview-tab]').forEach(function (button) {
+    tabs.forEach(function (button, index) {
       button.addEventListener('click', function () { selectTab(button.dataset.previewTab); });
+      button.addEventListener('keydown', function (event) {
+        const moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 };
+        if (!(event.key in moves)) return;
+        event.preventDefault();
+        const next = tabs[(moves[event.key] + tabs.length) % tabs.length];
+        next.focus();
+        selectTab(next.dataset.previewTab);
+      });
     });
 
     form.querySelectorAll('[data-confirm]').forEach(function (button) {
@@ -178,7 +193,6 @@
             const item = document.createElement('li');
             const button = document.createElement('button');
             button.type = 'button';
-            button.setAttribute('role', 'option');
             button.dataset.customerId = customer.id;
             button.textContent = customer.full_name + ' · ' + customer.id + (customer.email ? ' · ' + customer.email : '');
             button.addEventListener('click', function () { choose(customer); });
