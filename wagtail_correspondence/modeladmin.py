@@ -105,7 +105,18 @@ class DepartmentAdmin(GuardedModelAdmin):
 
 # The register -------------------------------------------------------------------------
 
+SELECT_FILTER = "wagtail_correspondence/register/select_filter.html"
+
+
+class ChoiceSelectFilter(admin.ChoicesFieldListFilter):
+    """A field's choices as one select instead of a column of links: the register has ten
+    filters, and as links they filled the sidebar with some sixty buttons."""
+
+    template = SELECT_FILTER
+
+
 class OverdueFilter(admin.SimpleListFilter):
+    template = SELECT_FILTER
     title = _("deadline")
     parameter_name = "deadline"
 
@@ -125,8 +136,9 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 class TreeFilter(admin.SimpleListFilter):
-    """A department or category and everything below it."""
+    """A department or category and everything below it (the select shows the tree indented)."""
 
+    template = SELECT_FILTER
     model = None
     field = ""
 
@@ -155,6 +167,7 @@ class CategoryFilter(TreeFilter):
 
 
 class AssigneeFilter(admin.SimpleListFilter):
+    template = SELECT_FILTER
     title = _("assignee")
     parameter_name = "assignee"
 
@@ -215,6 +228,11 @@ class DateRangeFilter(admin.ListFilter):
         if end:
             queryset = queryset.filter(**{f"{self.field}__date__lte": end})
         return queryset
+
+
+class RegisteredRangeFilter(DateRangeFilter):
+    field = "registered_at"
+    title = _("registered between")
 
 
 class ScopedSearchHandler(WagtailBackendSearchHandler):
@@ -293,9 +311,12 @@ class CorrespondenceAdmin(GuardedModelAdmin):
     inspect_view_class = EntryInspectView
     inspect_view_enabled = True
     index_view_extra_css = ["wagtail_correspondence/css/register.css"]
+    index_view_extra_js = ["wagtail_correspondence/js/register-filters.js"]
     list_display = ("reference", "subject_and_party", "status_badge", "department", "assignee_name", "due")
-    list_filter = ("direction", "status", DepartmentFilter, AssigneeFilter, OverdueFilter, CategoryFilter, "priority",
-                   "kind", "channel", DateRangeFilter, ("registered_at", admin.DateFieldListFilter))
+    list_filter = (("direction", ChoiceSelectFilter), ("status", ChoiceSelectFilter), DepartmentFilter,
+                   AssigneeFilter, OverdueFilter, CategoryFilter, ("priority", ChoiceSelectFilter),
+                   ("kind", ChoiceSelectFilter), ("channel", ChoiceSelectFilter), DateRangeFilter,
+                   RegisteredRangeFilter)
     list_select_related = ("department", "assignee", "category")
     list_per_page = 50
     search_fields = ("reference", "subject", "body", "sender_name", "sender_organisation", "sender_email",
