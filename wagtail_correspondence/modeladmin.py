@@ -136,19 +136,42 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 class TreeFilter(admin.SimpleListFilter):
-    """A department or category and everything below it (the select shows the tree indented)."""
+    """A department or category and everything below it (the select shows the tree indented);
+    with ``<parameter>_only=1``, that node alone (the dashboard's bars count each department's
+    own entries, and open the list that shows exactly those)."""
 
     template = SELECT_FILTER
     model = None
     field = ""
 
+    def __init__(self, request, params, model, model_admin):
+        only = params.pop(f"{self.parameter_name}_only", None)
+        self.only = (only[-1] if isinstance(only, list) else only) == "1"
+        super().__init__(request, params, model, model_admin)
+
+    def expected_parameters(self):
+        return [self.parameter_name, f"{self.parameter_name}_only"]
+
     def lookups(self, request, model_admin):
         return [(node.code, node.indented_name) for node in self.model.objects.order_by("path")]
+
+    def choices(self, changelist):
+        only = f"{self.parameter_name}_only"
+        yield {"selected": self.value() is None, "display": _("All"),
+               "query_string": changelist.get_query_string(remove=[self.parameter_name, only])}
+        for code, title in self.lookup_choices:
+            if self.only and self.value() == str(code):
+                yield {"selected": True, "display": _("%(name)s only (not below it)") % {"name": title},
+                       "query_string": changelist.get_query_string()}
+            yield {"selected": self.value() == str(code) and not self.only, "display": title,
+                   "query_string": changelist.get_query_string({self.parameter_name: code}, [only])}
 
     def queryset(self, request, queryset):
         node = self.model.objects.filter(code=self.value()).first() if self.value() else None
         if node is None:
             return queryset
+        if self.only:
+            return queryset.filter(**{f"{self.field}__path": node.path})
         return queryset.filter(**{f"{self.field}__path__startswith": node.path})
 
 
