@@ -45,6 +45,8 @@ def test_officer_registers_with_the_look_up_and_the_date_picker_and_closes_throu
     page.locator("form[data-register-form]").wait_for()
 
     page.fill("input[name=subject]", SUBJECT)
+    # The tags widget's own input is named by the field's label (axe found it unlabelled).
+    page.get_by_role("textbox", name="Tags", exact=True).wait_for()
     # The customer look-up fills the sender from the record.
     page.get_by_label("Find the customer").fill("Peeters")
     page.locator("[data-customer-results] button[data-customer-id='C-1001']").click()

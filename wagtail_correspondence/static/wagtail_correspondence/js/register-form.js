@@ -1,4 +1,5 @@
-/* “Register incoming mail”: the customer look-up. Searching asks the register's customer
+/* The register's entry forms. The tags widget types into an input of its own that has no
+   label: it gets the tags field's label. “Register incoming mail” also has the customer look-up. Searching asks the register's customer
    search (summaries only); choosing a customer reads the sender's details from their record
    (a logged read) and fills the form's sender fields and customer number. */
 (function () {
@@ -90,7 +91,32 @@
     });
   }
 
-  function init() { document.querySelectorAll('[data-customer-lookup]').forEach(setup); }
+  // Wagtail's tag controller builds its input after the page has loaded: label it when it appears.
+  function labelTagInputs() {
+    document.querySelectorAll('input[data-controller~="w-tag"][id]').forEach(function (field) {
+      const label = document.querySelector('label[for="' + field.id + '"]');
+      const container = field.parentElement;
+      if (!label || !container) { return; }
+      function apply() {
+        const typed = container.querySelector('.tagit input[type=text]');
+        if (!typed) { return false; }
+        if (label.id) {
+          typed.setAttribute('aria-labelledby', label.id);
+        } else {
+          typed.setAttribute('aria-label', label.textContent.trim());
+        }
+        return true;
+      }
+      if (apply()) { return; }
+      const observer = new MutationObserver(function () { if (apply()) { observer.disconnect(); } });
+      observer.observe(container, { childList: true, subtree: true });
+    });
+  }
+
+  function init() {
+    document.querySelectorAll('[data-customer-lookup]').forEach(setup);
+    labelTagInputs();
+  }
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);
   } else {
