@@ -115,6 +115,14 @@ def test_the_primary_action_follows_the_status_machine(client, officer, departme
         assert re.search(r'data-transition="start"[^>]*>Follow up<', bar)
 
 
+def test_a_missing_comment_is_named_as_the_action_bar_names_it(client, officer, departments):
+    entry = register(officer, departments["complaints"], assignee=officer)
+    client.force_login(officer)
+    page = client.post(f"/admin/correspondence/register/{entry.pk}/transition/", {"action": "close"}, follow=True)
+    assert "Comment: Say why the entry is closed without a response." in page.content.decode()
+    assert Correspondence.objects.get(pk=entry.pk).status == Status.ASSIGNED
+
+
 def test_registered_entries_offer_no_primary_transition(officer, departments):
     entry = register(officer, departments["complaints"])
     assert entry.status == Status.REGISTERED

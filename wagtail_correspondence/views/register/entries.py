@@ -243,7 +243,13 @@ def transition_view(request, entry):
     form = TransitionForm(request.POST)
     if not form.is_valid():
         raise ValidationError(form.errors)
-    updated = service.transition(request.user, entry, form.cleaned_data["action"], form.cleaned_data["reason"])
+    try:
+        updated = service.transition(request.user, entry, form.cleaned_data["action"], form.cleaned_data["reason"])
+    except ValidationError as exc:
+        # The service calls it the reason; the action bar labels the field "Comment".
+        label = str(form.fields["reason"].label)
+        raise ValidationError({label if name == "reason" else name: errors
+                               for name, errors in exc.message_dict.items()}) from exc
     return _("%(reference)s is now “%(status)s”.") % {
         "reference": updated.reference, "status": updated.get_status_display()}
 
