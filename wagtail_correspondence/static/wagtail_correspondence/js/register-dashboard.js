@@ -12,9 +12,13 @@
     if (!source || typeof window.Chart === 'undefined') { return; }
     const data = JSON.parse(source.textContent);
     const canvas = figure.querySelector('[data-chart-canvas]');
+    const names = {};
+    document.querySelectorAll('tr[data-department][data-department-name]').forEach(function (row) {
+      names[row.dataset.department] = row.dataset.departmentName;
+    });
     const datasets = data.datasets.map(function (set, index) {
       return {
-        label: set.label,
+        label: names[set.code] || set.code,
         data: set.data,
         links: set.links,
         backgroundColor: COLOURS[index % COLOURS.length],
