@@ -123,10 +123,18 @@ def test_a_missing_comment_is_named_as_the_action_bar_names_it(client, officer, 
     assert Correspondence.objects.get(pk=entry.pk).status == Status.ASSIGNED
 
 
-def test_registered_entries_offer_no_primary_transition(officer, departments):
+def test_a_registered_entry_is_taken_from_the_action_bar(client, officer, departments):
     entry = register(officer, departments["complaints"])
     assert entry.status == Status.REGISTERED
     assert service.next_action(entry, service.available_actions(officer, entry)) is None
+    client.force_login(officer)
+    page = client.get(f"{ENTRIES}inspect/{entry.pk}/").content.decode()
+    bar = page[page.index("data-transition-form"):page.index("</form>", page.index("data-transition-form"))]
+    take = re.search(r'<button[^>]*formaction="([^"]+)"[^>]*data-action="take" data-primary>', bar)
+    assert take and re.search(r'class="button button-secondary" data-transition="close"', bar)
+    client.post(take.group(1), {"reason": ""})
+    entry.refresh_from_db()
+    assert (entry.assignee, entry.status) == (officer, Status.ASSIGNED)
 
 
 def test_the_notes_box_has_a_label(client, officer, departments):

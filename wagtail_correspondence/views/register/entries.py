@@ -180,6 +180,8 @@ class EntryInspectView(InspectView):
             "can_change": can_change,
             "can_assign": access.can_assign(user, entry),
             "can_take": can_change and not entry.assignee_id,
+            # A registered entry moves on by being taken (or assigned): then taking it is the next step.
+            "take_in_bar": can_change and not entry.assignee_id and primary is None,
             "can_reply_with_letter": can_build_letters(user) and entry.direction != Direction.OUTBOUND,
             # Ids of their own: both forms have a "reason" on the same page.
             "transition_form": TransitionForm(auto_id="id_transition_%s"),
