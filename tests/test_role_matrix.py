@@ -459,6 +459,29 @@ def register_mail_admin(client, world, role):
     walk(role, steps, steps if role in REGISTERS_MAIL else NOBODY, attempt, admin_refused, worked)
 
 
+LOOK_UP_SENDER = "look up the sender in the customer data source while registering (each record read logged)"
+
+
+@action(LOOK_UP_SENDER, "admin")
+def look_up_sender_admin(client, world, role):
+    def attempt(step):
+        if step == "search":
+            return client.get(reverse("wagtail_correspondence_register:customer_search"), {"q": "Peeters"})
+        return client.get(reverse("wagtail_correspondence_register:customer_party", args=["C-1001"]))
+
+    def worked(step, response):
+        assert response.status_code == 200, (role, step, response.status_code)
+        if step == "search":
+            assert [item["id"] for item in response.json()["results"]] == ["C-1001"]
+        else:
+            assert response.json()["party"]["sender_name"] == "Ada Peeters"
+            assert ModelLogEntry.objects.filter(action=log_actions.CUSTOMER_RECORD_VIEWED,
+                                                user=world.users[role]).exists()
+
+    steps = ["search", "party"]
+    walk(role, steps, steps if role in REGISTERS_MAIL else NOBODY, attempt, admin_refused, worked)
+
+
 @action("register incoming mail", "api")
 def register_mail_api(client, world, role):
     subject = f"Posted by {role} through the API"
@@ -737,6 +760,7 @@ NEEDS = {
     "build, preview, save and generate letters": ["library"], "read letters and their PDFs": ["letters"],
     "read routing rules, SLA policies, categories, calendars": [],
     "manage routing rules, SLA policies, categories, calendars": [], "manage users and groups": [],
+    LOOK_UP_SENDER: ["one_customer"],
 }
 MATRIX_FINDINGS = {}
 

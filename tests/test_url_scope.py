@@ -82,6 +82,7 @@ LETTER_NAMES = {"in": "dept", "out": "other", "secret": "secret"}
 BATCH_NAMES = {"in": "agent_batch", "out": "lawyer_batch"}
 
 BUILDERS = frozenset({"agent", "officer", "admin", "superuser"})
+REGISTRARS = frozenset({"officer", "supervisor", "admin", "superuser"})
 REGISTER_SETTINGS_READERS = frozenset({"officer", "supervisor", "auditor", "admin", "superuser"})
 
 SEEN = {
@@ -91,8 +92,9 @@ SEEN = {
     "batch": scoped(BATCH_NAMES, BATCHES),
     # A print run's files hold every department's letters.
     "print_run": roles_see({"supervisor", "auditor", "admin", "superuser"}),
-    # Customer records are personal data: for those who write letters.
-    "customer": roles_see(BUILDERS),
+    # Customer records are personal data: for those who write letters, and for those who register
+    # incoming mail (the registration form's look-up fills the sender from the record).
+    "customer": roles_see(BUILDERS | REGISTRARS),
     # The wording library (templates, fragments, layouts, dictionaries, categories) is internal,
     # not confidential: any member of staff may read its titles (letter pages name the
     # fragments they pinned). What each role may do with it is the role matrix's business.
@@ -341,6 +343,7 @@ CASES = [
     Case(rf"{LETTERS}:portal_attachment", "portal_response"),
     Case(rf"{LETTERS}:print_run_file", "print_run"),
     Case(rf"{LETTERS}:customer_record", "customer"),
+    Case(r"wagtail_correspondence_register:customer_party", "customer"),
     Case(rf"{API}:customer-detail", "customer"),
     # The content library.
     Case(rf"{LETTERS}:(build|preview|preview_pdf)", "template"),

@@ -105,7 +105,18 @@ class DepartmentAdmin(GuardedModelAdmin):
 
 # The register -------------------------------------------------------------------------
 
+SELECT_FILTER = "wagtail_correspondence/register/select_filter.html"
+
+
+class ChoiceSelectFilter(admin.ChoicesFieldListFilter):
+    """A field's choices as one select instead of a column of links: the register has ten
+    filters, and as links they filled the sidebar with some sixty buttons."""
+
+    template = SELECT_FILTER
+
+
 class OverdueFilter(admin.SimpleListFilter):
+    template = SELECT_FILTER
     title = _("deadline")
     parameter_name = "deadline"
 
@@ -125,18 +136,42 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 class TreeFilter(admin.SimpleListFilter):
-    """A department or category and everything below it."""
+    """A department or category and everything below it (the select shows the tree indented);
+    with ``<parameter>_only=1``, that node alone (the dashboard's bars count each department's
+    own entries, and open the list that shows exactly those)."""
 
+    template = SELECT_FILTER
     model = None
     field = ""
 
+    def __init__(self, request, params, model, model_admin):
+        only = params.pop(f"{self.parameter_name}_only", None)
+        self.only = (only[-1] if isinstance(only, list) else only) == "1"
+        super().__init__(request, params, model, model_admin)
+
+    def expected_parameters(self):
+        return [self.parameter_name, f"{self.parameter_name}_only"]
+
     def lookups(self, request, model_admin):
         return [(node.code, node.indented_name) for node in self.model.objects.order_by("path")]
+
+    def choices(self, changelist):
+        only = f"{self.parameter_name}_only"
+        yield {"selected": self.value() is None, "display": _("All"),
+               "query_string": changelist.get_query_string(remove=[self.parameter_name, only])}
+        for code, title in self.lookup_choices:
+            if self.only and self.value() == str(code):
+                yield {"selected": True, "display": _("%(name)s only (not below it)") % {"name": title},
+                       "query_string": changelist.get_query_string()}
+            yield {"selected": self.value() == str(code) and not self.only, "display": title,
+                   "query_string": changelist.get_query_string({self.parameter_name: code}, [only])}
 
     def queryset(self, request, queryset):
         node = self.model.objects.filter(code=self.value()).first() if self.value() else None
         if node is None:
             return queryset
+        if self.only:
+            return queryset.filter(**{f"{self.field}__path": node.path})
         return queryset.filter(**{f"{self.field}__path__startswith": node.path})
 
 
@@ -155,6 +190,7 @@ class CategoryFilter(TreeFilter):
 
 
 class AssigneeFilter(admin.SimpleListFilter):
+    template = SELECT_FILTER
     title = _("assignee")
     parameter_name = "assignee"
 
@@ -215,6 +251,11 @@ class DateRangeFilter(admin.ListFilter):
         if end:
             queryset = queryset.filter(**{f"{self.field}__date__lte": end})
         return queryset
+
+
+class RegisteredRangeFilter(DateRangeFilter):
+    field = "registered_at"
+    title = _("registered between")
 
 
 class ScopedSearchHandler(WagtailBackendSearchHandler):
@@ -293,9 +334,12 @@ class CorrespondenceAdmin(GuardedModelAdmin):
     inspect_view_class = EntryInspectView
     inspect_view_enabled = True
     index_view_extra_css = ["wagtail_correspondence/css/register.css"]
+    index_view_extra_js = ["wagtail_correspondence/js/register-filters.js"]
     list_display = ("reference", "subject_and_party", "status_badge", "department", "assignee_name", "due")
-    list_filter = ("direction", "status", DepartmentFilter, AssigneeFilter, OverdueFilter, CategoryFilter, "priority",
-                   "kind", "channel", DateRangeFilter, ("registered_at", admin.DateFieldListFilter))
+    list_filter = (("direction", ChoiceSelectFilter), ("status", ChoiceSelectFilter), DepartmentFilter,
+                   AssigneeFilter, OverdueFilter, CategoryFilter, ("priority", ChoiceSelectFilter),
+                   ("kind", ChoiceSelectFilter), ("channel", ChoiceSelectFilter), DateRangeFilter,
+                   RegisteredRangeFilter)
     list_select_related = ("department", "assignee", "category")
     list_per_page = 50
     search_fields = ("reference", "subject", "body", "sender_name", "sender_organisation", "sender_email",

@@ -154,7 +154,7 @@ def register_register_menu():
 def add_register_panels(request, panels):
     if register_admin.permission_helper.user_can_list(request.user):
         panels.insert(0, dashboard.MyWorkPanel(request.user))
-        panels.append(dashboard.DepartmentVolumesPanel(request.user))
+        panels.append(dashboard.DepartmentVolumesPanel(request.user, request.GET))
 
 
 @hooks.register("register_admin_urls")

@@ -57,6 +57,17 @@ ACTIONS = {
     "reopen": (None, gettext_lazy("Reopen")),
 }
 
+# The step that usually comes next in each status: the action bar's primary button. Closing a
+# responded entry is the end of the normal path; after a response, going back to work is the
+# exception (a follow-up), so it is not offered first.
+NEXT_ACTION = {
+    Status.ASSIGNED: "start",
+    Status.IN_PROGRESS: "respond",
+    Status.AWAITING_CUSTOMER: "resume",
+    Status.RESPONDED: "close",
+    Status.CLOSED: "reopen",
+}
+
 # Fields a person edits directly; status, department and assignee have their own operations.
 EDITABLE_FIELDS = [
     "kind", "channel", "subject", "body", "sender_name", "sender_organisation", "sender_address", "sender_email",
@@ -332,8 +343,17 @@ def available_actions(user, entry):
         if name == "start" and entry.status == Status.AWAITING_CUSTOMER:
             continue
         if target in TRANSITIONS[entry.status]:
+            if name == "start" and entry.status == Status.RESPONDED:
+                label = gettext_lazy("Follow up")  # back to work on an answered entry
             actions.append((name, label))
     return actions
+
+
+def next_action(entry, actions):
+    """The action of ``actions`` (as ``available_actions`` gives them) that moves ``entry``
+    along its normal path, or None when none of them does (registered: assign it first)."""
+    wanted = NEXT_ACTION.get(entry.status)
+    return next((name for name, _label in actions if name == wanted), None)
 
 
 def transition(user, entry, action_or_status, reason=""):

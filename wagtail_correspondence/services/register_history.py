@@ -6,11 +6,15 @@ touches the fields a person edits. Status, department and assignee have their ow
 (the status machine, assignment) and are never rewound by a restore.
 """
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reversion.models import Version
 from taggit.models import Tag
 from wagtail.log_actions import log
@@ -23,6 +27,11 @@ from .register import EDITABLE_FIELDS, update_entry
 # Fields shown in the history, in this order (attribute names as stored in versions).
 TRACKED_FIELDS = ["status", "department_id", "assignee_id", "due_at"] + [
     f"{name}_id" if name == "category" else name for name in EDITABLE_FIELDS] + ["delivery_status", "closed_at"]
+
+# Labels the entry's forms use where the model's own name would read oddly in the history.
+LABELS = {"customer_id": gettext_lazy("Customer number"), "tags": gettext_lazy("Tags"),
+          "body": gettext_lazy("Body or summary"), "received_at": gettext_lazy("Received"),
+          "sent_at": gettext_lazy("Sent"), "due_at": gettext_lazy("Due"), "closed_at": gettext_lazy("Closed")}
 
 
 @dataclass
@@ -45,27 +54,62 @@ class HistoryItem:
 
 
 def _field(name):
+    """The model field a stored attribute belongs to: ``customer_id`` is a field of its own,
+    ``assignee_id`` the column of ``assignee``."""
     if name == "tags":
         return None
-    try:
-        return Correspondence._meta.get_field(name[:-3] if name.endswith("_id") else name)
-    except FieldDoesNotExist:
-        return None
+    for candidate in (name, name[:-3] if name.endswith("_id") else None):
+        if candidate is None:
+            continue
+        try:
+            model_field = Correspondence._meta.get_field(candidate)
+        except FieldDoesNotExist:
+            continue
+        if candidate == name and model_field.is_relation:
+            continue  # ``name`` is the relation's own name, not its column
+        return model_field
+    return None
+
+
+def _label(name):
+    if name in LABELS:
+        return str(LABELS[name])
+    model_field = _field(name)
+    return str(model_field.verbose_name).capitalize() if model_field is not None else name
+
+
+def _moment(value):
+    """A stored date or time as the reader's locale writes it, in the reader's time zone (the
+    admin activates the user's own): versions keep UTC with microseconds."""
+    if isinstance(value, datetime.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return date_format(value, "SHORT_DATETIME_FORMAT")
+    if isinstance(value, datetime.date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    return None
 
 
 def _display(name, value):
     if value in (None, "", []):
         return "—"
+    moment = _moment(value)
+    if moment is not None:
+        return moment
     model_field = _field(name)
     if model_field is None:
         return str(value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if model_field.is_relation:
         related = model_field.related_model.objects.filter(pk=value).first()
         if related is None:
             return _("(deleted #%(id)s)") % {"id": value}
-        return related.get_full_name() or related.get_username() if hasattr(related, "get_username") else str(related)
+        if hasattr(related, "get_username"):
+            return related.get_full_name() or related.get_username()
+        return str(related)
     if isinstance(value, list):
         return "; ".join(", ".join(f"{key}: {val}" for key, val in item.items() if val) if isinstance(item, dict)
                          else str(item) for item in value)
@@ -104,9 +148,7 @@ def history(entry, user=None):
             if previous is None and new in (None, "", [], {}):
                 continue
             if old != new:
-                model_field = _field(name)
-                label = str(model_field.verbose_name) if model_field is not None else _("tags")
-                changes.append(FieldChange(name, label.capitalize(), _display(name, old) if previous else "",
+                changes.append(FieldChange(name, _label(name), _display(name, old) if previous else "",
                                            _display(name, new)))
         items.append(HistoryItem(version=version, number=number, user=version.revision.user,
                                  date=version.revision.date_created, comment=version.revision.get_comment(),

@@ -2,10 +2,13 @@
 much of it was answered on time."""
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from wagtail.admin.ui.components import Component
 
 from ...conf import get_setting
@@ -13,6 +16,7 @@ from ...models import Department, Direction, SlaNotice
 from ...services import register_access as access
 
 WEEKS = 8
+MAX_WEEKS = 53
 
 
 class RegisterPanel(Component):
@@ -56,49 +60,116 @@ class MyWorkPanel(RegisterPanel):
         return [notice for notice in recent if email in (address.lower() for address in notice.recipients)][:limit]
 
 
-def _week_start(moment):
-    day = timezone.localtime(moment).date()
+def _week_start(day):
     return day - timedelta(days=day.weekday())
 
 
+def _parse_day(value):
+    try:
+        return date.fromisoformat((value or "").strip()) if (value or "").strip() else None
+    except ValueError:
+        return False
+
+
+def volume_range(params, today=None):
+    """The weeks the volumes chart covers: ``volumes_from`` / ``volumes_to`` (ISO dates) of the
+    dashboard's query, whole weeks, at most ``MAX_WEEKS``; by default the last ``WEEKS``.
+    Returns (first Monday, last Monday, error)."""
+    today = today or timezone.localdate()
+    start, end = _parse_day(params.get("volumes_from")), _parse_day(params.get("volumes_to"))
+    error = ""
+    if start is False or end is False:
+        error = _("Dates are written YYYY-MM-DD; the last %(weeks)s weeks are shown.") % {"weeks": WEEKS}
+        start = end = None
+    end = _week_start(end or today)
+    start = _week_start(start) if start else end - timedelta(weeks=WEEKS - 1)
+    if start > end:
+        error = _("The range starts after it ends; the dates were swapped.")
+        start, end = end, start
+    if (end - start).days // 7 + 1 > MAX_WEEKS:
+        error = _("At most %(weeks)s weeks are shown at once.") % {"weeks": MAX_WEEKS}
+        start = end - timedelta(weeks=MAX_WEEKS - 1)
+    return start, end, error
+
+
+def register_list_url(**params):
+    from django.urls import reverse
+
+    return reverse("correspondence_register_entries_modeladmin_index") + "?" + urlencode(params)
+
+
+def week_range(week):
+    return {"registered_at_from": week.isoformat(), "registered_at_to": (week + timedelta(days=6)).isoformat()}
+
+
 class DepartmentVolumesPanel(RegisterPanel):
+    """Inbound entries registered per week and department, as a bar chart (Chart.js, fed by
+    ``json_script``; js/register-dashboard.js draws it): one bar per department and week, each
+    opening the register list with that department's entries of that week. The counts come from
+    the same scoped queryset as the list, so a bar never counts what its list would hide."""
+
     name = "correspondence_department_volumes"
     order = 200
     template_name = "wagtail_correspondence/register/panels/department_volumes.html"
 
-    def __init__(self, user):
-        self.user = user
+    class Media:
+        css = {"all": ["wagtail_correspondence/css/register.css"]}
+        js = ["wagtail_correspondence/vendor/chartjs/chart.umd.min.js",
+              "wagtail_correspondence/js/register-dashboard.js"]
 
-    def get_context_data(self, parent_context=None):
-        now = timezone.now()
-        this_week = _week_start(now)
-        weeks = [this_week - timedelta(weeks=offset) for offset in range(WEEKS - 1, -1, -1)]
-        since = timezone.make_aware(timezone.datetime.combine(weeks[0], timezone.datetime.min.time()))
+    def __init__(self, user, params=None):
+        self.user = user
+        self.params = params or {}
+
+    def volumes(self, first, last):
+        since = timezone.make_aware(datetime.combine(first, time.min))
+        until = timezone.make_aware(datetime.combine(last + timedelta(days=7), time.min))
         entries = access.visible_entries(self.user).filter(
-            direction=Direction.INBOUND, registered_at__gte=since, department__isnull=False).values_list(
-            "department_id", "registered_at", "due_at", "responded_at", "closed_at")
+            direction=Direction.INBOUND, registered_at__gte=since, registered_at__lt=until,
+            department__isnull=False).values_list("department_id", "registered_at", "due_at", "responded_at",
+                                                  "closed_at")
         volumes = defaultdict(lambda: defaultdict(int))
         answered = defaultdict(lambda: [0, 0])  # on time, answered
         for department_id, registered_at, due_at, responded_at, closed_at in entries:
-            volumes[department_id][_week_start(registered_at)] += 1
+            volumes[department_id][_week_start(timezone.localtime(registered_at).date())] += 1
             done = responded_at or closed_at
             if done and due_at:
                 answered[department_id][1] += 1
                 answered[department_id][0] += done <= due_at
+        return volumes, answered
+
+    def get_context_data(self, parent_context=None):
+        now = timezone.now()
+        first, last, range_error = volume_range(self.params)
+        weeks = [first + timedelta(weeks=offset) for offset in range((last - first).days // 7 + 1)]
+        volumes, answered = self.volumes(first, last)
         departments = Department.objects.filter(pk__in=volumes.keys()).order_by("path")
-        peak = max([count for weekly in volumes.values() for count in weekly.values()] or [1])
-        rows = []
+        rows, datasets = [], []
         for department in departments:
             counts = [volumes[department.pk].get(week, 0) for week in weeks]
             on_time, total = answered[department.pk]
+            period = {"direction__exact": Direction.INBOUND, "department": department.code,
+                      "department_only": "1"}
             rows.append({
                 "department": department,
-                "bars": [{"week": week, "count": count, "height": round(40 * count / peak),
-                          "x": index * 14, "y": 42 - round(40 * count / peak)}
-                         for index, (week, count) in enumerate(zip(weeks, counts))],
                 "total": sum(counts),
                 "compliance": round(100 * on_time / total) if total else None,
                 "answered": total,
+                "url": register_list_url(**period, registered_at_from=first.isoformat(),
+                                         registered_at_to=(last + timedelta(days=6)).isoformat()),
             })
+            links = [register_list_url(**period, **week_range(week)) for week in weeks]
+            # No names in the JSON: the script takes each department's name from the table's row,
+            # so text people typed reaches the page only as escaped HTML text.
+            datasets.append({"code": department.code, "data": counts, "links": links})
+        chart = {
+            "labels": [date_format(week, "SHORT_DATE_FORMAT") for week in weeks],
+            "datasets": datasets,
+            "x_title": str(_("Week starting")),
+            "y_title": str(_("Entries registered")),
+            "hint": str(_("Click a bar to open those entries in the register.")),
+        }
         overdue = access.visible_entries(self.user).overdue(now).filter(~Q(direction=Direction.OUTBOUND)).count()
-        return {"rows": rows, "weeks": weeks, "chart_width": WEEKS * 14, "open_overdue": overdue}
+        return {"rows": rows, "weeks": weeks, "chart": chart, "open_overdue": overdue, "first": first,
+                "last": last + timedelta(days=6), "range_error": range_error,
+                "has_data": any(row["total"] for row in rows)}

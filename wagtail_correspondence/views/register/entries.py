@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ from ...services import register_history
 from ...services import retention
 from ...services.letters import can_build_letters
 from ...services.sla import elapsed_fraction
+from .customers import can_look_up_customers
 from .forms import (
     AssignForm,
     EditEntryForm,
@@ -57,6 +59,14 @@ class RegisterIncomingView(WMABaseView):
             return RegisterIncomingForm(self.request.POST, self.request.FILES, user=self.request.user,
                                         initial=initial)
         return RegisterIncomingForm(user=self.request.user, initial=initial)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if can_look_up_customers(self.request.user):
+            context["customer_lookup"] = {
+                "search_url": reverse("wagtail_correspondence_register:customer_search"),
+                "party_url": reverse("wagtail_correspondence_register:customer_party", args=["__id__"])}
+        return context
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data(form=self.get_form()))
@@ -152,6 +162,10 @@ class EntryInspectView(InspectView):
         attachments = list(entry.attachments.prefetch_related("versions__uploaded_by").order_by("created_at"))
         can_change = access.can_change(user, entry)
         history_items = register_history.history(entry, user)
+        actions = service.available_actions(user, entry)
+        primary = service.next_action(entry, actions)
+        # The primary step first, the others beside it as secondary buttons.
+        actions = sorted(actions, key=lambda action: action[0] != primary)
         context.update({
             "entry": entry,
             "thread": thread,
@@ -161,15 +175,19 @@ class EntryInspectView(InspectView):
             "notices": entry.sla_notices.order_by("-created_at"),
             "versions": history_items,
             "log_entries": log_registry.get_logs_for_instance(entry).select_related("user")[:50],
-            "actions": service.available_actions(user, entry),
+            "actions": actions,
+            "primary_action": primary,
             "can_change": can_change,
             "can_assign": access.can_assign(user, entry),
             "can_take": can_change and not entry.assignee_id,
+            # A registered entry moves on by being taken (or assigned): then taking it is the next step.
+            "take_in_bar": can_change and not entry.assignee_id and primary is None,
             "can_reply_with_letter": can_build_letters(user) and entry.direction != Direction.OUTBOUND,
-            "transition_form": TransitionForm(),
-            "assign_form": AssignForm(initial={"department": entry.department, "assignee": entry.assignee,
-                                               "due_at": entry.due_at}),
-            "note_form": NoteForm(),
+            # Ids of their own: both forms have a "reason" on the same page.
+            "transition_form": TransitionForm(auto_id="id_transition_%s"),
+            "assign_form": AssignForm(auto_id="id_assign_%s", initial={
+                "department": entry.department, "assignee": entry.assignee, "due_at": entry.due_at}),
+            "note_form": NoteForm(auto_id="id_note_%s"),
             "upload_form": UploadForm(),
             "sla_used": round(elapsed_fraction(entry) * 100) if entry.is_open and entry.due_at else None,
             "edit_url": self.url_helper.get_action_url("edit", entry.pk) if can_change else "",
@@ -227,7 +245,13 @@ def transition_view(request, entry):
     form = TransitionForm(request.POST)
     if not form.is_valid():
         raise ValidationError(form.errors)
-    updated = service.transition(request.user, entry, form.cleaned_data["action"], form.cleaned_data["reason"])
+    try:
+        updated = service.transition(request.user, entry, form.cleaned_data["action"], form.cleaned_data["reason"])
+    except ValidationError as exc:
+        # The service calls it the reason; the action bar labels the field "Comment".
+        label = str(form.fields["reason"].label)
+        raise ValidationError({label if name == "reason" else name: errors
+                               for name, errors in exc.message_dict.items()}) from exc
     return _("%(reference)s is now “%(status)s”.") % {
         "reference": updated.reference, "status": updated.get_status_display()}
 

@@ -155,9 +155,10 @@ class EditEntryForm(EntryFieldsForm):
 
 class TransitionForm(forms.Form):
     action = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=1000,
-                             widget=forms.TextInput(attrs={"placeholder": _("Reason (needed to reopen or to close "
-                                                                            "without a response)")}))
+    reason = forms.CharField(label=_("Comment"), required=False, max_length=1000,
+                             help_text=_("Kept with the change in the entry's history. Needed to reopen, or to "
+                                         "close without a response."),
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class AssignForm(forms.Form):
@@ -172,7 +173,7 @@ class AssignForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=10000)
+    text = forms.CharField(label=_("New note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=10000)
 
 
 class UploadForm(forms.Form):

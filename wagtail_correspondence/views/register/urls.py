@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from ...permissions import guard_patterns, policy_rule, register_entry_policy
-from . import entries, privacy
+from ...permissions import guard_patterns, permission_rule, policy_rule, register_entry_policy
+from . import customers, entries, privacy
 
 app_name = "wagtail_correspondence_register"
 
@@ -19,4 +19,9 @@ urlpatterns = guard_patterns([
     path("<int:pk>/restore/", entries.restore_view, name="restore"),
     path("<int:pk>/legal-hold/", entries.legal_hold_view, name="legal_hold"),
     path("subject-access/", privacy.SubjectAccessView.as_view(), name="subject_access"),
-], rules={}, default=[policy_rule(register_entry_policy)], exempt=["version_pk"])
+    path("customers/", customers.customer_search_view, name="customer_search"),
+    path("customers/<str:customer_id>/", customers.customer_party_view, name="customer_party"),
+], rules={
+    "customer_party": [permission_rule("customer_id", customers.can_look_up_customers,
+                                       "registrars look up who wrote")],
+}, default=[policy_rule(register_entry_policy)], exempt=["version_pk"])

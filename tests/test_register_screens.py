@@ -1,0 +1,255 @@
+"""The register's screens as people read them: the version history in human values, the
+action bar's primary step per status, the customer look-up of “Register incoming mail”, the
+compact filters and the dashboard's volumes chart (in the user's scope, with drill-down)."""
+
+import json
+import re
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.utils import timezone
+from django.utils.formats import date_format
+from wagtail.models import ModelLogEntry
+
+from wagtail_correspondence import log_actions, roles
+from wagtail_correspondence.models import Correspondence, Department, Status
+from wagtail_correspondence.services import register as service
+from wagtail_correspondence.services import register_history
+from wagtail_correspondence.views.register.dashboard import DepartmentVolumesPanel, volume_range
+
+ENTRIES = "/admin/correspondence/register/entries/"
+LOOKUP = "/admin/correspondence/register/customers/"
+
+
+@pytest.fixture
+def departments(db):
+    service_desk = Department.add_root(instance=Department(name="Customer Service", code="customer-service"))
+    complaints = service_desk.add_child(instance=Department(name="Complaints", code="complaints"))
+    billing = service_desk.add_child(instance=Department(name="Billing", code="billing"))
+    return {"customer-service": Department.objects.get(pk=service_desk.pk), "complaints": complaints,
+            "billing": billing}
+
+
+@pytest.fixture
+def officer(make_user, departments):
+    user = make_user("officer", roles.OFFICERS, first_name="Olga", last_name="Officer")
+    departments["complaints"].members.add(user)
+    return user
+
+
+@pytest.fixture
+def supervisor(make_user, departments):
+    user = make_user("supervisor", roles.SUPERVISORS)
+    departments["customer-service"].members.add(user)
+    return user
+
+
+def register(user, department, **fields):
+    values = {"subject": "A question", "kind": "letter", "channel": "post", "department": department}
+    values.update(fields)
+    return service.register_entry(user, **values)
+
+
+# The version history -------------------------------------------------------------------
+
+def test_history_shows_dates_in_the_readers_time_zone_and_the_forms_labels(officer, departments):
+    received = datetime(2026, 12, 18, 16, 0, 0, 123456, tzinfo=dt_timezone.utc)
+    entry = register(officer, departments["complaints"], received_at=received, customer_id="C-1001")
+    later = datetime(2026, 12, 19, 8, 30, tzinfo=dt_timezone.utc)
+    service.update_entry(officer, entry, {"received_at": later, "customer_id": "C-1002"})
+    with timezone.override("Europe/Brussels"):
+        items = register_history.history(entry, officer)
+        changes = {change.name: change for change in items[0].changes}
+        expected_old = date_format(timezone.localtime(received), "SHORT_DATETIME_FORMAT")
+        expected_new = date_format(timezone.localtime(later), "SHORT_DATETIME_FORMAT")
+    assert changes["customer_id"].label == "Customer number"
+    assert (changes["customer_id"].old, changes["customer_id"].new) == ("C-1001", "C-1002")
+    assert changes["received_at"].label == "Received"
+    assert (changes["received_at"].old, changes["received_at"].new) == (expected_old, expected_new)
+    assert expected_old != date_format(received, "SHORT_DATETIME_FORMAT")  # 17:00 in Brussels, not 16:00 UTC
+    for change in changes.values():
+        assert not re.search(r"\+\d\d:\d\d|\.\d{6}|\d{4}-\d\d-\d\d \d\d:", f"{change.old} {change.new}")
+
+
+def test_history_on_the_entry_page_names_people_and_choices(client, officer, supervisor, departments):
+    entry = register(supervisor, departments["complaints"])
+    service.assign(supervisor, entry, assignee=officer, reason="")
+    client.force_login(officer)
+    page = client.get(f"{ENTRIES}inspect/{entry.pk}/").content.decode()
+    history = page[page.index("data-versions-history"):]
+    assert "Olga Officer" in history and "Assigned" in history
+    assert f">{officer.pk}<" not in history
+
+
+# The action bar ------------------------------------------------------------------------
+
+def walk_to(user, entry, status):
+    steps = {Status.IN_PROGRESS: ["start"], Status.AWAITING_CUSTOMER: ["start", "await_customer"],
+             Status.RESPONDED: ["start", "respond"], Status.CLOSED: ["start", "respond", "close"]}
+    for action in steps.get(status, []):
+        entry = service.transition(user, entry, action)
+    return entry
+
+
+@pytest.mark.parametrize("status, primary, others", [
+    (Status.ASSIGNED, "start", ["close"]),
+    (Status.IN_PROGRESS, "respond", ["await_customer", "close"]),
+    (Status.AWAITING_CUSTOMER, "resume", ["respond", "close"]),
+    (Status.RESPONDED, "close", ["start"]),
+    (Status.CLOSED, "reopen", []),
+])
+def test_the_primary_action_follows_the_status_machine(client, officer, departments, status, primary, others):
+    entry = register(officer, departments["complaints"], assignee=officer)
+    entry = walk_to(officer, entry, status)
+    assert entry.status == status
+    client.force_login(officer)
+    page = client.get(f"{ENTRIES}inspect/{entry.pk}/").content.decode()
+    bar = page[page.index("data-transition-form"):page.index("</form>", page.index("data-transition-form"))]
+    buttons = re.findall(r'<button[^>]*data-transition="(\w+)"[^>]*>', bar)
+    assert buttons == [primary] + others
+    assert re.findall(r'data-transition="(\w+)" data-primary', bar) == [primary]
+    # The comment is a labelled field, not a bare text box.
+    assert re.search(r'<label[^>]*for="id_transition_reason"', bar) and 'id="id_transition_reason"' in bar
+    if status == Status.RESPONDED:
+        assert re.search(r'data-transition="start"[^>]*>Follow up<', bar)
+
+
+def test_a_missing_comment_is_named_as_the_action_bar_names_it(client, officer, departments):
+    entry = register(officer, departments["complaints"], assignee=officer)
+    client.force_login(officer)
+    page = client.post(f"/admin/correspondence/register/{entry.pk}/transition/", {"action": "close"}, follow=True)
+    assert "Comment: Say why the entry is closed without a response." in page.content.decode()
+    assert Correspondence.objects.get(pk=entry.pk).status == Status.ASSIGNED
+
+
+def test_a_registered_entry_is_taken_from_the_action_bar(client, officer, departments):
+    entry = register(officer, departments["complaints"])
+    assert entry.status == Status.REGISTERED
+    assert service.next_action(entry, service.available_actions(officer, entry)) is None
+    client.force_login(officer)
+    page = client.get(f"{ENTRIES}inspect/{entry.pk}/").content.decode()
+    bar = page[page.index("data-transition-form"):page.index("</form>", page.index("data-transition-form"))]
+    take = re.search(r'<button[^>]*formaction="([^"]+)"[^>]*data-action="take" data-primary>', bar)
+    assert take and re.search(r'class="button button-secondary" data-transition="close"', bar)
+    client.post(take.group(1), {"reason": ""})
+    entry.refresh_from_db()
+    assert (entry.assignee, entry.status) == (officer, Status.ASSIGNED)
+
+
+def test_the_notes_box_has_a_label(client, officer, departments):
+    entry = register(officer, departments["complaints"], assignee=officer)
+    client.force_login(officer)
+    page = client.get(f"{ENTRIES}inspect/{entry.pk}/").content.decode()
+    assert re.search(r'<label[^>]*for="id_note_text"', page) and 'id="id_note_text"' in page
+    assert page.count('id="id_transition_reason"') == 1 and 'id="id_reason"' not in page
+
+
+# The customer look-up ------------------------------------------------------------------
+
+def test_registrars_find_a_customer_and_take_the_sender_from_the_logged_record(client, officer, one_customer):
+    client.force_login(officer)
+    found = client.get(LOOKUP, {"q": "peeters"}).json()["results"]
+    assert [item["id"] for item in found] == ["C-1001"]
+    assert set(found[0]) == {"id", "full_name", "email", "phone"}  # a summary, no address
+    assert not ModelLogEntry.objects.filter(action=log_actions.CUSTOMER_RECORD_VIEWED).exists()
+
+    party = client.get(f"{LOOKUP}C-1001/").json()["party"]
+    assert party == {"customer_id": "C-1001", "sender_name": "Ada Peeters", "sender_organisation": "",
+                     "sender_email": "ada@example.org", "sender_phone": "+32 2 555 01 23",
+                     "sender_address": "Rue de la Loi 16\n1000 Brussels\nBelgium"}
+    read = ModelLogEntry.objects.get(action=log_actions.CUSTOMER_RECORD_VIEWED)
+    assert (read.user, read.data["customer_id"], read.data["via"]) == (officer, "C-1001", "admin")
+    assert client.get(f"{LOOKUP}C-9999/").status_code == 404
+    assert client.get(LOOKUP, {"q": "nobody"}).json()["results"] == []
+
+
+def test_the_customer_look_up_is_for_registrars_only(client, make_user, one_customer):
+    for url in (LOOKUP + "?q=ada", f"{LOOKUP}C-1001/"):
+        anonymous = client.get(url)
+        assert anonymous.status_code in (302, 403) and "Ada" not in anonymous.content.decode()
+    client.force_login(make_user("agent", roles.AGENTS))  # works entries, does not register mail
+    for url in (LOOKUP + "?q=ada", f"{LOOKUP}C-1001/"):
+        response = client.get(url)
+        assert response.status_code in (302, 403) and "Ada" not in response.content.decode()
+    assert not ModelLogEntry.objects.filter(action=log_actions.CUSTOMER_RECORD_VIEWED).exists()
+
+
+def test_the_registration_form_offers_the_look_up_and_a_date_picker(client, officer, one_customer):
+    client.force_login(officer)
+    page = client.get(f"{ENTRIES}create/").content.decode()
+    assert 'data-customer-lookup' in page and 'data-search-url="/admin/correspondence/register/customers/"' in page
+    assert re.search(r'<label[^>]*for="cc-customer-search"', page)
+    assert 'initDateTimeChooser("id_received_at"' in page
+    assert "js/register-form.js" in page  # also labels the tags widget's own input (browser test)
+
+
+# Filters --------------------------------------------------------------------------------
+
+def test_filters_are_selects_and_a_department_can_be_taken_alone(client, supervisor, departments):
+    parent = register(supervisor, departments["customer-service"], subject="Parent desk entry")
+    child = register(supervisor, departments["billing"], subject="Billing team entry")
+    client.force_login(supervisor)
+    page = client.get(ENTRIES).content.decode()
+    sidebar = page[page.index("changelist-filter"):]
+    assert sidebar.count("<select") >= 8 and "<li" not in sidebar.split("</select>")[0]
+    assert 'name="registered_at_from"' in page and 'name="received_at_from"' in page
+
+    tree = client.get(ENTRIES, {"department": "customer-service"}).content.decode()
+    assert parent.reference in tree and child.reference in tree
+    alone = client.get(ENTRIES, {"department": "customer-service", "department_only": "1"}).content.decode()
+    assert parent.reference in alone and child.reference not in alone
+    assert "Customer Service only" in alone
+
+
+# The dashboard --------------------------------------------------------------------------
+
+def chart_of(page):
+    match = re.search(r'<script id="cc-volumes-data" type="application/json">(.*?)</script>', page, re.S)
+    return json.loads(match.group(1)) if match else None
+
+
+def test_dashboard_counts_stay_in_the_users_scope(client, officer, supervisor, departments):
+    for _ in range(3):
+        register(supervisor, departments["billing"], subject="Billing matter")
+    for _ in range(2):
+        register(supervisor, departments["complaints"], subject="Complaint matter")
+
+    officer_rows = {row["department"].code: row["total"]
+                    for row in DepartmentVolumesPanel(officer).get_context_data()["rows"]}
+    supervisor_rows = {row["department"].code: row["total"]
+                       for row in DepartmentVolumesPanel(supervisor).get_context_data()["rows"]}
+    assert officer_rows == {"complaints": 2}
+    assert supervisor_rows == {"billing": 3, "complaints": 2}
+
+    client.force_login(officer)
+    page = client.get("/admin/").content.decode()
+    chart = chart_of(page)
+    assert [dataset["code"] for dataset in chart["datasets"]] == ["complaints"]
+    assert sum(chart["datasets"][0]["data"]) == 2 and "Billing" not in page
+    assert chart["x_title"] and chart["y_title"]
+    assert "chart.umd.min.js" in page and "register-dashboard.js" in page
+    assert "Search all pages" not in page  # for correspondence staff
+
+
+def test_each_bar_opens_the_list_of_exactly_its_entries(client, supervisor, departments):
+    ours = [register(supervisor, departments["billing"], subject=f"Week entry {n}") for n in range(2)]
+    old = register(supervisor, departments["billing"], subject="An older entry")
+    Correspondence.objects.filter(pk=old.pk).update(registered_at=timezone.now() - timedelta(weeks=3))
+    client.force_login(supervisor)
+    chart = chart_of(client.get("/admin/").content.decode())
+    billing = next(dataset for dataset in chart["datasets"] if dataset["code"] == "billing")
+    assert billing["data"][-1] == 2 and sum(billing["data"]) == 3
+    listed = client.get(billing["links"][-1]).content.decode()
+    assert all(entry.reference in listed for entry in ours) and old.reference not in listed
+
+
+def test_the_date_range_is_whole_weeks_and_bounded():
+    today = datetime(2026, 12, 5).date()  # a Saturday
+    first, last, error = volume_range({}, today)
+    assert (first.isoformat(), last.isoformat(), error) == ("2026-10-12", "2026-11-30", "")
+    first, last, error = volume_range({"volumes_from": "2026-11-04", "volumes_to": "2026-11-20"}, today)
+    assert (first.isoformat(), last.isoformat()) == ("2026-11-02", "2026-11-16")
+    assert volume_range({"volumes_from": "4 November"}, today)[2]
+    first, last, error = volume_range({"volumes_from": "2020-01-01", "volumes_to": "2026-11-20"}, today)
+    assert (last - first).days // 7 + 1 == 53 and error
