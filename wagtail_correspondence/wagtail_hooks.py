@@ -183,3 +183,21 @@ def register_audit_log_menu_item():
 def hide_site_history(request, menu_items):
     # The audit log above replaces it (see views/audit.py).
     menu_items[:] = [item for item in menu_items if item.name != "site-history"]
+
+
+# Authoring: the merge-field picker (merge_fields.py, js/merge-fields.js) ---------------------
+
+
+@hooks.register("register_rich_text_features")
+def register_merge_field_picker(features):
+    from wagtail.admin.rich_text.editors.draftail.features import ControlFeature
+
+    # The control's script comes with the editor pages (below), where it learns its endpoint.
+    features.register_editor_plugin("draftail", "merge_field", ControlFeature({"type": "merge-field"}))
+
+
+@hooks.register("insert_editor_js")
+def merge_field_picker_script():
+    from .views.merge_fields import picker_script
+
+    return picker_script()
