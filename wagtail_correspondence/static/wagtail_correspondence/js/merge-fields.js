@@ -253,7 +253,11 @@
     }, [element('span', { 'aria-hidden': 'true', class: 'merge-field-control__braces', text: '{ }' }),
       document.createTextNode(' ' + text('button'))]);
     // Several such buttons on one form: each says which field it fills.
-    if (label) button.setAttribute('aria-label', text('button') + ': ' + label.textContent.trim());
+    if (label) {
+      var name = label.cloneNode(true);
+      name.querySelectorAll('.w-required-mark').forEach(function (mark) { mark.remove(); });
+      button.setAttribute('aria-label', text('button') + ': ' + name.textContent.trim());
+    }
     button.addEventListener('click', function () {
       openPicker(input, function (entry) { insertIntoInput(input, entry.tag); });
     });
