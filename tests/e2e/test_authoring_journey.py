@@ -85,3 +85,43 @@ def test_author_edits_the_dictionary_in_its_table(setup, open_session, screensho
     assert dictionary.fields.get(name="balance").label == "Amount due"
     assert dictionary.fields.get(name="customer.segment").label == "Segment"
     screenshot(page, "dictionary-saved")
+
+
+def test_author_inserts_a_merge_field_in_a_template_subject(setup, open_session, screenshot):
+    dictionary, fragment = setup
+    fragment.save_revision().publish()
+    template = factories.letter_template(dictionary, factories.layout(), [fragment], subject="Your account")
+    page = open_session("author", factories.PASSWORD)
+    page.goto(reverse("wagtailadmin_pages:edit", args=[template.pk]))
+    subject = page.locator("#id_subject")
+    subject.click()
+    page.keyboard.press("End")
+    page.keyboard.type(": due ")
+    page.get_by_role("button", name="Insert merge field: Subject").click()
+    picker = page.get_by_role("dialog", name="Insert a merge field")
+    picker.get_by_label("Search the fields").fill("due date")
+    picker.get_by_label("Search the fields").press("Enter")  # the first match
+    assert subject.input_value() == "Your account: due {{ due_date|date }}"
+    page.keyboard.type(".")  # the caret is after the inserted field
+    assert subject.input_value() == "Your account: due {{ due_date|date }}."
+    screenshot(page, "subject-picked")
+    page.get_by_role("button", name="Save draft").click()
+    page.locator(".messages, [data-w-messages-target]").first.wait_for()
+    assert page.locator(".error-message").count() == 0
+    template.refresh_from_db()
+    assert template.get_latest_revision_as_object().subject == "Your account: due {{ due_date|date }}."
+
+
+def test_author_reorders_and_removes_dictionary_fields(setup, open_session):
+    dictionary, _fragment = setup
+    page = open_session("author", factories.PASSWORD)
+    page.goto(reverse("wagtailsnippets_wagtail_correspondence_datadictionary:edit", args=[dictionary.pk]))
+    rows = page.locator("table.field-table tbody > tr")
+    due_date = rows.filter(has=page.locator("input[value='due_date']"))
+    due_date.locator("[data-inline-panel-child-move-up]").click()  # above balance
+    rows.filter(has=page.locator("input[value='customer.vip']")).get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Save").click()
+    page.locator(".messages, [data-w-messages-target]").first.wait_for()
+    names = list(dictionary.fields.order_by("sort_order").values_list("name", flat=True))
+    assert "customer.vip" not in names
+    assert names.index("due_date") == names.index("balance") - 1
