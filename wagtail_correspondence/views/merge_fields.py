@@ -48,6 +48,7 @@ def picker_script():
         "loading": _("Loading the fields…"),
         "failed": _("The fields could not be loaded. Try again."),
         "no_results": _("No field matches."),
+        "example": _("e.g."),
         "choose_dictionary": _("Choose the data dictionary first: the picker lists its fields."),
     }
     url = reverse("wagtailsnippets_wagtail_correspondence_datadictionary:merge_fields", args=[0])

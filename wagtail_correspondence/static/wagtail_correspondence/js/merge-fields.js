@@ -117,7 +117,10 @@
       'data-search': [entry.label, entry.path, entry.type_label, entry.group].join(' ').toLowerCase(),
     }, [
       element('span', { class: 'merge-field-picker__field-label', text: entry.label }),
-      element('span', { class: 'merge-field-picker__field-type', text: entry.type_label }),
+      element('span', {
+        class: 'merge-field-picker__field-type',
+        text: entry.example ? entry.type_label + ' · ' + text('example') + ' ' + entry.example : entry.type_label,
+      }),
       element('code', { class: 'merge-field-picker__tag', text: entry.tag }),
     ]);
     button.addEventListener('click', function () {
