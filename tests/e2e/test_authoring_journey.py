@@ -1,6 +1,8 @@
 """An author inserts a merge field with the picker instead of typing it, and edits the data
 dictionary in its table of fields."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -28,7 +30,8 @@ def test_author_inserts_a_merge_field_with_the_picker(setup, open_session, scree
     dictionary, fragment = setup
     page = open_session("author", factories.PASSWORD)
     page.goto(reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[fragment.pk]))
-    editor = page.locator("[contenteditable=true]").first
+    # The editable text has a name for assistive technology: its block's heading.
+    editor = page.get_by_role("textbox", name=re.compile(r"^Rich text"))
     editor.click()
     page.keyboard.press("End")
     page.keyboard.type(" ")

@@ -38,7 +38,7 @@ class MergeFieldsView(View):
 
 def picker_script():
     """The picker's stylesheet and script for the editor pages, with the endpoint and wording in
-    data attributes (no inline script)."""
+    data attributes (no inline script); and the script that names the rich-text editors."""
     strings = {
         "button": _("Insert merge field"),
         "title": _("Insert a merge field"),
@@ -54,8 +54,10 @@ def picker_script():
     url = reverse("wagtailsnippets_wagtail_correspondence_datadictionary:merge_fields", args=[0])
     return format_html(
         '<link rel="stylesheet" href="{}">'
+        '<script src="{}"></script>'
         '<script src="{}" data-merge-fields-url="{}" data-strings="{}"></script>',
         versioned_static("wagtail_correspondence/css/merge-fields.css"),
+        versioned_static("wagtail_correspondence/js/rich-text-labels.js"),
         versioned_static("wagtail_correspondence/js/merge-fields.js"),
         url[: -len("0/")], json.dumps({key: str(value) for key, value in strings.items()}),
     )
