@@ -176,3 +176,21 @@ def test_a_label_edited_in_the_table_is_saved(client, customer_dictionary):
     response = client.post(url, dictionary_form(customer_dictionary, **{"fields-9-label": "Amount due"}))
     assert response.status_code == 302
     assert customer_dictionary.fields.get(name="balance").label == "Amount due"
+
+
+@pytest.mark.parametrize("row, name, message", [
+    (3, "customer.first_name", "The field name 'customer.first_name' is used twice"),
+    (9, "customer.title.short", "'customer.title.short' cannot sit under 'customer.title', which is a text field"),
+])
+def test_a_problem_between_fields_is_shown_on_its_row_not_a_500(client, customer_dictionary, row, name, message):
+    client.force_login(factories.user("author", roles.CONTENT_AUTHORS))
+    url = reverse("wagtailsnippets_wagtail_correspondence_datadictionary:edit", args=[customer_dictionary.pk])
+    before = list(customer_dictionary.fields.values_list("name", flat=True))
+    response = client.post(url, dictionary_form(customer_dictionary, **{f"fields-{row}-name": name}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    cell = html[html.index(f'id="inline_child_fields-{row}"'):]
+    cell = cell[:cell.index("</tr>")]
+    assert f'id="id_fields-{row}-name-error"' in cell
+    assert f"Name: {message}".replace("'", "&#x27;") in cell
+    assert list(customer_dictionary.fields.values_list("name", flat=True)) == before  # nothing saved

@@ -14,7 +14,7 @@ from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetVie
 from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
 from .exports import FormulaSafeExportMixin
-from .forms import MergeFieldCheckedForm
+from .forms import DataDictionaryForm, MergeFieldCheckedForm
 from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter
 from .permissions import (
     batch_policy,
@@ -169,6 +169,7 @@ class DataDictionaryViewSet(SnippetViewSet):
     url_prefix = "correspondence/data-dictionaries"
     list_display = ["name", Column("field_count", label=_("Fields"), accessor="fields.count"), UpdatedAtColumn()]
     inspect_view_enabled = True
+    edit_handler = ObjectList(DataDictionary.panels, base_form_class=DataDictionaryForm)
 
     def get_urlpatterns(self):
         # The merge-field picker of the fragment and template editors reads the fields here.
