@@ -38,8 +38,12 @@ def test_author_inserts_a_merge_field_with_the_picker(setup, open_session, scree
 
     page.get_by_role("button", name="Insert merge field").click()
     picker = page.get_by_role("dialog", name="Insert a merge field")
-    picker.get_by_label("Search the fields").fill("balance")
     option = picker.locator(".merge-field-picker__option:not([hidden])")
+    # A list's sub-fields belong in a repeating list, not in this text.
+    picker.get_by_label("Search the fields").fill("invoice amount")
+    picker.get_by_text("No field matches.").wait_for()
+    assert option.count() == 0
+    picker.get_by_label("Search the fields").fill("balance")
     assert option.count() == 1  # the search narrowed the dictionary's fields to one
     assert option.inner_text().split("\n")[:2] == ["Outstanding balance", "Money amount"]
     screenshot(page, "picker-searched")
@@ -128,3 +132,26 @@ def test_author_reorders_and_removes_dictionary_fields(setup, open_session):
     names = list(dictionary.fields.order_by("sort_order").values_list("name", flat=True))
     assert "customer.vip" not in names
     assert names.index("due_date") == names.index("balance") - 1
+
+
+def test_in_a_repeating_list_the_picker_offers_its_items(setup, open_session):
+    dictionary, _fragment = setup
+    fragment = factories.fragment(dictionary, key="open-invoices", body=factories.fragment_body(("repeating_list", {
+        "source": "invoices", "item_name": "invoice", "style": "table", "empty_text": "",
+        "columns": [{"heading": "Amount", "value": ""}], "item_text": factories.RichText("")})))
+    page = open_session("author", factories.PASSWORD)
+    page.goto(reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[fragment.pk]))
+    value = page.locator("input[data-merge-field-input]")
+    page.get_by_role("button", name=re.compile("^Insert merge field: Value")).click()
+    picker = page.get_by_role("dialog", name="Insert a merge field")
+    picker.get_by_label("Search the fields").fill("invoice amount")
+    picker.get_by_label("Search the fields").press("Enter")
+    # Read through the block's own item name.
+    assert value.input_value() == "{{ invoice.amount|money }}"
+    page.get_by_role("button", name="Save draft").click()
+    page.locator(".messages, [data-w-messages-target]").first.wait_for()
+    assert page.locator(".error-message").count() == 0
+    fragment.refresh_from_db()
+    saved = fragment.latest_revision.as_object().body[0].value
+    assert saved["columns"][0]["value"] == "{{ invoice.amount|money }}"
+    assert fragment.latest_revision.as_object().check_merge_fields() == []

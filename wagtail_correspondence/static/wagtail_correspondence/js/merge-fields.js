@@ -63,6 +63,33 @@
     return cache[id];
   }
 
+  /*
+   * Where the field goes. Inside a Repeating list block (its item text or its columns) the
+   * sub-fields of its list are offered, read through the block's item name; elsewhere only the
+   * fields that stand on their own (a list's sub-fields mean nothing outside it).
+   */
+  function listContext(origin) {
+    var part = origin.closest('[data-contentpath="item_text"], [data-contentpath="columns"]');
+    var block = part && part.parentElement && part.parentElement.closest('[data-contentpath]');
+    if (!block) return null;
+    var source = block.querySelector('[data-contentpath="source"] input');
+    var itemName = block.querySelector('[data-contentpath="item_name"] input');
+    return {
+      source: source ? source.value.trim() : '',
+      itemName: (itemName && itemName.value.trim()) || 'item',
+    };
+  }
+
+  function fieldsFor(payload, context) {
+    return payload.fields.filter(function (entry) {
+      if (!entry.list) return true;
+      return context && (!context.source || context.source === entry.list);
+    }).map(function (entry) {
+      if (!entry.list || !context) return entry;
+      return Object.assign({}, entry, { tag: entry.tag.replace(/^\{\{ item\./, '{{ ' + context.itemName + '.') });
+    });
+  }
+
   /* The dialog -------------------------------------------------------------------------- */
 
   function buildDialog() {
@@ -131,11 +158,11 @@
     return button;
   }
 
-  function showFields(node, payload) {
+  function showFields(node, payload, fields) {
     var list = node.parts.list;
     list.textContent = '';
     var groups = [];
-    payload.fields.forEach(function (entry) {
+    fields.forEach(function (entry) {
       var group = groups[groups.length - 1];
       if (!group || group.name !== entry.group) {
         group = { name: entry.group, entries: [] };
@@ -188,8 +215,9 @@
       parts.status.textContent = text('choose_dictionary');
     } else {
       parts.status.textContent = text('loading');
+      var context = listContext(origin);
       loadFields(id).then(function (payload) {
-        if (dialog.open) showFields(dialog, payload);
+        if (dialog.open) showFields(dialog, payload, fieldsFor(payload, context));
       }, function () {
         parts.status.textContent = text('failed');
       });
