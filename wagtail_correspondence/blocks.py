@@ -12,7 +12,11 @@ from wagtail.contrib.table_block.blocks import TableBlock
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
-RICH_TEXT_FEATURES = ["h2", "h3", "h4", "bold", "italic", "ol", "ul", "link", "hr", "superscript", "subscript"]
+from .merge_fields import PICKER_ATTRS
+
+# merge_field: the picker below the text that inserts {{ balance|money }} (wagtail_hooks.py).
+RICH_TEXT_FEATURES = ["h2", "h3", "h4", "bold", "italic", "ol", "ul", "link", "hr", "superscript", "subscript",
+                      "merge_field"]
 
 slot_name_validator = RegexValidator(r"^[a-z][a-z0-9_]*$", _("Use lower-case letters, digits and underscores."))
 
@@ -20,8 +24,9 @@ slot_name_validator = RegexValidator(r"^[a-z][a-z0-9_]*$", _("Use lower-case let
 class MergeRichTextBlock(blocks.RichTextBlock):
     def __init__(self, **kwargs):
         kwargs.setdefault("features", RICH_TEXT_FEATURES)
-        kwargs.setdefault("help_text", _("Merge fields: {{ customer.first_name }}; formatting: "
-                                         "{{ balance|money }}, {{ due_date|date }}."))
+        kwargs.setdefault("help_text", _("“Insert merge field” below the text lists the data dictionary's fields; "
+                                         "or type them: {{ customer.first_name }}, {{ balance|money }}, "
+                                         "{{ due_date|date }}."))
         super().__init__(**kwargs)
 
     class Meta:
@@ -51,9 +56,17 @@ class ImageBlock(blocks.StructBlock):
         label = _("Image")
 
 
+class MergeTextBlock(blocks.CharBlock):
+    """Plain text with merge fields, with the merge-field picker's button after it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.field.widget.attrs.update(PICKER_ATTRS)
+
+
 class ListColumnBlock(blocks.StructBlock):
     heading = blocks.CharBlock(max_length=100)
-    value = blocks.CharBlock(max_length=300, help_text=_("A merge expression over the item, e.g. {{ item.amount|money }}"))
+    value = MergeTextBlock(max_length=300, help_text=_("A merge expression over the item, e.g. {{ item.amount|money }}"))
 
 
 class RepeatingListBlock(blocks.StructBlock):
@@ -65,7 +78,7 @@ class RepeatingListBlock(blocks.StructBlock):
     style = blocks.ChoiceBlock(choices=[("table", _("Table")), ("bullets", _("Bulleted list")),
                                         ("numbered", _("Numbered list"))], default="table")
     columns = blocks.ListBlock(ListColumnBlock(), required=False, help_text=_("Table columns"))
-    item_text = MergeRichTextBlock(required=False, features=["bold", "italic"],
+    item_text = MergeRichTextBlock(required=False, features=["bold", "italic", "merge_field"],
                                    help_text=_("Text of each bullet, e.g. Invoice {{ item.number }}"))
     empty_text = blocks.CharBlock(required=False, max_length=300, help_text=_("Shown when the list is empty"))
 

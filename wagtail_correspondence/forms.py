@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.blocks import StreamBlockValidationError
 
+from . import schema
 from .models import BusinessCalendar, Category, Department, Kind, RegisterChannel, RoutingRule
 
 
@@ -37,6 +38,27 @@ class MergeFieldCheckedForm(WagtailAdminModelForm):
             ))
         # The model's own clean() would repeat the same check; the form has done it.
         self.instance._merge_fields_checked = True
+        return cleaned_data
+
+
+class DataDictionaryForm(WagtailAdminModelForm):
+    """Checks the fields as a whole (a name used twice, a field under one that is not a list)
+    and pins each problem on the row and cell it concerns, as the table of fields shows them.
+    The model's clean() runs the same check; left to it, the problem would surface only when
+    the dictionary is saved, as an error of the whole form."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        formset = self.formsets.get("fields")
+        if formset is None or not formset.is_valid():
+            return cleaned_data  # each row's own errors first
+        # The rows that will be saved: not deleted, and not an added row left empty.
+        rows = [form for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        specs = [schema.FieldSpec(name=form.cleaned_data.get("name") or "", label=form.cleaned_data.get("label") or "",
+                                  type=form.cleaned_data.get("field_type") or schema.TEXT)
+                 for form in rows]
+        for index, field_name, message in schema.check_field_specs(specs):
+            rows[index].add_error(field_name, message)
         return cleaned_data
 
 

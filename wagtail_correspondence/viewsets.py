@@ -14,7 +14,7 @@ from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetVie
 from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
 from .exports import FormulaSafeExportMixin
-from .forms import MergeFieldCheckedForm
+from .forms import DataDictionaryForm, MergeFieldCheckedForm
 from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter
 from .permissions import (
     batch_policy,
@@ -51,6 +51,7 @@ from .views.letters.batches import (
 )
 from .views.letters.detail import LetterInspectView, LetterPdfView, PortalAttachmentView
 from .views.letters.printing import PrintRunFileView, PrintRunIndexView
+from .views.merge_fields import MergeFieldsView, can_author_content
 
 
 class FragmentFilterSet(WagtailFilterSet):
@@ -168,6 +169,13 @@ class DataDictionaryViewSet(SnippetViewSet):
     url_prefix = "correspondence/data-dictionaries"
     list_display = ["name", Column("field_count", label=_("Fields"), accessor="fields.count"), UpdatedAtColumn()]
     inspect_view_enabled = True
+    edit_handler = ObjectList(DataDictionary.panels, base_form_class=DataDictionaryForm)
+
+    def get_urlpatterns(self):
+        # The merge-field picker of the fragment and template editors reads the fields here.
+        picker = [path("merge-fields/<int:pk>/", MergeFieldsView.as_view(), name="merge_fields")]
+        return super().get_urlpatterns() + guard_patterns(picker, rules={"merge_fields": [
+            permission_rule("pk", can_author_content, "authors of fragments and templates")]})
 
 
 class ContentCategoryViewSet(SnippetViewSet):

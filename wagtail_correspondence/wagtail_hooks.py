@@ -189,5 +189,24 @@ def hide_site_history(request, menu_items):
 
 @hooks.register("insert_global_admin_js")
 def name_admin_widgets():
-    """Accessible names for the admin widgets Wagtail leaves unnamed (Draftail, tables, filters)."""
+    """Accessible names for the admin widgets Wagtail leaves unnamed: tables, the minimap, the
+    filter button (rich-text areas are named by js/rich-text-labels.js, with the picker)."""
     return format_html('<script src="{}"></script>', static("wagtail_correspondence/js/admin-a11y.js"))
+
+
+# Authoring: the merge-field picker (merge_fields.py, js/merge-fields.js) ---------------------
+
+
+@hooks.register("register_rich_text_features")
+def register_merge_field_picker(features):
+    from wagtail.admin.rich_text.editors.draftail.features import ControlFeature
+
+    # The control's script comes with the editor pages (below), where it learns its endpoint.
+    features.register_editor_plugin("draftail", "merge_field", ControlFeature({"type": "merge-field"}))
+
+
+@hooks.register("insert_editor_js")
+def merge_field_picker_script():
+    from .views.merge_fields import picker_script
+
+    return picker_script()

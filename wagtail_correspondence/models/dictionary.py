@@ -8,6 +8,7 @@ from wagtail.models import Orderable, RevisionMixin
 from wagtail.search import index
 
 from .. import schema
+from ..panels import TableInlinePanel
 
 
 class DataDictionary(RevisionMixin, index.Indexed, ClusterableModel):
@@ -20,8 +21,10 @@ class DataDictionary(RevisionMixin, index.Indexed, ClusterableModel):
     panels = [
         FieldPanel("name"),
         FieldPanel("description"),
-        MultiFieldPanel([InlinePanel("fields", label=_("Field"))], heading=_("Fields")),
-        MultiFieldPanel([InlinePanel("sample_data_sets", label=_("Sample data set"))], heading=_("Sample data")),
+        TableInlinePanel("fields", heading=_("Fields"), label=_("Field"), add_label=_("Add a field")),
+        # Long JSON documents: folded, so that the fields above stay the page's subject.
+        MultiFieldPanel([InlinePanel("sample_data_sets", label=_("Sample data set"))], heading=_("Sample data"),
+                        classname="collapsed"),
     ]
     search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
 

@@ -8,6 +8,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from ..blocks import TemplateBodyBlock
+from ..merge_fields import picker_text_input, picker_textarea
 from ..review.permissions import ReviewedPageMixin
 from .fields import ChannelsField, channel_choices, language_choices
 from .previews import SampleDataPreviewMixin
@@ -92,13 +93,14 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
                         heading=_("Setup")),
         MultiFieldPanel([FieldPanel("recipient_name_field"), FieldPanel("recipient_address_field")],
                         heading=_("Recipient")),
-        FieldPanel("subject"),
+        FieldPanel("subject", widget=picker_text_input()),
         FieldPanel("body"),
     ]
     channel_panels = [
-        MultiFieldPanel([FieldPanel("email_subject"), FieldPanel("email_intro"), FieldPanel("email_pdf_password")],
+        MultiFieldPanel([FieldPanel("email_subject", widget=picker_text_input()),
+                         FieldPanel("email_intro", widget=picker_textarea()), FieldPanel("email_pdf_password")],
                         heading=_("Email")),
-        MultiFieldPanel([FieldPanel("sms_text")], heading=_("SMS")),
+        MultiFieldPanel([FieldPanel("sms_text", widget=picker_textarea())], heading=_("SMS")),
     ]
     edit_handler = TabbedInterface([
         ObjectList(content_panels, heading=_("Content")),

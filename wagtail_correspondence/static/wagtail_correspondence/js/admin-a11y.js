@@ -1,39 +1,14 @@
 // Accessible names where Wagtail's admin widgets lack them (axe-core: "ARIA input fields must
 // have an accessible name", "Form elements must have labels", "visible text must be part of the
 // accessible name"), on every admin page:
-// - each Draftail rich-text area (role=textbox) is named by its field's label;
 // - Handsontable's hidden copy/paste buffer is a helper, not a field: hidden from assistive tech;
 // - the minimap's list scrolls on long forms, so it must be reachable by keyboard;
 // - the list filters' button shows the number of active filters, which its name must include.
-// Stream blocks are added while the author works, so new editors are labelled as they appear.
+// Stream blocks are added while the author works, so new widgets are named as they appear.
 (function () {
   "use strict";
 
-  function fieldLabel(element) {
-    var field = element.closest("[data-field], .w-field, [data-contentpath]");
-    while (field) {
-      var label = field.querySelector("label[id], .w-field__label[id], legend[id]");
-      if (label) return label;
-      var text = field.querySelector("label, .w-field__label, legend");
-      if (text) {
-        text.id = text.id || "label-" + Math.random().toString(36).slice(2);
-        return text;
-      }
-      field = field.parentElement && field.parentElement.closest("[data-field], .w-field, [data-contentpath]");
-    }
-    return null;
-  }
-
-  function labelEditors(root) {
-    root.querySelectorAll(".public-DraftEditor-content[role=textbox]").forEach(function (editor) {
-      if (editor.hasAttribute("aria-label") || editor.hasAttribute("aria-labelledby")) return;
-      var label = fieldLabel(editor);
-      if (label) {
-        editor.setAttribute("aria-labelledby", label.id);
-      } else {
-        editor.setAttribute("aria-label", "Rich text");
-      }
-    });
+  function nameEditorWidgets(root) {
     root.querySelectorAll("textarea.copyPaste:not([aria-hidden])").forEach(function (buffer) {
       buffer.setAttribute("aria-hidden", "true");
       buffer.setAttribute("aria-label", "Clipboard buffer");
@@ -57,7 +32,7 @@
 
   function start() {
     var fix = function () {
-      labelEditors(document);
+      nameEditorWidgets(document);
       nameFilterButtons(document);
     };
     fix();
