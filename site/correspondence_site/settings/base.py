@@ -140,6 +140,15 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Brussels")
 USE_I18N = True
 USE_TZ = True
+# Dates are shown one way per language everywhere (admin, portal, notice emails), e.g.
+# "4 Dec 2026, 21:52" in English: the formats live in correspondence_site/formats/<language>/,
+# the moment in the user's time zone (Wagtail's account settings), else TIME_ZONE.
+FORMAT_MODULE_PATH = ["correspondence_site.formats"]
+# Date fields in forms (Wagtail's date pickers) take and show ISO dates, which no language
+# reads with day and month swapped.
+WAGTAIL_DATE_FORMAT = "%Y-%m-%d"
+WAGTAIL_DATETIME_FORMAT = "%Y-%m-%d %H:%M"
+WAGTAIL_TIME_FORMAT = "%H:%M"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("STATIC_ROOT", str(SITE_DIR / "static"))
