@@ -94,6 +94,29 @@ def keep_template_library_out_of_link_choosers(pages, request):
     return pages.not_type(TemplateLibraryPage, TemplateFolderPage, LetterTemplatePage)
 
 
+@hooks.register("construct_main_menu")
+def letter_templates_instead_of_pages(request, menu_items):
+    """Wagtail's "Pages" menu entry leads to the letter template library, named as such. A site
+    that also serves web pages (pages outside the library besides its sites' root pages) keeps
+    Wagtail's entry and gets this one beside it."""
+    from wagtail.models import Page, Site
+
+    from .models import TemplateLibraryPage
+
+    position = next((index for index, item in enumerate(menu_items) if item.name == "explorer"), None)
+    library = TemplateLibraryPage.objects.first()
+    if position is None or library is None:
+        return  # no page permission (Wagtail left its entry out), or no library yet
+    item = MenuItem(_("Letter templates"), reverse("wagtailadmin_explore", args=[library.pk]),
+                    name="letter-templates", icon_name="doc-full", order=menu_items[position].order)
+    web_pages = (Page.objects.filter(depth__gt=1).exclude(path__startswith=library.path)
+                 .exclude(pk__in=Site.objects.values("root_page")))
+    if web_pages.exists():
+        menu_items.insert(position + 1, item)
+    else:
+        menu_items[position] = item
+
+
 @hooks.register("register_admin_urls")
 def register_register_action_urls():
     return [path("correspondence/register/", include(register_urls, namespace="wagtail_correspondence_register"))]

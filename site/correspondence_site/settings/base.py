@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "wagtail_correspondence",
     # The demo (users, content, register entries): `manage.py correspondence_demo`.
     "correspondence_demo",
+    # The site itself: its landing page at / and the name of its home in the page tree.
+    "correspondence_site",
     "wagtail_modeladmin",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
