@@ -43,11 +43,10 @@ def test_the_template_editor_speaks_of_templates_for_an_author(client, make_user
         assert words not in html, words
 
 
-def test_a_new_template_gets_its_slug_from_its_title_without_a_promote_tab(client, make_user, customer_dictionary,
-                                                                          standard_layout):
-    folder = ensure_template_library()
+def test_a_new_folder_gets_its_slug_from_its_title_without_a_promote_tab(client, make_user):
+    library = ensure_template_library()
     client.force_login(make_user("root", superuser=True))
-    url = reverse("wagtailadmin_pages:add", args=["wagtail_correspondence", "templatefolderpage", folder.pk])
+    url = reverse("wagtailadmin_pages:add", args=["wagtail_correspondence", "templatefolderpage", library.pk])
     response = client.post(url, {"title": "Claims and refunds", "description": ""})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert TemplateFolderPage.objects.get(title="Claims and refunds").slug == "claims-and-refunds"
