@@ -1,12 +1,19 @@
 """One date format per language, everywhere: wagtail_correspondence.dates and its filters."""
 
+import copy
 import datetime
+import re
 import zoneinfo
 
+import pytest
+from django.core import mail
 from django.template import Context, Template
 from django.utils import timezone, translation
 
+from tests import factories
 from wagtail_correspondence.dates import day, when
+from wagtail_correspondence.models import Correspondence, Letter
+from wagtail_correspondence.services import letters as letter_service
 
 # 20:52 UTC is 21:52 in Brussels (TIME_ZONE of the reference site) in December.
 MOMENT = datetime.datetime(2026, 12, 4, 20, 52, 7, 123456, tzinfo=datetime.timezone.utc)
@@ -48,3 +55,44 @@ def test_the_template_filters_and_djangos_named_formats_agree():
     with translation.override("en"):
         assert template.render(Context({"m": MOMENT, "none": None})) == (
             "4 Dec 2026, 21:52|4 Dec 2026|4 Dec 2026, 21:52|—")
+
+
+# The same format on the screens people read: the register list and an entry, a letter's page
+# in the admin, the portal. ------------------------------------------------------------------
+
+OTHER_FORMATS = ("12/04/2026", "p.m.", "Dec. 4", "December 4", "2026-12-04")
+
+
+@pytest.fixture
+def dated_letter(agent, customer_dictionary, standard_layout, one_customer, django_capture_on_commit_callbacks):
+    template = factories.letter_template(customer_dictionary, standard_layout,
+                                         [factories.fragment(customer_dictionary)], channels=["print", "portal"])
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = letter_service.generate_letter(agent, letter_service.LetterRequest(
+            template=template, data=copy.deepcopy(factories.SAMPLE_DATA), channel="portal"))
+    Letter.objects.filter(pk=letter.pk).update(created_at=MOMENT, generated_at=MOMENT)
+    Correspondence.objects.filter(reference=letter.reference).update(registered_at=MOMENT, sent_at=MOMENT)
+    return letter
+
+
+def _shows_only_the_one_format(html, expected):
+    assert expected in html
+    for other in OTHER_FORMATS:
+        assert other not in html, other
+
+
+def test_the_admin_shows_a_letter_and_its_register_entry_in_the_one_format(client, make_user, dated_letter):
+    client.force_login(make_user("root", superuser=True))
+    letter_page = client.get(f"/admin/correspondence/letters/inspect/{dated_letter.pk}/").content.decode()
+    _shows_only_the_one_format(letter_page, "4 Dec 2026, 21:52")
+
+    entry = Correspondence.objects.get(reference=dated_letter.reference)
+    listing = client.get("/admin/correspondence/register/entries/").content.decode()
+    assert dated_letter.reference in listing
+    _shows_only_the_one_format(listing, "4 Dec 2026")
+    _shows_only_the_one_format(client.get(entry.get_admin_url()).content.decode(), "4 Dec 2026, 21:52")
+
+
+def test_the_portal_shows_the_letters_day_in_the_one_format(client, dated_letter):
+    path = re.search(r"http://testserver(/portal/letters/[^/\s]+/)", mail.outbox[0].body).group(1)
+    _shows_only_the_one_format(client.get(path).content.decode(), "4 Dec 2026")
