@@ -309,6 +309,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The product's API only (not Wagtail's /admin/api/), as the plugin's schema view serves it;
+    # here too so that `manage.py spectacular` writes the same schema.
+    "PREPROCESSING_HOOKS": ["wagtail_correspondence.api.openapi.only_this_api"],
 }
 
 # Content-Security-Policy (django-csp) of every page that has none of its own. The plugin gives
