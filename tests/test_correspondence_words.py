@@ -87,3 +87,18 @@ def test_the_site_root_is_the_products_landing_not_wagtails_welcome(client):
 
 def test_the_home_page_in_the_tree_is_not_called_welcome_to_wagtail(db):
     assert Site.objects.get(is_default_site=True).root_page.title == "Home"
+
+
+def test_the_dashboard_counts_letter_templates_not_pages(client, make_user, template_page):
+    client.force_login(make_user("alice", roles.CONTENT_AUTHORS))
+    html = client.get(reverse("wagtailadmin_home")).content.decode()
+    assert re.search(r"1 letter template\s*</a>", html)
+    assert not re.search(r"\d+ Pages? <span", html)
+
+
+def test_creating_in_the_library_offers_templates_and_folders_in_its_own_words(client, make_user, template_page):
+    library = ensure_template_library()
+    client.force_login(make_user("alice", roles.CONTENT_AUTHORS))
+    html = client.get(reverse("wagtailadmin_pages:add_subpage", args=[library.pk])).content.decode()
+    assert "Choose what to create." in html and "Letter template" in html and "Template folder" in html
+    assert "Create a page in" not in html and "Pages using" not in html
