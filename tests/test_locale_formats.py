@@ -96,3 +96,14 @@ def test_the_admin_shows_a_letter_and_its_register_entry_in_the_one_format(clien
 def test_the_portal_shows_the_letters_day_in_the_one_format(client, dated_letter):
     path = re.search(r"http://testserver(/portal/letters/[^/\s]+/)", mail.outbox[0].body).group(1)
     _shows_only_the_one_format(client.get(path).content.decode(), "4 Dec 2026")
+
+
+def test_a_user_who_reads_french_in_tokyo_sees_their_own_format_and_hour(client, make_user, dated_letter):
+    from wagtail.users.models import UserProfile
+
+    user = make_user("root", superuser=True)
+    UserProfile.objects.update_or_create(user=user, defaults={"preferred_language": "fr",
+                                                              "current_time_zone": "Asia/Tokyo"})
+    client.force_login(user)
+    letter_page = client.get(f"/admin/correspondence/letters/inspect/{dated_letter.pk}/").content.decode()
+    _shows_only_the_one_format(letter_page, "5 déc 2026 05:52")
