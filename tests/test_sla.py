@@ -378,7 +378,7 @@ def assert_each_once():
 
 def test_reminders_overdue_and_escalations_go_out_once(entry):
     ref = entry.reference
-    due = "2026-03-03 11:00"
+    due = "3 Mar 2026, 11:00"
     expected_notices, expected_mail = [], []
     timeline = [
         (at(3, 2, 13), [], []),  # 40%
@@ -470,7 +470,7 @@ def test_no_reminder_while_the_clock_is_paused(entry, officer, clock):
     assert sla.sweep(now=at(3, 5, 11)).created == 0  # 40%
     assert sla.sweep(now=at(3, 5, 12)).created == 1  # 50%
     assert notices(entry) == [reminder(50)]
-    assert [subject for subject, _to in sent_mail()] == [f"Reminder: {entry.reference} is due 2026-03-05 17:00"]
+    assert [subject for subject, _to in sent_mail()] == [f"Reminder: {entry.reference} is due 5 Mar 2026, 17:00"]
 
 
 @pytest.mark.parametrize("status", [Status.CLOSED, Status.RESPONDED])
@@ -513,7 +513,7 @@ def test_a_reopened_entry_gets_its_own_notices(entry, officer, clock):
         ("reminder", 50, 0), ("reminder", 80, 0), ("overdue", 0, 0), ("escalation", 1, 0),
         ("reminder", 50, 1), ("reminder", 80, 1), ("overdue", 0, 1), ("escalation", 1, 1)]
     assert len(mail.outbox) == 8
-    assert mail.outbox[4].subject == f"Reminder: {entry.reference} is due 2026-03-06 11:00"
+    assert mail.outbox[4].subject == f"Reminder: {entry.reference} is due 6 Mar 2026, 11:00"
     assert_each_once()
 
 
@@ -595,7 +595,7 @@ def test_a_failed_send_stays_pending_and_goes_out_once_later(entry, settings, sm
     assert notice.state == SlaNoticeState.SENT and notice.attempts == 3 and notice.last_error == ""
     for _again in range(2):
         assert sla.sweep(now=at(3, 2, 16)).sent == 0
-    assert sent_mail() == [(f"Reminder: {entry.reference} is due 2026-03-03 11:00", ("worker@example.org",))]
+    assert sent_mail() == [(f"Reminder: {entry.reference} is due 3 Mar 2026, 11:00", ("worker@example.org",))]
 
 
 @pytest.fixture
@@ -617,7 +617,7 @@ def test_notices_through_a_real_smtp_server(entry, settings, smtp_server):
     assert sla.sweep(now=at(3, 2, 15)).sent == 1
     assert sla.sweep(now=at(3, 2, 16)).sent == 0
     [message] = smtp_server.mailbox.messages
-    assert message["Subject"] == f"Reminder: {entry.reference} is due 2026-03-03 11:00"
+    assert message["Subject"] == f"Reminder: {entry.reference} is due 3 Mar 2026, 11:00"
     assert entry.reference in message["Subject"]
     assert message["To"] == "worker@example.org"
     assert message["From"] == "Deadlines <deadlines@example.org>"
@@ -626,7 +626,7 @@ def test_notices_through_a_real_smtp_server(entry, settings, smtp_server):
 
     assert sla.sweep(now=at(3, 3, 12)).sent == 2
     assert [(item["Subject"], item["To"]) for item in smtp_server.mailbox.messages[1:]] == [
-        (f"Overdue: {entry.reference} was due 2026-03-03 11:00", "worker@example.org"),
+        (f"Overdue: {entry.reference} was due 3 Mar 2026, 11:00", "worker@example.org"),
         (f"Escalation (level 1): {entry.reference} is overdue", "supervisor1@example.org"),
     ]
     assert sla.sweep(now=at(3, 3, 12)).sent == 0 and len(smtp_server.mailbox.messages) == 3

@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Value
 from django.shortcuts import redirect
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, ObjectList
@@ -22,7 +21,7 @@ from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper, WagtailBa
 from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import IndexView
 
-from . import log_actions
+from . import dates, log_actions
 from .conf import get_setting
 from .exports import FormulaSafeExportMixin
 from .forms import BusinessCalendarForm, CategoryForm, DepartmentForm, RoutingRuleForm, VersionedForm
@@ -369,7 +368,7 @@ class CorrespondenceAdmin(GuardedModelAdmin):
     def subject_and_party(self, obj):
         received = obj.received_at or obj.sent_at or obj.registered_at
         return format_html('{}<br><small class="cc-muted">{} · {}{}</small>', obj.subject, obj.party or "—",
-                           date_format(timezone.localtime(received), "SHORT_DATE_FORMAT"),
+                           dates.day(received),
                            format_html(' · <span class="w-status w-status--label">{}</span>', obj.get_priority_display())
                            if obj.priority in ("high", "urgent") else "")
 
@@ -386,7 +385,7 @@ class CorrespondenceAdmin(GuardedModelAdmin):
     def due(self, obj):
         if not obj.due_at or not obj.is_open:
             return "—"
-        label = date_format(timezone.localtime(obj.due_at), "SHORT_DATETIME_FORMAT")
+        label = dates.when(obj.due_at)
         if obj.sla_paused_at:
             return format_html('{} <span class="w-status">{}</span>', label, _("paused"))
         if obj.is_overdue:

@@ -96,6 +96,43 @@ def keep_template_library_out_of_link_choosers(pages, request):
     return pages.not_type(TemplateLibraryPage, TemplateFolderPage, LetterTemplatePage)
 
 
+@hooks.register("construct_main_menu")
+def letter_templates_instead_of_pages(request, menu_items):
+    """Wagtail's "Pages" menu entry leads to the letter template library, named as such. A site
+    that also serves web pages (pages outside the library besides its sites' root pages) keeps
+    Wagtail's entry and gets this one beside it."""
+    from .models import TemplateLibraryPage
+    from .services.setup import serves_web_pages
+
+    position = next((index for index, item in enumerate(menu_items) if item.name == "explorer"), None)
+    library = TemplateLibraryPage.objects.first()
+    if position is None or library is None:
+        return  # no page permission (Wagtail left its entry out), or no library yet
+    item = MenuItem(_("Letter templates"), reverse("wagtailadmin_explore", args=[library.pk]),
+                    name="letter-templates", icon_name="doc-full", order=menu_items[position].order)
+    if serves_web_pages(library):
+        menu_items.insert(position + 1, item)
+    else:
+        menu_items[position] = item
+
+
+# After Wagtail's own hook (order 0), which adds the page count this one replaces.
+@hooks.register("construct_homepage_summary_items", order=10)
+def letter_templates_instead_of_page_count(request, summary_items):
+    """The dashboard counts letter templates, not "Pages" (same rule as the menu above)."""
+    from wagtail.admin.site_summary import PagesSummaryItem
+
+    from .models import TemplateLibraryPage
+    from .services.setup import serves_web_pages
+    from .views.template_library import LetterTemplatesSummaryItem
+
+    library = TemplateLibraryPage.objects.first()
+    if library is None or serves_web_pages(library):
+        return
+    summary_items[:] = [item for item in summary_items if not isinstance(item, PagesSummaryItem)]
+    summary_items.append(LetterTemplatesSummaryItem(request, library))
+
+
 @hooks.register("register_admin_urls")
 def register_register_action_urls():
     return [path("correspondence/register/", include(register_urls, namespace="wagtail_correspondence_register"))]

@@ -10,6 +10,8 @@ from wagtail_correspondence import wagtail_reports
 from wagtail_correspondence.api import urls as correspondence_api_urls
 from wagtail_correspondence.portal import urls as correspondence_portal_urls
 
+from . import views
+
 # Django's own admin is not routed: nothing in the product needs it, and its views would show
 # a staff user every model it manages without the policies the Wagtail admin applies.
 urlpatterns = [
@@ -38,4 +40,8 @@ if settings.DEBUG:
     urlpatterns += staticfiles_urlpatterns()
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-urlpatterns += [path("", include(wagtail_urls))]
+urlpatterns += [
+    # The site's own landing, not Wagtail's "Welcome to your new Wagtail site!" page.
+    path("", views.landing, name="landing"),
+    path("", include(wagtail_urls)),
+]

@@ -1,9 +1,10 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
 from ..content_security import uses_policy
-from . import batches, letters, register, views
+from . import batches, letters, openapi, register, views
 from .errors import not_found
 
 app_name = "wagtail_correspondence_api"
@@ -23,15 +24,18 @@ router.register("batches", batches.BatchViewSet, basename="batch")
 router.register("correspondence", register.CorrespondenceViewSet, basename="correspondence")
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),
+    # For signed-in users (an admin session or a token), and only this API's operations, by
+    # resource (openapi.py).
+    path("schema/", SpectacularAPIView.as_view(api_version="1", permission_classes=[IsAuthenticated],
+                                               custom_settings=openapi.SCHEMA_SETTINGS), name="schema"),
     # The documentation pages run their own scripts from the sidecar's static files: a policy
     # of their own (API_DOCS). Swagger UI's start-up script comes from the same URL (?script=)
     # instead of an inline <script>, so that no inline script is allowed.
-    path("docs/", uses_policy("API_DOCS")(SpectacularSwaggerSplitView.as_view(
-        url_name="wagtail_correspondence_api:schema")), name="docs"),
-    path("redoc/", uses_policy("API_DOCS")(SpectacularRedocView.as_view(
-        url_name="wagtail_correspondence_api:schema", template_name="wagtail_correspondence/api/redoc.html")),
-         name="redoc"),
+    path("docs/", openapi.docs_login_required(uses_policy("API_DOCS")(SpectacularSwaggerSplitView.as_view(
+        url_name="wagtail_correspondence_api:schema", permission_classes=[IsAuthenticated]))), name="docs"),
+    path("redoc/", openapi.docs_login_required(uses_policy("API_DOCS")(SpectacularRedocView.as_view(
+        url_name="wagtail_correspondence_api:schema", template_name="wagtail_correspondence/api/redoc.html",
+        permission_classes=[IsAuthenticated]))), name="redoc"),
     path("me/", views.MeView.as_view(), name="me"),
     path("delivery-receipts/sns/", letters.SnsReceiptView.as_view(), name="sns-receipts"),
     path("", include(router.urls)),

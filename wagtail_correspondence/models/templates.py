@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList, TabbedInterface
+from wagtail.admin.panels import CommentPanel, FieldPanel, MultiFieldPanel, ObjectList, TabbedInterface, TitleFieldPanel
 from wagtail.fields import StreamField
 from wagtail.models import Page
 from wagtail.search import index
@@ -15,7 +15,17 @@ from .previews import SampleDataPreviewMixin
 
 
 class InternalPageMixin:
-    """Library pages are internal content, never served on the public site."""
+    """Library pages are internal content, never served on the public site.
+
+    So their editors show none of a web page's furniture: no Promote tab (slug, search
+    engine title, menus: the slug follows the title by itself), no scheduled publishing, and
+    titles described in the library's words, not as "seen by the public"."""
+
+    promote_panels = []
+    settings_panels = []
+    # The editor's status panel shows no "Visible to all" privacy row (see the template's
+    # override of Wagtail's privacy.html).
+    admin_privacy_status_template = "wagtail_correspondence/admin/no_privacy_status.html"
 
     def serve(self, request, *args, **kwargs):
         raise Http404
@@ -30,7 +40,8 @@ class TemplateLibraryPage(ReviewedPageMixin, InternalPageMixin, Page):
 
     description = models.TextField(_("description"), blank=True)
 
-    content_panels = Page.content_panels + [FieldPanel("description")]
+    content_panels = [TitleFieldPanel("title", help_text=_("Name of the template library, as authors see it")),
+                      FieldPanel("description")]
     subpage_types = ["wagtail_correspondence.TemplateFolderPage", "wagtail_correspondence.LetterTemplatePage"]
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
@@ -42,7 +53,8 @@ class TemplateLibraryPage(ReviewedPageMixin, InternalPageMixin, Page):
 class TemplateFolderPage(ReviewedPageMixin, InternalPageMixin, Page):
     description = models.TextField(_("description"), blank=True)
 
-    content_panels = Page.content_panels + [FieldPanel("description")]
+    content_panels = [TitleFieldPanel("title", help_text=_("Name of the folder, as authors and agents see it")),
+                      FieldPanel("description")]
     subpage_types = ["wagtail_correspondence.TemplateFolderPage", "wagtail_correspondence.LetterTemplatePage"]
     parent_page_types = ["wagtail_correspondence.TemplateLibraryPage", "wagtail_correspondence.TemplateFolderPage"]
 
@@ -86,7 +98,8 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
         help_text=_("Protects the emailed PDF (AES-256) with a password drawn from the data, e.g. "
                     "{{ customer.date_of_birth|digits }}. Say in the email introduction what the password is."))
 
-    content_panels = Page.content_panels + [
+    content_panels = [
+        TitleFieldPanel("title", help_text=_("Name of the template, as agents see it when they choose one")),
         FieldPanel("description"),
         MultiFieldPanel([FieldPanel("data_dictionary"), FieldPanel("layout"), FieldPanel("language"),
                          FieldPanel("channels"), FieldPanel("fallback_channel"), FieldPanel("owning_department")],
@@ -105,8 +118,8 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
     edit_handler = TabbedInterface([
         ObjectList(content_panels, heading=_("Content")),
         ObjectList(channel_panels, heading=_("Channel variants")),
-        ObjectList(Page.promote_panels, heading=_("Promote")),
-        ObjectList(Page.settings_panels, heading=_("Settings")),
+        # Remarks on the wording while it is drafted and reviewed (Wagtail's comments).
+        ObjectList([CommentPanel()], heading=_("Comments")),
     ])
     parent_page_types = ["wagtail_correspondence.TemplateLibraryPage", "wagtail_correspondence.TemplateFolderPage"]
     subpage_types = []

@@ -33,3 +33,13 @@ def ensure_template_library(title="Letter templates"):
             permission = Permission.objects.get(content_type__app_label="wagtailcore", codename=codename)
             GroupPagePermission.objects.get_or_create(group=group, page=library, permission=permission)
     return library
+
+
+def serves_web_pages(library):
+    """Whether the site has web pages besides the template library: pages outside the library
+    other than its sites' root pages (Wagtail's first page included). The admin then keeps
+    Wagtail's page words beside the library's."""
+    from wagtail.models import Site
+
+    return (Page.objects.filter(depth__gt=1).exclude(path__startswith=library.path)
+            .exclude(pk__in=Site.objects.values("root_page")).exists())

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from wagtail.admin.utils import get_admin_base_url
 from wagtail.log_actions import log
 
-from .. import log_actions
+from .. import dates, log_actions
 from ..conf import get_setting
 from ..delivery.base import PermanentDeliveryError, TemporaryDeliveryError, UncertainDeliveryError
 from ..delivery.email import send_by_smtp
@@ -250,7 +250,8 @@ def _record(entry, kind, level, recipients, sent=None):
 def _message(notice):
     entry = notice.correspondence
     url = get_admin_base_url() + entry.get_admin_url()
-    due = timezone.localtime(entry.due_at).strftime("%Y-%m-%d %H:%M")
+    # The sweep runs without a request: the site's language and time zone.
+    due = dates.when(entry.due_at)
     if notice.kind == SlaNoticeKind.REMINDER:
         subject = _("Reminder: %(reference)s is due %(due)s") % {"reference": entry.reference, "due": due}
         intro = _("%(percent)s%% of the response time of this entry has passed.") % {"percent": notice.level}

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "wagtail_correspondence",
     # The demo (users, content, register entries): `manage.py correspondence_demo`.
     "correspondence_demo",
+    # The site itself: its landing page at / and the name of its home in the page tree.
+    "correspondence_site",
     "wagtail_modeladmin",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -141,6 +143,15 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Brussels")
 USE_I18N = True
 USE_TZ = True
+# Dates are shown one way per language everywhere (admin, portal, notice emails), e.g.
+# "4 Dec 2026, 21:52" in English: the formats live in correspondence_site/formats/<language>/,
+# the moment in the user's time zone (Wagtail's account settings), else TIME_ZONE.
+FORMAT_MODULE_PATH = ["correspondence_site.formats"]
+# Date fields in forms (Wagtail's date pickers) take and show ISO dates, which no language
+# reads with day and month swapped.
+WAGTAIL_DATE_FORMAT = "%Y-%m-%d"
+WAGTAIL_DATETIME_FORMAT = "%Y-%m-%d %H:%M"
+WAGTAIL_TIME_FORMAT = "%H:%M"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("STATIC_ROOT", str(SITE_DIR / "static"))
@@ -299,6 +310,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The product's API only (not Wagtail's /admin/api/), as the plugin's schema view serves it;
+    # here too so that `manage.py spectacular` writes the same schema.
+    "PREPROCESSING_HOOKS": ["wagtail_correspondence.api.openapi.only_this_api"],
 }
 
 # Content-Security-Policy (django-csp) of every page that has none of its own. The plugin gives
