@@ -67,6 +67,19 @@ def test_a_site_that_also_serves_web_pages_keeps_wagtails_pages_entry(client, ma
     assert '"Pages"' in menu and "Letter templates" in menu
 
 
+def test_reports_speak_of_letter_templates_without_web_pages(client, make_user, template_page):
+    client.force_login(make_user("root", superuser=True))
+    menu = _menu(client.get(reverse("wagtailadmin_home")))
+    assert "Locked letter templates" in menu
+    for words in ('"Locked pages"', '"Aging pages"', '"Page types usage"'):
+        assert words not in menu, words
+    # Beside web pages, Wagtail's reports are back, under their own names (the relabelling
+    # changed a copy, not the instance every request shares).
+    Site.objects.get(is_default_site=True).root_page.add_child(instance=Page(title="About us", slug="about-us"))
+    menu = _menu(client.get(reverse("wagtailadmin_home")))
+    assert '"Locked pages"' in menu and '"Aging pages"' in menu and "Locked letter templates" not in menu
+
+
 def test_the_library_has_no_site_record_warning_but_the_root_keeps_wagtails_help(client, make_user, template_page):
     library = ensure_template_library()
     client.force_login(make_user("root", superuser=True))

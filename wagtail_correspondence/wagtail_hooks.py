@@ -1,3 +1,5 @@
+import copy
+
 from django.templatetags.static import static
 from django.urls import include, path, reverse
 from django.utils.html import format_html
@@ -222,6 +224,32 @@ def register_audit_log_menu_item():
 def hide_site_history(request, menu_items):
     # The audit log above replaces it (see views/audit.py).
     menu_items[:] = [item for item in menu_items if item.name != "site-history"]
+
+
+# Reports about web pages, on a site whose only pages are the template library.
+WEB_PAGE_REPORTS = {"aging-pages", "page-types-usage"}
+
+
+@hooks.register("construct_reports_menu")
+def reports_in_the_librarys_words(request, menu_items):
+    """Without web pages (same rule as the main menu above), Wagtail's page reports speak of
+    letter templates: the locked ones keep their report under that name, and the reports that
+    only make sense for a website (aging pages, page types) are left out."""
+    from .models import TemplateLibraryPage
+    from .services.setup import serves_web_pages
+
+    library = TemplateLibraryPage.objects.first()
+    if library is None or serves_web_pages(library):
+        return
+    menu_items[:] = [relabelled(item, _("Locked letter templates")) if item.name == "locked-pages" else item
+                     for item in menu_items if item.name not in WEB_PAGE_REPORTS]
+
+
+def relabelled(menu_item, label):
+    # A copy: Wagtail hands every request the same registered instances.
+    menu_item = copy.copy(menu_item)
+    menu_item.label = label
+    return menu_item
 
 
 @hooks.register("insert_global_admin_js")
