@@ -8,6 +8,7 @@ from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, TitleColumn, UpdatedAtColumn
 from wagtail.admin.widgets import Button
+from wagtail.admin.utils import get_latest_str
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetViewSetGroup
@@ -25,7 +26,7 @@ from .permissions import (
     portal_response_policy,
     print_run_policy,
 )
-from .review.editors import form_changes_content, warn_approval_refused
+from .review.editors import form_changes_content, review_message, warn_approval_refused
 from .review.rules import under_review_policy
 from .review.views import ReviewedContentViewSetMixin
 from .services.letter_access import search_letters
@@ -100,6 +101,10 @@ class ReviewedSnippetEditView(EditView):
         if self.approval_refused:
             warn_approval_refused(self.request)  # instead of "updated", which would read as approved
             return None
+        if self.action in ("workflow-action", "submit"):
+            # Wagtail says "updated" after an approval and "submitted for moderation".
+            return review_message(self.workflow_action if self.action == "workflow-action" else "submit",
+                                  get_latest_str(instance or self.object))
         return super().get_success_message(instance)
 
 
