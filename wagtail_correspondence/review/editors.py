@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from wagtail.models import TaskState, WorkflowState
@@ -150,4 +151,40 @@ def review_latest_revision(request, instance):
     if task_state and task_state.status == TaskState.STATUS_IN_PROGRESS and latest and task_state.revision_id != latest.pk:
         task_state.specific.cancel(user=request.user, resume=True,
                                    comment=_("Changed during the review: the review restarts on the new version."))
+    return None
+
+
+def requested_changes(obj):
+    """The reviewer's request for changes that the object's review waits on, as a TaskState
+    (finished_by, finished_at, comment), or None."""
+    state = getattr(obj, "current_workflow_state", None)
+    if state is None or state.status != WorkflowState.STATUS_NEEDS_CHANGES:
+        return None
+    task_state = state.current_task_state
+    if task_state is None or task_state.status != TaskState.STATUS_REJECTED:
+        return None
+    return task_state
+
+
+def requested_changes_message(task_state):
+    reviewer = task_state.finished_by
+    name = (reviewer.get_full_name() or reviewer.get_username()) if reviewer else _("A reviewer")
+    when = formats.date_format(timezone.localtime(task_state.finished_at), "DATETIME_FORMAT") \
+        if task_state.finished_at else ""
+    if task_state.comment:
+        return _("Changes requested by %(reviewer)s on %(when)s: “%(comment)s” Make the changes, then submit "
+                 "again.") % {"reviewer": name, "when": when, "comment": task_state.comment}
+    return _("Changes requested by %(reviewer)s on %(when)s. Make the changes, then submit again.") % {
+        "reviewer": name, "when": when}
+
+
+def show_requested_changes(request, obj):
+    """before_edit_snippet / before_edit_page: the author opening the editor meets the reviewer's
+    request (who, when, the comment) at the top of the page, until they submit again."""
+    if request.method != "GET" or not under_review_policy(obj):
+        return None
+    task_state = requested_changes(obj)
+    if task_state is not None:
+        # A message is escaped text, shown above the editor's form.
+        messages.warning(request, requested_changes_message(task_state))
     return None
