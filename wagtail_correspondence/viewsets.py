@@ -28,7 +28,7 @@ from .permissions import (
 )
 from .review.editors import form_changes_content, review_message, warn_approval_refused
 from .review.rules import under_review_policy
-from .review.views import ReviewedContentViewSetMixin
+from .review.views import ReviewedContentViewSetMixin, ReviewStatusColumn, ReviewStatusIndexMixin, review_status_filter
 from .services.letter_access import search_letters
 from .services.letters import can_build_letters, can_edit_draft
 from .views.compare import FragmentSideBySideView
@@ -55,6 +55,7 @@ from .views.letters.printing import PrintRunFileView, PrintRunIndexView
 
 
 class FragmentFilterSet(WagtailFilterSet):
+    review_status = review_status_filter()
     review_overdue = django_filters.BooleanFilter(label=_("Review overdue"), method="filter_review_overdue")
 
     class Meta:
@@ -120,16 +121,28 @@ class FormulaSafeSnippetIndexView(FormulaSafeExportMixin, SnippetIndexView):
     """Snippet lists export formula-safe spreadsheets (exports.py)."""
 
 
+class ReviewedSnippetIndexView(ReviewStatusIndexMixin, FormulaSafeSnippetIndexView):
+    """Lists of content under review, with each row's review status."""
+
+
+class LayoutFilterSet(WagtailFilterSet):
+    review_status = review_status_filter()
+
+    class Meta:
+        model = Layout
+        fields = ["live"]
+
+
 class FragmentViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     model = Fragment
-    index_view_class = FormulaSafeSnippetIndexView
+    index_view_class = ReviewedSnippetIndexView
     icon = "doc-full"
     menu_label = _("Fragments")
     menu_order = 100
     url_prefix = "correspondence/fragments"
     list_display = [
         "title", "key", Column("language", label=_("Language")), Column("category", label=_("Category")),
-        UsageColumn("usage", label=_("Used in")), DateColumn("review_by", label=_("Review by")),
+        UsageColumn("usage", label=_("Used in")), ReviewStatusColumn(), DateColumn("review_by", label=_("Review by")),
         UpdatedAtColumn(),
     ]
     list_export = ["title", "key", "language", "category", "owning_department", "live", "review_by"]
@@ -150,7 +163,7 @@ class FragmentViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
 
 
 class LayoutViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
-    index_view_class = FormulaSafeSnippetIndexView
+    index_view_class = ReviewedSnippetIndexView
     model = Layout
     icon = "doc-empty"
     menu_label = _("Layouts")
@@ -158,8 +171,9 @@ class LayoutViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     url_prefix = "correspondence/layouts"
     list_display = [
         "name", "page_size", "address_window", BooleanColumn("show_page_numbers", label=_("Page X of Y")),
-        UpdatedAtColumn(),
+        ReviewStatusColumn(), UpdatedAtColumn(),
     ]
+    filterset_class = LayoutFilterSet
     inspect_view_enabled = True
     edit_view_class = ReviewedSnippetEditView
 
