@@ -26,6 +26,19 @@ from .rules import BLOCK_KEY_RE, under_review_policy
 NOT_CONTENT = {"comment_notifications"}
 
 
+def same_rich_text(before, after):
+    """Whether two values of a text field say the same: a rich text field posted back by the
+    editor gains data-block-key attributes, and an empty one becomes an empty paragraph."""
+    if not isinstance(after, str) or not isinstance(before, (str, type(None))):
+        return False
+
+    def said(value):
+        value = BLOCK_KEY_RE.sub("", value or "").strip()
+        return "" if value == "<p></p>" else value
+
+    return said(before) == said(after)
+
+
 def form_changes_content(form):
     """Whether a valid edit form changes what the object says."""
     for name in form.changed_data:
@@ -33,10 +46,7 @@ def form_changes_content(form):
             continue
         field = form.fields[name]
         if not hasattr(field, "block"):
-            before, after = form[name].initial, form.cleaned_data.get(name)
-            # A rich text field re-saved by the editor gains data-block-key attributes.
-            if isinstance(before, str) and isinstance(after, str) and \
-                    BLOCK_KEY_RE.sub("", before) == BLOCK_KEY_RE.sub("", after):
+            if same_rich_text(form[name].initial, form.cleaned_data.get(name)):
                 continue
             return True
         before = json.dumps(field.block.get_prep_value(form[name].initial))

@@ -15,7 +15,8 @@ EQUAL, INSERTED, DELETED = "equal", "insert", "delete"
 BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
                     "blockquote", "section", "header", "footer", "address"})
 SKIPPED = frozenset({"style", "script", "head", "title"})
-TOKEN_RE = re.compile(r"\n|[^\S\n]+|\w+|[^\w\s]", re.UNICODE)
+# Words with the punctuation they carry ("€10", "soon."), the spaces between them, line ends.
+TOKEN_RE = re.compile(r"\n|[^\S\n]+|\S+")
 
 
 class _Text(HTMLParser):
