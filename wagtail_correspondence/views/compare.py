@@ -117,8 +117,10 @@ class FragmentSideBySideView(WagtailAdminTemplateMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         revisions = list(self.fragment.revisions.select_related("user").order_by("-created_at", "-id"))
         latest = revisions[0] if revisions else None
-        live = self.fragment.live_revision or (revisions[1] if len(revisions) > 1 else latest)
-        left = self.pick(revisions, "a", live)
+        previous = revisions[1] if len(revisions) > 1 else latest
+        live = self.fragment.live_revision
+        # The live revision against the newest; once the newest is live, against the one before.
+        left = self.pick(revisions, "a", live if live and live.pk != getattr(latest, "pk", None) else previous)
         right = self.pick(revisions, "b", latest)
         dictionary = self.fragment.data_dictionary
         samples = list(dictionary.sample_data_sets.all())
