@@ -245,3 +245,36 @@ def test_a_decision_on_a_version_that_changed_since_is_refused(client, people, f
     assert any("changed since" in message for message in messages_of(response))
     state.refresh_from_db()
     assert state.status == WorkflowState.STATUS_IN_PROGRESS
+
+
+# Notifications ----------------------------------------------------------------------------
+
+
+def test_review_emails_use_review_words(client, people, fragment, mailoutbox):
+    submit(client, people["author"], fragment, "New wording")
+    to_reviewer = [message for message in mailoutbox if people["reviewer"].email in message.to]
+    assert to_reviewer and to_reviewer[0].subject == '"Payment reminder" waits for your review'
+    assert f"/admin/correspondence/fragments/edit/{fragment.pk}/" in to_reviewer[0].body
+    mailoutbox.clear()
+
+    client.force_login(people["reviewer"])
+    decide(client, fragment, "reject", "Don't say \"soon\"")
+    to_author = [message for message in mailoutbox if people["author"].email in message.to]
+    assert to_author and to_author[0].subject == 'Changes requested on "Payment reminder"'
+    assert "reviewer requested changes" in to_author[0].body
+    assert 'Their comment: "Don\'t say "soon""' in to_author[0].body  # plain text, not HTML-escaped
+    for message in mailoutbox:
+        text = f"{message.subject} {message.body}".lower()
+        assert "rejected" not in text and "moderation" not in text
+
+
+def test_the_html_review_email_escapes_the_comment(people, fragment):
+    from django.template.loader import render_to_string
+
+    state = fragment.get_workflow().start(fragment, people["author"])
+    task_state = state.current_task_state
+    html = render_to_string("wagtailadmin/notifications/workflow_state_rejected.html", {
+        "object": fragment, "model_name": "fragment", "workflow": state.workflow, "task": task_state.task,
+        "task_state": task_state, "comment": "<b>Don't</b>", "user": people["author"]})
+    assert "&lt;b&gt;Don&#x27;t&lt;/b&gt;" in html and "<b>Don't</b>" not in html
+    assert "rejected" not in html.lower() and "Changes were requested on" in html
