@@ -278,3 +278,19 @@ def test_the_html_review_email_escapes_the_comment(people, fragment):
         "task_state": task_state, "comment": "<b>Don't</b>", "user": people["author"]})
     assert "&lt;b&gt;Don&#x27;t&lt;/b&gt;" in html and "<b>Don't</b>" not in html
     assert "rejected" not in html.lower() and "Changes were requested on" in html
+
+
+def test_submitting_a_letter_template_says_submitted_for_review(client, people, customer_dictionary, fragment):
+    from tests.test_four_eyes import page_post_data
+
+    template = factories.letter_template(customer_dictionary, factories.layout(), [fragment])
+    client.force_login(people["author"])
+    response = client.post(reverse("wagtailadmin_pages:edit", args=[template.pk]),
+                           {**page_post_data(template, people["author"], subject="New subject"),
+                            "action-submit": "Submit"})
+    assert response.status_code == 302
+    texts = messages_of(response)
+    assert any("submitted for review" in message for message in texts), texts
+    assert not any("moderation" in message for message in texts)
+    template.refresh_from_db()
+    assert template.workflow_in_progress

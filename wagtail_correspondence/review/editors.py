@@ -198,3 +198,15 @@ def show_requested_changes(request, obj):
         # A message is escaped text, shown above the editor's form.
         messages.warning(request, requested_changes_message(task_state))
     return None
+
+
+def review_words_in_page_messages(request, page):
+    """after_edit_page / after_create_page: Wagtail's page editor says "submitted for
+    moderation" (its snippet editor's words are replaced in ``viewsets.ReviewedSnippetEditView``)."""
+    if not under_review_policy(page):
+        return None
+    storage = getattr(request, "_messages", None)
+    for message in getattr(storage, "_queued_messages", []):
+        if "moderation" in str(message.message):
+            message.message = review_message("submit", page.get_admin_display_title())
+    return None
