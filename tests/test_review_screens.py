@@ -294,3 +294,18 @@ def test_submitting_a_letter_template_says_submitted_for_review(client, people, 
     assert not any("moderation" in message for message in texts)
     template.refresh_from_db()
     assert template.workflow_in_progress
+
+
+def test_an_approval_publishes_when_a_revision_saved_during_the_review_says_the_same(client, people, fragment):
+    """A page comment or an unchanged save by the reviewer adds a revision without new wording:
+    approving must publish, not restart the review on that revision."""
+    state = submit(client, people["author"], fragment, "New wording")
+    fragment.refresh_from_db()
+    fragment.get_latest_revision_as_object().save_revision(user=people["reviewer"])
+    client.force_login(people["reviewer"])
+    response = client.post(reverse(f"{FRAGMENT}:workflow_action",
+                                   args=[fragment.pk, "approve", state.current_task_state.pk]), {"comment": "ok"})
+    assert response.status_code in (200, 302)
+    state.refresh_from_db()
+    assert state.status == WorkflowState.STATUS_APPROVED
+    assert "New wording" in live_text(fragment)
