@@ -160,7 +160,7 @@ def test_approving_from_the_editor_publishes_and_new_letters_use_the_new_wording
     page.locator("textarea[name='comment']").fill("Clear and correct")
     screenshot(page, "reviewer-approves-in-editor")
     page.locator("form:has(textarea[name='comment'])").get_by_role("button", name="Approve with comment").click()
-    page.get_by_text("approved").first.wait_for()
+    page.locator(".messages li", has_text="approved.").wait_for()
     screenshot(page, "reviewer-approved-in-editor")
     assert "updated" not in page.locator(".messages").inner_text()
 
@@ -192,7 +192,7 @@ def test_approving_a_letter_template_from_its_editor_publishes_it(setup, open_se
     page.locator("footer [data-workflow-action-name='approve']").filter(has_text="Approve with comment").click()
     page.locator("textarea[name='comment']").fill("Subject fine")
     page.locator("form:has(textarea[name='comment'])").get_by_role("button", name="Approve with comment").click()
-    page.get_by_text("approved").first.wait_for()
+    page.locator(".messages li", has_text="approved.").wait_for()
     screenshot(page, "template-approved-in-editor")
 
     state.refresh_from_db()
@@ -215,7 +215,7 @@ def test_request_changes_reaches_the_author_then_the_reviewer_approves_from_the_
     page.locator("[data-review-decision] textarea[name='comment']").fill("Say how to pay, please.")
     screenshot(page, "reviewer-requests-changes-on-compare")
     page.locator("[data-review-decision]").get_by_role("button", name="Request changes").click()
-    page.get_by_text("Changes requested on").wait_for()
+    page.locator(".messages li", has_text="Changes requested on").wait_for()
     fragment.refresh_from_db()
     assert fragment.current_workflow_state.status == WorkflowState.STATUS_NEEDS_CHANGES
 
@@ -232,7 +232,7 @@ def test_request_changes_reaches_the_author_then_the_reviewer_approves_from_the_
     assert "Pay by transfer." in " ".join(page.locator("[data-redline-text] ins").all_inner_texts())
     page.locator("[data-review-decision] textarea[name='comment']").fill("Good")
     page.locator("[data-review-decision]").get_by_role("button", name="Approve").click()
-    page.get_by_text("approved").first.wait_for()
+    page.locator(".messages li", has_text="approved.").wait_for()
     screenshot(page, "reviewer-approved-on-compare")
     state = WorkflowState.objects.for_instance(fragment).order_by("-created_at").first()
     assert state.status == WorkflowState.STATUS_APPROVED
