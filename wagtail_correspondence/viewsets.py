@@ -8,6 +8,7 @@ from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, TitleColumn, UpdatedAtColumn
 from wagtail.admin.widgets import Button
+from wagtail.admin.utils import get_latest_str
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetViewSetGroup
@@ -25,9 +26,9 @@ from .permissions import (
     portal_response_policy,
     print_run_policy,
 )
-from .review.editors import form_changes_content, warn_approval_refused
+from .review.editors import form_changes_content, review_message, warn_approval_refused
 from .review.rules import under_review_policy
-from .review.views import ReviewedContentViewSetMixin
+from .review.views import ReviewedContentViewSetMixin, ReviewStatusColumn, ReviewStatusIndexMixin, review_status_filter
 from .services.letter_access import search_letters
 from .services.letters import can_build_letters, can_edit_draft
 from .views.compare import FragmentSideBySideView
@@ -55,6 +56,7 @@ from .views.merge_fields import MergeFieldsView, can_author_content
 
 
 class FragmentFilterSet(WagtailFilterSet):
+    review_status = review_status_filter()
     review_overdue = django_filters.BooleanFilter(label=_("Review overdue"), method="filter_review_overdue")
 
     class Meta:
@@ -101,6 +103,10 @@ class ReviewedSnippetEditView(EditView):
         if self.approval_refused:
             warn_approval_refused(self.request)  # instead of "updated", which would read as approved
             return None
+        if self.action in ("workflow-action", "submit"):
+            # Wagtail says "updated" after an approval and "submitted for moderation".
+            return review_message(self.workflow_action if self.action == "workflow-action" else "submit",
+                                  get_latest_str(instance or self.object))
         return super().get_success_message(instance)
 
 
@@ -116,16 +122,28 @@ class FormulaSafeSnippetIndexView(FormulaSafeExportMixin, SnippetIndexView):
     """Snippet lists export formula-safe spreadsheets (exports.py)."""
 
 
+class ReviewedSnippetIndexView(ReviewStatusIndexMixin, FormulaSafeSnippetIndexView):
+    """Lists of content under review, with each row's review status."""
+
+
+class LayoutFilterSet(WagtailFilterSet):
+    review_status = review_status_filter()
+
+    class Meta:
+        model = Layout
+        fields = ["live"]
+
+
 class FragmentViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     model = Fragment
-    index_view_class = FormulaSafeSnippetIndexView
+    index_view_class = ReviewedSnippetIndexView
     icon = "doc-full"
     menu_label = _("Fragments")
     menu_order = 100
     url_prefix = "correspondence/fragments"
     list_display = [
         "title", "key", Column("language", label=_("Language")), Column("category", label=_("Category")),
-        UsageColumn("usage", label=_("Used in")), DateColumn("review_by", label=_("Review by")),
+        UsageColumn("usage", label=_("Used in")), ReviewStatusColumn(), DateColumn("review_by", label=_("Review by")),
         UpdatedAtColumn(),
     ]
     list_export = ["title", "key", "language", "category", "owning_department", "live", "review_by"]
@@ -146,7 +164,7 @@ class FragmentViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
 
 
 class LayoutViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
-    index_view_class = FormulaSafeSnippetIndexView
+    index_view_class = ReviewedSnippetIndexView
     model = Layout
     icon = "doc-empty"
     menu_label = _("Layouts")
@@ -154,8 +172,9 @@ class LayoutViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     url_prefix = "correspondence/layouts"
     list_display = [
         "name", "page_size", "address_window", BooleanColumn("show_page_numbers", label=_("Page X of Y")),
-        UpdatedAtColumn(),
+        ReviewStatusColumn(), UpdatedAtColumn(),
     ]
+    filterset_class = LayoutFilterSet
     inspect_view_enabled = True
     edit_view_class = ReviewedSnippetEditView
 

@@ -36,6 +36,10 @@ hooks.register("construct_snippet_action_menu", review_editors.remove_publish_fr
 hooks.register("before_edit_page", review_editors.page_approval_with_changes)
 hooks.register("after_edit_snippet", review_editors.review_latest_revision)
 hooks.register("after_edit_page", review_editors.review_latest_revision)
+hooks.register("before_edit_snippet", review_editors.show_requested_changes)
+hooks.register("before_edit_page", review_editors.show_requested_changes)
+hooks.register("after_edit_page", review_editors.review_words_in_page_messages)
+hooks.register("after_create_page", review_editors.review_words_in_page_messages)
 
 
 def _registered(model_admin_class):

@@ -159,6 +159,19 @@ PENDING_REVIEW = ("payment-methods", [rt(
     "in your customer portal.</p>")])
 
 
+# Reviews in the other states: (fragment key, the author's new wording, the reviewer's decision,
+# their comment). An approved change leaves an earlier version for the side-by-side redline; the
+# author of a change sent back meets the comment in the editor.
+REVIEWED_CHANGES = [
+    ("contact-details", "<p>Questions? Call us on +32 2 555 00 00 (weekdays 8:00–18:00), write to "
+     "help@northwind.example or chat with us in your customer portal.</p>", "approve",
+     "Portal chat is live since November: fine."),
+    ("complaint-next-steps", "<p>A member of our complaints team will review your case and reply as soon as "
+     "possible.</p>", "reject",
+     "Keep the 15 working days: the complaints procedure promises them, and mention the Ombudsman again."),
+]
+
+
 def template_specs(fragments):
     f = fragments
     payment_reminder = {
@@ -232,6 +245,7 @@ class DemoBuilder:
         layout = self.layout()
         self.templates(dictionary, layout, fragments, departments)
         self.pending_review(fragments, users)
+        self.review_states(fragments, users)
         if self.with_register:
             RegisterDemo(self, departments, users).build()
         return self.created
@@ -355,3 +369,18 @@ class DemoBuilder:
         fragment.save_revision(user=users["author"], log_action=True)
         fragment.get_workflow().start(fragment, users["author"])
         self.note(True, f"draft of {key} submitted for review")
+
+    def review_states(self, fragments, users):
+        """One change approved (live, with its earlier version) and one sent back with a comment,
+        both through the review workflow as a reviewer would decide them."""
+        for key, html, decision, comment in REVIEWED_CHANGES:
+            fragment = Fragment.objects.get(pk=fragments[key].pk)
+            if fragment.workflow_states.exists() or fragment.has_unpublished_changes:
+                continue
+            fragment.body = StreamValue(FragmentBodyBlock(), [rt(html)])
+            fragment.full_clean()
+            fragment.save_revision(user=users["author"], log_action=True)
+            state = fragment.get_workflow().start(fragment, users["author"])
+            task_state = state.current_task_state
+            task_state.task.specific.on_action(task_state, users["reviewer"], decision, comment=comment)
+            self.note(True, f"change of {key} {'approved' if decision == 'approve' else 'sent back'} by the reviewer")

@@ -1,4 +1,8 @@
-"""Author edits a fragment and submits it; the reviewer compares and approves; it is live."""
+"""Author edits a fragment and submits it; the reviewer compares and approves (from the dashboard, the
+editor or the side-by-side screen) or requests changes, which the author reads in the editor."""
+
+import copy
+import re
 
 import pytest
 from django.urls import reverse
@@ -6,6 +10,7 @@ from wagtail.models import WorkflowState
 
 from tests import factories
 from wagtail_correspondence import roles
+from wagtail_correspondence.services import letters
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +42,8 @@ def submit_new_wording(open_session, screenshot, fragment, text):
                            arg=text.split("{{")[0].strip())
     screenshot(page, "author-edited")
     page.locator("footer [data-w-dropdown-target='toggle'], footer .dropdown-toggle").first.click()
-    page.get_by_role("button", name="Submit to Legal review").click()
+    # "Resubmit" once a reviewer has requested changes.
+    page.get_by_role("button", name=re.compile(r"^(Submit to Legal review|Resubmit to Legal approval)$")).click()
     page.wait_for_load_state()
     page.locator(".messages, [data-w-messages-target]").first.wait_for()
     screenshot(page, "author-submitted")
@@ -137,3 +143,98 @@ def test_a_reviewer_who_changes_the_wording_cannot_approve_it(setup, open_sessio
     state = WorkflowState.objects.for_instance(fragment).order_by("-created_at").first()
     assert state.status == WorkflowState.STATUS_APPROVED
     assert "Reviewed by legal." in live_text(fragment)
+
+
+def test_approving_from_the_editor_publishes_and_new_letters_use_the_new_wording(setup, open_session, screenshot):
+    """The README's path: the reviewer opens the editor, More actions → Approve with comment."""
+    _author, reviewer, fragment = setup
+    agent = factories.user("agent", roles.AGENTS)
+    template = factories.letter_template(fragment.data_dictionary, factories.layout(), [fragment])
+    submit_new_wording(open_session, screenshot, fragment, " Thank you for paying on time.")
+    revisions_before = fragment.revisions.count()
+
+    page = open_session("reviewer", factories.PASSWORD)
+    page.goto(reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[fragment.pk]))
+    open_footer_menu(page)
+    page.locator("footer [data-workflow-action-name='approve']").filter(has_text="Approve with comment").click()
+    page.locator("textarea[name='comment']").fill("Clear and correct")
+    screenshot(page, "reviewer-approves-in-editor")
+    page.locator("form:has(textarea[name='comment'])").get_by_role("button", name="Approve with comment").click()
+    page.locator(".messages li", has_text="approved.").wait_for()
+    screenshot(page, "reviewer-approved-in-editor")
+    assert "updated" not in page.locator(".messages").inner_text()
+
+    state = WorkflowState.objects.for_instance(fragment).order_by("-created_at").first()
+    assert state.status == WorkflowState.STATUS_APPROVED
+    assert state.current_task_state.comment == "Clear and correct"
+    assert "Thank you for paying on time." in live_text(fragment)
+    assert fragment.revisions.count() == revisions_before  # no revision by the reviewer
+    assert not fragment.revisions.filter(user=reviewer).exists()
+
+    letter = letters.generate_letter(agent, letters.LetterRequest(template=template,
+                                                                  data=copy.deepcopy(factories.SAMPLE_DATA)))
+    assert "Thank you for paying on time." in letter.html
+
+
+def test_approving_a_letter_template_from_its_editor_publishes_it(setup, open_session, screenshot):
+    author, reviewer, fragment = setup
+    template = factories.letter_template(fragment.data_dictionary, factories.layout(), [fragment],
+                                         subject="Old subject")
+    draft = template.get_latest_revision_as_object()
+    draft.subject = "Your payment reminder"
+    draft.save_revision(user=author)
+    state = template.get_workflow().start(template, author)
+    revisions_before = template.revisions.count()
+
+    page = open_session("reviewer", factories.PASSWORD)
+    page.goto(reverse("wagtailadmin_pages:edit", args=[template.pk]))
+    open_footer_menu(page)
+    page.locator("footer [data-workflow-action-name='approve']").filter(has_text="Approve with comment").click()
+    page.locator("textarea[name='comment']").fill("Subject fine")
+    page.locator("form:has(textarea[name='comment'])").get_by_role("button", name="Approve with comment").click()
+    page.locator(".messages li", has_text="approved.").wait_for()
+    screenshot(page, "template-approved-in-editor")
+
+    state.refresh_from_db()
+    template.refresh_from_db()
+    assert state.status == WorkflowState.STATUS_APPROVED
+    assert template.live_revision.as_object().subject == "Your payment reminder"
+    assert template.revisions.count() == revisions_before
+    assert not template.revisions.filter(user=reviewer).exists()
+
+
+def test_request_changes_reaches_the_author_then_the_reviewer_approves_from_the_compare_screen(
+        setup, open_session, screenshot):
+    _author, reviewer, fragment = setup
+    submit_new_wording(open_session, screenshot, fragment, " Pay now.")
+    compare = reverse("wagtailsnippets_wagtail_correspondence_fragment:side_by_side", args=[fragment.pk])
+
+    page = open_session("reviewer", factories.PASSWORD)
+    page.goto(compare)
+    assert "Pay now." in " ".join(page.locator("[data-redline-text] ins").all_inner_texts())
+    page.locator("[data-review-decision] textarea[name='comment']").fill("Say how to pay, please.")
+    screenshot(page, "reviewer-requests-changes-on-compare")
+    page.locator("[data-review-decision]").get_by_role("button", name="Request changes").click()
+    page.locator(".messages li", has_text="Changes requested on").wait_for()
+    fragment.refresh_from_db()
+    assert fragment.current_workflow_state.status == WorkflowState.STATUS_NEEDS_CHANGES
+
+    author = open_session("author", factories.PASSWORD)
+    author.goto(reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[fragment.pk]))
+    notice = author.locator(".messages li", has_text="Changes requested by")
+    notice.wait_for()
+    assert "Say how to pay, please." in notice.inner_text() and "by reviewer on" in notice.inner_text()
+    screenshot(author, "author-sees-requested-changes")
+    author.close()
+
+    submit_new_wording(open_session, screenshot, fragment, " Pay by transfer.")
+    page.goto(compare)
+    assert "Pay by transfer." in " ".join(page.locator("[data-redline-text] ins").all_inner_texts())
+    page.locator("[data-review-decision] textarea[name='comment']").fill("Good")
+    page.locator("[data-review-decision]").get_by_role("button", name="Approve").click()
+    page.locator(".messages li", has_text="approved.").wait_for()
+    screenshot(page, "reviewer-approved-on-compare")
+    state = WorkflowState.objects.for_instance(fragment).order_by("-created_at").first()
+    assert state.status == WorkflowState.STATUS_APPROVED
+    assert "Pay by transfer." in live_text(fragment)
+    assert not fragment.revisions.filter(user=reviewer).exists()

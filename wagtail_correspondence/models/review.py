@@ -2,7 +2,20 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import GroupApprovalTask
 
-from ..review.rules import changed_since_review_began, four_eyes, may_approve, workflow_publishing
+from ..review.rules import changed_since_review_began, four_eyes, may_approve, wording, workflow_publishing
+
+
+def review_unchanged_latest_revision(task_state, obj):
+    """A revision saved during the review that says the same as the one under review (page
+    comments, an editor's save of unchanged content) becomes the one the approval applies to.
+    With WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT, Wagtail would otherwise approve the older
+    revision and at once restart the review on the newer one, so that approving never publishes."""
+    latest = obj.get_latest_revision()
+    if latest is None or latest.pk == task_state.revision_id or latest.pk < task_state.revision_id:
+        return
+    if wording(latest) == wording(task_state.revision):
+        task_state.revision = latest
+        task_state.save(update_fields=["revision"])
 
 
 class FourEyesReviewTask(GroupApprovalTask):
@@ -43,6 +56,7 @@ class FourEyesReviewTask(GroupApprovalTask):
             task_state.specific.cancel(user=user, resume=True,
                                        comment=_("Changed during the review: the review restarts on the new version."))
             raise PermissionDenied(_("This version changed after its review began: review it again."))
+        review_unchanged_latest_revision(task_state, obj)
         with workflow_publishing(obj):
             return super().on_action(task_state, user, action_name, **kwargs)
 
