@@ -100,7 +100,7 @@ def test_every_demo_customer_matches_the_dictionary(demo):
     dictionary = DataDictionary.objects.get(name="Customer")
     for record in records:
         assert dictionary.validate_payload(record) == [], record["customer"]["id"]
-    assert {record["customer"]["preferred_channel"] for record in records} == {"email", "print", "sms"}
+    assert {record["customer"]["preferred_channel"] for record in records} == {"email", "print", "sms", "portal"}
 
 
 def test_agent_can_build_every_demo_template_for_every_demo_customer(demo):

@@ -1,7 +1,13 @@
-# A reserved slot in the migration chain (parallel work fills it or it is removed).
-from django.db import migrations
+# Portal links record the address of the site a letter was generated from.
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("wagtail_correspondence", "0024_slot_batches")]
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name="dispatch",
+            name="link_origin",
+            field=models.CharField(blank=True, max_length=200, verbose_name="link origin"),
+        ),
+    ]

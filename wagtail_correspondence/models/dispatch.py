@@ -48,6 +48,9 @@ class Dispatch(models.Model):
                                     related_name="fallbacks", verbose_name=_("fallback of"))
     print_run = models.ForeignKey("wagtail_correspondence.PrintRun", on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="dispatches", verbose_name=_("print run"))
+    # Links sent to the customer (the portal's) start with the public address configured, else
+    # with this: the address of the site the letter was generated from (public_urls.py).
+    link_origin = models.CharField(_("link origin"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
