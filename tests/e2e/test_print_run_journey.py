@@ -56,6 +56,11 @@ def test_supervisor_sends_a_print_run_and_downloads_it(open_session, waiting_let
     assert page.locator("[data-print-run-status]").inner_text() == "Sent to the print room"
     assert page.locator("[data-progress-text]").inner_text() == "3 of 3 letters merged (100%)"
     screenshot(page, "print-run-done")
+    # The button's label is visible, not covered by an icon or anything else.
+    assert download_button.evaluate(
+        "el => { const r = el.getBoundingClientRect(); const hit = document.elementFromPoint(r.x + r.width / 2, "
+        "r.y + r.height / 2); return el === hit || el.contains(hit) && hit.tagName !== 'svg' && "
+        "!hit.closest('svg'); }")
     with page.expect_download() as download_info:
         download_button.click()
     path = tmp_path / "letters.pdf"

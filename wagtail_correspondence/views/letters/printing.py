@@ -7,6 +7,8 @@ from django.core.files.storage import storages
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -80,7 +82,8 @@ class PrintRunDetailView(WagtailAdminTemplateMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_page_title(self):
-        return _("Print run of %(date)s") % {"date": self.run.created_at.strftime("%Y-%m-%d %H:%M")}
+        return _("Print run of %(date)s") % {
+            "date": date_format(timezone.localtime(self.run.created_at), "SHORT_DATETIME_FORMAT")}
 
     def get_breadcrumbs_items(self):
         return self.breadcrumbs_items + [{"url": runs_url(), "label": _("Print runs")},
