@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -64,7 +64,9 @@ class PrintRunIndexView(WagtailAdminTemplateMixin, TemplateView):
         if run is None:
             messages.info(request, _("No letter is waiting for print."))
             return redirect(runs_url())
-        messages.success(request, _("Print run of %(count)s letters started: the letters are being merged.") % {
+        messages.success(request, ngettext(
+            "Print run of %(count)s letter started: it is being merged.",
+            "Print run of %(count)s letters started: they are being merged.", run.letter_count) % {
             "count": run.letter_count})
         if print_run_policy.user_has_permission(request.user, "view"):
             return redirect(runs_url("print_run", run.pk))
