@@ -12,7 +12,8 @@
         .then(function (response) { return response.json(); })
         .then(function (data) {
           bar.value = data.percent;
-          text.textContent = data.merged + ' of ' + data.total + ' letters merged (' + data.percent + '%)';
+          text.textContent = data.merged + ' of ' + data.total + (data.total === 1 ? ' letter' : ' letters') +
+            ' merged (' + data.percent + '%)';
           status.textContent = data.status_display;
           status.dataset.printRunStatus = data.status;
           if (data.status === 'queued' || data.status === 'running') {
