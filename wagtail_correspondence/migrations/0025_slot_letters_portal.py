@@ -68,9 +68,10 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='printrun',
             name='status',
-            field=models.CharField(choices=[('queued', 'Waiting for a worker'), ('running', 'Merging letters'),
-                                             ('done', 'Sent to the print room'), ('failed', 'Failed')],
-                                    db_index=True, default='done', max_length=20, verbose_name='status'),
+            field=models.CharField(
+                choices=[('queued', 'Waiting for a worker'), ('running', 'Merging letters'),
+                         ('done', 'Sent to the print room'), ('failed', 'Failed')],
+                db_index=True, default='done', max_length=20, verbose_name='status'),
         ),
         migrations.AddField(
             model_name='printrun',
