@@ -26,8 +26,8 @@ def address_lines(letter, name_field="customer.full_name", address_field="custom
 
 
 class PrintRoomChannel(Channel):
-    """Batched: dispatches wait in the outbox until ``services.printing.build_print_run``
-    takes them all. OPTIONS: ``storage`` (a STORAGES alias), ``prefix``, ``duplex``."""
+    """Batched: dispatches wait in the outbox until a print run (``services.printing``) takes
+    them all. OPTIONS: ``storage`` (a STORAGES alias), ``prefix``, ``duplex``."""
 
     batched = True
 
@@ -45,7 +45,7 @@ class PrintRoomChannel(Channel):
         return ", ".join(address_lines(letter, template.recipient_name_field, template.recipient_address_field))
 
     def send(self, dispatch):
-        raise NotImplementedError("print dispatches are sent together by build_print_run()")
+        raise NotImplementedError("print dispatches are sent together by a print run (services.printing)")
 
     def merge(self, letters, progress=None):
         """(merged PDF bytes, manifest rows). Each letter starts on a new sheet. ``progress``
