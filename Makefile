@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
+# Links the demo emails without a request (the demo's portal letter, batches) lead to this server.
+export WAGTAILADMIN_BASE_URL ?= http://127.0.0.1:$(PORT)
 MANAGE := $(PY) site/manage.py
 PYTEST_ARGS ?=
 

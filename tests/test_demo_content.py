@@ -100,7 +100,17 @@ def test_every_demo_customer_matches_the_dictionary(demo):
     dictionary = DataDictionary.objects.get(name="Customer")
     for record in records:
         assert dictionary.validate_payload(record) == [], record["customer"]["id"]
-    assert {record["customer"]["preferred_channel"] for record in records} == {"email", "print", "sms"}
+    assert {record["customer"]["preferred_channel"] for record in records} == {"email", "print", "sms", "portal"}
+
+
+def test_demo_customers_have_fitting_titles_and_sorted_invoices():
+    records = {record["customer"]["id"]: record for record in json.loads(CUSTOMERS.read_text(encoding="utf-8"))}
+    titles = {record["customer"]["first_name"]: record["customer"]["title"] for record in records.values()}
+    assert titles["Chloé"] == "Ms" and titles["Bram"] == "Mr" and titles["Hugo"] == "Mr" and titles["Thomas"] == "Mr"
+    assert set(titles.values()) <= {"Mr", "Ms", "Dr"}
+    for customer_id, record in records.items():
+        due = [invoice["due_date"] for invoice in record["invoices"]]
+        assert due == sorted(due), customer_id  # the letters' invoice tables list them by date
 
 
 def test_agent_can_build_every_demo_template_for_every_demo_customer(demo):

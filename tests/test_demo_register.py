@@ -122,6 +122,24 @@ def test_threads_answered_with_generated_letters(demo, db):
         assert answer.thread_root_id and answer.assignee_id
 
 
+def test_a_portal_letter_waits_for_its_customer(demo, db, settings, client):
+    import re
+
+    from wagtail_correspondence.models import Dispatch
+    from wagtail_correspondence.services.dispatch import process_dispatch
+
+    settings.WAGTAILADMIN_BASE_URL = "http://127.0.0.1:8014"  # what `make demo` sets from PORT
+    dispatch = Dispatch.objects.select_related("letter").get(channel="portal", letter__template__slug="policy-renewal")
+    assert dispatch.letter.data["customer"]["id"] == "C-1017" and dispatch.recipient == "quentin.simon@example.org"
+    assert dispatch.status == "queued" and dispatch.link_origin == ""  # the worker sends the notice
+    mail.outbox.clear()
+    assert process_dispatch(dispatch.pk).status == "sent"
+    [message] = mail.outbox
+    path = re.search(r"^http://127\.0\.0\.1:8014(/portal/letters/[^/\s]+/)$", message.body, re.M).group(1)
+    page = client.get(path)
+    assert page.status_code == 200 and dispatch.letter.reference in page.content.decode()
+
+
 def test_configuration_for_routing_and_deadlines(demo, db):
     calendar = BusinessCalendar.objects.get(name="Belgium (Brussels)")
     assert calendar.country == "BE"

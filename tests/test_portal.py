@@ -229,3 +229,85 @@ def test_a_pdf_named_like_a_program_is_kept_as_a_pdf(client, agent, portal_lette
     entry = Correspondence.objects.get(portal_response=reply)
     assert [version.filename for version in AttachmentVersion.objects.filter(attachment__correspondence=entry)] == [
         "receipt.pdf"]
+
+
+# The notice email and where its link starts ---------------------------------------------------
+
+def portal_template(customer_dictionary, standard_layout):
+    fragment = factories.fragment(customer_dictionary, key="greeting")
+    return factories.letter_template(customer_dictionary, standard_layout, [fragment], channels=["print", "portal"])
+
+
+def test_the_notice_is_an_html_and_text_email_with_the_name_escaped(
+        agent, customer_dictionary, standard_layout, customers, django_capture_on_commit_callbacks):
+    data = copy.deepcopy(factories.SAMPLE_DATA)
+    data["customer"]["full_name"] = "Ada <b>Peeters</b> & Co"
+    customers(data)
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = service.generate_letter(agent, service.LetterRequest(
+            template=portal_template(customer_dictionary, standard_layout), customer_id="C-1001", channel="portal"))
+    [message] = mail.outbox
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    parsed = message.message()
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in parsed.get_payload()] == ["text/plain", "text/html"]
+    link = re.search(r"http://testserver/portal/letters/[^/\s]+/", message.body).group(0)
+    assert f'href="{link}"' in html and link in html.split("copy this address", 1)[1]
+    assert letter.reference in message.body and letter.reference in html
+    # Escaped in the HTML part, as written in the text part.
+    assert "Dear Ada &lt;b&gt;Peeters&lt;/b&gt; &amp; Co," in html and "<b>Peeters" not in html
+    assert "Dear Ada <b>Peeters</b> & Co," in message.body and "&amp;" not in message.body
+    assert "<style" not in html  # mail clients drop style sheets: inline styles only
+    assert message.subject.startswith("A new letter from")
+
+
+def test_links_start_with_the_configured_public_address(settings, portal_letter_factory):
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE,
+                                       "PORTAL": {"BASE_URL": "https://letters.example.org/"}}
+    portal_letter_factory(HTTP_HOST="agents.internal:8014")
+    [message] = mail.outbox
+    assert re.search(r"^https://letters\.example\.org/portal/letters/[^/\s]+/$", message.body, re.M)
+    assert "agents.internal" not in message.body and "agents.internal" not in message.alternatives[0][0]
+
+
+def test_links_lead_back_to_the_host_and_port_of_the_request_that_generated_the_letter(client, portal_letter_factory):
+    portal_letter_factory(HTTP_HOST="correspondence.example.net:8014")
+    [message] = mail.outbox
+    path = re.search(r"^http://correspondence\.example\.net:8014(/portal/letters/[^/\s]+/)$", message.body,
+                     re.M).group(1)
+    assert f'href="http://correspondence.example.net:8014{path}"' in message.alternatives[0][0]
+    assert Dispatch.objects.get(channel="portal").link_origin == "http://correspondence.example.net:8014"
+    assert client.get(path).status_code == 200
+
+
+def test_without_any_public_address_the_notice_fails_with_a_reason(settings, portal_letter):
+    # The fixture's letter went out with WAGTAILADMIN_BASE_URL; a second one finds no address.
+    settings.WAGTAILADMIN_BASE_URL = ""
+    from wagtail_correspondence.delivery.base import PermanentDeliveryError
+    from wagtail_correspondence.delivery.portal import portal_link
+
+    dispatch = Dispatch.objects.get(letter=portal_letter, channel="portal")
+    with pytest.raises(PermanentDeliveryError, match="PORTAL.*BASE_URL"):
+        portal_link(dispatch)
+
+
+@pytest.fixture
+def portal_letter_factory(client, agent, customer_dictionary, standard_layout, django_capture_on_commit_callbacks):
+    """Generates a portal letter through the API, in a request to the given host."""
+    import json
+
+    from rest_framework.authtoken.models import Token
+
+    template = portal_template(customer_dictionary, standard_layout)
+    token = Token.objects.create(user=agent)
+
+    def generate(**headers):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/api/correspondence/v1/letters/", data=json.dumps({
+                "template": template.pk, "customer_id": "C-1001", "channel": "portal"}),
+                content_type="application/json", HTTP_AUTHORIZATION=f"Token {token.key}", **headers)
+        assert response.status_code == 201, response.content
+        return response
+
+    return generate

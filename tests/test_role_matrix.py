@@ -47,6 +47,7 @@ from wagtail_correspondence.models import (
     Layout,
     Letter,
     LetterBatch,
+    PrintRun,
     Note,
     RoutingRule,
     SlaPolicy,
@@ -171,7 +172,7 @@ def state():
 
     counted = [Correspondence, Note, Attachment, AttachmentVersion, Version, Revision, Letter, LetterBatch,
                ModelLogEntry, PageLogEntry, RoutingRule, SlaPolicy, Category, BusinessCalendar, Layout, Fragment,
-               DataDictionary, get_user_model(), Group, Department]
+               DataDictionary, get_user_model(), Group, Department, PrintRun]
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(f'(SELECT COUNT(*) FROM "{model._meta.db_table}")' for model in counted))
         counts = cursor.fetchone()
@@ -754,6 +755,26 @@ def manage_users_admin(client, world, role):
     walk(role, kinds, kinds if role in MANAGES_USERS else NOBODY, attempt, admin_refused, worked)
 
 
+# Print runs: the print room sends every department's waiting letters.
+
+SENDS_PRINT_RUNS = {"supervisor", "admin", "superuser"}
+
+
+@action("send letters to print", "admin")
+def print_run_admin(client, world, role):
+    def attempt(target):
+        return client.post(reverse("wagtail_correspondence_letters:print_runs"))
+
+    def worked(target, response):
+        run = PrintRun.objects.get()
+        assert response.status_code == 302 and response["Location"] == reverse(
+            "wagtail_correspondence_letters:print_run", args=[run.pk]), role
+        assert run.created_by == world.users[role] and run.letter_count == len(world.letters)
+
+    walk(role, ["waiting letters"], {"waiting letters"} if role in SENDS_PRINT_RUNS else set(), attempt,
+         admin_refused, worked)
+
+
 # What each row needs besides the departments and the users (the register entries by default).
 NEEDS = {
     "edit content": ["library"], "add content": ["library"], "publish content": ["library"],
@@ -761,6 +782,7 @@ NEEDS = {
     "read routing rules, SLA policies, categories, calendars": [],
     "manage routing rules, SLA policies, categories, calendars": [], "manage users and groups": [],
     LOOK_UP_SENDER: ["one_customer"],
+    "send letters to print": ["letters"],
 }
 MATRIX_FINDINGS = {}
 

@@ -341,7 +341,7 @@ CASES = [
     Case(rf"{LETTERS}:(batch|batch_progress|batch_start|batch_cancel|batch_resume)", "batch"),
     Case(rf"{API}:batch-(detail|cancel|start|resume)", "batch"),
     Case(rf"{LETTERS}:portal_attachment", "portal_response"),
-    Case(rf"{LETTERS}:print_run_file", "print_run"),
+    Case(rf"{LETTERS}:(print_run|print_run_progress|print_run_file)", "print_run"),
     Case(rf"{LETTERS}:customer_record", "customer"),
     Case(r"wagtail_correspondence_register:customer_party", "customer"),
     Case(rf"{API}:customer-detail", "customer"),

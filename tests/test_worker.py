@@ -130,3 +130,41 @@ def test_a_batch_worker_killed_mid_run_resumes_without_duplicates(tmp_path):
              "BatchRow.objects.filter(letter__isnull=False).values('letter').distinct().count())")
     done = run("shell", "-c", check).stdout.split("DONE ", 1)[1].split()
     assert done == ["40", "40", "True", "completed", "40"]
+
+
+@pytest.mark.migrations
+def test_the_worker_merges_a_print_run_started_from_the_admin_service(tmp_path):
+    """A print run started as the admin's button starts it is queued in the task table and
+    merged by a real `db_worker`: done, its letters sent, its files in the print storage."""
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "TASKS_BACKEND")}
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+                "DJANGO_SETTINGS_MODULE": "correspondence_site.settings.dev",
+                "PRIVATE_STORAGE_ROOT": str(tmp_path / "private"), "MEDIA_ROOT": str(tmp_path / "media"),
+                "EMAIL_FILE_PATH": str(tmp_path / "mail")})
+
+    def run(*args):
+        return subprocess.run(MANAGE + list(args), env=env, capture_output=True, text=True, check=True, cwd=ROOT,
+                              timeout=300)
+
+    run("migrate", "--noinput", "-v0")
+    run("correspondence_demo", "--without-register")
+    code = ("from django.contrib.auth import get_user_model; from wagtail_correspondence.models import "
+            "LetterTemplatePage; from wagtail_correspondence.services import letters as s; "
+            "from wagtail_correspondence.services.printing import start_print_run; "
+            "User = get_user_model(); agent = User.objects.get(username='agent'); "
+            "page = LetterTemplatePage.objects.get(slug='policy-renewal'); "
+            "[s.generate_letter(agent, s.LetterRequest(template=page, customer_id=c, channel='print')) "
+            "for c in ('C-1002', 'C-1006', 'C-1008')]; "
+            "run = start_print_run(user=User.objects.get(username='supervisor')); "
+            "print('RUN', run.pk, run.status, run.letter_count)")
+    started = run("shell", "-c", code).stdout.split("RUN ", 1)[1].split()
+    assert started[1:] == ["queued", "3"]  # nothing merged before the worker runs
+
+    run("db_worker", "--queue-name", "*", "--batch", "--no-startup-delay")
+    check = ("from wagtail_correspondence.models import Dispatch, PrintRun; "
+             f"run = PrintRun.objects.get(pk={started[0]}); "
+             "print('DONE', run.status, run.letters_merged, run.pdf_path, "
+             "sorted(set(Dispatch.objects.filter(channel='print').values_list('status', flat=True))))")
+    done = run("shell", "-c", check).stdout.split("DONE ", 1)[1].split()
+    assert done[:2] == ["done", "3"] and done[3:] == ["['sent']"]
+    assert (tmp_path / "private" / "print" / done[2]).read_bytes().startswith(b"%PDF")

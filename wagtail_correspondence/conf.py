@@ -102,8 +102,11 @@ DEFAULTS = {
     # may come from, which topics are accepted (empty: any), whether to confirm subscriptions.
     "DELIVERY_RECEIPTS": {"SNS_URL_PATTERN": r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/", "TOPIC_ARNS": [],
                           "CONFIRM_SUBSCRIPTIONS": True},
-    # The customer portal: how long a link works, the site address links start with (default:
-    # WAGTAILADMIN_BASE_URL), and what customers may attach to a reply (checked by content).
+    # The customer portal: how long a link works, the public address links start with
+    # (BASE_URL, e.g. "https://letters.example.org"; empty: the address of the request that
+    # generated the letter, recorded by middleware.RequestOriginMiddleware, else
+    # WAGTAILADMIN_BASE_URL; see public_urls.py), and what customers may attach to a reply
+    # (checked by content).
     "PORTAL": {"LINK_MAX_AGE_DAYS": 30, "BASE_URL": "", "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
                "ALLOWED_UPLOAD_TYPES": ["application/pdf", "image/png", "image/jpeg"]},
     # Content-Security-Policy of the responses the plugin answers itself (django-csp's directive

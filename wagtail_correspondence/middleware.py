@@ -16,7 +16,7 @@ Install after Django's CSRF and authentication middleware::
 from django.http import HttpResponseBadRequest
 from django.urls import NoReverseMatch, reverse
 
-from . import json_limits
+from . import json_limits, public_urls
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -51,3 +51,20 @@ class BoundedJSONFormMiddleware:
                 except json_limits.JSONTooDeep as exc:
                     return HttpResponseBadRequest(f"{exc.message}.\n", content_type="text/plain; charset=utf-8")
         return None
+
+
+class RequestOriginMiddleware:
+    """Lets the services know the address of the request they work for: a letter generated
+    in a request records it on its portal dispatch, so that the link emailed later (by a
+    worker) leads back to the site the agent used, on its host and port, when no public
+    address is configured (public_urls.py). Install anywhere in MIDDLEWARE::
+
+        "wagtail_correspondence.middleware.RequestOriginMiddleware",
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with public_urls.serving(request):
+            return self.get_response(request)

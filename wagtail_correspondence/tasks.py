@@ -39,6 +39,14 @@ def run_batch_task(context, batch_id):
     return run_batch(batch_id, **_holder(context))
 
 
+@task(takes_context=True)
+def print_run_task(context, run_id):
+    """Merge and write one print run (services.printing); a second run of it does nothing."""
+    from .services.printing import execute_print_run
+
+    return str(execute_print_run(run_id, **_holder(context)))
+
+
 @task()
 def sla_sweep_task():
     """One sweep of the register's deadlines (reminders, overdue alerts, escalations); each

@@ -51,7 +51,7 @@ from .views.letters.batches import (
     BatchStartView,
 )
 from .views.letters.detail import LetterInspectView, LetterPdfView, PortalAttachmentView
-from .views.letters.printing import PrintRunFileView, PrintRunIndexView
+from .views.letters.printing import PrintRunDetailView, PrintRunFileView, PrintRunIndexView, PrintRunProgressView
 from .views.merge_fields import MergeFieldsView, can_author_content
 
 
@@ -314,6 +314,7 @@ class LetterViewSet(ModelViewSet):
             "batch": batch, "batch_progress": batch, "batch_start": batch, "batch_cancel": batch, "batch_resume": batch,
             "portal_attachment": [policy_rule(portal_response_policy)],
             "print_run_file": [policy_rule(print_run_policy)],
+            "print_run": [policy_rule(print_run_policy)], "print_run_progress": [policy_rule(print_run_policy)],
         })
 
     def letter_urlpatterns(self):
@@ -333,5 +334,7 @@ class LetterViewSet(ModelViewSet):
             path("batches/<int:pk>/resume/", BatchResumeView.as_view(), name="batch_resume"),
             path("portal-attachments/<int:pk>/", PortalAttachmentView.as_view(), name="portal_attachment"),
             path("print-runs/", PrintRunIndexView.as_view(), name="print_runs"),
+            path("print-runs/<int:pk>/", PrintRunDetailView.as_view(), name="print_run"),
+            path("print-runs/<int:pk>/progress/", PrintRunProgressView.as_view(), name="print_run_progress"),
             path("print-runs/<int:pk>/<str:kind>/", PrintRunFileView.as_view(), name="print_run_file"),
         ]

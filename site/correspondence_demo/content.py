@@ -30,6 +30,8 @@ from .register import RegisterDemo
 from wagtail_correspondence.services.setup import ensure_template_library
 
 DEFAULT_PASSWORD = "correspondence-demo"
+# The customer who prefers the portal (customers.json): their renewal letter waits there.
+PORTAL_CUSTOMER = "C-1017"
 
 USERS = [
     ("author", "Alice", "Author", roles.CONTENT_AUTHORS, "marketing"),
@@ -248,7 +250,25 @@ class DemoBuilder:
         self.review_states(fragments, users)
         if self.with_register:
             RegisterDemo(self, departments, users).build()
+            self.portal_letter(users)
         return self.created
+
+    def portal_letter(self, users):
+        """A letter waiting for a customer in the portal: the customer who prefers the portal
+        gets their renewal letter there, and an email with its link (sent by the worker, as a
+        file in site/sent_mail/ in development). The link starts with WAGTAILADMIN_BASE_URL
+        (`make demo` sets it from PORT), since no request generates this letter."""
+        from wagtail_correspondence.models import Dispatch
+        from wagtail_correspondence.services.letters import LetterRequest, generate_letter
+
+        template = LetterTemplatePage.objects.live().filter(slug="policy-renewal").first()
+        if template is None or Dispatch.objects.filter(channel="portal", letter__template=template).exists():
+            return
+        customer = get_customer_source().get(PORTAL_CUSTOMER)["customer"]
+        letter = generate_letter(users["agent"], LetterRequest(
+            template=template, customer_id=customer["id"], channel="portal",
+            slots={"personal_note": "You can reply to this letter from the portal page."}))
+        self.note(True, f"portal letter {letter.reference} for {customer['full_name']}")
 
     def departments(self):
         result = {}

@@ -890,7 +890,8 @@ class EntryMaker:
             user = entry.assignee if entry.assignee_id and entry.assignee.has_perm(
                 "wagtail_correspondence.add_letter") else self.users["agent" if slug == "payment-reminder" else "officer"]
             record = get_customer_source().get(entry.customer_id)
-            channel = "email" if record["customer"].get("preferred_channel") == "email" else "print"
+            preferred = record["customer"].get("preferred_channel")
+            channel = preferred if preferred in ("email", "portal") else "print"
             slots = {}
             if slug == "complaint-acknowledgement":
                 # The entry's reference, date and subject reach the letter as in_reply_to.

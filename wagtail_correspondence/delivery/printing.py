@@ -26,8 +26,8 @@ def address_lines(letter, name_field="customer.full_name", address_field="custom
 
 
 class PrintRoomChannel(Channel):
-    """Batched: dispatches wait in the outbox until ``services.printing.build_print_run``
-    takes them all. OPTIONS: ``storage`` (a STORAGES alias), ``prefix``, ``duplex``."""
+    """Batched: dispatches wait in the outbox until a print run (``services.printing``) takes
+    them all. OPTIONS: ``storage`` (a STORAGES alias), ``prefix``, ``duplex``."""
 
     batched = True
 
@@ -45,10 +45,11 @@ class PrintRoomChannel(Channel):
         return ", ".join(address_lines(letter, template.recipient_name_field, template.recipient_address_field))
 
     def send(self, dispatch):
-        raise NotImplementedError("print dispatches are sent together by build_print_run()")
+        raise NotImplementedError("print dispatches are sent together by a print run (services.printing)")
 
-    def merge(self, letters):
-        """(merged PDF bytes, manifest rows). Each letter starts on a new sheet."""
+    def merge(self, letters, progress=None):
+        """(merged PDF bytes, manifest rows). Each letter starts on a new sheet. ``progress``
+        is called with the number of letters merged so far."""
         from pypdf import PdfReader, PdfWriter
 
         writer = PdfWriter()
@@ -74,19 +75,50 @@ class PrintRoomChannel(Channel):
                 "pages": pages, "sheets": (pages + 1) // 2 if self.duplex else pages, "first_page": first_page,
                 "sha256": letter.pdf_sha256,
             })
+            if progress is not None:
+                progress(len(rows))
         buffer = io.BytesIO()
         writer.write(buffer)
         return buffer.getvalue(), rows
 
-    def write(self, run_name, merged, rows):
-        """Write the merged PDF and the manifest (JSON and CSV); returns their paths."""
+    def paths(self, run_name):
         base = f"{self.prefix}/{run_name}" if self.prefix else run_name
-        pdf_path = self.storage.save(f"{base}/letters.pdf", ContentFile(merged))
-        manifest = json.dumps({"letters": rows, "duplex": self.duplex}, indent=2, ensure_ascii=False)
-        manifest_path = self.storage.save(f"{base}/manifest.json", ContentFile(manifest.encode("utf-8")))
+        return {"pdf": f"{base}/letters.pdf", "csv": f"{base}/manifest.csv", "manifest": f"{base}/manifest.json"}
+
+    def _replace(self, path, content):
+        # The same name every time: a run written again replaces its files, never adds a copy.
+        if self.storage.exists(path):
+            self.storage.delete(path)
+        saved = self.storage.save(path, ContentFile(content))
+        if saved != path:
+            raise OSError(f"the print storage wrote {saved} instead of {path}")
+        return saved
+
+    def write(self, run_name, merged, rows):
+        """Write the merged PDF and the manifest (CSV, then JSON: the print room takes a run
+        whose manifest.json is there); returns the paths of the PDF and the JSON manifest."""
+        paths = self.paths(run_name)
+        self._replace(paths["pdf"], merged)
         table = io.StringIO()
         writer = formula_safe_csv_writer(table, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-        self.storage.save(f"{base}/manifest.csv", ContentFile(table.getvalue().encode("utf-8")))
-        return pdf_path, manifest_path
+        self._replace(paths["csv"], table.getvalue().encode("utf-8"))
+        manifest = json.dumps({"letters": rows, "duplex": self.duplex}, indent=2, ensure_ascii=False)
+        self._replace(paths["manifest"], manifest.encode("utf-8"))
+        return paths["pdf"], paths["manifest"]
+
+    def written(self, run_name):
+        """The rows of a run whose files are all written (its manifest is there), else None."""
+        paths = self.paths(run_name)
+        if not (self.storage.exists(paths["manifest"]) and self.storage.exists(paths["pdf"])):
+            return None
+        with self.storage.open(paths["manifest"], "rb") as handle:
+            return json.loads(handle.read().decode("utf-8"))["letters"]
+
+    def pdf_sha256(self, run_name):
+        digest = hashlib.sha256()
+        with self.storage.open(self.paths(run_name)["pdf"], "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()

@@ -6,7 +6,7 @@ from .batches import BatchRow, BatchRowStatus, BatchStatus, LetterBatch
 from .categories import Category
 from .content import ContentCategory, Fragment
 from .departments import Department
-from .dispatch import Dispatch, DispatchStatus, PortalResponse, PrintRun
+from .dispatch import Dispatch, DispatchStatus, PortalResponse, PrintRun, PrintRunStatus
 from .dictionary import DataDictionary, DataField, SampleDataSet
 from .layouts import Layout
 from .leases import BatchLease, JobOutcome, ScheduledJob
@@ -39,6 +39,7 @@ __all__ = [
     "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch", "FourEyesReviewTask",
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
     "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
+    "PrintRunStatus",
     "TemplateFolderPage", "TemplateLibraryPage", "RetentionAction", "RetentionPolicy", "RetentionRecord",
     "BatchLease", "JobOutcome", "ScheduledJob",
 ]

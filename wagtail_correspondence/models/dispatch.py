@@ -48,6 +48,9 @@ class Dispatch(models.Model):
                                     related_name="fallbacks", verbose_name=_("fallback of"))
     print_run = models.ForeignKey("wagtail_correspondence.PrintRun", on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="dispatches", verbose_name=_("print run"))
+    # Links sent to the customer (the portal's) start with the public address configured, else
+    # with this: the address of the site the letter was generated from (public_urls.py).
+    link_origin = models.CharField(_("link origin"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
@@ -68,21 +71,46 @@ class Dispatch(models.Model):
         return self.status in self.FINAL
 
 
+class PrintRunStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for a worker")
+    RUNNING = "running", _("Merging letters")
+    DONE = "done", _("Sent to the print room")
+    FAILED = "failed", _("Failed")
+
+
 class PrintRun(models.Model):
     """Letters sent to the print room together: one merged PDF and a manifest (reference,
-    recipient, address, pages, sheets), written to the print storage."""
+    recipient, address, pages, sheets), written to the print storage by a background task.
+
+    Starting a run reserves the waiting print dispatches for it (``Dispatch.print_run``); a
+    worker merges them, reporting ``letters_merged`` as it goes, and renews ``lease_expires_at``;
+    when the lease has expired the recovery job gives the run to another worker. Its files go
+    to a folder named after the run, the JSON manifest last: the print room takes a run whose
+    manifest is there, and a worker that finds it written only records the run as done."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("created by"))
-    pdf_path = models.CharField(_("merged PDF"), max_length=255)
-    manifest_path = models.CharField(_("manifest"), max_length=255)
-    pdf_sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64)
-    letter_count = models.PositiveIntegerField(_("letters"))
-    page_count = models.PositiveIntegerField(_("pages"))
-    sheet_count = models.PositiveIntegerField(_("sheets"))
+    status = models.CharField(_("status"), max_length=20, choices=PrintRunStatus.choices,
+                              default=PrintRunStatus.DONE, db_index=True)
+    letters_merged = models.PositiveIntegerField(_("letters merged"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+    worker_id = models.CharField(_("worker"), max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True, db_index=True)
+    resumes = models.PositiveSmallIntegerField(_("automatic resumes"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    pdf_path = models.CharField(_("merged PDF"), max_length=255, blank=True)
+    manifest_path = models.CharField(_("manifest"), max_length=255, blank=True)
+    pdf_sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True)
+    letter_count = models.PositiveIntegerField(_("letters"), default=0)
+    page_count = models.PositiveIntegerField(_("pages"), default=0)
+    sheet_count = models.PositiveIntegerField(_("sheets"), default=0)
     duplex = models.BooleanField(_("duplex"), default=True)
+
+    ACTIVE = (PrintRunStatus.QUEUED, PrintRunStatus.RUNNING)
 
     class Meta:
         verbose_name = _("print run")
@@ -91,6 +119,22 @@ class PrintRun(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} · {self.letter_count} letters"
+
+    @property
+    def folder(self):
+        """Where its files go, the same for every worker that takes the run up."""
+        return f"{self.created_at:%Y%m%d-%H%M%S}-{self.uuid.hex[:8]}"
+
+    @property
+    def is_active(self):
+        return self.status in self.ACTIVE
+
+    def progress(self):
+        total = self.letter_count or 0
+        merged = min(self.letters_merged, total) if total else 0
+        return {"status": self.status, "status_display": self.get_status_display(), "merged": merged,
+                "total": total, "percent": round(100 * merged / total) if total else 100,
+                "pages": self.page_count, "error": self.error}
 
 
 def portal_upload_path(instance, filename):

@@ -14,6 +14,23 @@ from .richtext import clean_static_html
 
 WK_SCALE = 0.75  # the inverse of the zoom applied to documents printed by wkhtmltopdf
 
+# Where pages may break (WeasyPrint's paged media; wkhtmltopdf honours the page-break-*
+# forms on block elements and table rows). Paragraphs keep three lines at the foot and at the
+# head of a page; headings stay with what follows; a table row, a list item or an image is
+# never cut; a table's header repeats on each page. A letter ends with its closing ("Kind
+# regards,"), the signature and perhaps a notice: the body's last three blocks stay with the
+# block before them (keep with previous), so the ending never starts a page alone, without
+# any of the letter's text. The body is a flat run of the fragments' blocks, so "the last
+# three" needs no marking by authors.
+PAGINATION_CSS = """
+  .letter-body p, .letter-body li, .letter-body blockquote { orphans: 3; widows: 3; }
+  .letter-body h1, .letter-body h2, .letter-body h3, .letter-body h4, .letter-body h5, .letter-body h6,
+  .letter-subject { break-after: avoid; page-break-after: avoid; }
+  .letter-body tr, .letter-body li, .letter-body figure, .letter-body img { break-inside: avoid; page-break-inside: avoid; }
+  .letter-body thead { display: table-header-group; }
+  .letter-body > :nth-last-child(-n+3) { break-before: avoid; page-break-before: avoid; }
+"""
+
 
 def _css_string(text):
     """A CSS string literal for ``content:``, inside the document's <style> element: every
@@ -60,6 +77,7 @@ def render_letter_document(*, layout, body_html, recipient_lines=(), title="", s
         "footer_html": mark_safe(clean_static_html(expand_db_html(layout.footer))) if layout and layout.footer else "",
         "logo_src": image_src(layout.logo) if layout and layout.logo_id else "",
         "page_number_content": mark_safe(page_number_content(layout.page_number_text)) if layout else "",
+        "pagination_css": mark_safe(PAGINATION_CSS),
     }
     if layout is not None:
         # Positions inside the page margins for wkhtmltopdf, which lays the page out at 96 dpi

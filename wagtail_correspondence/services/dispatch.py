@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from wagtail.log_actions import log
 
-from .. import log_actions
+from .. import log_actions, public_urls
 from ..conf import get_setting
 from ..delivery.base import (
     ARCHIVE,
@@ -68,11 +68,13 @@ def plan_dispatches(letter):
     """Create the outbox rows of a just-generated letter. Runs inside the generating
     transaction; the rows are handed to the workers once it commits."""
     now = timezone.now()
+    origin = public_urls.request_origin()
     rows = []
     for channel in deliverable_channels(letter):
         backend = get_channel(channel)
         rows.append(Dispatch(letter=letter, channel=channel, recipient=(backend.recipient_for(letter) or "")[:255],
-                             idempotency_key=f"{letter.uuid}.{channel}", next_attempt_at=now))
+                             idempotency_key=f"{letter.uuid}.{channel}", next_attempt_at=now,
+                             link_origin=origin[:200]))
     created = Dispatch.objects.bulk_create(rows)
     batched = batched_channels()
     ids = [row.pk for row in created if row.channel not in batched]
@@ -101,7 +103,8 @@ def plan_fallback(dispatch):
     backend = get_channel(channel)
     fallback = Dispatch.objects.create(
         letter=letter, channel=channel, recipient=(backend.recipient_for(letter) or "")[:255],
-        idempotency_key=f"{letter.uuid}.{channel}", fallback_of=dispatch, next_attempt_at=timezone.now())
+        idempotency_key=f"{letter.uuid}.{channel}", fallback_of=dispatch, next_attempt_at=timezone.now(),
+        link_origin=dispatch.link_origin)
     log(letter, log_actions.LETTER_DISPATCH_FALLBACK, data={**_log_data(fallback), "instead_of": dispatch.channel})
     if not getattr(backend, "batched", False):
         transaction.on_commit(lambda: enqueue([fallback.pk]))

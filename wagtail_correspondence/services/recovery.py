@@ -7,6 +7,8 @@
   batch task is judged by its batch's lease; any other task by its age (TASK_STALE_AFTER):
   its work is redone by the periodic sweeps (the outbox's ``process_due``, the SLA sweep),
   so it is not re-enqueued.
+- Print runs whose lease expired (their worker died mid-merge) are queued again for a new
+  task, which finishes them without printing anything twice (services.printing).
 - Dispatches left ``sending`` are never resent (at most once, see services.dispatch), but
   each is marked once as "outcome unknown" on the letter and in its history, and counted.
 """
@@ -22,14 +24,16 @@ from wagtail.log_actions import log
 
 from .. import log_actions
 from ..conf import get_setting
-from ..models import BatchLease, Dispatch, DispatchStatus
+from ..models import BatchLease, Dispatch, DispatchStatus, PrintRun
 from . import batch_leases
 from .dispatch import stale_dispatches
+from .printing import resume_stale_print_runs
 
 logger = logging.getLogger(__name__)
 
 TASKS_MODULE = "wagtail_correspondence.tasks."
 BATCH_TASKS = {f"{TASKS_MODULE}run_batch_task", f"{TASKS_MODULE}check_batch_task"}
+PRINT_RUN_TASK = f"{TASKS_MODULE}print_run_task"
 UNKNOWN_OUTCOME = "outcome unknown"
 
 
@@ -38,12 +42,15 @@ class RecoverySummary:
     resumed: list = field(default_factory=list)   # batch ids
     stopped: list = field(default_factory=list)
     queued: list = field(default_factory=list)    # stale lease, but the task still waits for a worker
+    print_runs_resumed: list = field(default_factory=list)
+    print_runs_failed: list = field(default_factory=list)
     tasks_lost: int = 0
     dispatches_unknown: int = 0                   # newly marked this pass
 
     def __str__(self):
         parts = [f"{len(self.resumed)} batches resumed", f"{len(self.stopped)} stopped",
-                 f"{len(self.queued)} waiting for a worker", f"{self.tasks_lost} lost tasks marked failed",
+                 f"{len(self.queued)} waiting for a worker", f"{len(self.print_runs_resumed)} print runs resumed",
+                 f"{len(self.print_runs_failed)} print runs failed", f"{self.tasks_lost} lost tasks marked failed",
                  f"{self.dispatches_unknown} dispatches with an unknown outcome"]
         return ", ".join(parts)
 
@@ -66,6 +73,10 @@ def recover(now=None):
         elif outcome == "queued":
             summary.queued.append(batch_id)
             logger.warning("Batch %s waits in the task queue: is a worker running?", batch_id)
+    try:
+        summary.print_runs_resumed, summary.print_runs_failed = resume_stale_print_runs(now)
+    except Exception:  # print runs must not keep the tasks and dispatches from recovery
+        logger.exception("Could not recover print runs")
     summary.tasks_lost = fail_lost_tasks(now)
     summary.dispatches_unknown = mark_unknown_outcomes(now)
     return summary
@@ -92,6 +103,11 @@ def fail_lost_tasks(now=None):
             alive = BatchLease.objects.filter(batch_id=batch_id, expires_at__gt=now).exists()
             if not alive and started < lease_limit:
                 lost.append((result.id, "its batch's lease expired"))
+        elif result.task_path == PRINT_RUN_TASK:
+            run_id = ((result.args_kwargs or {}).get("args") or [None])[0]
+            alive = PrintRun.objects.filter(pk=run_id, lease_expires_at__gt=now).exists()
+            if not alive and started < lease_limit:
+                lost.append((result.id, "its print run's lease expired"))
         elif started < age_limit:
             lost.append((result.id, f"still running after {policy['TASK_STALE_AFTER']} s"))
     count = 0

@@ -89,6 +89,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Admin forms with JSON nested past the limit: a 400 naming the field, before any view.
     "wagtail_correspondence.middleware.BoundedJSONFormMiddleware",
+    # Portal links in letters generated in a request lead back to its host and port when no
+    # public address is configured (WAGTAIL_CORRESPONDENCE["PORTAL"]["BASE_URL"]).
+    "wagtail_correspondence.middleware.RequestOriginMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout response.
     "axes.middleware.AxesMiddleware",
@@ -372,6 +375,9 @@ WAGTAIL_CORRESPONDENCE = {
     },
     "PDF_BACKEND": os.environ.get("PDF_BACKEND", "weasyprint"),
     "LETTER_STORAGE": "letters",
+    # The address customers reach the site at: portal links start with it. Unset: the address
+    # of the request that generated the letter, else WAGTAILADMIN_BASE_URL.
+    "PORTAL": {"BASE_URL": os.environ.get("CORRESPONDENCE_PUBLIC_URL", "")},
     "ARCHIVE": {"BACKEND": "wagtail_correspondence.delivery.archive.StorageArchive",
                 "OPTIONS": {"storage": "archive", "prefix": ""}},
     "CHANNEL_BACKENDS": {

@@ -1,31 +1,38 @@
-"""Print runs in the admin: what waits for print, the runs sent, their merged PDF and manifest."""
+"""Print runs in the admin: what waits for print, the button that sends it (a background
+task), a run's progress, and the runs' merged PDF and manifest."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...delivery.base import get_channel
 from ...models import PrintRun
+from ...permissions.letters import print_run_policy
 from ...services import letter_access
-from ...services import letters as letter_service
-from ...services.printing import PRINT, build_print_run, waiting_for_print
+from ...services.printing import PRINT, can_send_print_runs, start_print_run, waiting_for_print
 
 
 def may_print(user):
-    return letter_access.may_list_letters(user)
+    return letter_access.may_list_letters(user) or can_send_print_runs(user)
 
 
 def may_download_runs(user):
     # A run's merged PDF holds the letters of every department.
     return user.is_active and user.has_perm(letter_access.VIEW_ALL_LETTERS)
+
+
+def runs_url(name="print_runs", *args):
+    return reverse(f"wagtail_correspondence_letters:{name}", args=args)
 
 
 class PrintRunIndexView(WagtailAdminTemplateMixin, TemplateView):
@@ -38,27 +45,64 @@ class PrintRunIndexView(WagtailAdminTemplateMixin, TemplateView):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [{"url": "", "label": self.page_title}]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update({"runs": PrintRun.objects.all()[:50], "waiting": waiting_for_print().count(),
-                        "can_send": letter_service.can_build_letters(self.request.user),
+        context.update({"runs": PrintRun.objects.select_related("created_by")[:50],
+                        "waiting": waiting_for_print().count(),
+                        "can_send": can_send_print_runs(self.request.user),
+                        "can_open": print_run_policy.user_has_permission(self.request.user, "view"),
                         "can_download": may_download_runs(self.request.user)})
         return context
 
     def post(self, request):
-        if not letter_service.can_build_letters(request.user):
+        if not can_send_print_runs(request.user):
             raise PermissionDenied
-        try:
-            run = build_print_run(user=request.user)
-        except (OSError, ValueError) as exc:
-            messages.error(request, _("The print run failed; the letters wait for the next one: %(error)s") % {
-                "error": exc})
-        else:
-            if run is None:
-                messages.info(request, _("No letter is waiting for print."))
-            else:
-                messages.success(request, _("Print run of %(count)s letters written.") % {"count": run.letter_count})
-        return redirect(reverse("wagtail_correspondence_letters:print_runs"))
+        run = start_print_run(user=request.user)
+        if run is None:
+            messages.info(request, _("No letter is waiting for print."))
+            return redirect(runs_url())
+        messages.success(request, ngettext(
+            "Print run of %(count)s letter started: it is being merged.",
+            "Print run of %(count)s letters started: they are being merged.", run.letter_count) % {
+            "count": run.letter_count})
+        if print_run_policy.user_has_permission(request.user, "view"):
+            return redirect(runs_url("print_run", run.pk))
+        return redirect(runs_url())
+
+
+class PrintRunDetailView(WagtailAdminTemplateMixin, TemplateView):
+    """One run: its status and progress while a worker merges it, then its files."""
+
+    template_name = "wagtail_correspondence/letters/print_run.html"
+    header_icon = "doc-full-inverse"
+
+    def dispatch(self, request, pk, *args, **kwargs):
+        self.run = get_object_or_404(PrintRun.objects.select_related("created_by"), pk=pk)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return _("Print run of %(date)s") % {
+            "date": date_format(timezone.localtime(self.run.created_at), "SHORT_DATETIME_FORMAT")}
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [{"url": runs_url(), "label": _("Print runs")},
+                                         {"url": "", "label": self.get_page_title()}]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update({"run": self.run, "progress": self.run.progress(),
+                        "progress_url": runs_url("print_run_progress", self.run.pk),
+                        "can_download": may_download_runs(self.request.user)})
+        return context
+
+
+class PrintRunProgressView(View):
+    def get(self, request, pk):
+        run = get_object_or_404(PrintRun, pk=pk)
+        return JsonResponse(run.progress())
 
 
 class PrintRunFileView(View):
@@ -67,7 +111,7 @@ class PrintRunFileView(View):
             raise PermissionDenied
         run = get_object_or_404(PrintRun, pk=pk)
         path = {"pdf": run.pdf_path, "manifest": run.manifest_path}.get(kind)
-        if path is None:
+        if not path:  # an unknown kind, or a run whose files are not written yet
             raise Http404
         storage = storages[get_channel(PRINT).storage_alias]
         return FileResponse(storage.open(path, "rb"), as_attachment=True, filename=path.rsplit("/", 1)[-1])

@@ -26,6 +26,10 @@ class SubjectAccessView(WagtailAdminTemplateMixin, FormView):
     page_title = gettext_lazy("Subject access export")
     header_icon = "download"
 
+    def get_breadcrumbs_items(self):
+        # Wagtail's slim header shows the breadcrumbs, not page_title: without this it reads "Home".
+        return self.breadcrumbs_items + [{"url": "", "label": self.page_title}]
+
     def dispatch(self, request, *args, **kwargs):
         if not subject_access.can_export_subject_access(request.user):
             raise PermissionDenied
