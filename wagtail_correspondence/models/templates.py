@@ -34,13 +34,34 @@ class InternalPageMixin:
         return []
 
 
+class LibraryTitlePanel(TitleFieldPanel):
+    """Wagtail's large title field, named for the library and without its slug sync: library
+    pages have no slug field (made from the title on save), and a sync with no target made
+    Wagtail's script fail on every template editor."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("placeholder", _("Name*"))
+        super().__init__(*args, **kwargs)
+
+    class BoundPanel(TitleFieldPanel.BoundPanel):
+        def get_attrs(self):
+            attrs = super().get_attrs()
+            if not attrs.get("data-w-sync-target-value"):
+                attrs.pop("data-w-sync-target-value", None)
+                attrs["data-controller"] = " ".join(
+                    name for name in attrs["data-controller"].split() if name != "w-sync")
+                actions = [action for action in attrs.get("data-action", "").split() if "w-sync" not in action]
+                attrs["data-action"] = " ".join(actions)
+            return attrs
+
+
 class TemplateLibraryPage(ReviewedPageMixin, InternalPageMixin, Page):
     """Root of the letter template library. The review workflow is assigned here, so it
     applies to every template below."""
 
     description = models.TextField(_("description"), blank=True)
 
-    content_panels = [TitleFieldPanel("title", help_text=_("Name of the template library, as authors see it")),
+    content_panels = [LibraryTitlePanel("title", help_text=_("Name of the template library, as authors see it")),
                       FieldPanel("description")]
     subpage_types = ["wagtail_correspondence.TemplateFolderPage", "wagtail_correspondence.LetterTemplatePage"]
     parent_page_types = ["wagtailcore.Page"]
@@ -53,7 +74,7 @@ class TemplateLibraryPage(ReviewedPageMixin, InternalPageMixin, Page):
 class TemplateFolderPage(ReviewedPageMixin, InternalPageMixin, Page):
     description = models.TextField(_("description"), blank=True)
 
-    content_panels = [TitleFieldPanel("title", help_text=_("Name of the folder, as authors and agents see it")),
+    content_panels = [LibraryTitlePanel("title", help_text=_("Name of the folder, as authors and agents see it")),
                       FieldPanel("description")]
     subpage_types = ["wagtail_correspondence.TemplateFolderPage", "wagtail_correspondence.LetterTemplatePage"]
     parent_page_types = ["wagtail_correspondence.TemplateLibraryPage", "wagtail_correspondence.TemplateFolderPage"]
@@ -99,7 +120,7 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
                     "{{ customer.date_of_birth|digits }}. Say in the email introduction what the password is."))
 
     content_panels = [
-        TitleFieldPanel("title", help_text=_("Name of the template, as agents see it when they choose one")),
+        LibraryTitlePanel("title", help_text=_("Name of the template, as agents see it when they choose one")),
         FieldPanel("description"),
         MultiFieldPanel([FieldPanel("data_dictionary"), FieldPanel("layout"), FieldPanel("language"),
                          FieldPanel("channels"), FieldPanel("fallback_channel"), FieldPanel("owning_department")],
