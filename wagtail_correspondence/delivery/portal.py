@@ -30,6 +30,9 @@ class PortalChannel(Channel):
     def recipient_for(self, letter):
         return lookup(letter.data, self.recipient_field)
 
+    def no_recipient_reason(self):
+        return _("no email address for the portal notice (%(field)s)") % {"field": self.recipient_field}
+
     def send(self, dispatch):
         letter = dispatch.letter
         if not dispatch.recipient:

@@ -82,6 +82,9 @@ class BatchRow(models.Model):
     status = models.CharField(max_length=20, choices=BatchRowStatus.choices, default=BatchRowStatus.PENDING,
                               db_index=True)
     errors = models.JSONField(default=list, blank=True)
+    # Where the dry run found the row's letter will go (services.dispatch.ChannelRoute.as_dict,
+    # with the reason the row asks for its channel): shown per row and in the results file.
+    route = models.JSONField(default=dict, blank=True)
     letter = models.OneToOneField("wagtail_correspondence.Letter", on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="batch_row")
 

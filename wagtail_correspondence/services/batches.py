@@ -23,11 +23,14 @@ from .. import json_limits, log_actions
 from ..models import BatchLease, BatchRow, BatchRowStatus, BatchStatus, LetterBatch
 from ..rendering.assembly import ContentUnavailable, assemble, live_sources
 from . import batch_leases
+from . import dispatch as dispatch_service
 from . import letters as letter_service
 
 MAX_ROWS = 100_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
 REPORTED_ERRORS = 500  # row errors kept in the report; every row keeps its own
+# What the dry run's totals group rows by: where they asked to go, where they go, and why.
+ROUTE_KEYS = ("requested", "requested_label", "channel", "channel_label", "reason", "delivered", "source")
 
 
 class BatchFileError(ValueError):
@@ -220,18 +223,38 @@ def row_request(batch, row):
         slots=row.slots, channel=row.channel or batch.channel)
 
 
+def channel_source(batch, row, template, data):
+    """Why the row asks for its channel, in words (the choice itself is ``letter_input``'s)."""
+    if row.channel:
+        return _("the row's channel column")
+    if batch.channel:
+        return _("the batch's channel")
+    customer = data.get("customer") if isinstance(data, dict) else None
+    preferred = customer.get("preferred_channel") if isinstance(customer, dict) else None
+    if preferred and preferred in (template.channels or []):
+        return _("the customer's preferred channel")
+    if preferred:
+        return _("the template's first channel (the customer prefers %(channel)s, which the template does not "
+                 "offer)") % {"channel": dispatch_service.channel_label(preferred)}
+    return _("the template's first channel")
+
+
 def check_row(batch, row, sources):
-    """Problems of one row ([] when it can be generated), and the channel it would use."""
+    """Problems of one row ([] when it can be generated), and where it would go: the route
+    the outbox will take (``dispatch.route_channel``), with why the row asks for its channel."""
     if row.errors and row.status == BatchRowStatus.ERROR and not row.letter_id:
-        return row.errors, ""
+        return row.errors, {}
     request = row_request(batch, row)
     try:
         data = letter_service.resolve_data(request.customer_id, request.data)
     except letter_service.LetterError as exc:
-        return [problem.as_dict() for problem in exc.problems], ""
+        return [problem.as_dict() for problem in exc.problems], {}
     letter_input = letter_service.letter_input(request, data)
     letter = assemble(sources, letter_input)
-    return [problem.as_dict() for problem in letter.problems], letter_input.channel
+    route = dispatch_service.route_channel(letter_input.channel, data, request.template,
+                                           getattr(sources.template, "fallback_channel", "") or "")
+    return [problem.as_dict() for problem in letter.problems], {
+        **route.as_dict(), "source": channel_source(batch, row, request.template, data)}
 
 
 def check_batch(batch_id, worker_id="", task_id=""):
@@ -253,7 +276,7 @@ def check_batch(batch_id, worker_id="", task_id=""):
 
 def _check_rows(batch, keeper):
     report = {"rows": batch.total_rows, "valid": 0, "errors": 0, "error_rows": [], "unresolved_fields": {},
-              "channels": {}}
+              "channels": {}, "routes": [], "rerouted_rows": [], "rerouted": 0, "undelivered": 0}
     try:
         sources = live_sources(batch.template.specific)
     except ContentUnavailable as exc:
@@ -261,15 +284,15 @@ def _check_rows(batch, keeper):
         LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.CHECKING).update(
             status=BatchStatus.FAILED, report=report)
         return report
-    unresolved, channels = Counter(), Counter()
+    unresolved, channels, routes = Counter(), Counter(), Counter()
     for row in batch.rows.order_by("row_number").iterator(chunk_size=500):
         if row.row_number % 100 == 0 and not LetterBatch.objects.filter(
                 pk=batch.pk, status=BatchStatus.CHECKING).exists():
             return report  # cancelled, or finished by another check meanwhile
-        problems, channel = check_row(batch, row, sources)
+        problems, route = check_row(batch, row, sources)
         # Never touches a row that has its letter (a check overtaken by the run).
         BatchRow.objects.filter(pk=row.pk, letter__isnull=True).exclude(status=BatchRowStatus.GENERATED).update(
-            errors=problems, status=BatchRowStatus.ERROR if problems else BatchRowStatus.VALID)
+            errors=problems, route=route, status=BatchRowStatus.ERROR if problems else BatchRowStatus.VALID)
         keeper.row_done()
         if problems:
             report["errors"] += 1
@@ -278,11 +301,18 @@ def _check_rows(batch, keeper):
                     unresolved[problem["field"]] += 1
                 if len(report["error_rows"]) < REPORTED_ERRORS:
                     report["error_rows"].append({"row": row.row_number, **problem})
-        else:
-            report["valid"] += 1
-            channels[channel or "none"] += 1
+            continue
+        report["valid"] += 1
+        channels[route["channel"] or "none"] += 1
+        routes[tuple(route[key] for key in ROUTE_KEYS)] += 1
+        if route["rerouted"] or not route["delivered"]:
+            report["rerouted"] += route["rerouted"]
+            report["undelivered"] += not route["delivered"]
+            if len(report["rerouted_rows"]) < REPORTED_ERRORS:
+                report["rerouted_rows"].append({"row": row.row_number, "customer_id": row.customer_id, **route})
     report["unresolved_fields"] = dict(unresolved.most_common())
     report["channels"] = dict(channels.most_common())
+    report["routes"] = [{**dict(zip(ROUTE_KEYS, key)), "rows": count} for key, count in routes.most_common()]
     LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.CHECKING).update(
         status=BatchStatus.CHECKED, report=report)
     return report
