@@ -60,9 +60,12 @@ class LetterBatch(models.Model):
         done = counts.get(BatchRowStatus.GENERATED, 0)
         failed = counts.get(BatchRowStatus.ERROR, 0)
         total = self.total_rows or sum(counts.values())
-        return {"total": total, "generated": done, "errors": failed,
+        # While the dry run checks, progress is rows checked; afterwards, rows finished.
+        checked = total - counts.get(BatchRowStatus.PENDING, 0)
+        finished = checked if self.status == BatchStatus.CHECKING else done + failed
+        return {"total": total, "generated": done, "errors": failed, "checked": checked,
                 "pending": counts.get(BatchRowStatus.PENDING, 0) + counts.get(BatchRowStatus.VALID, 0),
-                "percent": round(100 * (done + failed) / total, 1) if total else 100.0}
+                "percent": round(100 * finished / total, 1) if total else 100.0}
 
 
 class BatchRowStatus(models.TextChoices):

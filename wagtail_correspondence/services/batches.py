@@ -14,6 +14,7 @@ from collections import Counter
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -458,6 +459,60 @@ def unknown_outcomes(batch):
     from .recovery import unknown_outcomes as marked
 
     return (stale_dispatches() | marked()).filter(letter__batch_row__batch=batch).distinct()
+
+
+# After the run: its letters, its results, its print runs ----------------------------------
+
+RESULT_COLUMNS = ["row", "customer_id", "status", "reference", "requested_channel", "channel", "channel_reason",
+                  "delivery", "print_run", "errors"]
+
+
+def batch_letters(batch):
+    from ..models import Letter
+
+    return Letter.objects.filter(batch_row__batch=batch)
+
+
+def batch_print_runs(batch):
+    """The print runs that printed letters of the batch, newest first."""
+    from ..models import PrintRun
+
+    return PrintRun.objects.filter(dispatches__letter__batch_row__batch=batch).distinct().order_by("-created_at")
+
+
+def waiting_for_print(batch):
+    """The batch's letters queued for the next print run."""
+    from ..models import Dispatch, DispatchStatus
+    from .printing import PRINT
+
+    return Dispatch.objects.filter(letter__batch_row__batch=batch, channel=PRINT, status=DispatchStatus.QUEUED)
+
+
+def result_rows(batch):
+    """One result per row, in row order: its status, its letter's reference, the channel the
+    dry run planned and why, the channel(s) its letter really took with their delivery state,
+    and its errors. The admin's CSV and the API's ``rows`` read the same."""
+    from ..delivery.base import ARCHIVE
+    from ..models import Dispatch
+
+    dispatches = Dispatch.objects.exclude(channel=ARCHIVE).select_related("print_run").order_by("pk")
+    rows = (batch.rows.order_by("row_number").select_related("letter")
+            .prefetch_related(Prefetch("letter__dispatches", queryset=dispatches)))
+    for row in rows.iterator(chunk_size=500):
+        route = row.route or {}
+        taken = list(row.letter.dispatches.all()) if row.letter_id else []
+        yield {
+            "row": row.row_number, "customer_id": row.customer_id, "status": row.get_status_display(),
+            "reference": row.letter.reference if row.letter_id else "",
+            "requested_channel": route.get("requested_label", ""),
+            "channel": ", ".join(dispatch_service.channel_label(dispatch.channel) for dispatch in taken)
+            or route.get("channel_label", ""),
+            "channel_reason": route.get("reason", ""),
+            "delivery": ", ".join(dispatch.get_status_display() for dispatch in taken),
+            "print_run": ", ".join(f"{dispatch.print_run.created_at:%Y-%m-%d %H:%M}" for dispatch in taken
+                                   if dispatch.print_run_id),
+            "errors": "; ".join(f"{error.get('field')}: {error.get('message')}" for error in row.errors or []),
+        }
 
 
 def batch_summary(batch):
