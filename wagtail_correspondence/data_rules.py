@@ -23,7 +23,7 @@ KIND_CHOICES = [
     (COMPARE_VALUE, gettext_lazy("compared to a value")),
     (COMPARE_FIELD, gettext_lazy("compared to another field")),
     (COMPARE_LETTER_DATE, gettext_lazy("compared to the letter's date")),
-    (REQUIRED_IF, gettext_lazy("required when another field has a value")),
+    (REQUIRED_IF, gettext_lazy("required if another field is set")),
 ]
 GT, GTE, LT, LTE, EQ, NE = "gt", "gte", "lt", "lte", "eq", "ne"
 OPERATOR_CHOICES = [

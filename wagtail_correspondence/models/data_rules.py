@@ -2,6 +2,7 @@
 letter template (its letters only). The logic is in ``data_rules``; these rows only hold a
 rule and are edited inline, one compact row each."""
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -19,15 +20,19 @@ class DataRule(Orderable):
     operator = models.CharField(_("must be"), max_length=3, choices=data_rules.OPERATOR_CHOICES,
                                 default=data_rules.GT)
     other_field = models.CharField(_("other field"), max_length=120, blank=True,
-                                   help_text=_("For “another field” and “required when”"))
+                                   help_text=_("For “another field” and “required if”"))
     value = models.CharField(_("value"), max_length=120, blank=True, help_text=_(
         "The value (0, 2026-12-31); for the letter's date, days added to it (empty: the date itself)"))
     message = models.CharField(_("message"), max_length=255, blank=True,
                                help_text=_("Shown when the rule is broken; empty: a message is written for you"))
 
+    # Two rows per rule: a row's columns are as wide as their widest content, so the field names
+    # get a minimum width beside the selects.
     panels = [
-        FieldRowPanel([FieldPanel("field"), FieldPanel("kind"), FieldPanel("operator")]),
-        FieldRowPanel([FieldPanel("other_field"), FieldPanel("value"), FieldPanel("message")]),
+        FieldRowPanel([FieldPanel("field", widget=forms.TextInput(attrs={"style": "min-width:12rem"})),
+                       FieldPanel("kind"), FieldPanel("operator")]),
+        FieldRowPanel([FieldPanel("other_field", widget=forms.TextInput(attrs={"style": "min-width:12rem"})),
+                       FieldPanel("value"), FieldPanel("message")]),
     ]
 
     class Meta(Orderable.Meta):
