@@ -136,7 +136,8 @@ def test_the_finished_batch_links_its_letters_results_and_print_run(client, agen
     assert "Email → Print: no email address (customer.email)" in page
     assert f"/admin/correspondence/letters/?batch={batch.pk}" in page
     assert f"/admin/correspondence/letters/batches/{batch.pk}/results.csv" in page
-    assert "data-batch-print-run" in page and f"{run.letter_count} letters" in page
+    # The run took every letter waiting: the batch's four for print, and one from elsewhere.
+    assert run.letter_count == 5 and f"4 letters of this batch (5 letters, {run.page_count} pages in the run)" in page
 
     listed = client.get(f"/admin/correspondence/letters/?batch={batch.pk}").content.decode()
     references = list(Letter.objects.filter(batch_row__batch=batch).values_list("reference", flat=True))

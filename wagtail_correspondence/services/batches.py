@@ -14,7 +14,7 @@ from collections import Counter
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -474,10 +474,13 @@ def batch_letters(batch):
 
 
 def batch_print_runs(batch):
-    """The print runs that printed letters of the batch, newest first."""
+    """The print runs that printed letters of the batch, newest first, each with how many of
+    its letters came from the batch (``from_batch``: a run takes every letter waiting)."""
     from ..models import PrintRun
 
-    return PrintRun.objects.filter(dispatches__letter__batch_row__batch=batch).distinct().order_by("-created_at")
+    of_batch = Q(dispatches__letter__batch_row__batch=batch)
+    runs = PrintRun.objects.filter(pk__in=PrintRun.objects.filter(of_batch).values("pk"))
+    return runs.annotate(from_batch=Count("dispatches", filter=of_batch)).order_by("-created_at")
 
 
 def waiting_for_print(batch):
