@@ -2,8 +2,6 @@
 progress, start or cancel the run, resume it when its worker stopped. Thin over
 ``services.batches``."""
 
-import itertools
-
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, permissions, serializers, status, viewsets
@@ -49,7 +47,11 @@ class BatchSerializer(serializers.Serializer):
     format = serializers.CharField()
     channel = serializers.CharField()
     progress = serializers.DictField()
-    report = serializers.DictField()
+    report = serializers.DictField(help_text=(
+        "The dry run: rows, valid, errors, error_rows (row, field, message, kind; kind \"rule\" for a broken data "
+        "rule), unresolved_fields, channels (rows per channel really taken), routes (requested, channel, reason, "
+        "delivered, source, rows: where the letters go and why), rerouted_rows (row, customer_id, requested, channel, "
+        "reason), rerouted, undelivered"))
     created_by = serializers.CharField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -174,5 +176,5 @@ class BatchViewSet(viewsets.ViewSet):
         batch = self.get_batch(id)
         offset = _bounded_int(request.query_params.get("offset"), "offset", 0, 10 ** 9, 0)
         limit = _bounded_int(request.query_params.get("limit"), "limit", 1, ROWS_PAGE, ROWS_PAGE)
-        results = itertools.islice(service.result_rows(batch), offset, offset + limit)
-        return Response({"count": batch.total_rows, "offset": offset, "results": list(results)})
+        results = list(service.result_rows(batch, offset=offset, limit=limit))
+        return Response({"count": batch.total_rows, "offset": offset, "results": results})

@@ -491,16 +491,18 @@ def waiting_for_print(batch):
     return Dispatch.objects.filter(letter__batch_row__batch=batch, channel=PRINT, status=DispatchStatus.QUEUED)
 
 
-def result_rows(batch):
-    """One result per row, in row order: its status, its letter's reference, the channel the
-    dry run planned and why, the channel(s) its letter really took with their delivery state,
-    and its errors. The admin's CSV and the API's ``rows`` read the same."""
+def result_rows(batch, offset=0, limit=None):
+    """One result per row, in row order (``limit`` rows from position ``offset``): its status,
+    its letter's reference, the channel the dry run planned and why, the channel(s) its letter
+    really took with their delivery state, and its errors. The admin's CSV and the API's
+    ``rows`` read the same."""
     from ..delivery.base import ARCHIVE
     from ..models import Dispatch
 
     dispatches = Dispatch.objects.exclude(channel=ARCHIVE).select_related("print_run").order_by("pk")
     rows = (batch.rows.order_by("row_number").select_related("letter")
             .prefetch_related(Prefetch("letter__dispatches", queryset=dispatches)))
+    rows = rows[offset:offset + limit] if limit is not None else rows[offset:]
     for row in rows.iterator(chunk_size=500):
         route = row.route or {}
         taken = list(row.letter.dispatches.all()) if row.letter_id else []
