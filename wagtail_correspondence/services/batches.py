@@ -426,11 +426,11 @@ def resume_batch(user, batch, now=None):
     state = batch_leases.liveness(lease, now)
     if state is batch_leases.Liveness.ALIVE:
         if lease.worker_id:
-            raise ValueError(_("The batch is alive: worker %(worker)s completed a row %(ago)s ago. Resume a batch only "
+            # Said to people (the batch page shows it): the worker's id is for the API and the logs.
+            raise ValueError(_("The batch is alive: its worker completed a row %(ago)s ago. Resume a batch only "
                                "when its worker has stopped; one whose worker stops is resumed automatically after "
                                "%(seconds)s s without progress.") % {
-                "worker": lease.worker_id, "ago": timesince(lease.renewed_at, now),
-                "seconds": f"{batch_leases.lease_seconds():g}"})
+                "ago": timesince(lease.renewed_at, now), "seconds": f"{batch_leases.lease_seconds():g}"})
         raise ValueError(_("The batch was just handed to the task queue and is waiting for a worker to pick it up: "
                            "nothing to resume."))
     if state is batch_leases.Liveness.QUEUED:
