@@ -80,7 +80,7 @@ def test_the_dry_run_shows_each_rows_real_channel_and_why(agent, template, djang
         2: ("email", "print", "no email address (customer.email)", "the customer's preferred channel"),
         3: ("sms", "print", "no SMS backend configured", "the customer's preferred channel"),
         4: ("print", "print", "", "the customer's preferred channel"),
-        5: ("sms", "print", "no SMS backend configured", "the row's channel column"),
+        5: ("sms", "print", "no SMS backend configured", "the row's own channel"),
     }
     report = batch.report
     assert report["channels"] == {"print": 4, "email": 1}  # not the 2 SMS the rows asked for

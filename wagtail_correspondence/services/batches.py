@@ -227,7 +227,7 @@ def row_request(batch, row):
 def channel_source(batch, row, template, data):
     """Why the row asks for its channel, in words (the choice itself is ``letter_input``'s)."""
     if row.channel:
-        return _("the row's channel column")
+        return _("the row's own channel")
     if batch.channel:
         return _("the batch's channel")
     customer = data.get("customer") if isinstance(data, dict) else None
