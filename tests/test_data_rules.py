@@ -192,3 +192,45 @@ def test_rules_are_edited_in_the_admin(admin_client, template, customer_dictiona
     assert "Data rules" in dictionary_page and 'name="rules-0-field"' in dictionary_page
     page = admin_client.get(reverse("wagtailadmin_pages:edit", args=[template.pk])).content.decode()
     assert "Template rules" in page and 'name="data_rules-0-value"' in page and 'value="0"' in page
+
+
+def form_values(html, holding):
+    """The values a browser would submit from the page's form that holds the field ``holding``."""
+    from bs4 import BeautifulSoup
+
+    form = BeautifulSoup(html, "html.parser").select_one(f"input[name='{holding}']").find_parent("form")
+    data = {}
+    for element in form.select("input[name], textarea[name], select[name]"):
+        name = element["name"]
+        if element.name == "textarea":
+            data[name] = element.text
+        elif element.name == "select":
+            chosen = element.select_one("option[selected]") or element.select_one("option")
+            data[name] = chosen.get("value", "") if chosen else ""
+        elif element.get("type") in ("checkbox", "radio"):
+            if element.has_attr("checked"):
+                data[name] = element.get("value", "on")
+        elif element.get("type") not in ("submit", "button", "file"):
+            data[name] = element.get("value", "")
+    return data
+
+
+def test_a_rule_added_in_the_dictionary_editor_is_checked_and_saved(admin_client, customer_dictionary):
+    url = reverse("wagtailsnippets_wagtail_correspondence_datadictionary:edit", args=[customer_dictionary.pk])
+    data = form_values(admin_client.get(url).content.decode(), "rules-TOTAL_FORMS")
+    count = int(data["rules-TOTAL_FORMS"])
+    rule = {"field": "Due Date", "kind": data_rules.COMPARE_FIELD, "operator": data_rules.GT, "other_field": "",
+            "value": "", "message": "", "ORDER": str(count + 1), "id": "", "DELETE": ""}
+    data.update({f"rules-{count}-{key}": value for key, value in rule.items()}, **{"rules-TOTAL_FORMS": count + 1})
+    refused = admin_client.post(url, {key: value for key, value in data.items() if value != "" or "DELETE" not in key})
+    assert refused.status_code == 200 and "Use the dotted name of a data field" in refused.content.decode()
+    assert not DictionaryRule.objects.exists()
+    data.update({f"rules-{count}-field": "due_date", f"rules-{count}-other_field": "invoices.due_date",
+                 f"rules-{count}-kind": data_rules.COMPARE_LETTER_DATE})
+    saved = admin_client.post(url, {key: value for key, value in data.items() if value != "" or "DELETE" not in key})
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert list(DictionaryRule.objects.values_list("field", "kind", "operator")) == [
+        ("due_date", data_rules.COMPARE_LETTER_DATE, data_rules.GT)]
+    customer_dictionary.refresh_from_db()
+    latest = customer_dictionary.latest_revision.as_object()
+    assert [rule.field for rule in latest.rules.all()] == ["due_date"]  # in the revision letters read
