@@ -98,7 +98,8 @@ def test_run_generates_good_rows_and_reports_bad_ones(agent, template, django_ca
         batches.start_batch(agent, batch)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.COMPLETED and batch.finished_at
-    assert batch.progress() == {"total": 5, "generated": 2, "errors": 3, "pending": 0, "percent": 100.0}
+    assert batch.progress() == {"total": 5, "generated": 2, "errors": 3, "checked": 5, "pending": 0,
+                                "percent": 100.0}
     first, last = batch.rows.get(row_number=1).letter, batch.rows.get(row_number=5).letter
     assert "Dear Ada, you owe €10.00." in first.html and "Thanks" in first.html and first.channels == ["print"]
     assert "€20.00" in last.html and last.data["customer"]["address"]["city"] == "Ghent"

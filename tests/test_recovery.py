@@ -236,15 +236,16 @@ def test_the_owner_resumes_a_stuck_batch_in_the_admin(client, agent, batch_templ
     batches.run_batch(batch.pk, limit=2, worker_id="worker-1")
     client.force_login(agent)
     alive = client.get(admin_url(batch)).content.decode()
-    assert "data-resume-batch" not in alive and "worker-1, last progress" in alive
+    assert "data-resume-batch" not in alive and "A worker is on it: last progress" in alive
+    assert "worker-1" not in alive  # a state in words, not the worker's id
 
     refused = client.post(admin_url(batch, "resume"), follow=True).content.decode()
-    assert "The batch is alive: worker worker-1 completed a row" in refused
+    assert "The batch is alive: its worker completed a row" in refused
     assert not log_entries(batch, log_actions.BATCH_RESUMED)
 
     expire(batch)
     stuck = client.get(admin_url(batch)).content.decode()
-    assert "data-resume-batch" in stuck and "worker-1 has stopped" in stuck
+    assert "data-resume-batch" in stuck and "Stalled since" in stuck and "its worker has stopped" in stuck
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(admin_url(batch, "resume"), follow=True)
     assert "Batch resumed" in response.content.decode()
@@ -280,7 +281,7 @@ def test_resume_through_the_api(client, agent, batch_template, make_user, django
     batches.run_batch(batch.pk, limit=2, worker_id="worker-1")
     client.force_login(agent)
     refused = client.post(f"{API}/{batch.uuid}/resume/")
-    assert refused.status_code == 409 and "The batch is alive: worker worker-1" in refused.json()["detail"]
+    assert refused.status_code == 409 and "The batch is alive: its worker completed" in refused.json()["detail"]
     body = client.get(f"{API}/{batch.uuid}/").json()
     assert body["worker"]["state"] == "alive" and body["worker"]["worker"] == "worker-1"
 

@@ -16,7 +16,7 @@ from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
 from .exports import FormulaSafeExportMixin
 from .forms import DataDictionaryForm, MergeFieldCheckedForm
-from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter
+from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter, LetterBatch
 from .permissions import (
     batch_policy,
     guard_patterns,
@@ -47,6 +47,7 @@ from .views.letters.batches import (
     BatchDetailView,
     BatchIndexView,
     BatchProgressView,
+    BatchResultsView,
     BatchResumeView,
     BatchStartView,
 )
@@ -250,8 +251,18 @@ def letter_authors(request):
         "first_name", "last_name", "pk")
 
 
+def letter_batches(request):
+    """The batches the user may see: the only ones the "Batch" filter offers and accepts."""
+    if request is None:
+        return LetterBatch.objects.none()
+    return batch_policy.scope(request.user, "view", LetterBatch.objects.select_related("template"))
+
+
 class LetterFilterSet(WagtailFilterSet):
     created_by = django_filters.ModelChoiceFilter(queryset=letter_authors, label=_("Agent"))
+    # The batch page links here for its letters.
+    batch = django_filters.ModelChoiceFilter(field_name="batch_row__batch", queryset=letter_batches,
+                                             label=_("Batch"))
 
     class Meta:
         model = Letter
@@ -312,6 +323,7 @@ class LetterViewSet(ModelViewSet):
             "build": [builder], "preview": [builder], "preview_pdf": [builder],
             "customer_record": [permission_rule("customer_id", can_build_letters, "builders look customers up")],
             "batch": batch, "batch_progress": batch, "batch_start": batch, "batch_cancel": batch, "batch_resume": batch,
+            "batch_results": batch,
             "portal_attachment": [policy_rule(portal_response_policy)],
             "print_run_file": [policy_rule(print_run_policy)],
             "print_run": [policy_rule(print_run_policy)], "print_run_progress": [policy_rule(print_run_policy)],
@@ -332,6 +344,7 @@ class LetterViewSet(ModelViewSet):
             path("batches/<int:pk>/start/", BatchStartView.as_view(), name="batch_start"),
             path("batches/<int:pk>/cancel/", BatchCancelView.as_view(), name="batch_cancel"),
             path("batches/<int:pk>/resume/", BatchResumeView.as_view(), name="batch_resume"),
+            path("batches/<int:pk>/results.csv", BatchResultsView.as_view(), name="batch_results"),
             path("portal-attachments/<int:pk>/", PortalAttachmentView.as_view(), name="portal_attachment"),
             path("print-runs/", PrintRunIndexView.as_view(), name="print_runs"),
             path("print-runs/<int:pk>/", PrintRunDetailView.as_view(), name="print_run"),

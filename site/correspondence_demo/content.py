@@ -5,6 +5,7 @@ Idempotent: everything is looked up by a stable key first, so running it again c
 """
 
 import os
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -12,7 +13,7 @@ from django.db import transaction
 from wagtail.blocks import StreamValue
 from wagtail.rich_text import RichText
 
-from wagtail_correspondence import roles
+from wagtail_correspondence import data_rules, roles
 from wagtail_correspondence.blocks import FragmentBodyBlock, TemplateBodyBlock
 from wagtail_correspondence.customers import get_customer_source
 from wagtail_correspondence.models import (
@@ -20,18 +21,22 @@ from wagtail_correspondence.models import (
     DataDictionary,
     DataField,
     Department,
+    DictionaryRule,
     Fragment,
     Layout,
     LetterTemplatePage,
     SampleDataSet,
     TemplateFolderPage,
+    TemplateRule,
 )
+from .batches import finished_batch
 from .register import RegisterDemo
 from wagtail_correspondence.services.setup import ensure_template_library
 
 DEFAULT_PASSWORD = "correspondence-demo"
 # The customer who prefers the portal (customers.json): their renewal letter waits there.
 PORTAL_CUSTOMER = "C-1017"
+BATCH_FILE = Path(__file__).resolve().parent.parent / "demo_data" / "batch-1000.csv"
 
 USERS = [
     ("author", "Alice", "Author", roles.CONTENT_AUTHORS, "marketing"),
@@ -248,9 +253,11 @@ class DemoBuilder:
         self.templates(dictionary, layout, fragments, departments)
         self.pending_review(fragments, users)
         self.review_states(fragments, users)
+        self.data_rules(dictionary)
         if self.with_register:
             RegisterDemo(self, departments, users).build()
             self.portal_letter(users)
+            finished_batch(self, users, BATCH_FILE)
         return self.created
 
     def portal_letter(self, users):
@@ -378,6 +385,24 @@ class DemoBuilder:
             folder.add_child(instance=page)
             page.save_revision(log_action=True).publish()
             self.note(True, f"template {spec['title']}")
+
+    def data_rules(self, dictionary):
+        """Rules across the data: no payment due before the letter's own date (every letter
+        on the Customer dictionary), no payment reminder for nothing (its template)."""
+        if not dictionary.rules.exists():
+            dictionary.rules.add(DictionaryRule(
+                kind=data_rules.COMPARE_LETTER_DATE, field="due_date", operator=data_rules.GT,
+                message="The payment due date must be after the letter's date."))
+            dictionary.save()
+            dictionary.save_revision(log_action=True)
+            self.note(True, "data rule: due date after the letter's date")
+        reminder = LetterTemplatePage.objects.get(slug="payment-reminder")
+        if not reminder.data_rules.exists():
+            reminder.data_rules.add(TemplateRule(
+                kind=data_rules.COMPARE_VALUE, field="balance", operator=data_rules.GT, value="0",
+                message="Nothing is due: a payment reminder needs an outstanding balance greater than 0."))
+            reminder.save_revision(log_action=True).publish()
+            self.note(True, "template rule: payment reminder refuses a balance of 0 or less")
 
     def pending_review(self, fragments, users):
         key, blocks = PENDING_REVIEW

@@ -875,7 +875,7 @@ class EntryMaker:
     def letters(self, candidates):
         """Six to ten recent entries answered with real generated letters; two customers write
         back in the thread."""
-        from wagtail_correspondence.services.letters import LetterRequest, generate_letter
+        from wagtail_correspondence.services.letters import LetterError, LetterRequest, generate_letter
 
         templates = {page.slug: page for page in LetterTemplatePage.objects.live().specific()}
         answered = []
@@ -898,8 +898,11 @@ class EntryMaker:
                 slots = {"case_summary": entry.body[:900] or entry.subject}
             elif self.rng.random() < 0.5:
                 slots = {"personal_note": "Following your message, here is the information you asked for."}
-            letter = generate_letter(user, LetterRequest(template=templates[slug], customer_id=entry.customer_id,
-                                                         channel=channel, in_reply_to=entry, slots=slots))
+            try:
+                letter = generate_letter(user, LetterRequest(template=templates[slug], customer_id=entry.customer_id,
+                                                             channel=channel, in_reply_to=entry, slots=slots))
+            except LetterError:
+                continue  # refused by a data rule (a payment reminder to a customer who owes nothing)
             self.created.append(letter.register_entry.pk)
             wanted[slug] -= 1
             answered.append((entry, letter))

@@ -3,7 +3,7 @@ progress, start or cancel the run, resume it when its worker stopped. Thin over
 ``services.batches``."""
 
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -47,7 +47,11 @@ class BatchSerializer(serializers.Serializer):
     format = serializers.CharField()
     channel = serializers.CharField()
     progress = serializers.DictField()
-    report = serializers.DictField()
+    report = serializers.DictField(help_text=(
+        "The dry run: rows, valid, errors, error_rows (row, field, message, kind; kind \"rule\" for a broken data "
+        "rule), unresolved_fields, channels (rows per channel really taken), routes (requested, channel, reason, "
+        "delivered, source, rows: where the letters go and why), rerouted_rows (row, customer_id, requested, channel, "
+        "reason), rerouted, undelivered"))
     created_by = serializers.CharField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -56,6 +60,35 @@ class BatchSerializer(serializers.Serializer):
     unknown_outcomes = serializers.IntegerField(help_text=(
         "Dispatches of the batch's letters whose outcome is unknown (left sending by a worker that stopped): never "
         "resent automatically"))
+
+
+ROWS_PAGE = 1000
+
+
+def _bounded_int(text, name, low, high, default):
+    if text in (None, ""):
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise serializers.ValidationError({name: [f"Give a whole number from {low} to {high}."]}) from None
+    if not low <= value <= high:
+        raise serializers.ValidationError({name: [f"Give a whole number from {low} to {high}."]})
+    return value
+
+
+class BatchRowResultSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    customer_id = serializers.CharField()
+    status = serializers.CharField()
+    reference = serializers.CharField(help_text="The letter's reference, once generated")
+    requested_channel = serializers.CharField(help_text="The channel the row asked for (row, batch, customer "
+                                                        "preference or the template's first channel)")
+    channel = serializers.CharField(help_text="The channel(s) its letter took, or the one the dry run found")
+    channel_reason = serializers.CharField(help_text="Why the channel differs from the one asked for")
+    delivery = serializers.CharField()
+    print_run = serializers.CharField()
+    errors = serializers.CharField()
 
 
 class BatchViewSet(viewsets.ViewSet):
@@ -130,3 +163,18 @@ class BatchViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, id=None):
         return self._operate(service.cancel_batch, id)
+
+    @extend_schema(summary="Every row's result", parameters=[
+        OpenApiParameter("offset", int, description="First row to return (0-based position)"),
+        OpenApiParameter("limit", int, description=f"Rows to return, at most {ROWS_PAGE}")],
+        responses=BatchRowResultSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def rows(self, request, id=None):
+        """Each row: its status, its letter's reference, the channel it asked for, the channel
+        the dry run found it really takes and why (no backend, no address: the template's
+        fallback), the channel its letter took and its delivery, its print run and errors."""
+        batch = self.get_batch(id)
+        offset = _bounded_int(request.query_params.get("offset"), "offset", 0, 10 ** 9, 0)
+        limit = _bounded_int(request.query_params.get("limit"), "limit", 1, ROWS_PAGE, ROWS_PAGE)
+        results = list(service.result_rows(batch, offset=offset, limit=limit))
+        return Response({"count": batch.total_rows, "offset": offset, "results": results})

@@ -2,6 +2,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from ..conf import get_setting
 
@@ -38,6 +39,11 @@ class Channel:
     def recipient_for(self, letter):
         """Where this letter would go on this channel, or "" if the data has no address."""
         return ""
+
+    def no_recipient_reason(self):
+        """Why ``recipient_for`` found nothing, in words an agent understands (shown by the
+        batch dry run and logged when a letter goes another way)."""
+        return _("no recipient for this channel in the data")
 
     def send(self, dispatch):
         raise NotImplementedError

@@ -8,6 +8,7 @@ from email.mime.image import MIMEImage
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils.translation import gettext as _
 
 from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError, UncertainDeliveryError
 
@@ -87,6 +88,9 @@ class EmailChannel(Channel):
 
     def recipient_for(self, letter):
         return lookup(letter.data, self.recipient_field)
+
+    def no_recipient_reason(self):
+        return _("no email address (%(field)s)") % {"field": self.recipient_field}
 
     def build_message(self, dispatch):
         letter = dispatch.letter

@@ -9,6 +9,7 @@ import urllib.request
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils.translation import gettext as _
 
 from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError, UncertainDeliveryError
 from .email import lookup, send_by_smtp
@@ -22,6 +23,9 @@ class FaxChannel(Channel):
 
     def recipient_for(self, letter):
         return to_e164(lookup(letter.data, self.fax_field), self.default_country_code)
+
+    def no_recipient_reason(self):
+        return _("no valid fax number (%(field)s)") % {"field": self.fax_field}
 
     def pdf(self, letter):
         with letter.pdf.open("rb") as handle:

@@ -63,6 +63,9 @@ class PortalChannel(Channel):
     def recipient_for(self, letter):
         return lookup(letter.data, self.recipient_field)
 
+    def no_recipient_reason(self):
+        return _("no email address for the portal notice (%(field)s)") % {"field": self.recipient_field}
+
     def send(self, dispatch):
         if not dispatch.recipient:
             raise PermanentDeliveryError(f"the letter's data has no email address ({self.recipient_field})")

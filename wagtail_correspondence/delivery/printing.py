@@ -8,6 +8,7 @@ import json
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from django.utils.translation import gettext as _
 
 from ..exports import formula_safe_csv_writer
 from .base import Channel
@@ -43,6 +44,9 @@ class PrintRoomChannel(Channel):
     def recipient_for(self, letter):
         template = letter.template.specific
         return ", ".join(address_lines(letter, template.recipient_name_field, template.recipient_address_field))
+
+    def no_recipient_reason(self):
+        return _("no postal address")
 
     def send(self, dispatch):
         raise NotImplementedError("print dispatches are sent together by a print run (services.printing)")

@@ -2,6 +2,8 @@
 
 import re
 
+from django.utils.translation import gettext as _
+
 from ..conf import get_setting
 from ..rendering.sms import measure_sms
 from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError, UncertainDeliveryError
@@ -35,6 +37,9 @@ class SnsSmsChannel(Channel):
 
     def recipient_for(self, letter):
         return to_e164(lookup(letter.data, self.phone_field), self.default_country_code)
+
+    def no_recipient_reason(self):
+        return _("no valid mobile number (%(field)s)") % {"field": self.phone_field}
 
     def send(self, dispatch):
         import boto3

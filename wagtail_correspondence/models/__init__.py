@@ -5,6 +5,7 @@ from .audit import AuditChainHead, AuditSeal
 from .batches import BatchRow, BatchRowStatus, BatchStatus, LetterBatch
 from .categories import Category
 from .content import ContentCategory, Fragment
+from .data_rules import DictionaryRule, TemplateRule
 from .departments import Department
 from .dispatch import Dispatch, DispatchStatus, PortalResponse, PrintRun, PrintRunStatus
 from .dictionary import DataDictionary, DataField, SampleDataSet
@@ -41,5 +42,5 @@ __all__ = [
     "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
     "PrintRunStatus",
     "TemplateFolderPage", "TemplateLibraryPage", "RetentionAction", "RetentionPolicy", "RetentionRecord",
-    "BatchLease", "JobOutcome", "ScheduledJob",
+    "BatchLease", "JobOutcome", "ScheduledJob", "DictionaryRule", "TemplateRule",
 ]

@@ -60,9 +60,12 @@ class LetterBatch(models.Model):
         done = counts.get(BatchRowStatus.GENERATED, 0)
         failed = counts.get(BatchRowStatus.ERROR, 0)
         total = self.total_rows or sum(counts.values())
-        return {"total": total, "generated": done, "errors": failed,
+        # While the dry run checks, progress is rows checked; afterwards, rows finished.
+        checked = total - counts.get(BatchRowStatus.PENDING, 0)
+        finished = checked if self.status == BatchStatus.CHECKING else done + failed
+        return {"total": total, "generated": done, "errors": failed, "checked": checked,
                 "pending": counts.get(BatchRowStatus.PENDING, 0) + counts.get(BatchRowStatus.VALID, 0),
-                "percent": round(100 * (done + failed) / total, 1) if total else 100.0}
+                "percent": round(100 * finished / total, 1) if total else 100.0}
 
 
 class BatchRowStatus(models.TextChoices):
@@ -82,6 +85,9 @@ class BatchRow(models.Model):
     status = models.CharField(max_length=20, choices=BatchRowStatus.choices, default=BatchRowStatus.PENDING,
                               db_index=True)
     errors = models.JSONField(default=list, blank=True)
+    # Where the dry run found the row's letter will go (services.dispatch.ChannelRoute.as_dict,
+    # with the reason the row asks for its channel): shown per row and in the results file.
+    route = models.JSONField(default=dict, blank=True)
     letter = models.OneToOneField("wagtail_correspondence.Letter", on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="batch_row")
 

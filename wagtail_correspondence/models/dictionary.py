@@ -26,6 +26,10 @@ class DataDictionary(RevisionMixin, index.Indexed, ClusterableModel):
         MultiFieldPanel([InlinePanel("sample_data_sets", label=_("Sample data set"))], heading=_("Sample data"),
                         classname="collapsed"),
     ]
+    # Rules across fields (due date after the letter's date...): a panel of their own.
+    panels += [MultiFieldPanel([InlinePanel("rules", label=_("Rule"))], heading=_("Data rules"),
+                               help_text=_("Checked on every letter using this dictionary; a letter whose data "
+                                           "breaks a rule cannot be generated."))]
     search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
 
     class Meta:
@@ -50,6 +54,10 @@ class DataDictionary(RevisionMixin, index.Indexed, ClusterableModel):
 
     def coerce_payload(self, data):
         return schema.coerce_payload(self.field_specs(), data)
+
+    def rule_specs(self):
+        return [rule.as_spec(_("Data rule %(number)s of %(dictionary)s") % {"number": number, "dictionary": self.name})
+                for number, rule in enumerate(self.rules.all(), start=1)]
 
     def example_payload(self):
         sample = self.sample_data_sets.first()

@@ -2,7 +2,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import CommentPanel, FieldPanel, MultiFieldPanel, ObjectList, TabbedInterface, TitleFieldPanel
+from wagtail.admin.panels import (
+    CommentPanel,
+    FieldPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    TabbedInterface,
+    TitleFieldPanel,
+)
 from wagtail.fields import StreamField
 from wagtail.models import Page
 from wagtail.search import index
@@ -136,9 +144,13 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
                         heading=_("Email")),
         MultiFieldPanel([FieldPanel("sms_text", widget=picker_textarea())], heading=_("SMS")),
     ]
+    rule_panels = [MultiFieldPanel([InlinePanel("data_rules", label=_("Rule"))], heading=_("Template rules"), help_text=_(
+        "Refuse a letter whose data makes no sense for this template (e.g. an amount due that is not greater "
+        "than 0). The data dictionary's own rules apply too."))]
     edit_handler = TabbedInterface([
         ObjectList(content_panels, heading=_("Content")),
         ObjectList(channel_panels, heading=_("Channel variants")),
+        ObjectList(rule_panels, heading=_("Data rules")),
         # Remarks on the wording while it is drafted and reviewed (Wagtail's comments).
         ObjectList([CommentPanel()], heading=_("Comments")),
     ])
@@ -187,6 +199,10 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
             for problem in problems:
                 errors.setdefault(problem.field, []).append(str(problem))
             raise ValidationError(errors)
+
+    def rule_specs(self):
+        return [rule.as_spec(_("Template rule %(number)s") % {"number": number})
+                for number, rule in enumerate(self.data_rules.all(), start=1)]
 
     # Previews --------------------------------------------------------------------------
 

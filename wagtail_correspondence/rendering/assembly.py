@@ -19,6 +19,7 @@ from inscriptis import get_text
 from markupsafe import Markup, escape
 from wagtail.rich_text import expand_db_html
 
+from .. import data_rules
 from ..conf import get_setting
 from . import formatting
 from .budget import letter_budget
@@ -29,7 +30,7 @@ from .sms import SmsText, measure_sms, normalise_sms
 from .sandbox import MergeError, collect_missing, render_source, text_to_template, with_paths
 from .templates import LetterBodyRenderer, recipient_lines, slot_text
 
-DATA, SLOT, MISSING, CONTENT, CHANNEL = "data", "slot", "missing", "content", "channel"
+DATA, SLOT, MISSING, CONTENT, CHANNEL, RULE = "data", "slot", "missing", "content", "channel", "rule"
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,22 @@ def _covered(path, reported):
     return any(path == other or path.startswith(other + ".") or path.startswith(other + "[") for other in reported)
 
 
+def check_rules(sources, typed, letter_date, reported):
+    """The data rules of the dictionary and of the template (``data_rules``) on the typed
+    data: a broken rule names its field; a rule that cannot be applied is a content problem.
+    A field whose value the dictionary already refused is not judged again."""
+    rules = sources.dictionary.rule_specs() + list(getattr(sources.template, "rule_specs", list)())
+    if not rules:
+        return []
+    problems = []
+    for problem in data_rules.evaluate(rules, typed, letter_date, sources.dictionary.field_index()):
+        if problem.misconfigured:
+            problems.append(InputProblem("template", problem.message, CONTENT))
+        elif not _covered(problem.field, reported):
+            problems.append(InputProblem(problem.field, problem.message, RULE))
+    return problems
+
+
 # Assembly -----------------------------------------------------------------------------
 
 
@@ -302,12 +319,13 @@ def assemble(sources, letter_input):
         data_errors, typed = [], {}
         problems.append(InputProblem("data", _("The data must be a JSON object."), DATA))
     problems += [InputProblem(error.path, error.message, DATA) for error in data_errors]
+    letter_date = letter_input.letter_date or timezone.localdate()
+    problems += check_rules(sources, typed, letter_date, [error.path for error in data_errors])
     data = with_paths(typed)
 
     locale = formatting.locale_for_language(template.language)
     letter = AssembledLetter(sources=sources, input=letter_input, locale=locale)
     render_problems, text_problems = [], []
-    letter_date = letter_input.letter_date or timezone.localdate()
     slots = letter_input.slots if isinstance(letter_input.slots, dict) else {}
     optional = letter_input.optional_fragments if isinstance(letter_input.optional_fragments, list) else None
 

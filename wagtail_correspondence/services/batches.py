@@ -14,6 +14,7 @@ from collections import Counter
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -23,11 +24,14 @@ from .. import json_limits, log_actions
 from ..models import BatchLease, BatchRow, BatchRowStatus, BatchStatus, LetterBatch
 from ..rendering.assembly import ContentUnavailable, assemble, live_sources
 from . import batch_leases
+from . import dispatch as dispatch_service
 from . import letters as letter_service
 
 MAX_ROWS = 100_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
 REPORTED_ERRORS = 500  # row errors kept in the report; every row keeps its own
+# What the dry run's totals group rows by: where they asked to go, where they go, and why.
+ROUTE_KEYS = ("requested", "requested_label", "channel", "channel_label", "reason", "delivered", "source")
 
 
 class BatchFileError(ValueError):
@@ -220,18 +224,38 @@ def row_request(batch, row):
         slots=row.slots, channel=row.channel or batch.channel)
 
 
+def channel_source(batch, row, template, data):
+    """Why the row asks for its channel, in words (the choice itself is ``letter_input``'s)."""
+    if row.channel:
+        return _("the row's own channel")
+    if batch.channel:
+        return _("the batch's channel")
+    customer = data.get("customer") if isinstance(data, dict) else None
+    preferred = customer.get("preferred_channel") if isinstance(customer, dict) else None
+    if preferred and preferred in (template.channels or []):
+        return _("the customer's preferred channel")
+    if preferred:
+        return _("the template's first channel (the customer prefers %(channel)s, which the template does not "
+                 "offer)") % {"channel": dispatch_service.channel_label(preferred)}
+    return _("the template's first channel")
+
+
 def check_row(batch, row, sources):
-    """Problems of one row ([] when it can be generated), and the channel it would use."""
+    """Problems of one row ([] when it can be generated), and where it would go: the route
+    the outbox will take (``dispatch.route_channel``), with why the row asks for its channel."""
     if row.errors and row.status == BatchRowStatus.ERROR and not row.letter_id:
-        return row.errors, ""
+        return row.errors, {}
     request = row_request(batch, row)
     try:
         data = letter_service.resolve_data(request.customer_id, request.data)
     except letter_service.LetterError as exc:
-        return [problem.as_dict() for problem in exc.problems], ""
+        return [problem.as_dict() for problem in exc.problems], {}
     letter_input = letter_service.letter_input(request, data)
     letter = assemble(sources, letter_input)
-    return [problem.as_dict() for problem in letter.problems], letter_input.channel
+    route = dispatch_service.route_channel(letter_input.channel, data, request.template,
+                                           getattr(sources.template, "fallback_channel", "") or "")
+    return [problem.as_dict() for problem in letter.problems], {
+        **route.as_dict(), "source": channel_source(batch, row, request.template, data)}
 
 
 def check_batch(batch_id, worker_id="", task_id=""):
@@ -253,7 +277,7 @@ def check_batch(batch_id, worker_id="", task_id=""):
 
 def _check_rows(batch, keeper):
     report = {"rows": batch.total_rows, "valid": 0, "errors": 0, "error_rows": [], "unresolved_fields": {},
-              "channels": {}}
+              "channels": {}, "routes": [], "rerouted_rows": [], "rerouted": 0, "undelivered": 0}
     try:
         sources = live_sources(batch.template.specific)
     except ContentUnavailable as exc:
@@ -261,15 +285,15 @@ def _check_rows(batch, keeper):
         LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.CHECKING).update(
             status=BatchStatus.FAILED, report=report)
         return report
-    unresolved, channels = Counter(), Counter()
+    unresolved, channels, routes = Counter(), Counter(), Counter()
     for row in batch.rows.order_by("row_number").iterator(chunk_size=500):
         if row.row_number % 100 == 0 and not LetterBatch.objects.filter(
                 pk=batch.pk, status=BatchStatus.CHECKING).exists():
             return report  # cancelled, or finished by another check meanwhile
-        problems, channel = check_row(batch, row, sources)
+        problems, route = check_row(batch, row, sources)
         # Never touches a row that has its letter (a check overtaken by the run).
         BatchRow.objects.filter(pk=row.pk, letter__isnull=True).exclude(status=BatchRowStatus.GENERATED).update(
-            errors=problems, status=BatchRowStatus.ERROR if problems else BatchRowStatus.VALID)
+            errors=problems, route=route, status=BatchRowStatus.ERROR if problems else BatchRowStatus.VALID)
         keeper.row_done()
         if problems:
             report["errors"] += 1
@@ -278,11 +302,18 @@ def _check_rows(batch, keeper):
                     unresolved[problem["field"]] += 1
                 if len(report["error_rows"]) < REPORTED_ERRORS:
                     report["error_rows"].append({"row": row.row_number, **problem})
-        else:
-            report["valid"] += 1
-            channels[channel or "none"] += 1
+            continue
+        report["valid"] += 1
+        channels[route["channel"] or "none"] += 1
+        routes[tuple(route[key] for key in ROUTE_KEYS)] += 1
+        if route["rerouted"] or not route["delivered"]:
+            report["rerouted"] += route["rerouted"]
+            report["undelivered"] += not route["delivered"]
+            if len(report["rerouted_rows"]) < REPORTED_ERRORS:
+                report["rerouted_rows"].append({"row": row.row_number, "customer_id": row.customer_id, **route})
     report["unresolved_fields"] = dict(unresolved.most_common())
     report["channels"] = dict(channels.most_common())
+    report["routes"] = [{**dict(zip(ROUTE_KEYS, key)), "rows": count} for key, count in routes.most_common()]
     LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.CHECKING).update(
         status=BatchStatus.CHECKED, report=report)
     return report
@@ -395,11 +426,11 @@ def resume_batch(user, batch, now=None):
     state = batch_leases.liveness(lease, now)
     if state is batch_leases.Liveness.ALIVE:
         if lease.worker_id:
-            raise ValueError(_("The batch is alive: worker %(worker)s completed a row %(ago)s ago. Resume a batch only "
+            # Said to people (the batch page shows it): the worker's id is for the API and the logs.
+            raise ValueError(_("The batch is alive: its worker completed a row %(ago)s ago. Resume a batch only "
                                "when its worker has stopped; one whose worker stops is resumed automatically after "
                                "%(seconds)s s without progress.") % {
-                "worker": lease.worker_id, "ago": timesince(lease.renewed_at, now),
-                "seconds": f"{batch_leases.lease_seconds():g}"})
+                "ago": timesince(lease.renewed_at, now), "seconds": f"{batch_leases.lease_seconds():g}"})
         raise ValueError(_("The batch was just handed to the task queue and is waiting for a worker to pick it up: "
                            "nothing to resume."))
     if state is batch_leases.Liveness.QUEUED:
@@ -428,6 +459,65 @@ def unknown_outcomes(batch):
     from .recovery import unknown_outcomes as marked
 
     return (stale_dispatches() | marked()).filter(letter__batch_row__batch=batch).distinct()
+
+
+# After the run: its letters, its results, its print runs ----------------------------------
+
+RESULT_COLUMNS = ["row", "customer_id", "status", "reference", "requested_channel", "channel", "channel_reason",
+                  "delivery", "print_run", "errors"]
+
+
+def batch_letters(batch):
+    from ..models import Letter
+
+    return Letter.objects.filter(batch_row__batch=batch)
+
+
+def batch_print_runs(batch):
+    """The print runs that printed letters of the batch, newest first, each with how many of
+    its letters came from the batch (``from_batch``: a run takes every letter waiting)."""
+    from ..models import PrintRun
+
+    of_batch = Q(dispatches__letter__batch_row__batch=batch)
+    runs = PrintRun.objects.filter(pk__in=PrintRun.objects.filter(of_batch).values("pk"))
+    return runs.annotate(from_batch=Count("dispatches", filter=of_batch)).order_by("-created_at")
+
+
+def waiting_for_print(batch):
+    """The batch's letters queued for the next print run."""
+    from ..models import Dispatch, DispatchStatus
+    from .printing import PRINT
+
+    return Dispatch.objects.filter(letter__batch_row__batch=batch, channel=PRINT, status=DispatchStatus.QUEUED)
+
+
+def result_rows(batch, offset=0, limit=None):
+    """One result per row, in row order (``limit`` rows from position ``offset``): its status,
+    its letter's reference, the channel the dry run planned and why, the channel(s) its letter
+    really took with their delivery state, and its errors. The admin's CSV and the API's
+    ``rows`` read the same."""
+    from ..delivery.base import ARCHIVE
+    from ..models import Dispatch
+
+    dispatches = Dispatch.objects.exclude(channel=ARCHIVE).select_related("print_run").order_by("pk")
+    rows = (batch.rows.order_by("row_number").select_related("letter")
+            .prefetch_related(Prefetch("letter__dispatches", queryset=dispatches)))
+    rows = rows[offset:offset + limit] if limit is not None else rows[offset:]
+    for row in rows.iterator(chunk_size=500):
+        route = row.route or {}
+        taken = list(row.letter.dispatches.all()) if row.letter_id else []
+        yield {
+            "row": row.row_number, "customer_id": row.customer_id, "status": row.get_status_display(),
+            "reference": row.letter.reference if row.letter_id else "",
+            "requested_channel": route.get("requested_label", ""),
+            "channel": ", ".join(dispatch_service.channel_label(dispatch.channel) for dispatch in taken)
+            or route.get("channel_label", ""),
+            "channel_reason": route.get("reason", ""),
+            "delivery": ", ".join(dispatch.get_status_display() for dispatch in taken),
+            "print_run": ", ".join(f"{dispatch.print_run.created_at:%Y-%m-%d %H:%M}" for dispatch in taken
+                                   if dispatch.print_run_id),
+            "errors": "; ".join(f"{error.get('field')}: {error.get('message')}" for error in row.errors or []),
+        }
 
 
 def batch_summary(batch):

@@ -10,10 +10,13 @@ path: there is no "urgent" shortcut that skips the outbox.
 
 import datetime
 import logging
+from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from .. import log_actions, public_urls
@@ -42,16 +45,76 @@ def backoff(attempts):
     return datetime.timedelta(seconds=min(policy["BASE_DELAY"] * 2 ** max(attempts - 1, 0), policy["MAX_DELAY"]))
 
 
-def deliverable_channels(letter):
-    """The letter's channels that have a delivery backend (a channel without one is replaced
-    by the template's fallback channel), then the archive, always."""
+def channel_label(name):
+    return dict(get_setting("CHANNELS")).get(name, name) if name else _("none")
+
+
+@dataclass(frozen=True)
+class ChannelRoute:
+    """The channel a letter asked for, the one its dispatch really takes, and why they differ.
+    ``delivered`` is False when the customer will not get the letter on any channel (it is
+    only archived, or the dispatch will fail for want of an address)."""
+
+    requested: str
+    channel: str
+    reason: str = ""
+    delivered: bool = True
+
+    @property
+    def rerouted(self):
+        return self.channel != self.requested
+
+    def as_dict(self):
+        return {**asdict(self), "rerouted": self.rerouted, "requested_label": channel_label(self.requested),
+                "channel_label": channel_label(self.channel)}
+
+
+def route_channel(requested, data, template, fallback):
+    """Where a letter on ``requested`` really goes, decided before anything is sent: a channel
+    without a backend, or whose backend finds no address in the data, is replaced by the
+    template's ``fallback`` channel. The outbox (``plan_dispatches``) and the batch dry run
+    both ask this, so the dry run shows what the dispatch will do."""
     configured = channel_backends()
+    addressee = SimpleNamespace(data=data, template=template)  # what backends read of a letter
+    if requested not in configured:
+        why = _("no %(channel)s backend configured") % {"channel": channel_label(requested)} if requested else _(
+            "no channel chosen")
+        return _to_fallback(requested, why, fallback, addressee, configured) or ChannelRoute(
+            requested, "", _("%(why)s and no fallback channel: the letter is only archived") % {"why": why},
+            delivered=False)
+    backend = get_channel(requested)
+    if backend.recipient_for(addressee):
+        return ChannelRoute(requested, requested)
+    why = backend.no_recipient_reason()
+    return _to_fallback(requested, why, fallback, addressee, configured) or ChannelRoute(
+        requested, requested, _("%(why)s and no fallback channel: delivery will fail") % {"why": why},
+        delivered=False)
+
+
+def _to_fallback(requested, why, fallback, addressee, configured):
+    if not fallback or fallback == requested or fallback not in configured:
+        return None
+    backend = get_channel(fallback)
+    if backend.recipient_for(addressee):
+        return ChannelRoute(requested, fallback, why)
+    return ChannelRoute(requested, fallback, _("%(why)s; %(fallback)s: %(missing)s too") % {
+        "why": why, "fallback": channel_label(fallback), "missing": backend.no_recipient_reason()}, delivered=False)
+
+
+def letter_routes(letter):
+    """The route of each of the letter's channels (``route_channel`` on its stored data)."""
+    fallback = fallback_channel(letter)
+    return [route_channel(channel, letter.data, letter.template, fallback) for channel in letter.channels]
+
+
+def deliverable_channels(letter):
+    """The channels the letter's dispatches take (``route_channel``: a channel without a
+    backend or without an address in the data is replaced by the template's fallback), then
+    the archive, always."""
     channels = []
-    for channel in letter.channels:
-        if channel not in configured:
-            channel = fallback_channel(letter)
-        if channel in configured and channel not in channels:
-            channels.append(channel)
+    for route in letter_routes(letter):
+        if route.channel and route.channel not in channels:
+            channels.append(route.channel)
     return channels + [ARCHIVE]
 
 
@@ -76,6 +139,11 @@ def plan_dispatches(letter):
                              idempotency_key=f"{letter.uuid}.{channel}", next_attempt_at=now,
                              link_origin=origin[:200]))
     created = Dispatch.objects.bulk_create(rows)
+    for route in letter_routes(letter):
+        if route.rerouted and route.channel:
+            log(letter, log_actions.LETTER_DISPATCH_FALLBACK, data={
+                "reference": letter.reference, "channel": route.channel, "instead_of": route.requested,
+                "reason": route.reason})
     batched = batched_channels()
     ids = [row.pk for row in created if row.channel not in batched]
     transaction.on_commit(lambda: enqueue(ids))

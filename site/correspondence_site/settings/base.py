@@ -370,7 +370,8 @@ WAGTAIL_CORRESPONDENCE = {
     # Comma-separated HMAC keys sealing the audit log, newest first (docs/deployment.md).
     "AUDIT_KEYS": os.environ.get("CORRESPONDENCE_AUDIT_KEYS", ""),
     "CUSTOMER_DATA_SOURCE": {
-        "BACKEND": "wagtail_correspondence.customers.JSONFileCustomerSource",
+        # The JSON file source, with due dates that move with the calendar (demo data).
+        "BACKEND": "correspondence_demo.customers.DemoCustomerSource",
         "OPTIONS": {"path": str(SITE_DIR / "demo_data" / "customers.json")},
     },
     "PDF_BACKEND": os.environ.get("PDF_BACKEND", "weasyprint"),

@@ -2,25 +2,33 @@
 run, follow its progress, and resume it if its worker stopped. Thin views over
 ``services.batches``."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timesince import timesince
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.mixins import Echo
 
 from ...conf import get_setting
+from ...exports import formula_safe_csv_writer
 from ...models import BatchLease, BatchStatus, LetterBatch
 from ...services import batch_leases
 from ...services import batches as service
 from ...services import letter_access
 from ...services import letters as letter_service
 from .builder import BuilderPermissionMixin
+from .printing import may_download_runs
 
 
 def batch_url(name, *args):
@@ -88,6 +96,32 @@ class BatchCreateView(BuilderPermissionMixin, BatchMixin, FormView):
         return redirect(batch_url("batch", batch.pk))
 
 
+def worker_text(batch, worker, now=None):
+    """The batch's worker in words for the page: whether someone is working on it, or since
+    when nobody is. Worker ids and task ids are for the API and the logs."""
+    state = worker["state"]
+    if state == batch_leases.Liveness.ALIVE.value and worker["worker"]:
+        return _("A worker is on it: last progress %(ago)s ago.") % {"ago": timesince(worker["renewed_at"], now)}
+    if state == batch_leases.Liveness.ALIVE.value:
+        return _("Queued: waiting for a worker to pick it up.")
+    if state == batch_leases.Liveness.QUEUED.value:
+        return _("Waiting in the task queue: is a worker running?")
+    if state == batch_leases.Liveness.STALE.value and worker["renewed_at"]:
+        return _("Stalled since %(when)s (no progress for %(ago)s): its worker has stopped. The batch is resumed "
+                 "automatically; you can also resume it now.") % {
+            "when": date_format(localtime(worker["renewed_at"]), "SHORT_DATETIME_FORMAT"),
+            "ago": timesince(worker["renewed_at"], now)}
+    if state == batch_leases.Liveness.STALE.value:
+        return _("No worker has picked it up: it is resumed automatically; you can also resume it now.")
+    return ""
+
+
+def progress_text(batch, progress):
+    if batch.status == BatchStatus.CHECKING:
+        return _("Dry run: %(checked)s of %(total)s rows checked (%(percent)s%%)") % progress
+    return _("%(generated)s generated, %(errors)s with errors, of %(total)s rows (%(percent)s%%)") % progress
+
+
 class BatchDetailView(BatchMixin, TemplateView):
     template_name = "wagtail_correspondence/letters/batches/detail.html"
 
@@ -104,8 +138,18 @@ class BatchDetailView(BatchMixin, TemplateView):
         worker = batch_leases.describe(self.batch, BatchLease.objects.filter(batch=self.batch).first())
         stuck = self.batch.status == BatchStatus.FAILED or (
             self.batch.status in batch_leases.ACTIVE and worker["state"] == batch_leases.Liveness.STALE.value)
+        progress = self.batch.progress()
+        finished = self.batch.status in (BatchStatus.COMPLETED, BatchStatus.CANCELLED, BatchStatus.FAILED)
         context.update({
-            "batch": self.batch, "progress": self.batch.progress(), "report": self.batch.report,
+            "batch": self.batch, "progress": progress, "report": self.batch.report,
+            "progress_text": progress_text(self.batch, progress), "worker_text": worker_text(self.batch, worker),
+            "finished": finished,
+            "letters_url": batch_letters_url(self.batch) if progress["generated"] else "",
+            "results_url": batch_url("batch_results", self.batch.pk),
+            "print_runs": list(service.batch_print_runs(self.batch)[:20]),
+            "waiting_for_print": service.waiting_for_print(self.batch).count(),
+            "print_runs_url": batch_url("print_runs"),
+            "can_download_runs": may_download_runs(self.request.user),
             "can_start": owner and self.batch.status == BatchStatus.CHECKED,
             "can_cancel": owner and self.batch.status in (BatchStatus.CHECKED, BatchStatus.RUNNING),
             "can_resume": owner and letter_service.can_build_letters(self.request.user) and stuck,
@@ -117,11 +161,36 @@ class BatchDetailView(BatchMixin, TemplateView):
         return context
 
 
+def batch_letters_url(batch):
+    """The letter list, filtered to the batch's letters."""
+    return batch_url("index") + "?" + urlencode({"batch": batch.pk})
+
+
 class BatchProgressView(View):
     def get(self, request, pk):
         batch = get_object_or_404(visible_batches(request.user), pk=pk)
-        return JsonResponse({"status": batch.status, "status_display": batch.get_status_display(),
-                             **batch.progress()})
+        progress = batch.progress()
+        worker = batch_leases.describe(batch, BatchLease.objects.filter(batch=batch).first())
+        return JsonResponse({"status": batch.status, "status_display": batch.get_status_display(), **progress,
+                             "text": progress_text(batch, progress), "worker_text": worker_text(batch, worker)})
+
+
+class BatchResultsView(View):
+    """Every row's outcome as CSV (formula-safe): status, reference, the channel planned and
+    why, the channel taken and its delivery, the print run, the errors."""
+
+    def get(self, request, pk):
+        batch = get_object_or_404(visible_batches(request.user), pk=pk)
+        writer = formula_safe_csv_writer(Echo(), service.RESULT_COLUMNS)
+
+        def lines():
+            yield writer.writerow({column: column for column in service.RESULT_COLUMNS})
+            for row in service.result_rows(batch):
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-results.csv"'
+        return response
 
 
 class BatchActionView(BuilderPermissionMixin, View):

@@ -12,9 +12,11 @@
         .then(function (response) { return response.json(); })
         .then(function (data) {
           bar.value = data.percent;
-          text.textContent = data.generated + ' generated, ' + data.errors + ' with errors, of ' + data.total +
-            ' rows (' + data.percent + '%)';
+          // The server words the progress and the worker's state (in the user's language).
+          text.textContent = data.text;
           status.textContent = data.status_display;
+          const worker = document.querySelector('[data-batch-worker]');
+          if (worker && data.worker_text) worker.textContent = data.worker_text;
           if (data.status === 'checking' || data.status === 'running') {
             setTimeout(poll, 1000);
           } else {
