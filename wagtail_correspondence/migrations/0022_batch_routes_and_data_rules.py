@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("wagtail_correspondence", "0023_slot_builder")]
+    dependencies = [("wagtail_correspondence", "0021_four_eyes_review")]
 
     operations = [
         migrations.AddField(

@@ -28,7 +28,7 @@ def revoke_print_runs(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("wagtail_correspondence", "0024_slot_batches")]
+    dependencies = [("wagtail_correspondence", "0022_batch_routes_and_data_rules")]
     operations = [
         migrations.AddField(
             model_name="dispatch",

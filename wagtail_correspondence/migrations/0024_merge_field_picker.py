@@ -7,7 +7,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("wagtail_correspondence", "0027_slot_site")]
+    dependencies = [("wagtail_correspondence", "0023_print_run_progress_and_portal_links")]
     operations = [
         migrations.AlterField(
             model_name='fragment',
