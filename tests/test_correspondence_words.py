@@ -80,6 +80,15 @@ def test_reports_speak_of_letter_templates_without_web_pages(client, make_user, 
     assert '"Locked pages"' in menu and '"Aging pages"' in menu and "Locked letter templates" not in menu
 
 
+def test_the_dashboard_and_help_menu_do_not_send_users_to_wagtails_manual(client, make_user, template_page):
+    client.force_login(make_user("alice", roles.CONTENT_AUTHORS))
+    response = client.get(reverse("wagtailadmin_home"))
+    html, menu = response.content.decode(), _menu(response)
+    assert "editor guide" not in html.lower() and "Editor Guide" not in menu
+    assert "What's new in Wagtail" not in menu and "What\\u0027s new in Wagtail" not in menu
+    assert "Shortcuts" in menu
+
+
 def test_the_library_has_no_site_record_warning_but_the_root_keeps_wagtails_help(client, make_user, template_page):
     library = ensure_template_library()
     client.force_login(make_user("root", superuser=True))

@@ -130,7 +130,9 @@ def dictionary_form(dictionary, **changes):
             "fields-TOTAL_FORMS": str(len(fields)), "fields-INITIAL_FORMS": str(len(fields)),
             "fields-MIN_NUM_FORMS": "0", "fields-MAX_NUM_FORMS": "1000",
             "sample_data_sets-TOTAL_FORMS": "0", "sample_data_sets-INITIAL_FORMS": "0",
-            "sample_data_sets-MIN_NUM_FORMS": "0", "sample_data_sets-MAX_NUM_FORMS": "1000"}
+            "sample_data_sets-MIN_NUM_FORMS": "0", "sample_data_sets-MAX_NUM_FORMS": "1000",
+            "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0",
+            "rules-MIN_NUM_FORMS": "0", "rules-MAX_NUM_FORMS": "1000"}
     for index, field in enumerate(fields):
         prefix = f"fields-{index}-"
         data.update({prefix + "id": str(field.pk), prefix + "ORDER": str(index + 1), prefix + "DELETE": "",

@@ -256,6 +256,14 @@ def relabelled(menu_item, label):
     return menu_item
 
 
+@hooks.register("construct_help_menu")
+def help_without_wagtails_release_notes(request, menu_items):
+    """The Help menu keeps the keyboard shortcuts; Wagtail's release notes and editor guide
+    (outside links about Wagtail, with a "new" badge on every upgrade) are not this product's."""
+    menu_items[:] = [item for item in menu_items
+                     if item.name != "editor-guide" and not item.name.startswith("whats-new-in-wagtail")]
+
+
 @hooks.register("insert_global_admin_js")
 def name_admin_widgets():
     """Accessible names for the admin widgets Wagtail leaves unnamed: tables, the minimap, the

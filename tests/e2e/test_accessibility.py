@@ -52,6 +52,8 @@ def screens():
     letter = Letter.objects.filter(department=billing).exclude(reference="").order_by("pk").first()
     batch = LetterBatch.objects.order_by("pk").first()
     entry = entry_in("complaints")
+    overdue = next(candidate for candidate in Correspondence.objects.filter(department__code="complaints")
+                   if candidate.is_overdue)
     register = reverse("correspondence_register_entries_modeladmin_index")
     found = [
         ("author", "dashboard", "/admin/"),
@@ -76,6 +78,7 @@ def screens():
         ("officer", "register", register),
         ("officer", "register an entry", reverse("correspondence_register_entries_modeladmin_create")),
         ("officer", "entry", reverse("correspondence_register_entries_modeladmin_inspect", args=[entry.pk])),
+        ("officer", "overdue entry", reverse("correspondence_register_entries_modeladmin_inspect", args=[overdue.pk])),
         ("supervisor", "dashboard", "/admin/"),
         ("supervisor", "overdue", register + "?deadline=overdue"),
         ("supervisor", "print runs", letters_url("print_runs")),
