@@ -124,3 +124,9 @@ def test_creating_in_the_library_offers_templates_and_folders_in_its_own_words(c
     html = client.get(reverse("wagtailadmin_pages:add_subpage", args=[library.pk])).content.decode()
     assert "Choose what to create." in html and "Letter template" in html and "Template folder" in html
     assert "Create a page in" not in html and "Pages using" not in html
+
+
+def test_the_favicon_browsers_ask_for_is_answered(client, db):
+    # Sandboxed previews and every admin page made browsers log a 404 for it.
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("wagtailadmin/images/favicon.ico")

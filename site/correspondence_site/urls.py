@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
@@ -11,6 +10,7 @@ from wagtail_correspondence.api import urls as correspondence_api_urls
 from wagtail_correspondence.portal import urls as correspondence_portal_urls
 
 from . import views
+
 
 # Django's own admin is not routed: nothing in the product needs it, and its views would show
 # a staff user every model it manages without the policies the Wagtail admin applies.
@@ -30,7 +30,7 @@ urlpatterns = [
     path("api/correspondence/v1/", include(correspondence_api_urls)),
     path("portal/", include(correspondence_portal_urls)),
     # Browsers ask for /favicon.ico on their own (sandboxed previews too): answer with the admin's.
-    path("favicon.ico", RedirectView.as_view(url=static_url("wagtailadmin/images/favicon.ico"))),
+    path("favicon.ico", views.favicon),
 ]
 
 if settings.DEBUG:
