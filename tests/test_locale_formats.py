@@ -93,6 +93,19 @@ def test_the_admin_shows_a_letter_and_its_register_entry_in_the_one_format(clien
     _shows_only_the_one_format(client.get(entry.get_admin_url()).content.decode(), "4 Dec 2026, 21:52")
 
 
+def test_the_letter_page_names_channels_languages_and_people_not_codes(client, make_user, dated_letter):
+    dated_letter.created_by.first_name, dated_letter.created_by.last_name = "Amir", "Agent"
+    dated_letter.created_by.save()
+    client.force_login(make_user("root", superuser=True))
+    html = client.get(f"/admin/correspondence/letters/inspect/{dated_letter.pk}/").content.decode()
+    facts = re.sub(r"\s+", " ", html[html.index("<dt>"):html.index("</dl>")])
+    assert "<dt>Channel</dt><dd>Secure portal</dd>" in facts
+    assert "<dt>Language</dt><dd>English</dd>" in facts
+    name = dated_letter.created_by.get_full_name()
+    assert name and f"by {name}" in facts and f"by {dated_letter.created_by.username}<" not in facts
+    assert '<td>Secure portal</td>' in html and '<td>Archive</td>' in html  # the delivery table
+
+
 def test_the_portal_shows_the_letters_day_in_the_one_format(client, dated_letter):
     path = re.search(r"http://testserver(/portal/letters/[^/\s]+/)", mail.outbox[0].body).group(1)
     _shows_only_the_one_format(client.get(path).content.decode(), "4 Dec 2026")

@@ -125,7 +125,7 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     assert f"{NOTE} {INJECTION}" in text
     assert f"{NOTE} 49" not in text
     assert page.frame_locator("iframe[data-preview-frame]").locator("b", has_text="bold").count() == 0
-    screenshot(page, "personal-note")
+    screenshot(page, "personal-note", docs="letter-builder")
 
     # The other channels: the email version, and the SMS text with its segment count.
     page.locator("[data-preview-tab=email]").click()
@@ -250,7 +250,7 @@ def test_officer_replies_to_a_register_entry_and_the_letter_quotes_it(transactio
     assert f"Your letter of 3 December 2026, our reference {entry.reference}" in text, text
     assert old_complaint not in text
     page.locator("[data-problems]", has_text="Ready to generate").wait_for()
-    screenshot(page, "reply-builder")
+    screenshot(page, "reply-builder", docs="letter-reply-builder")
 
     page.locator("[data-generate]").click()
     page.wait_for_url(re.compile(r".*/admin/correspondence/letters/inspect/\d+/$"), timeout=60_000)

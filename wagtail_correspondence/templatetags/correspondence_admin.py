@@ -1,6 +1,8 @@
 """Template helpers of the product's admin screens."""
 
 from django import template
+from django.utils import translation
+from django.utils.translation import gettext as _
 from wagtail.models import Page
 from wagtail.permission_policies.pages import PagePermissionPolicy
 
@@ -12,3 +14,22 @@ def works_with_pages(user):
     """Whether the dashboard's “Search all pages” means anything to ``user``: those who edit
     letter templates (pages) use it; correspondence staff have no page to find."""
     return PagePermissionPolicy(Page).user_has_any_permission(user, ["add", "change", "publish"])
+
+
+@register.filter
+def channel_name(code):
+    """A channel as people call it ("Secure portal", not "portal"); the archive is a copy kept,
+    not a channel of the settings."""
+    from ..services.dispatch import channel_label
+
+    return _("Archive") if code == "archive" else channel_label(code)
+
+
+@register.filter
+def language_name(code):
+    """A language code as its name in the reader's language ("English" for "en"); an unknown
+    code is shown as it is rather than failing the page."""
+    try:
+        return translation.get_language_info(code)["name_translated"]
+    except KeyError:
+        return code
