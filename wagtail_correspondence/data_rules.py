@@ -62,15 +62,6 @@ class _Misconfigured(Exception):
     pass
 
 
-def _lookup(data, path):
-    value = data
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def _blank(value):
     return value is None or (isinstance(value, str) and not value.strip()) or value in ([], {})
 
@@ -146,7 +137,7 @@ def _check(rule, data, letter_date, index):
     label = spec.label or spec.name
     if rule.kind == REQUIRED_IF:
         condition = _spec(index, rule.other_field, rule.origin)
-        other = _typed(condition, _lookup(data, rule.other_field))
+        other = _typed(condition, schema.value_at(data, rule.other_field))
         if _blank(other):
             return None
         if (rule.value or "").strip():
@@ -156,12 +147,12 @@ def _check(rule, data, letter_date, index):
                 raise _Misconfigured(f"{rule.origin}: {exc}") from None
             if not _comparable(other, expected) or not COMPARE[rule.operator](other, expected):
                 return None
-        if not _blank(_lookup(data, rule.field)):
+        if not _blank(schema.value_at(data, rule.field)):
             return None
         return RuleProblem(rule.field, rule.message or _("%(label)s is required when %(other)s is given.") % {
             "label": label, "other": condition.label or condition.name})
 
-    value = _typed(spec, _lookup(data, rule.field))
+    value = _typed(spec, schema.value_at(data, rule.field))
     if _blank(value):
         return None
     if spec.type not in ORDERED_TYPES and rule.operator not in EQUALITY_ONLY:
@@ -179,7 +170,7 @@ def _check(rule, data, letter_date, index):
             what = _("the letter's date")
     elif rule.kind == COMPARE_FIELD:
         other_spec = _spec(index, rule.other_field, rule.origin)
-        other = _typed(other_spec, _lookup(data, rule.other_field))
+        other = _typed(other_spec, schema.value_at(data, rule.other_field))
         if _blank(other):
             return None
         what = other_spec.label or other_spec.name

@@ -207,6 +207,12 @@ def json_schema(specs, title=""):
     return root
 
 
+def value_at(data, path):
+    """The value at a dotted path of letter data ("customer.address.city"), or None where the
+    path leads nowhere."""
+    return _lookup(data, path.split("."))[1]
+
+
 def _lookup(data, parts):
     for part in parts:
         if not isinstance(data, dict) or part not in data:

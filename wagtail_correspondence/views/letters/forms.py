@@ -21,15 +21,6 @@ _INPUT_TYPES = {schema.DATE: "date", schema.EMAIL: "email", schema.PHONE: "tel",
                 schema.MONEY: "text"}
 
 
-def _get(data, path):
-    value = data
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def _set(data, path, value):
     parts = path.split(".")
     for part in parts[:-1]:
@@ -65,7 +56,7 @@ class LetterBuilderForm(forms.Form):
                 continue  # sub-fields of lists are edited with their list
             if answering and spec.name.startswith(REPLY_PREFIX):
                 continue  # filled from the register entry the letter answers
-            self._add_data_field(spec, _get(values, spec.name))
+            self._add_data_field(spec, schema.value_at(values, spec.name))
         self.slot_field_names = []
         for slot in template.slots():
             name = f"{SLOT_PREFIX}{slot['name']}"
@@ -190,7 +181,7 @@ class LetterBuilderForm(forms.Form):
             entered = self._entered_value(spec)
             if entered is None:
                 continue
-            current = _get(base, spec.name)
+            current = schema.value_at(base, spec.name)
             if spec.type == schema.ADDRESS and isinstance(current, dict):
                 entered = {**current, **entered}
             if entered != current:
