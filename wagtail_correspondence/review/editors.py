@@ -15,11 +15,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from wagtail.models import TaskState, WorkflowState
 
+from .. import dates
 from .rules import BLOCK_KEY_RE, under_review_policy
 
 # Fields of Wagtail's page form that belong to the editing user, not to the content.
@@ -179,8 +179,7 @@ def requested_changes(obj):
 def requested_changes_message(task_state):
     reviewer = task_state.finished_by
     name = (reviewer.get_full_name() or reviewer.get_username()) if reviewer else _("A reviewer")
-    when = formats.date_format(timezone.localtime(task_state.finished_at), "DATETIME_FORMAT") \
-        if task_state.finished_at else ""
+    when = dates.when(task_state.finished_at)
     if task_state.comment:
         return _("Changes requested by %(reviewer)s on %(when)s: “%(comment)s” Make the changes, then submit "
                  "again.") % {"reviewer": name, "when": when, "comment": task_state.comment}
