@@ -46,7 +46,7 @@ def test_author_inserts_a_merge_field_with_the_picker(setup, open_session, scree
     picker.get_by_label("Search the fields").fill("balance")
     assert option.count() == 1  # the search narrowed the dictionary's fields to one
     assert option.inner_text().split("\n")[:2] == ["Outstanding balance", "Money amount"]
-    screenshot(page, "picker-searched")
+    screenshot(page, "picker-searched", docs="merge-field-picker")
     option.click()
     assert not picker.is_visible()
 
@@ -75,7 +75,7 @@ def test_author_edits_the_dictionary_in_its_table(setup, open_session, screensho
     # Compact: the whole editor is far shorter than a page per field.
     height = page.evaluate("document.querySelector('main').scrollHeight")
     assert height < 2500, height
-    screenshot(page, "dictionary-table")
+    screenshot(page, "dictionary-table", docs="data-dictionary-fields")
 
     balance = rows.filter(has=page.locator("input[value='balance']"))
     balance.get_by_label("Label").fill("Amount due")

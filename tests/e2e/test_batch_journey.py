@@ -61,7 +61,7 @@ def test_agent_runs_a_batch_and_follows_its_results(demo, batch_file, open_sessi
     assert "balance" in zero.inner_text() and "greater than 0" in zero.inner_text()
     batch = LetterBatch.objects.get(name="December reminders")
     assert (batch.report["valid"], batch.report["errors"]) == (ROWS - 2, 2)
-    screenshot(page, "dry-run")
+    screenshot(page, "dry-run", docs="batch-dry-run")
 
     # 3. Generate: the page follows the run to its end.
     page.get_by_role("button", name=f"Generate {ROWS - 2} letters").click()
@@ -84,7 +84,7 @@ def test_agent_runs_a_batch_and_follows_its_results(demo, batch_file, open_sessi
     run.wait_for()
     printed = Letter.objects.filter(batch_row__batch=batch, dispatches__channel="print").count()
     assert f"{printed} letters of this batch" in run.inner_text() and printed >= 4
-    screenshot(page, "finished")
+    screenshot(page, "finished", docs="batch-finished")
 
     # 5. The results file: every row, the channel taken, the errors.
     with page.expect_download() as download:

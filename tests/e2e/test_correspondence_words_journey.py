@@ -32,7 +32,7 @@ def test_an_author_reaches_the_templates_through_letter_templates_and_meets_no_p
     sidebar.get_by_role("link", name="Letter templates").click()
     page.get_by_role("heading", name="Letter templates").wait_for()
     assert "no site record" not in page.content()
-    screenshot(page, "letter-templates")
+    screenshot(page, "letter-templates", docs="letter-templates")
 
     page.get_by_role("link", name="Payment reminder").first.click()
     page.get_by_role("tab", name="Content").wait_for()
@@ -43,7 +43,7 @@ def test_an_author_reaches_the_templates_through_letter_templates_and_meets_no_p
     page.locator("button[data-side-panel-toggle=status]").click()
     page.get_by_text("Unlocked").wait_for()
     assert page.get_by_text("Visible to all").count() == 0
-    screenshot(page, "template-editor")
+    screenshot(page, "template-editor", docs="letter-template-editor")
 
 
 def test_dates_read_the_same_on_the_register_list_an_entry_a_letter_and_the_portal(

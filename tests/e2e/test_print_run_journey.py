@@ -55,7 +55,7 @@ def test_supervisor_sends_a_print_run_and_downloads_it(open_session, waiting_let
     download_button.wait_for()  # the page followed the run and reloaded when it was done
     assert page.locator("[data-print-run-status]").inner_text() == "Sent to the print room"
     assert page.locator("[data-progress-text]").inner_text() == "3 of 3 letters merged (100%)"
-    screenshot(page, "print-run-done")
+    screenshot(page, "print-run-done", docs="print-run-done")
     # The button's label is visible, not covered by an icon or anything else.
     assert download_button.evaluate(
         "el => { const r = el.getBoundingClientRect(); const hit = document.elementFromPoint(r.x + r.width / 2, "

@@ -38,7 +38,7 @@ def primary(page):
 
 
 def test_officer_registers_with_the_look_up_and_the_date_picker_and_closes_through_the_action_bar(
-        desk, one_customer, open_session):
+        desk, one_customer, open_session, screenshot):
     page = open_session("officer", factories.PASSWORD)
     page.locator("#wagtail-sidebar").get_by_role("button", name="Register", exact=True).click()
     page.get_by_role("link", name="Register incoming mail").click()
@@ -55,6 +55,7 @@ def test_officer_registers_with_the_look_up_and_the_date_picker_and_closes_throu
     assert page.input_value("input[name=sender_email]") == "ada@example.org"
     assert page.input_value("textarea[name=sender_address]") == "Rue de la Loi 16\n1000 Brussels\nBelgium"
     assert page.input_value("input[name=customer_id]") == "C-1001"
+    screenshot(page, "customer-look-up", docs="register-customer-lookup")
 
     # Wagtail's date picker: the first day of this month.
     page.click("input[name=received_at]")
@@ -78,6 +79,8 @@ def test_officer_registers_with_the_look_up_and_the_date_picker_and_closes_throu
         page.get_by_label("Comment").fill(f"Step {action}")
         button.click()
         page.locator(f".cc-entry[data-entry='{reference}'][data-status='{status}']").wait_for()
+        if status == Status.RESPONDED:
+            screenshot(page, "next-step-after-responded", docs="register-entry-next-step")
     assert primary(page).get_attribute("data-transition") == "reopen"
 
     entry = Correspondence.objects.get(reference=reference)
@@ -92,7 +95,7 @@ def test_officer_registers_with_the_look_up_and_the_date_picker_and_closes_throu
                for item in ModelLogEntry.objects.filter(action=log_actions.CUSTOMER_RECORD_VIEWED))
 
 
-def test_supervisor_clicks_a_bar_and_lands_on_the_filtered_list(desk, open_session):
+def test_supervisor_clicks_a_bar_and_lands_on_the_filtered_list(desk, open_session, screenshot):
     supervisor = desk["supervisor"]
     billing = [service.register_entry(supervisor, subject=f"Billing question {n}", kind="letter", channel="post",
                                       department=desk["billing"]) for n in range(3)]
@@ -113,6 +116,8 @@ def test_supervisor_clicks_a_bar_and_lands_on_the_filtered_list(desk, open_sessi
                 legend: chart.options.plugins.legend.position};
     }""")
     assert point["count"] == 3 and point["x_title"] == "Week starting" and point["y_title"] == "Entries registered"
+    figure.scroll_into_view_if_needed()
+    screenshot(page, "dashboard-volumes", docs="register-dashboard-volumes")
     box = page.locator("[data-chart-canvas]").bounding_box()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     page.wait_for_url(re.compile(r".*/admin/correspondence/register/entries/\?.*department=billing.*"))
@@ -122,3 +127,4 @@ def test_supervisor_clicks_a_bar_and_lands_on_the_filtered_list(desk, open_sessi
     assert {row.get_attribute("data-entry") for row in rows.all()} == {entry.reference for entry in billing}
     assert other.reference not in page.content()
     assert "Billing only" in page.locator("select#cc-filter-department option[selected]").inner_text()
+    screenshot(page, "filtered-list", docs="register-list-filters")

@@ -52,9 +52,13 @@ def submit_new_wording(open_session, screenshot, fragment, text):
 
 def test_author_submits_reviewer_compares_and_approves(setup, open_session, screenshot):
     _author, _reviewer, fragment = setup
-    submit_new_wording(open_session, screenshot, fragment, " Thank you for {{ customer.last_name }}.")
+    author = submit_new_wording(open_session, screenshot, fragment, " Thank you for {{ customer.last_name }}.")
     fragment.refresh_from_db()
     assert fragment.current_workflow_state.status == WorkflowState.STATUS_IN_PROGRESS
+    # The author's list shows where the fragment stands.
+    author.goto(reverse("wagtailsnippets_wagtail_correspondence_fragment:list"))
+    assert author.locator("tr", has_text=fragment.title).get_by_text("In review", exact=True).is_visible()
+    screenshot(author, "fragments-with-status", docs="review-fragment-status")
     assert "Thank you" not in live_text(fragment)
     assert "Thank you for {{ customer.last_name }}." in fragment.latest_revision.as_object().body[0].value.source
 
@@ -213,7 +217,7 @@ def test_request_changes_reaches_the_author_then_the_reviewer_approves_from_the_
     page.goto(compare)
     assert "Pay now." in " ".join(page.locator("[data-redline-text] ins").all_inner_texts())
     page.locator("[data-review-decision] textarea[name='comment']").fill("Say how to pay, please.")
-    screenshot(page, "reviewer-requests-changes-on-compare")
+    screenshot(page, "reviewer-requests-changes-on-compare", docs="review-side-by-side")
     page.locator("[data-review-decision]").get_by_role("button", name="Request changes").click()
     page.locator(".messages li", has_text="Changes requested on").wait_for()
     fragment.refresh_from_db()
@@ -224,7 +228,7 @@ def test_request_changes_reaches_the_author_then_the_reviewer_approves_from_the_
     notice = author.locator(".messages li", has_text="Changes requested by")
     notice.wait_for()
     assert "Say how to pay, please." in notice.inner_text() and "by reviewer on" in notice.inner_text()
-    screenshot(author, "author-sees-requested-changes")
+    screenshot(author, "author-sees-requested-changes", docs="review-changes-requested")
     author.close()
 
     submit_new_wording(open_session, screenshot, fragment, " Pay by transfer.")
