@@ -130,3 +130,9 @@ def test_the_favicon_browsers_ask_for_is_answered(client, db):
     # Sandboxed previews and every admin page made browsers log a 404 for it.
     response = client.get("/favicon.ico")
     assert response.status_code == 302 and response["Location"].endswith("wagtailadmin/images/favicon.ico")
+
+
+def test_admin_pages_are_titled_for_the_product_not_wagtail(client, make_user):
+    client.force_login(make_user("alice", roles.CONTENT_AUTHORS))
+    title = re.search(r"<title>(.*?)</title>", client.get(reverse("wagtailadmin_home")).content.decode(), re.S)
+    assert title.group(1).strip().endswith("- Correspondence"), title.group(1)
