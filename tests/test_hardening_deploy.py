@@ -38,6 +38,7 @@ def production_env(tmp_path):
         "ALLOWED_HOSTS": "letters.example.org,testserver",
         "CSRF_TRUSTED_ORIGINS": "https://letters.example.org",
         "WAGTAILADMIN_BASE_URL": "https://letters.example.org",
+        "CORRESPONDENCE_PUBLIC_URL": "https://letters.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
         "PRIVATE_STORAGE_ROOT": str(tmp_path / "private"),
     })
@@ -62,6 +63,7 @@ def test_check_deploy_is_clean(production_env):
     ("SECURE_SSL_REDIRECT", "false", "security.W008"),
     ("SECURE_HSTS_SECONDS", "0", "security.W004"),
     ("SESSION_COOKIE_SECURE", "false", "security.W012"),
+    ("CORRESPONDENCE_PUBLIC_URL", "", "wagtail_correspondence.W033"),
 ])
 def test_check_deploy_sees_a_weakened_setting(production_env, variable, value, warning):
     """Control: the clean result above is the check finding nothing, not the check not running."""

@@ -149,3 +149,19 @@ def scheduled_jobs_valid(app_configs, **kwargs):
             errors.append(Error(f"WAGTAIL_CORRESPONDENCE['BACKGROUND'][{name!r}] must be a positive number",
                                 id="wagtail_correspondence.E051"))
     return errors
+
+
+@register(Tags.security, deploy=True)
+def portal_links_have_a_public_address(app_configs, **kwargs):
+    """Without PORTAL["BASE_URL"], a portal link in a customer's email starts with the host of
+    the request that generated the letter: in production that trusts a Host header (within
+    ALLOWED_HOSTS) to decide where customers are sent."""
+    from .conf import get_setting
+
+    if get_setting("PORTAL").get("BASE_URL"):
+        return []
+    return [Warning(
+        "Portal links in customers' emails follow the address of the request that generated each letter.",
+        hint="Set WAGTAIL_CORRESPONDENCE['PORTAL']['BASE_URL'] (CORRESPONDENCE_PUBLIC_URL in the reference site) "
+             "to the address customers reach the site at.",
+        id="wagtail_correspondence.W033")]
