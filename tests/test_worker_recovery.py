@@ -46,6 +46,17 @@ EMAIL_CUSTOMERS = ["C-1001", "C-1004", "C-1005", "C-1007", "C-1010", "C-1011", "
                    "C-1019", "C-1022"]
 
 
+def stopped(site, process, name, timeout=120):
+    """The process's exit status once it stopped; if it does not stop in time, the stack of each
+    of its threads (faulthandler, on SIGABRT) goes into its log and the test fails with it."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        process.wait(timeout=30)
+        raise AssertionError(f"{name} did not stop within {timeout} s:\n{site.log(name)[-8000:]}") from None
+
+
 def wait_for(condition, what, timeout=300, every=0.5):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -89,7 +100,8 @@ class Site:
         self.env = {key: value for key, value in os.environ.items() if key not in unset}
         self.env.update({"DATABASE_URL": database_url(database), "DJANGO_SETTINGS_MODULE": settings_module,
                          "PRIVATE_STORAGE_ROOT": str(self.files / "private"), "MEDIA_ROOT": str(self.files / "media"),
-                         "EMAIL_FILE_PATH": str(self.files / "mail"), "PYTHONUNBUFFERED": "1", **(extra_env or {})})
+                         "EMAIL_FILE_PATH": str(self.files / "mail"), "PYTHONUNBUFFERED": "1",
+                         "PYTHONFAULTHANDLER": "1", **(extra_env or {})})
         if pythonpath:
             self.env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), self.env.get("PYTHONPATH", "")])
         self.processes = []
@@ -245,8 +257,8 @@ def test_a_worker_killed_mid_batch_is_replaced_and_every_letter_is_made_and_sent
     wait_for(finished, "the batch to finish and its emails to go out")
     second.send_signal(signal.SIGTERM)
     scheduler.send_signal(signal.SIGINT)
-    assert second.wait(timeout=120) == 0, site.log("second-worker")
-    assert scheduler.wait(timeout=120) == 0, site.log("correspondence_scheduler")
+    assert stopped(site, second, "second-worker") == 0, site.log("second-worker")
+    assert stopped(site, scheduler, "correspondence_scheduler") == 0, site.log("correspondence_scheduler")
     assert "Scheduler stopped." in site.log("correspondence_scheduler")
 
     # Every row generated once: one letter per row, numbers unique and without a gap (the row
