@@ -46,6 +46,13 @@ EMAIL_CUSTOMERS = ["C-1001", "C-1004", "C-1005", "C-1007", "C-1010", "C-1011", "
                    "C-1019", "C-1022"]
 
 
+def interruptible():
+    """In the child, before it runs: Ctrl+C (SIGINT) as in a terminal. A suite started in the
+    background (`make test &`) runs with SIGINT ignored, the children would inherit that, and the
+    commands deliberately leave an ignored SIGINT alone (management/stopping.py)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stopped(site, process, name, timeout=120):
     """The process's exit status once it stopped; if it does not stop in time, the stack of each
     of its threads (faulthandler, on SIGABRT) goes into its log and the test fails with it."""
@@ -115,7 +122,7 @@ class Site:
     def spawn(self, *args, log_name=None):
         log = open(self.files / f"{log_name or args[0]}.log", "ab")
         process = subprocess.Popen(MANAGE + list(args), env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
+                                   stdin=subprocess.DEVNULL, preexec_fn=interruptible)
         log.close()
         self.processes.append(process)
         return process
