@@ -1,13 +1,27 @@
 import json
+import logging
 import os
 
 import pytest
+from django_tasks.signals import task_finished
 
 from wagtail_correspondence import roles
 from wagtail_correspondence.customers import reset_customer_source
 
 from . import factories
 from .world import batches, entries, letters, library, world  # noqa: F401 (the access-control world's fixtures)
+
+
+def _report_failed_task(sender, task_result, **kwargs):
+    """The immediate task backend keeps a task's exception in its result and says nothing: a
+    journey that waits for an email or a batch check would only time out. Logged here, the
+    traceback is in the report of the test it broke (pytest's captured log)."""
+    if task_result.errors:
+        logging.getLogger("tests.tasks").error("Task %s%s failed:\n%s", task_result.task.name,
+                                               tuple(task_result.args), task_result.errors[-1].traceback)
+
+
+task_finished.connect(_report_failed_task)
 
 
 @pytest.fixture(scope="session")

@@ -56,8 +56,11 @@ def test_the_menu_names_the_template_library_and_leads_to_it(client, make_user, 
     library = ensure_template_library()
     client.force_login(make_user("alice", roles.CONTENT_AUTHORS))
     menu = _menu(client.get(reverse("wagtailadmin_home")))
-    assert "Letter templates" in menu and f'"/admin/pages/{library.pk}/"' in menu
+    assert "Letter templates" in menu and f'"{reverse("letter_templates:index")}"' in menu
     assert '"Pages"' not in menu
+    # The library's folders are one click further, from the list's header.
+    listing = client.get(reverse("letter_templates:index")).content.decode()
+    assert reverse("wagtailadmin_explore", args=[library.pk]) in listing
 
 
 def test_a_site_that_also_serves_web_pages_keeps_wagtails_pages_entry(client, make_user, template_page):

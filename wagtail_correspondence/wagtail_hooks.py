@@ -63,6 +63,13 @@ def register_letter_viewset():
     return letter_viewset
 
 
+@hooks.register("register_admin_viewset")
+def register_letter_template_listing():
+    from .views.template_library import LetterTemplateListingViewSet
+
+    return LetterTemplateListingViewSet()
+
+
 @hooks.register("register_log_actions")
 def register_correspondence_log_actions(actions):
     log_actions.register(actions)
@@ -104,7 +111,8 @@ def keep_template_library_out_of_link_choosers(pages, request):
 
 @hooks.register("construct_main_menu")
 def letter_templates_instead_of_pages(request, menu_items):
-    """Wagtail's "Pages" menu entry leads to the letter template library, named as such. A site
+    """Wagtail's "Pages" menu entry leads to the list of letter templates (its folders one click
+    further, in the library's tree), named as such. A site
     that also serves web pages (pages outside the library besides its sites' root pages) keeps
     Wagtail's entry and gets this one beside it."""
     from .models import TemplateLibraryPage
@@ -114,7 +122,7 @@ def letter_templates_instead_of_pages(request, menu_items):
     library = TemplateLibraryPage.objects.first()
     if position is None or library is None:
         return  # no page permission (Wagtail left its entry out), or no library yet
-    item = MenuItem(_("Letter templates"), reverse("wagtailadmin_explore", args=[library.pk]),
+    item = MenuItem(_("Letter templates"), reverse("letter_templates:index"),
                     name="letter-templates", icon_name="doc-full", order=menu_items[position].order)
     if serves_web_pages(library):
         menu_items.insert(position + 1, item)

@@ -31,6 +31,21 @@ def browser():
         instance.close()
 
 
+@pytest.fixture(autouse=True)
+def _outside_any_transaction(request):
+    """A journey's own database work (fixtures, generate_letter) must commit as it goes, so that
+    its on-commit work (the outbox's dispatch, a batch's check) runs before the browser looks.
+    Left inside a transaction by an earlier test, everything would wait silently: say so."""
+    if "transactional_db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        from django.db import connections
+
+        for connection in connections.all(initialized_only=True):
+            assert not connection.in_atomic_block, (
+                f"The '{connection.alias}' connection is still inside a transaction an earlier test opened; "
+                "on-commit work (emails, task hand-offs) would not run")
+    yield
+
+
 @pytest.fixture
 def open_session(browser, live_server):
     """Log a user in through the admin login form; returns a Playwright page."""

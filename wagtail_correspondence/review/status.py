@@ -32,10 +32,17 @@ WORKFLOW_STATUS = "_review_workflow_status"
 OPEN = (WorkflowState.STATUS_IN_PROGRESS, WorkflowState.STATUS_NEEDS_CHANGES)
 
 
-def _open_workflow_status(model):
+def _base_content_type(model):
+    """The content type workflow states are filed under: a page's is Page's (its tree's
+    base model), a snippet's is its own (as Wagtail's ``get_base_content_type`` decides)."""
     from django.contrib.contenttypes.models import ContentType
 
-    content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    parents = model._meta.get_parent_list()
+    return ContentType.objects.get_for_model(parents[-1] if parents else model, for_concrete_model=False)
+
+
+def _open_workflow_status(model):
+    content_type = _base_content_type(model)
     return Subquery(WorkflowState.objects.filter(
         base_content_type=content_type, object_id=Cast(OuterRef("pk"), CharField()), status__in=OPEN,
     ).values("status")[:1])

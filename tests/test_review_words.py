@@ -1,0 +1,51 @@
+"""Wagtail's publishing words read as the review's in English (wagtail_correspondence/locale/en):
+"Changes requested" rather than "Rejected", "waiting for review" rather than "awaiting moderation"."""
+
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from django.urls import reverse
+from django.utils import translation
+from wagtail.models import TaskState, WorkflowState
+
+import wagtail_correspondence
+from tests import factories
+from tests.test_four_eyes import FRAGMENT
+from wagtail_correspondence import roles
+
+CATALOGUE = Path(wagtail_correspondence.__file__).parent / "locale" / "en" / "LC_MESSAGES"
+
+
+def test_the_compiled_catalogue_matches_its_source():
+    with open(CATALOGUE / "django.po", "rb") as source, open(CATALOGUE / "django.mo", "rb") as compiled:
+        po, mo = read_po(source), read_mo(compiled)
+    assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}
+
+
+def test_workflow_words_in_english_and_wagtails_own_elsewhere():
+    with translation.override("en"):
+        assert WorkflowState(status=WorkflowState.STATUS_NEEDS_CHANGES).get_status_display() == "Changes requested"
+        assert TaskState(status=TaskState.STATUS_REJECTED).get_status_display() == "Changes requested"
+        assert translation.gettext("No publishing schedule set") == "No go-live or expiry date set"
+    with translation.override("fr"):
+        assert translation.gettext("Rejected") != "Changes requested"
+
+
+@pytest.mark.django_db
+def test_the_fragment_editor_and_a_stale_review_action_use_review_words(client, make_user, customer_dictionary):
+    fragment = factories.fragment(customer_dictionary)
+    author = make_user("author", roles.CONTENT_AUTHORS)
+    client.force_login(make_user("reviewer", roles.CONTENT_REVIEWERS))
+    page = client.get(reverse(f"{FRAGMENT}:edit", args=[fragment.pk])).content.decode()
+    assert "No go-live or expiry date set" in page and "publishing schedule" not in page
+    # Approving something no longer in review (its author withdrew it meanwhile).
+    fragment.save_revision(user=author)
+    state = fragment.get_workflow().start(fragment, author)
+    task_state = state.current_task_state
+    state.cancel(user=author)
+    response = client.post(reverse(f"{FRAGMENT}:workflow_action", args=[fragment.pk, "approve", task_state.pk]),
+                           follow=True)
+    words = " ".join(str(message) for message in response.context["messages"])
+    assert "not waiting for review" in words and "moderation" not in words
