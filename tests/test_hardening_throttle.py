@@ -28,7 +28,8 @@ def token_for(user):
 
 def test_the_configured_rates_are_the_ones_applied():
     assert SimpleRateThrottle.THROTTLE_RATES == settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    assert SimpleRateThrottle.THROTTLE_RATES == {"anon": "120/minute", "user": "1200/minute"}
+    assert SimpleRateThrottle.THROTTLE_RATES == {"anon": "120/minute", "user": "1200/minute",
+                                                 "service": "60000/minute"}
 
 
 @pytest.mark.usefixtures("low_rates")
@@ -47,6 +48,25 @@ def test_a_user_over_the_rate_gets_429_with_retry_after(client, make_user):
     # The same user through the admin's session is the same user.
     client.force_login(make_user("carol", roles.AGENTS))
     assert [client.get(API + "me/").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+@pytest.mark.usefixtures("low_rates")
+def test_api_integration_accounts_have_their_own_higher_rate(client, make_user, monkeypatch):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "service", "6/minute")
+    crm = token_for(make_user("crm", roles.AGENTS, roles.API_INTEGRATIONS))
+    person = token_for(make_user("dora", roles.AGENTS))
+    # The integration passes the people's rate (3) and stops at its own (6).
+    assert [client.get(API + "me/", HTTP_AUTHORIZATION=crm).status_code for _ in range(7)] == [200] * 6 + [429]
+    # Its count is its own: a person on the same address still has the full people's rate.
+    assert [client.get(API + "me/", HTTP_AUTHORIZATION=person).status_code for _ in range(4)] == [200] * 3 + [429]
+
+
+def test_the_integration_role_grants_no_permission(make_user, db):
+    from django.contrib.auth.models import Group
+
+    role = Group.objects.get(name=roles.API_INTEGRATIONS)
+    assert not role.permissions.exists()
+    assert not make_user("bare-integration", roles.API_INTEGRATIONS).has_perm("wagtail_correspondence.add_letter")
 
 
 @pytest.mark.usefixtures("low_rates")

@@ -141,3 +141,16 @@ def test_new_letter_template_starts_by_choosing_a_folder(client, people, templat
     assert response.status_code == 200 and "parent_page" in response.context["form"].errors
     response = client.post(choose, {"parent_page": library.pk})
     assert response.status_code == 302 and response["Location"] == add_url
+
+
+def test_the_dashboard_search_finds_letter_templates(client, people, templates):
+    client.force_login(people["author"])
+    home = BeautifulSoup(client.get(reverse("wagtailadmin_home")).content, "html.parser")
+    [form] = home.select("form[role=search]")
+    assert form["action"] == LIST
+    field = form.select_one("input[name=q]")
+    assert field["placeholder"] == "Search letter templates"
+    assert home.select_one(f"label[for={field['id']}]").get_text(strip=True) == "Search letter templates"
+    assert "Search all pages" not in str(home)
+    found = client.get(LIST, {"q": "Renewal"})
+    assert set(rows(found)) == {"Renewal notice"}

@@ -9,8 +9,12 @@ OFFICERS = "Correspondence officers"
 SUPERVISORS = "Supervisors"
 AUDITORS = "Auditors"
 ADMINISTRATORS = "Administrators"
+# Accounts of systems that call the API (api/throttling.py): their own, higher request rate.
+# Holds no permission itself: such an account gets the roles of the work it does as well.
+API_INTEGRATIONS = "API integrations"
 
-ALL_ROLES = [CONTENT_AUTHORS, CONTENT_REVIEWERS, AGENTS, OFFICERS, SUPERVISORS, AUDITORS, ADMINISTRATORS]
+ALL_ROLES = [CONTENT_AUTHORS, CONTENT_REVIEWERS, AGENTS, OFFICERS, SUPERVISORS, AUDITORS, ADMINISTRATORS,
+             API_INTEGRATIONS]
 
 # Permission types each role holds on the template library pages. With four-eyes review on
 # (WAGTAIL_CORRESPONDENCE["FOUR_EYES"], the default), "publish_page" (like publish_fragment and

@@ -295,12 +295,14 @@ REST_FRAMEWORK = {
     # Generous by default: the limits are there to stop a runaway client, not an integration.
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # People at the "user" rate; accounts in the "API integrations" role at the "service" rate.
+        "wagtail_correspondence.api.throttling.PersonOrServiceRateThrottle",
     ],
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "120/minute"),
         "user": os.environ.get("API_THROTTLE_USER", "1200/minute"),
+        "service": os.environ.get("API_THROTTLE_SERVICE", "60000/minute"),
     },
 }
 
