@@ -18,6 +18,10 @@ from wagtail_correspondence import roles
 CATALOGUE = Path(wagtail_correspondence.__file__).parent / "locale" / "en" / "LC_MESSAGES"
 
 
+def status_label(model, status):
+    return dict(model._meta.get_field("status").choices)[status]
+
+
 def test_the_compiled_catalogue_matches_its_source():
     with open(CATALOGUE / "django.po", "rb") as source, open(CATALOGUE / "django.mo", "rb") as compiled:
         po, mo = read_po(source), read_mo(compiled)
@@ -26,8 +30,8 @@ def test_the_compiled_catalogue_matches_its_source():
 
 def test_workflow_words_in_english_and_wagtails_own_elsewhere():
     with translation.override("en"):
-        assert WorkflowState(status=WorkflowState.STATUS_NEEDS_CHANGES).get_status_display() == "Changes requested"
-        assert TaskState(status=TaskState.STATUS_REJECTED).get_status_display() == "Changes requested"
+        assert str(status_label(WorkflowState, WorkflowState.STATUS_NEEDS_CHANGES)) == "Changes requested"
+        assert str(status_label(TaskState, TaskState.STATUS_REJECTED)) == "Changes requested"
         assert translation.gettext("No publishing schedule set") == "No go-live or expiry date set"
     with translation.override("fr"):
         assert translation.gettext("Rejected") != "Changes requested"
