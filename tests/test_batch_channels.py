@@ -138,6 +138,12 @@ def test_the_finished_batch_links_its_letters_results_and_print_run(client, agen
     assert f"/admin/correspondence/letters/batches/{batch.pk}/results.csv" in page
     # The run took every letter waiting: the batch's four for print, and one from elsewhere.
     assert run.letter_count == 5 and f"4 letters of this batch (5 letters, {run.page_count} pages in the run)" in page
+    # The run's own page holds every department's letters: linked for those who may open it.
+    assert f'href="/admin/correspondence/letters/print-runs/{run.pk}/"' not in page
+    client.force_login(make_user("supervisor", roles.SUPERVISORS))
+    assert f'href="/admin/correspondence/letters/print-runs/{run.pk}/"' in client.get(
+        f"/admin/correspondence/letters/batches/{batch.pk}/").content.decode()
+    client.force_login(agent)
 
     listed = client.get(f"/admin/correspondence/letters/?batch={batch.pk}").content.decode()
     references = list(Letter.objects.filter(batch_row__batch=batch).values_list("reference", flat=True))
@@ -152,7 +158,9 @@ def test_the_finished_batch_links_its_letters_results_and_print_run(client, agen
     by_row = {row["row"]: row for row in rows}
     assert by_row["3"]["requested_channel"] == "SMS" and by_row["3"]["channel"] == "Print"
     assert by_row["3"]["channel_reason"] == "no SMS backend configured"
-    assert by_row["3"]["delivery"] == "Sent" and by_row["3"]["print_run"]
+    # The run's time as the screens show it: in the site's time zone.
+    assert by_row["3"]["delivery"] == "Sent"
+    assert by_row["3"]["print_run"] == f"{timezone.localtime(run.created_at):%Y-%m-%d %H:%M}"
     assert by_row["1"]["channel"] == "Email" and by_row["1"]["reference"].startswith("OUT-")
     assert by_row["6"]["status"] == "Error" and "customer_id" in by_row["6"]["errors"]
     # A formula in the file comes back as text, quoted: no spreadsheet evaluates it.

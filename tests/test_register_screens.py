@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from wagtail.models import ModelLogEntry
@@ -253,3 +254,15 @@ def test_the_date_range_is_whole_weeks_and_bounded():
     assert volume_range({"volumes_from": "4 November"}, today)[2]
     first, last, error = volume_range({"volumes_from": "2020-01-01", "volumes_to": "2026-11-20"}, today)
     assert (last - first).days // 7 + 1 == 53 and error
+
+
+@pytest.mark.parametrize("query, heading", [
+    ("?assignee=me&status__in=registered,assigned,in_progress,awaiting_customer", "My work"),
+    ("?deadline=overdue", "Overdue"), ("?direction__exact=inbound", "Inbound register"), ("", "Register"),
+])
+def test_each_register_list_is_headed_by_the_menu_entry_that_opens_it(client, officer, query, heading):
+    client.force_login(officer)
+    response = client.get(reverse("correspondence_register_entries_modeladmin_index") + query)
+    assert response.status_code == 200
+    title = re.search(r"<h1[^>]*>(.*?)</h1>", response.content.decode(), re.S).group(1)
+    assert re.sub(r"<[^>]+>|\s+", " ", title).strip() == heading

@@ -4,6 +4,7 @@
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from django.urls import reverse
@@ -53,3 +54,16 @@ def test_the_fragment_editor_and_a_stale_review_action_use_review_words(client, 
                            follow=True)
     words = " ".join(str(message) for message in response.context["messages"])
     assert "not waiting for review" in words and "moderation" not in words
+
+
+@pytest.mark.django_db
+def test_the_library_folders_speak_of_items_in_review(client, make_user, customer_dictionary, standard_layout):
+    author = make_user("author", roles.CONTENT_AUTHORS)
+    template = factories.letter_template(customer_dictionary, standard_layout, [factories.fragment(customer_dictionary)])
+    template.save_revision(user=author)
+    template.get_workflow().start(template, author)
+    client.force_login(author)
+    page = client.get(reverse("wagtailadmin_explore", args=[template.get_parent().pk])).content.decode()
+    words = " ".join(BeautifulSoup(page, "html.parser").select_one("main").get_text(" ").split())
+    assert "1-1 of 1 item" in words and "live + in review" in words and "Kind" in words, words
+    assert "moderation" not in page and "of 1 pages" not in page

@@ -266,7 +266,7 @@ def test_a_rule_without_conditions_matches_everything(officer, departments):
     rule("Catch-all", departments["head"])
     entry = register(officer, kind=Kind.MEMO, channel=RegisterChannel.COUNTER)
     assert entry.department == departments["head"]
-    assert entry.routing_decision["matched"] == ["(no conditions)"]
+    assert entry.routing_decision["matched"] == ["no conditions"]
 
 
 def test_without_a_matching_rule_the_entry_has_no_department(officer, departments):

@@ -313,7 +313,13 @@ class RegisterIndexView(FormulaSafeExportMixin, CheckedIndexView):
         return OrderedDict((field, lookup_field(field, item, self.model_admin)[2]) for field in self.list_export)
 
     def get_page_title(self):
-        direction = self.request.GET.get("direction__exact")
+        """The list the menu entry opened, by name: the menus link to filtered lists."""
+        params = self.request.GET
+        if params.get("assignee") == "me":
+            return _("My work")
+        if params.get("deadline") == "overdue":
+            return _("Overdue")
+        direction = params.get("direction__exact")
         return {Direction.INBOUND: _("Inbound register"), Direction.OUTBOUND: _("Outbound register"),
                 Direction.INTERNAL: _("Internal memos")}.get(direction, _("Register"))
 

@@ -106,8 +106,14 @@ def test_agent_runs_a_batch_and_follows_its_results(demo, batch_file, open_sessi
     assert sum(reference in listing for reference in references) >= min(len(references), 10)
     screenshot(page, "letters")
 
-    # 7. Its print run, on the print room's page.
+    # 7. Its print run: the run's own page for the supervisor (a run holds every department's
+    # letters), the print room's list for both.
+    supervisor.goto(batch_url)
+    supervisor.locator("[data-batch-print-run]").get_by_role("link", name=re.compile(r"^Print run of ")).click()
+    supervisor.wait_for_url(re.compile(r".*/print-runs/\d+/$"))
+    supervisor.get_by_role("heading", name=re.compile(r"^Print run of ")).wait_for()
     page.goto(batch_url)
+    assert page.locator("[data-batch-print-run]").get_by_role("link", name=re.compile(r"^Print run of ")).count() == 0
     page.locator("[data-batch-print-run]").get_by_role("link", name="Print runs").click()
     page.wait_for_url("**/print-runs/")
     assert page.locator("table.listing tbody tr").count() >= 1

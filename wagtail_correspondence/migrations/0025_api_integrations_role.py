@@ -7,12 +7,10 @@ def create_role(apps, schema_editor):
     apps.get_model("auth", "Group").objects.get_or_create(name=ROLE)
 
 
-def remove_role(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name=ROLE).delete()
-
-
 class Migration(migrations.Migration):
     """Accounts of systems that call the API: their own request rate (api/throttling.py)."""
 
     dependencies = [("wagtail_correspondence", "0024_merge_field_picker")]
-    operations = [migrations.RunPython(create_role, remove_role)]
+    # Going back leaves the group: it grants nothing, and deleting a group from a migration's
+    # historical models trips over the relations other apps' current models hold to it.
+    operations = [migrations.RunPython(create_role, migrations.RunPython.noop)]

@@ -514,7 +514,7 @@ def result_rows(batch, offset=0, limit=None):
             or route.get("channel_label", ""),
             "channel_reason": route.get("reason", ""),
             "delivery": ", ".join(dispatch.get_status_display() for dispatch in taken),
-            "print_run": ", ".join(f"{dispatch.print_run.created_at:%Y-%m-%d %H:%M}" for dispatch in taken
+            "print_run": ", ".join(f"{timezone.localtime(dispatch.print_run.created_at):%Y-%m-%d %H:%M}" for dispatch in taken
                                    if dispatch.print_run_id),
             "errors": "; ".join(f"{error.get('field')}: {error.get('message')}" for error in row.errors or []),
         }

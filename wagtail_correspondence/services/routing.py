@@ -126,7 +126,7 @@ def route(entry, customer=None, assign=True):
         if matched is None:
             continue
         decision = RoutingDecision(rule=rule, department=rule.department, priority=rule.priority,
-                                   sla_policy=rule.sla_policy, matched=matched or ["(no conditions)"])
+                                   sla_policy=rule.sla_policy, matched=matched or ["no conditions"])
         if assign:
             decision.assignee = assignee_for(rule)
         return decision
