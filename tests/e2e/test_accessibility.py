@@ -9,7 +9,9 @@ from pathlib import Path
 
 import axe_playwright_python
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils import timezone
 from wagtail.models import Page
 
 from correspondence_demo.content import DemoBuilder
@@ -68,6 +70,9 @@ def screens():
         ("author", "account", reverse("wagtailadmin_account")),
         ("reviewer", "dashboard", "/admin/"),
         ("reviewer", "side by side", snippet_url(Fragment, "side_by_side", table_fragment.pk)),
+        # Both open by the author meanwhile (see someone_else_has_it_open).
+        ("reviewer", "fragment editor", snippet_url(Fragment, "edit", table_fragment.pk)),
+        ("reviewer", "template editor", reverse("wagtailadmin_pages:edit", args=[template.pk])),
         ("agent", "dashboard", "/admin/"),
         ("agent", "letters", letters_url("index")),
         ("agent", "draft letters", letters_url("index") + "?status=draft"),
@@ -111,7 +116,21 @@ def blocking_violations(page):
     ]
 
 
+def someone_else_has_it_open(obj, username):
+    """Wagtail shows the others editing an item as avatar buttons in its editor's header."""
+    from django.contrib.auth import get_user_model
+    from wagtail.admin.models import EditingSession
+
+    EditingSession.objects.create(user=get_user_model().objects.get(username=username),
+                                  content_type=ContentType.objects.get_for_model(obj),
+                                  object_id=str(obj.pk), last_seen_at=timezone.now(), is_editing=False)
+
+
 def test_every_roles_screens_are_accessible_and_error_free(demo, open_session):
+    table_fragment = next(f for f in Fragment.objects.order_by("pk") if "table" in str(f.body.raw_data))
+    someone_else_has_it_open(table_fragment, "author")
+    # A page's editing sessions are filed under Page, whatever its type.
+    someone_else_has_it_open(LetterTemplatePage.objects.live().order_by("pk").first().page_ptr, "author")
     problems = []
     pages = {}
     for role, label, path in screens():

@@ -3,7 +3,9 @@
 // accessible name"), on every admin page:
 // - Handsontable's hidden copy/paste buffer is a helper, not a field: hidden from assistive tech;
 // - the minimap's list scrolls on long forms, so it must be reachable by keyboard;
-// - the list filters' button shows the number of active filters, which its name must include.
+// - the list filters' button shows the number of active filters, which its name must include;
+// - the avatars of others editing the same item are buttons whose only text is a hidden tooltip
+//   ("Rob Reviewer - Currently viewing"): that text becomes their name.
 // Stream blocks are added while the author works, so new widgets are named as they appear.
 (function () {
   "use strict";
@@ -30,10 +32,22 @@
     });
   }
 
+  function nameEditingSessions(root) {
+    root.querySelectorAll("button.w-editing-sessions__session:not([aria-label])").forEach(function (button) {
+      // Wagtail's tooltip controller moves the popup into its tippy instance once connected.
+      var tooltip = button.querySelector(".w-editing-sessions__popup") ||
+        (button._tippy && button._tippy.props && button._tippy.props.content);
+      var text = tooltip ? (typeof tooltip === "string" ? tooltip : tooltip.textContent) : "";
+      var name = text.replace(/\s+/g, " ").trim();
+      if (name) button.setAttribute("aria-label", name);
+    });
+  }
+
   function start() {
     var fix = function () {
       nameEditorWidgets(document);
       nameFilterButtons(document);
+      nameEditingSessions(document);
     };
     fix();
     new MutationObserver(fix).observe(document.body, { childList: true, subtree: true, characterData: true });
