@@ -69,6 +69,8 @@ def test_validate_names_each_bad_field(client, agent, customer_dictionary):
     response = client.post(url, {"data": bad}, content_type="application/json")
     assert response.status_code == 400
     assert {error["field"] for error in response.json()["errors"]} == {"balance", "invoices[0].amount"}
+    # The shape letter checks answer with (README: "Errors are JSON and name the field").
+    assert {error["kind"] for error in response.json()["errors"]} == {"data"}
     response = client.post(url, {}, content_type="application/json")
     assert response.status_code == 400 and "data" in response.json()
     detail = client.get(f"{API}data-dictionaries/{customer_dictionary.pk}/").json()

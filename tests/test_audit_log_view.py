@@ -100,3 +100,39 @@ def test_verify_checks_the_checkpoints_too(client, world):
     edit_and_rechain(entry, key=keyring().first, label="nothing to see")
     page = client.post(AUDIT_LOG + "verify/", follow=True).content.decode()
     assert "NOT intact" in page and checkpoint.when in page
+
+
+def test_auditors_filter_the_whole_log_by_user_action_and_type(client, world):
+    from bs4 import BeautifulSoup
+    from django.contrib.contenttypes.models import ContentType
+
+    from wagtail_correspondence.models import Correspondence
+
+    register_service.register_entry(world["officer"], subject="Refund request from Peeters", kind="letter",
+                                    channel="post", department=Department.objects.get(code="complaints"))
+    client.force_login(world["auditor"])
+    form = BeautifulSoup(client.get(AUDIT_LOG).content, "html.parser")
+    users = {field["value"] for field in form.select("input[name=user]")}
+    actions = {field["value"] for field in form.select("input[name=action]")}
+    types = {option["value"] for option in form.select("select[name=object_type] option, input[name=object_type]")}
+    # Every user and action in the log, though an auditor holds no permission on register entries.
+    assert {str(world["lawyer"].pk), str(world["officer"].pk)} <= users
+    assert log_actions.REGISTER_CREATED in actions
+    entry_type = ContentType.objects.get_for_model(Correspondence)
+    assert str(entry_type.pk) in types, (users, types)
+
+    by_lawyer = client.get(AUDIT_LOG, {"user": world["lawyer"].pk}).content.decode()
+    assert world["secret"].reference in by_lawyer and "Peeters" not in by_lawyer
+    created = client.get(AUDIT_LOG, {"action": log_actions.REGISTER_CREATED, "object_type": entry_type.pk})
+    assert "Peeters" in created.content.decode() and world["secret"].reference in created.content.decode()
+
+
+def test_the_export_gives_times_in_the_sites_zone(client, world):
+    from django.utils import timezone
+
+    client.force_login(world["auditor"])
+    rows = list(csv.DictReader(io.StringIO(b"".join(
+        client.get(AUDIT_LOG + "?export=csv").streaming_content).decode("utf-8-sig"))))
+    stamp = ModelLogEntry.objects.filter(object_id=str(world["secret"].pk)).order_by("timestamp").first().timestamp
+    assert timezone.localtime(stamp).strftime("%Y-%m-%d %H:%M:%S") in {row["Date/Time"] for row in rows}
+    assert not any("+00:00" in row["Date/Time"] for row in rows)

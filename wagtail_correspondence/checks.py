@@ -165,3 +165,41 @@ def portal_links_have_a_public_address(app_configs, **kwargs):
         hint="Set WAGTAIL_CORRESPONDENCE['PORTAL']['BASE_URL'] (CORRESPONDENCE_PUBLIC_URL in the reference site) "
              "to the address customers reach the site at.",
         id="wagtail_correspondence.W033")]
+
+
+@register(Tags.urls)
+def portal_is_routed(app_configs, **kwargs):
+    """Letters sent on the portal channel link to the portal's pages: without its URLs, every
+    portal dispatch fails."""
+    from django.core.checks import Error
+    from django.urls import get_resolver
+
+    if "wagtail_correspondence_portal" in get_resolver().namespace_dict:
+        return []
+    return [Error(
+        "The customer portal's URLs are not routed: letters on the portal channel cannot be sent.",
+        hint='Add path("portal/", include("wagtail_correspondence.portal.urls")) to the project\'s urlpatterns.',
+        id="wagtail_correspondence.E060")]
+
+
+@register(Tags.security, Tags.urls)
+def site_history_goes_to_the_audit_log(app_configs, **kwargs):
+    """Wagtail's Site history lists the log of every object type a user holds a permission on,
+    whatever the object's department: officers would read entries outside their scope. The
+    audit log (auditors only) takes its place when the project redirects it there."""
+    from django.core.checks import Warning
+    from django.urls import NoReverseMatch, resolve, reverse
+
+    try:
+        match = resolve(reverse("wagtailadmin_reports:site_history"))
+    except NoReverseMatch:
+        return []
+    if match.namespace != "wagtailadmin_reports":
+        return []
+    return [Warning(
+        "Wagtail's Site history is reachable: it shows officers the history of register entries outside their "
+        "scope. The menu entry is hidden, but the page still answers at its address.",
+        hint="Route admin/reports/site-history/ (and results/) to the audit log before Wagtail's admin URLs, as "
+             "the reference site does: RedirectView.as_view(pattern_name=\"wagtail_correspondence_audit:index\", "
+             "query_string=True) and \"wagtail_correspondence_audit:results\".",
+        id="wagtail_correspondence.W034")]

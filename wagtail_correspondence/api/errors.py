@@ -31,6 +31,7 @@ def not_found(request, *args, **kwargs):
 
 
 def field_errors_response(errors, status_code=status.HTTP_400_BAD_REQUEST):
-    """A 400 listing payload problems: ``{"errors": [{"field": "invoices[1].amount", "message": ...}]}``."""
-    return Response({"errors": [{"field": error.path, "message": error.message} for error in errors]},
+    """A 400 listing payload problems: ``{"errors": [{"field": "invoices[1].amount", "message": ...,
+    "kind": "data"}]}``, the shape letter checks answer with."""
+    return Response({"errors": [{"field": error.path, "message": error.message, "kind": "data"} for error in errors]},
                     status=status_code)

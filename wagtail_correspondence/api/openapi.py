@@ -1,4 +1,4 @@
-"""The API's OpenAPI documentation: what ``schema/``, ``docs/`` and ``redoc/`` show, and to whom.
+"""The API's OpenAPI documentation: what ``schema/`` and ``docs/`` show, and to whom.
 
 - Only this API: Wagtail's own admin endpoints (``/admin/api/main/...``) and anything else the
   site routes through Django REST framework stay out (``only_this_api``).

@@ -1,5 +1,5 @@
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
@@ -28,14 +28,12 @@ urlpatterns = [
     # resource (openapi.py).
     path("schema/", SpectacularAPIView.as_view(api_version="1", permission_classes=[IsAuthenticated],
                                                custom_settings=openapi.SCHEMA_SETTINGS), name="schema"),
-    # The documentation pages run their own scripts from the sidecar's static files: a policy
+    # One documentation page, Swagger UI (Redoc's page loads its maker's logo from their CDN).
+    # The documentation page runs its own scripts from the sidecar's static files: a policy
     # of their own (API_DOCS). Swagger UI's start-up script comes from the same URL (?script=)
     # instead of an inline <script>, so that no inline script is allowed.
     path("docs/", openapi.docs_login_required(uses_policy("API_DOCS")(SpectacularSwaggerSplitView.as_view(
         url_name="wagtail_correspondence_api:schema", permission_classes=[IsAuthenticated]))), name="docs"),
-    path("redoc/", openapi.docs_login_required(uses_policy("API_DOCS")(SpectacularRedocView.as_view(
-        url_name="wagtail_correspondence_api:schema", template_name="wagtail_correspondence/api/redoc.html",
-        permission_classes=[IsAuthenticated]))), name="redoc"),
     path("me/", views.MeView.as_view(), name="me"),
     path("delivery-receipts/sns/", letters.SnsReceiptView.as_view(), name="sns-receipts"),
     path("", include(router.urls)),

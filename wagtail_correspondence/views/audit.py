@@ -9,10 +9,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import IntegerField, Value
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
-from wagtail.admin.views.reports.audit_logging import LogEntriesView
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from wagtail.admin.filters import ContentTypeFilter
+from wagtail.admin.views.reports.audit_logging import LogEntriesView, SiteHistoryReportFilterSet
 from wagtail.log_actions import log
 from wagtail.log_actions import registry as log_action_registry
 
@@ -27,11 +31,49 @@ def can_read_audit_log(user):
     return user.is_active and user.has_perm(VIEW_AUDIT_LOG)
 
 
+def _whole_log(method):
+    """What one question asks of every log model, over the whole log (not what the reader's
+    own permissions would show): the union of the answers."""
+    found = set()
+    for log_model in log_action_registry.get_log_entry_models():
+        found.update(getattr(log_model.objects.all(), method)())
+    return found
+
+
+class AuditLogFilterSet(SiteHistoryReportFilterSet):
+    """Site history's filters with the whole log's choices: every user, action and object type
+    in the log. Wagtail offers only those of the object types the reader holds permissions on
+    (an auditor holds almost none), and its user filter looks at page entries only."""
+
+    object_type = ContentTypeFilter(
+        label=gettext_lazy("Type"), method="filter_object_type",
+        queryset=lambda request: ContentType.objects.filter(pk__in=_whole_log("get_content_type_ids")).order_by(
+            "model"))
+
+    def get_action_choices(self):
+        used = _whole_log("get_actions")
+        return [choice for choice in log_action_registry.get_choices() if choice[0] in used]
+
+    def get_users_queryset(self):
+        User = get_user_model()
+        return User.objects.filter(pk__in=_whole_log("get_user_ids")).order_by(User.USERNAME_FIELD)
+
+
 class AuditLogView(FormulaSafeExportMixin, LogEntriesView):
     page_title = gettext_lazy("Audit log")
+    filterset_class = AuditLogFilterSet
     index_url_name = "wagtail_correspondence_audit:index"
     index_results_url_name = "wagtail_correspondence_audit:results"
     template_name = "wagtail_correspondence/audit/index.html"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Times as the screens show them (the site's or the reader's zone, to the second), not
+        # UTC with microseconds; XLSX keeps a real date cell, in the same zone.
+        self.custom_field_preprocess["timestamp"] = {
+            self.FORMAT_CSV: lambda value: timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S"),
+            self.FORMAT_XLSX: lambda value: timezone.localtime(value).replace(tzinfo=None, microsecond=0),
+        }
 
     def dispatch(self, request, *args, **kwargs):
         if not can_read_audit_log(request.user):
