@@ -9,6 +9,7 @@ import datetime
 import io
 import re
 import subprocess
+import unicodedata
 
 import pikepdf
 import pytest
@@ -41,7 +42,9 @@ def docinfo(content):
 
 
 def words(text):
-    return " ".join(text.split())
+    """Text with its whitespace normalised, and without the bidi embedding marks pdftotext
+    puts around right-to-left text."""
+    return " ".join(re.sub("[\u202a-\u202e]", "", text).split())
 
 
 @pytest.fixture
@@ -116,7 +119,7 @@ def test_a_generated_letter_prints_every_part(typst_setting, agent, one_customer
 
 
 def test_a_two_page_letter_numbers_its_pages_and_repeats_the_footer(backend, customer_dictionary, layout):
-    letter = assembled(rich_letter_template(customer_dictionary, layout, paragraphs=40))
+    letter = assembled(rich_letter_template(customer_dictionary, layout, paragraphs=25))
     rendered = render(backend, letter)
     assert rendered.pages == 2
     pages = pdf_text(rendered.content, "-layout").split("\f")
@@ -129,7 +132,7 @@ def test_a_two_page_letter_numbers_its_pages_and_repeats_the_footer(backend, cus
 def test_the_page_number_wording_and_the_header_come_from_the_layout(backend, customer_dictionary, db):
     layout = factories.layout(name="French", header="<p>Northwind Mutual — Service clients</p>",
                               page_number_text="p. {page}/{pages} \\ #x")
-    letter = assembled(rich_letter_template(customer_dictionary, layout, paragraphs=40))
+    letter = assembled(rich_letter_template(customer_dictionary, layout, paragraphs=25))
     pages = pdf_text(render(backend, letter).content, "-layout").split("\f")
     assert "p. 1/2 \\ #x" in pages[0] and "p. 2/2 \\ #x" in pages[1]
     assert "Northwind Mutual — Service clients" in pages[0] and "Northwind Mutual — Service clients" in pages[1]
@@ -154,8 +157,8 @@ def test_the_address_sits_in_the_window(backend, customer_dictionary, db, side):
     left = 22 if side == "left" else 210 - 22 - 80
     for word in ("Ada", "Peeters", "Rue", "Loi", "Brussels", "Belgium"):
         _word, x0, y0, x1, y1 = next(box for box in boxes if box[0] == word)
-        assert left * MM <= x0 and x1 <= (left + 80) * MM, (word, x0 / MM, x1 / MM)
-        assert 50 * MM <= y0 and y1 <= 90 * MM, (word, y0 / MM, y1 / MM)
+        assert left * MM - 0.1 <= x0 and x1 <= (left + 80) * MM + 0.1, (word, x0 / MM, x1 / MM)
+        assert 50 * MM - 0.1 <= y0 and y1 <= 90 * MM + 0.1, (word, y0 / MM, y1 / MM)
     # The letter's text starts below the window.
     _word, _x0, y0, _x1, _y1 = next(box for box in boxes if box[0] == "Dear")
     assert y0 > 90 * MM
@@ -198,6 +201,13 @@ HOSTILE = [
 ]
 
 
+EMOJI_OR_RTL = re.compile("[\U0001f000-\U0001faff\u0590-\u08ff]")
+
+
+def squash(text):
+    return re.sub(r"\s+", "", text)
+
+
 @pytest.fixture
 def hostile_template(customer_dictionary, layout):
     return rich_letter_template(customer_dictionary, layout)
@@ -210,18 +220,29 @@ def with_first_name(value):
     return data
 
 
+def without(text, value):
+    return squash(text).replace("Ada", "").replace(squash(value), "")
+
+
 def test_customer_data_in_typst_syntax_prints_verbatim_and_changes_nothing_else(backend, hostile_template):
     plain = render(backend, assembled(hostile_template, with_first_name("Ada")))
-    plain_text = words(pdf_text(plain.content))
+    plain_texts = [words(pdf_text(plain.content)), words(pdf_text(plain.content, "-raw"))]
     for value in HOSTILE:
         rendered = render(backend, assembled(hostile_template, with_first_name(value)))
-        text = words(pdf_text(rendered.content))
-        assert f"Dear {value}," in text, value
-        assert f"{value} Peeters" in text, value  # in the address window too
+        # pdftotext's reading order puts an emoji (drawn as a picture, taller) on a line of its
+        # own, and the order in which text is drawn has right-to-left words reversed: the value
+        # must come back whole in one of the two. pdftotext also guesses spaces from gaps, and
+        # misses the one after an emoji.
+        texts = [words(pdf_text(rendered.content)), words(pdf_text(rendered.content, "-raw"))]
+        assert any(squash(f"Dear {value},") in squash(text) for text in texts), value
+        assert any(squash(f"{value} Peeters") in squash(text) for text in texts), value
+        if not EMOJI_OR_RTL.search(value):  # spaces and word order exact
+            assert any(f"Dear {value}," in text and f"{value} Peeters" in text for text in texts), value
         assert rendered.pages == plain.pages == 1, value
         # Everything else as printed for an ordinary name.
-        assert text.replace(value, "Ada") == plain_text, value
-        assert "root:x:0" not in text
+        assert any(without(text, value) == without(plain_text, value)
+                   for text, plain_text in zip(texts, plain_texts)), value
+        assert "root:x:0" not in texts[0]
 
 
 def test_agent_text_and_a_document_title_in_typst_syntax_are_text(backend, hostile_template, customer_dictionary,
@@ -244,7 +265,7 @@ def test_strings_are_the_only_way_text_reaches_the_source():
     assert typst_string("\x01\n\u2028") == '"\\u{1}\\u{a}\\u{2028}"'
 
 
-FUZZ = settings(max_examples=60, deadline=None, database=None, derandomize=True,
+FUZZ = settings(max_examples=150, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -258,7 +279,11 @@ def test_any_text_compiles_and_comes_back(backend, text):
     html = f'<!DOCTYPE html><html lang="en"><body><div class="letter-body"><p>{escape(text)}</p></div></body></html>'
     rendered = backend.render(html, METADATA, page=PageSetup())
     printed = words(pdf_text(rendered.content))
-    expected = words(re.sub(r"[^\w\s!-/:-@\[-`{-~]", " ", text, flags=re.ASCII))  # ASCII letters and signs
+    # Letters, digits and signs of the Latin, Greek and Cyrillic alphabets come back as they
+    # are; marks that combine with them, other scripts (shaped, reordered) and characters no
+    # font has are left out of the comparison.
+    expected = "".join(char if ord(char) < 0x0530 and unicodedata.category(char)[0] in "LNPS"
+                       and unicodedata.category(char) not in ("Lm", "Sk") else " " for char in text)
     for word in expected.split():
         assert word in printed, (word, printed)
 
@@ -281,10 +306,11 @@ def test_images_from_files_or_the_network_are_refused(backend, tmp_path):
     assert rendered.refused_urls[:5] == ["file:///etc/passwd", f"file://{secret}", "http://127.0.0.1:9/pixel.png",
                                          "/etc/passwd", "../../etc/passwd"]
     assert rendered.refused_urls[5].startswith("data:text/plain")
-    listing = subprocess.run(["pdfimages", "-list", "-"], input=rendered.content, capture_output=True)
-    pdf = pikepdf.open(io.BytesIO(rendered.content))
-    images = [name for page in pdf.pages for name, _image in page.images.items()]
-    assert len(images) == 1, listing  # the data: image only
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(rendered.content)
+    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, check=True, text=True).stdout
+    kinds = [line.split()[2] for line in listing.splitlines()[2:] if line.strip()]  # after two header lines
+    assert kinds.count("image") == 1, listing  # the data: image only
     assert "root:x:0" not in pdf_text(rendered.content)
 
 
@@ -316,11 +342,9 @@ def test_pdfa_2b_tagged_with_title_and_language(backend, customer_dictionary, la
 
 
 def test_the_language_comes_from_the_document(backend, customer_dictionary, layout):
-    template = rich_letter_template(customer_dictionary, layout)
-    template.language = "fr"
-    letter = assemble(live_sources(template), LetterInput(data=copy.deepcopy(factories.SAMPLE_DATA)))
-    assert '<html lang="fr">' in letter.html
-    with pikepdf.open(io.BytesIO(render(backend, letter).content)) as pdf:
+    html = render_letter_document(layout=layout, body_html="<p>Bonjour</p>", language="fr")
+    assert '<html lang="fr">' in html
+    with pikepdf.open(io.BytesIO(backend.render(html, METADATA, page=PageSetup()).content)) as pdf:
         assert str(pdf.Root.Lang) == "fr"
 
 

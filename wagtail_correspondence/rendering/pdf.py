@@ -200,9 +200,10 @@ class PdfkitBackend(PdfBackend):
         return RenderedPdf(content=content, pages=count_pages(content))
 
 
-# The fonts the layouts offer (DejaVu and Liberation), where Debian installs them.
+# The fonts the layouts offer (DejaVu and Liberation) and Noto Color Emoji, where Debian
+# installs them (scripts/install-system-deps.sh). No other font of the system is seen.
 TYPST_FONT_PATHS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation2",
-                    "/usr/share/fonts/truetype/liberation")
+                    "/usr/share/fonts/truetype/liberation", "/usr/share/fonts/truetype/noto")
 # PDF/A-2b: archival, and the part that allows transparency (a PNG logo with an alpha channel
 # is refused by PDF/A-1). Typst's names for the standards it can write.
 TYPST_DEFAULT_STANDARD = "a-2b"

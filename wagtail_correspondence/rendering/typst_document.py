@@ -18,7 +18,6 @@ stored before they existed get the layout model's defaults.
 """
 
 import base64
-import binascii
 import datetime
 import hashlib
 import io
@@ -47,6 +46,9 @@ FONTS = {
     "Liberation Serif": ("Liberation Serif", "DejaVu Serif", "DejaVu Sans"),
 }
 DEFAULT_FONT = "DejaVu Sans"
+# Emoji, where fonts-noto-color-emoji is installed: without a font for a character, a letter
+# cannot be PDF/A (see TypstBackend).
+FALLBACK_FONTS = ("Noto Color Emoji",)
 
 # Raster formats Typst decodes, by their first bytes. SVG is not taken: an SVG can refer to
 # other files, and it is not what the image library's renditions produce.
@@ -255,7 +257,7 @@ class ImageFiles:
         try:
             content = base64.b64decode(payload, validate=False) if "base64" in parts[1:] else \
                 urllib.parse.unquote_to_bytes(payload)
-        except (binascii.Error, ValueError):
+        except ValueError:  # binascii.Error is one
             content = b""
         if extension is None or not content.startswith(IMAGE_MAGIC[extension]) or not _decodes(content):
             self.refused.append(src[:200])
@@ -556,7 +558,7 @@ class _Writer:
             dx = geometry.window_side - margins[3]
         dy = geometry.window_top - margins[0]
         window = (f"block(width: {_mm(geometry.window_width)}, height: {_mm(geometry.window_height)}, "
-                  f"spacing: 0pt)[{content}]")
+                  f"spacing: 0pt)[#align(left)[{content}]]")
         return f"#place(top + {geometry.window}, dx: {_mm(dx)}, dy: {_mm(dy)}, {window})"
 
     def _body(self, node):
@@ -611,9 +613,11 @@ def translate(html, *, page, title="", author="", description="", created=None):
     own data-* values, else A4). Returns a TypstDocument whose images are to be written into
     the render's root."""
     tree = parse_html(html)
-    root = tree.find("html") or tree
+    root = tree.find("html")
+    root = tree if root is None else root
     head = tree.find("head")
-    body = tree.find("body") or root
+    body = tree.find("body")
+    body = root if body is None else body
     geometry = Geometry.from_body(body.attrs)
 
     if page is not None:
@@ -642,7 +646,7 @@ def translate(html, *, page, title="", author="", description="", created=None):
     writer.page_margins = margins
     content = writer.blocks(body.children)
 
-    fonts = ", ".join(typst_string(name) for name in FONTS[geometry.font_family])
+    fonts = ", ".join(typst_string(name) for name in FONTS[geometry.font_family] + FALLBACK_FONTS)
     number = _page_number(geometry.page_number_text) if geometry.page_numbers else ""
     footer_cells = ["[]", f"align(center)[#text(size: 7.5pt)[{writer.footer}]]",
                     f"align(right)[#text(size: 8pt)[{number}]]"]
@@ -656,13 +660,21 @@ def translate(html, *, page, title="", author="", description="", created=None):
     preamble += [
         f"#set text(font: ({fonts},), size: {round(geometry.font_size, 2)}pt, fill: rgb(\"#1d1d1b\"), "
         f"lang: {typst_string(lang)}{region_argument})",
-        "#set par(leading: 0.6em, spacing: 1em)",
-        "#set block(spacing: 1em)",
+        # CSS's line-height 1.4 and 1em between paragraphs, from baseline to baseline.
+        "#set par(leading: 0.67em, spacing: 1.67em)",
+        "#set block(spacing: 1.67em)",
+        "#set list(spacing: 0.67em)",
+        "#set enum(spacing: 0.67em)",
         '#set table(stroke: 0.3pt + rgb("#999999"), inset: (x: 2mm, y: 1mm), align: left + top)',
         "#set table.cell(breakable: false)",  # a table row is never cut
         "#show table: set block(above: 3mm, below: 3mm)",
         "#show heading: set block(sticky: true)",  # a heading stays with what follows
-        "#show heading: set text(size: 1.1em)",
+        "#show heading.where(level: 1): set text(size: 2em)",
+        "#show heading.where(level: 2): set text(size: 1.5em)",
+        "#show heading.where(level: 3): set text(size: 1.17em)",
+        "#show heading.where(level: 4): set text(size: 1em)",
+        "#show heading.where(level: 5): set text(size: 0.83em)",
+        "#show heading.where(level: 6): set text(size: 0.67em)",
         f"#set page(width: {_mm(sheet[0])}, height: {_mm(sheet[1])}, "
         f"margin: (top: {_mm(margins[0])}, right: {_mm(margins[1])}, bottom: {_mm(margins[2])}, "
         f"left: {_mm(margins[3])}),",
