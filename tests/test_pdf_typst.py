@@ -9,6 +9,7 @@ import datetime
 import io
 import re
 import subprocess
+import time
 import unicodedata
 
 import pikepdf
@@ -150,15 +151,20 @@ MM = 72 / 25.4
 
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_the_address_sits_in_the_window(backend, customer_dictionary, db, side):
-    layout = factories.layout(name=f"Window {side}", address_window=side, window_top=50, window_side=22,
-                              window_width=80, window_height=40)
+    layout = factories.layout(name=f"Window {side}", address_window=side, window_top=55, window_side=40,
+                              window_width=70, window_height=35)
     letter = assembled(rich_letter_template(customer_dictionary, layout))
     boxes = words_with_boxes(render(backend, letter).content)
-    left = 22 if side == "left" else 210 - 22 - 80
+    left = 40 if side == "left" else 210 - 40 - 70
     for word in ("Ada", "Peeters", "Rue", "Loi", "Brussels", "Belgium"):
         _word, x0, y0, x1, y1 = next(box for box in boxes if box[0] == word)
-        assert left * MM - 0.1 <= x0 and x1 <= (left + 80) * MM + 0.1, (word, x0 / MM, x1 / MM)
-        assert 50 * MM - 0.1 <= y0 and y1 <= 90 * MM + 0.1, (word, y0 / MM, y1 / MM)
+        assert left * MM - 0.1 <= x0 and x1 <= (left + 70) * MM + 0.1, (word, x0 / MM, x1 / MM)
+        assert 55 * MM - 0.1 <= y0 and y1 <= 90 * MM + 0.1, (word, y0 / MM, y1 / MM)
+    for first_word in ("Ada", "Rue", "Belgium"):  # each line starts at the window's left edge
+        _word, x0, _y0, _x1, _y1 = next(box for box in boxes if box[0] == first_word)
+        assert x0 < (left + 2) * MM, (first_word, x0 / MM)
+    _word, _x0, y0, _x1, _y1 = next(box for box in boxes if box[0] == "Northwind")  # the sender line
+    assert y0 < 58 * MM
     # The letter's text starts below the window.
     _word, _x0, y0, _x1, _y1 = next(box for box in boxes if box[0] == "Dear")
     assert y0 > 90 * MM
@@ -181,6 +187,19 @@ def test_pagination_keeps_the_closing_with_the_paragraph_before_it(backend, stan
     assert "Kind regards" in second and "Customer Service" in second and "Kind regards" not in first
     assert f"Paragraph {paragraphs}:" in second  # never the ending alone
     assert f"Paragraph {paragraphs - 3}:" in first  # the ending took at most two paragraphs along
+
+
+def test_a_table_row_is_never_cut(backend, standard_layout):
+    rows = "".join("<tr><td>" + "<br>".join(f"Row {row} line {line}" for line in range(1, 7)) + f"</td><td>{row}</td></tr>"
+                   for row in range(1, 9))
+    for paragraphs in range(18, 30):
+        body = "".join(f"<p>Paragraph {n}.</p>" for n in range(paragraphs)) + f"<table><tbody>{rows}</tbody></table>"
+        html = render_letter_document(layout=standard_layout, recipient_lines=["Ada"], body_html=body + "<p>End.</p>")
+        rendered = backend.render(html, METADATA, page=PageSetup.for_layout(standard_layout))
+        pages = pdf_text(rendered.content).split("\f")
+        for row in range(1, 9):
+            holding = [number for number, text in enumerate(pages) if f"Row {row} line" in text]
+            assert len(holding) == 1, (paragraphs, row, holding)
 
 
 def test_a_page_break_block_starts_a_new_page(backend, standard_layout):
@@ -373,6 +392,7 @@ def test_a_stored_letter_renders_to_the_same_bytes(typst_setting, agent, one_cus
     metadata = PdfMetadata(title=letter.subject, subject=letter.reference, author="Northwind Mutual",
                            created=letter.generated_at)
     first = backend.render(letter.html, metadata, page=PageSetup.for_layout(layout))
+    time.sleep(1.1)  # a clock read anywhere would now read another second
     second = TypstBackend().render(letter.html, metadata, page=PageSetup.for_layout(layout))
     assert first.content == second.content and first.refused_urls == []
     with letter.pdf.open("rb") as handle:

@@ -382,7 +382,9 @@ class _Writer:
                 flush()
                 markup = self.block(node)
                 if markup:
-                    result.append(("pagebreak" if markup.startswith("#pagebreak") else "block", markup))
+                    kind = "pagebreak" if markup.startswith("#pagebreak") else \
+                        "par" if node.tag == "p" and not node.has_block() else "block"
+                    result.append((kind, markup))
             else:
                 run.append(node)
         flush()
@@ -572,8 +574,9 @@ class _Writer:
         out = []
         sticky_from = len(segments) - 4
         for index, (kind, markup) in enumerate(segments):
-            if kind != "pagebreak" and sticky_from <= index < len(segments) - 1 and \
-                    segments[index + 1][0] != "pagebreak":
+            # Paragraphs only: Typst moves a whole chain of sticky blocks to the next page, and
+            # a table or a list carried along would leave a gap where CSS would have split it.
+            if kind == "par" and sticky_from <= index < len(segments) - 1 and segments[index + 1][0] != "pagebreak":
                 markup = f"#block(sticky: true, width: 100%)[{markup}]"
             out.append(markup)
         return "\n\n".join(out)
