@@ -672,8 +672,8 @@ def translate(html, *, page, title="", author="", description="", created=None):
         "#set table.cell(breakable: false)",  # a table row is never cut
         "#show table: set block(above: 3mm, below: 3mm)",
         "#show heading: set block(sticky: true)",  # a heading stays with what follows
-        "#show heading.where(level: 1): set text(size: 2em)",
-        "#show heading.where(level: 2): set text(size: 1.5em)",
+        "#show heading.where(level: 1): set text(size: 1.5em)",
+        "#show heading.where(level: 2): set text(size: 1.3em)",
         "#show heading.where(level: 3): set text(size: 1.17em)",
         "#show heading.where(level: 4): set text(size: 1em)",
         "#show heading.where(level: 5): set text(size: 0.83em)",
