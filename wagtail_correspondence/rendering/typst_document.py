@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 # Elements whose content is never printed.
-SKIPPED = frozenset({"head", "script", "style", "template", "noscript", "iframe", "object", "embed", "video",
-                     "audio", "svg", "math", "canvas", "title", "textarea", "select", "button", "picture", "source"})
+SKIPPED = frozenset({"head", "script", "style", "template", "noscript", "title", "iframe", "object", "embed",
+                     "video", "audio", "svg", "canvas"})
 VOID = frozenset({"br", "img", "hr", "meta", "link", "input", "source", "wbr", "col", "area", "base", "embed",
                   "param", "track"})
 BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "figure", "blockquote",
