@@ -374,10 +374,17 @@ def test_pdfa_3b_when_the_setting_asks(backend, customer_dictionary, layout):
         assert xmp["pdfaid:part"] == "3"
 
 
-def test_a_letter_no_font_can_draw_is_still_printed(backend):
-    html = '<html lang="en"><body><p>Party 🎉 time</p></body></html>'
+def test_a_letter_no_font_can_draw_is_still_printed_without_pdfa(backend, caplog):
+    html = '<html lang="en"><body><p>Party 🎉 time, hieroglyph 𓀀 here</p></body></html>'
     rendered = backend.render(html, METADATA, page=PageSetup())
-    assert "Party" in pdf_text(rendered.content) and "time" in pdf_text(rendered.content)
+    text = words(pdf_text(rendered.content, "-raw"))
+    assert squash("Party 🎉 time, hieroglyph") in squash(text) and "here" in text  # the 𓀀 is lost
+    with pikepdf.open(io.BytesIO(rendered.content)) as pdf, pdf.open_metadata() as xmp:
+        assert xmp.get("pdfaid:part") is None and "/StructTreeRoot" in pdf.Root  # tagged, not PDF/A
+    assert "is not a-2b" in caplog.text
+    emoji_only = backend.render(html.replace("𓀀", ""), METADATA, page=PageSetup())
+    with pikepdf.open(io.BytesIO(emoji_only.content)) as pdf, pdf.open_metadata() as xmp:
+        assert xmp["pdfaid:part"] == "2"  # emoji have a font
 
 
 def test_a_stored_letter_renders_to_the_same_bytes(typst_setting, agent, one_customer, customer_dictionary,
@@ -399,12 +406,16 @@ def test_a_stored_letter_renders_to_the_same_bytes(typst_setting, agent, one_cus
         assert handle.read() == first.content  # as generated, byte for byte
 
 
-def test_an_older_stored_document_without_layout_data_still_renders(backend, customer_dictionary, layout):
+def test_an_older_stored_document_without_layout_data_takes_it_from_its_style_sheet(backend, customer_dictionary, db):
+    layout = factories.layout(name="Right", address_window="right", window_top=55, window_side=40, window_width=70,
+                              window_height=35, show_page_numbers=False, font_family="Liberation Serif")
     letter = assembled(rich_letter_template(customer_dictionary, layout))
     older = re.sub(r"<body [^>]*>", "<body>", letter.html)
     assert "data-window" not in older
-    text = pdf_text(render(backend, letter).content, "-layout")
-    assert "Ada Peeters" in text and "Page 1 of 1" in text and "Dear Ada," in text
+    now, before = (backend.render(html, METADATA, page=PageSetup.for_layout(layout)) for html in (letter.html, older))
+    assert now.content == before.content  # the same geometry, read from the CSS
+    text = pdf_text(before.content, "-layout")
+    assert "Ada Peeters" in text and "Dear Ada," in text and "Page 1 of 1" not in text
 
 
 # Choosing the backend --------------------------------------------------------------------

@@ -211,6 +211,9 @@ TYPST_STANDARDS = {"pdf/a-2b": "a-2b", "pdf/a-2u": "a-2u", "pdf/a-3b": "a-3b", "
                    "pdf/a-4": "a-4", "pdf/ua-1": "ua-1"}
 
 
+_typst = threading.local()
+
+
 class TypstBackend(PdfBackend):
     """Typst, from Typst source translated from the print document. Writes PDF/A-2b (or the
     PDF/A part of ``PDF_VARIANT``) with tags, the same bytes for the same letter.
@@ -225,18 +228,20 @@ class TypstBackend(PdfBackend):
 
     def __init__(self, font_paths=None):
         paths = TYPST_FONT_PATHS if font_paths is None else font_paths
-        self.font_paths = [path for path in paths if os.path.isdir(path)]
-        self._local = threading.local()
+        self.font_paths = tuple(path for path in paths if os.path.isdir(path))
 
     def _compiler(self):
-        """One compiler per thread: it loads the fonts once. Its package folders are empty."""
-        compiler = getattr(self._local, "compiler", None)
+        """One compiler per thread and set of fonts, kept across backends (the services make a
+        backend per letter): it loads each font once and reuses layout between letters. Its
+        package folders are an empty folder; each render gives it a root of its own."""
+        compilers = _typst.__dict__.setdefault("compilers", {})
+        compiler = compilers.get(self.font_paths)
         if compiler is None:
             import typst
 
             packages = tempfile.mkdtemp(prefix="typst-no-packages-")
-            compiler = self._local.compiler = typst.Compiler(
-                root=packages, font_paths=self.font_paths, ignore_system_fonts=True, package_path=packages,
+            compiler = compilers[self.font_paths] = typst.Compiler(
+                root=packages, font_paths=list(self.font_paths), ignore_system_fonts=True, package_path=packages,
                 package_cache_path=packages)
         return compiler
 

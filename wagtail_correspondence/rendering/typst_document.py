@@ -204,6 +204,44 @@ class Geometry:
     margins: tuple = None
 
     @classmethod
+    def from_css(cls, css):
+        """A document stored before the data-* attributes: the numbers of its own style sheet
+        (as document.html wrote it), else the layout model's defaults. Numbers only."""
+        geometry = cls()
+
+        def number(pattern, default):
+            match = re.search(pattern, css)
+            return _number(match.group(1), default) if match else default
+
+        window = re.search(r"\.letter-window\s*\{\s*position:\s*absolute;([^}]*)\}", css)
+        if window is None:
+            geometry.window = "none"
+        else:
+            rule = window.group(1)
+            geometry.window = "right" if re.search(r"(?:^|[\s;])right:", rule) else "left"
+            geometry.window_top = number(r"\.letter-window\s*\{[^}]*?\btop:\s*([\d.]+)mm", geometry.window_top)
+            geometry.window_width = _number((re.search(r"\bwidth:\s*([\d.]+)mm", rule) or [0, None])[1], 85)
+            geometry.window_height = _number((re.search(r"\bheight:\s*([\d.]+)mm", rule) or [0, None])[1], 45)
+            geometry.window_side = _number(
+                (re.search(r"(?:^|[\s;])(?:left|right):\s*([\d.]+)mm", rule) or [0, None])[1], 20)
+        geometry.logo_width = number(r"\.letter-logo\s*\{\s*width:\s*([\d.]+)mm", geometry.logo_width)
+        if re.search(r"\.letter-logo\s*\{[^}]*float:\s*right", css):
+            geometry.logo_position = "right"
+        geometry.font_size = number(r"\bhtml\s*\{[^}]*font-size:\s*([\d.]+)pt", geometry.font_size)
+        family = re.search(r'\bhtml\s*\{[^}]*font-family:\s*"([^"]+)"', css)
+        if family and family.group(1) in FONTS:
+            geometry.font_family = family.group(1)
+        # The wording of "Page X of Y" is in CSS strings; the default wording is used.
+        geometry.page_numbers = "@bottom-right" in css
+        size = re.search(r"@page\s*\{\s*size:\s*([\d.]+)mm\s+([\d.]+)mm;\s*margin:\s*([\d.]+)mm\s+([\d.]+)mm\s+"
+                         r"([\d.]+)mm\s+([\d.]+)mm", css)
+        if size:
+            values = [_number(value, None) for value in size.groups()]
+            if None not in values:
+                geometry.sheet, geometry.margins = tuple(values[:2]), tuple(values[2:])
+        return geometry
+
+    @classmethod
     def from_body(cls, attrs):
         """The body's data-* attributes; absent (documents stored before them): the layout
         model's defaults. ``data-layout="none"``: a document made without a layout."""
@@ -621,7 +659,11 @@ def translate(html, *, page, title="", author="", description="", created=None):
     head = tree.find("head")
     body = tree.find("body")
     body = root if body is None else body
-    geometry = Geometry.from_body(body.attrs)
+    if "data-layout" in body.attrs:
+        geometry = Geometry.from_body(body.attrs)
+    else:
+        style = tree.find("style")
+        geometry = Geometry.from_css("".join(c for c in style.children if isinstance(c, str)) if style else "")
 
     if page is not None:
         sheet = (page.width, page.height)
