@@ -307,6 +307,19 @@ def test_any_text_compiles_and_comes_back(backend, text):
         assert word in printed, (word, printed)
 
 
+NESTED = [("<strong>", "</strong>"), ("<div>", "</div>"), ("<ul><li>", "</li></ul>"),
+          ("<table><tr><td>", "</td></tr></table>")]
+
+
+@pytest.mark.parametrize("open_tag, close_tag", NESTED)
+def test_deeply_nested_content_prints_its_text(backend, open_tag, close_tag):
+    """Typst limits how deep source and styles nest, Python its recursion: past a depth, an
+    element's text is printed without its markup."""
+    html = f"<html><body>{open_tag * 1500}Deep text{close_tag * 1500}<p>After</p></body></html>"
+    rendered = backend.render(html, METADATA, page=PageSetup())
+    assert "Deep text" in pdf_text(rendered.content) and "After" in pdf_text(rendered.content)
+
+
 # Isolation -------------------------------------------------------------------------------
 
 

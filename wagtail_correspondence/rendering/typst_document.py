@@ -56,6 +56,9 @@ IMAGE_MAGIC = {"png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "gif":
                "webp": (b"RIFF",)}
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/jpg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 
+# Elements nested deeper than this print their text only: Typst limits how deep its source and
+# its styles may nest (and so does Python's recursion).
+MAX_DEPTH = 12
 _SPACE = re.compile(r"[ \t\n\r\f]+")
 # Characters no font draws: C0 and C1 controls (whitespace aside), DEL, surrogates and
 # noncharacters. WeasyPrint prints nothing for them either.
@@ -117,18 +120,31 @@ class Node:
     def classes(self):
         return frozenset(self.attrs.get("class", "").split())
 
+    def descendants(self):
+        """Every node below this one, in document order (without recursion: HTML nests deep)."""
+        stack = list(reversed(self.children))
+        while stack:
+            node = stack.pop()
+            yield node
+            if isinstance(node, Node):
+                stack.extend(reversed(node.children))
+
     def find(self, tag):
-        for child in self.children:
-            if isinstance(child, Node):
-                if child.tag == tag:
-                    return child
-                found = child.find(tag)
-                if found is not None:
-                    return found
-        return None
+        return next((node for node in self.descendants() if isinstance(node, Node) and node.tag == tag), None)
 
     def has_block(self):
-        return any(isinstance(child, Node) and (child.tag in BLOCKS or child.has_block()) for child in self.children)
+        return any(isinstance(node, Node) and node.tag in BLOCKS for node in self.descendants())
+
+    def text(self):
+        """The text of the subtree, the never-shown elements left out."""
+        out, stack = [], [self]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, str):
+                out.append(node)
+            elif node.tag not in SKIPPED:
+                stack.extend(reversed(node.children))
+        return "".join(out)
 
 
 class _TreeBuilder(HTMLParser):
@@ -344,6 +360,7 @@ class _Writer:
         self.header = ""
         self.footer = ""
         self.in_body = False
+        self.depth = 0  # elements open around the one being written
         self._space = True  # the inline text so far ends with a space (or a line's start)
 
     # Inline content ----------------------------------------------------------------------
@@ -367,6 +384,15 @@ class _Writer:
         tag = node.tag
         if tag in SKIPPED:
             return ""
+        if self.depth >= MAX_DEPTH:
+            return self._text(node.text())
+        self.depth += 1
+        try:
+            return self._inline_element(node, tag)
+        finally:
+            self.depth -= 1
+
+    def _inline_element(self, node, tag):
         if tag == "br":
             self._space = True
             return "#linebreak()"
@@ -429,6 +455,15 @@ class _Writer:
         return result
 
     def block(self, node):
+        if self.depth >= MAX_DEPTH:
+            return self.inline([node.text()])
+        self.depth += 1
+        try:
+            return self._block_element(node)
+        finally:
+            self.depth -= 1
+
+    def _block_element(self, node):
         tag, classes = node.tag, node.classes
         if not self.in_body:
             special = self._document_part(node, classes)
