@@ -356,6 +356,46 @@ def test_the_source_refers_to_no_file_but_the_letters_images(backend):
     assert document.source.count("image(") == 2  # the image, and the text #"#image(...)"
 
 
+def alt_texts(content):
+    """Every /Alt in the structure tree."""
+    found = []
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        stack, seen = [pdf.Root.StructTreeRoot], set()
+        while stack:
+            node = stack.pop()
+            if isinstance(node, pikepdf.Array):
+                stack.extend(node)
+            elif isinstance(node, pikepdf.Dictionary):
+                if node.objgen != (0, 0):
+                    if node.objgen in seen:
+                        continue
+                    seen.add(node.objgen)
+                if "/Alt" in node:
+                    found.append(str(node.Alt))
+                if "/K" in node:
+                    stack.append(node.K)
+    return found
+
+
+def test_the_image_library_s_images_are_embedded_with_their_alt_text(backend, customer_dictionary):
+    from wagtail.images.models import Image
+
+    logo = Image.objects.create(title="Logo", file=get_test_image_file(colour="red"))
+    office = Image.objects.create(title="Office", file=get_test_image_file(colour="blue"))
+    layout = factories.layout(name="With logo", logo=logo)
+    fragment = factories.fragment(customer_dictionary, key="pictured", body=factories.fragment_body(
+        factories.rich_text("<p>Our new office:</p>"),
+        ("image", {"image": office, "alt_text": 'The "office" #at night', "width_mm": 40, "alignment": "center"})))
+    letter = assembled(factories.letter_template(customer_dictionary, layout, [fragment]))
+    rendered = render(backend, letter)
+    assert rendered.refused_urls == []
+    with pikepdf.open(io.BytesIO(rendered.content)) as pdf:
+        assert len(pdf.pages) == 1 and len(pdf.pages[0].Resources.XObject.keys()) == 2  # the logo and the image
+    boxes = {word: (x0, y0) for word, x0, y0, _x1, _y1 in words_with_boxes(rendered.content)}
+    assert boxes["Our"][1] < 150 * MM  # the logo, placed at the top, pushes no text down
+    assert 'The "office" #at night' in alt_texts(rendered.content)
+
+
 # The PDF itself --------------------------------------------------------------------------
 
 

@@ -442,7 +442,8 @@ class _Writer:
         for node in nodes:
             if isinstance(node, Node) and node.tag in SKIPPED:
                 continue
-            if isinstance(node, Node) and (node.tag in BLOCKS or node.has_block()):
+            if isinstance(node, Node) and (node.tag in BLOCKS or node.has_block() or (
+                    node.tag == "img" and "letter-logo" in node.classes and not self.in_body)):
                 flush()
                 markup = self.block(node)
                 if markup:
