@@ -293,10 +293,7 @@ FUZZ = settings(max_examples=150, deadline=None, database=None, derandomize=True
 def test_any_text_compiles_and_comes_back(backend, text):
     """Text straight into a document (escaped as the templates escape it): Typst never fails
     and prints the text (whitespace and characters no font has aside)."""
-    from django.utils.html import escape
-
-    html = f'<!DOCTYPE html><html lang="en"><body><div class="letter-body"><p>{escape(text)}</p></div></body></html>'
-    rendered = backend.render(html, METADATA, page=PageSetup())
+    rendered = backend.render(fuzz_document(text), METADATA, page=PageSetup())
     printed = words(pdf_text(rendered.content))
     # Letters, digits and signs of the Latin, Greek and Cyrillic alphabets come back as they
     # are; marks that combine with them, other scripts (shaped, reordered) and characters no
@@ -318,6 +315,22 @@ def test_deeply_nested_content_prints_its_text(backend, open_tag, close_tag):
     html = f"<html><body>{open_tag * 1500}Deep text{close_tag * 1500}<p>After</p></body></html>"
     rendered = backend.render(html, METADATA, page=PageSetup())
     assert "Deep text" in pdf_text(rendered.content) and "After" in pdf_text(rendered.content)
+
+
+def fuzz_document(text):
+    from django.utils.html import escape
+
+    return f'<!DOCTYPE html><html lang="en"><body><div class="letter-body"><p>{escape(text)}</p></div></body></html>'
+
+
+@FUZZ
+@given(st.text(alphabet=st.characters(max_codepoint=0x2ff), max_size=80))
+def test_text_of_the_fonts_alphabets_stays_pdfa(backend, text):
+    """Latin text with any control characters in it: they are dropped (no font draws them),
+    so the letter stays PDF/A rather than falling back to a plain PDF."""
+    rendered = backend.render(fuzz_document(text), METADATA, page=PageSetup())
+    with pikepdf.open(io.BytesIO(rendered.content)) as pdf, pdf.open_metadata() as xmp:
+        assert xmp["pdfaid:part"] == "2", repr(text)
 
 
 # Isolation -------------------------------------------------------------------------------
