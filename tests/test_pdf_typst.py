@@ -189,17 +189,37 @@ def test_pagination_keeps_the_closing_with_the_paragraph_before_it(backend, stan
     assert f"Paragraph {paragraphs - 3}:" in first  # the ending took at most two paragraphs along
 
 
-def test_a_table_row_is_never_cut(backend, standard_layout):
-    rows = "".join("<tr><td>" + "<br>".join(f"Row {row} line {line}" for line in range(1, 7)) + f"</td><td>{row}</td></tr>"
-                   for row in range(1, 9))
+def six_lines(row):
+    return "<br>".join(f"Row {row} line {line}" for line in range(1, 7))
+
+
+@pytest.mark.parametrize("kind", ["table", "list"])
+def test_a_table_row_or_a_list_item_is_not_cut(backend, standard_layout, kind):
+    if kind == "table":
+        rows = "".join(f"<tr><td>{six_lines(row)}</td><td>{row}</td></tr>" for row in range(1, 9))
+        block = f"<table><tbody>{rows}</tbody></table>"
+    else:
+        block = "<ul>" + "".join(f"<li>{six_lines(row)}</li>" for row in range(1, 9)) + "</ul>"
     for paragraphs in range(18, 30):
-        body = "".join(f"<p>Paragraph {n}.</p>" for n in range(paragraphs)) + f"<table><tbody>{rows}</tbody></table>"
+        body = "".join(f"<p>Paragraph {n}.</p>" for n in range(paragraphs)) + block
         html = render_letter_document(layout=standard_layout, recipient_lines=["Ada"], body_html=body + "<p>End.</p>")
         rendered = backend.render(html, METADATA, page=PageSetup.for_layout(standard_layout))
         pages = pdf_text(rendered.content).split("\f")
         for row in range(1, 9):
             holding = [number for number, text in enumerate(pages) if f"Row {row} line" in text]
             assert len(holding) == 1, (paragraphs, row, holding)
+
+
+@pytest.mark.parametrize("kind", ["table", "list"])
+def test_a_row_or_an_item_longer_than_a_page_breaks_rather_than_run_off_it(backend, kind):
+    lines = "<br>".join(f"Line {n}" for n in range(1, 121))
+    short = "<br>".join(f"Short {n}" for n in range(1, 4))
+    block = (f"<table><tr><td>{short}</td><td>x</td></tr><tr><td>{lines}</td><td>y</td></tr></table>" if kind == "table"
+             else f"<ul><li>{short}</li><li>{lines}</li></ul>")
+    html = f"<html><body><div class='letter-body'><p>Start</p>{block}<p>End</p></div></body></html>"
+    rendered = backend.render(html, METADATA, page=PageSetup())
+    text = pdf_text(rendered.content)
+    assert rendered.pages == 3 and [n for n in range(1, 121) if f"Line {n}\n" not in text] == []
 
 
 def test_a_page_break_block_starts_a_new_page(backend, standard_layout):

@@ -361,6 +361,7 @@ class _Writer:
         self.footer = ""
         self.in_body = False
         self.depth = 0  # elements open around the one being written
+        self.in_list = False
         self._space = True  # the inline text so far ends with a space (or a line's start)
 
     # Inline content ----------------------------------------------------------------------
@@ -495,11 +496,18 @@ class _Writer:
 
     def _list(self, node):
         items = []
-        for child in node.children:
-            if isinstance(child, str) and not child.strip():
-                continue
-            content = self.blocks(child.children if isinstance(child, Node) and child.tag == "li" else [child])
-            items.append(f"block(breakable: false)[{content}]")  # a list item is never cut
+        outermost = not self.in_list
+        self.in_list = True
+        try:
+            for child in node.children:
+                if isinstance(child, str) and not child.strip():
+                    continue
+                content = self.blocks(child.children if isinstance(child, Node) and child.tag == "li" else [child])
+                # An item of the outermost list is not cut (unless longer than a page); the
+                # items of the lists inside it are kept with it.
+                items.append(f"keep[{content}]" if outermost else f"[{content}]")
+        finally:
+            self.in_list = not outermost
         if not items:
             return ""
         if node.tag == "ol":
@@ -532,9 +540,22 @@ class _Writer:
                     content = self.blocks(cell.children)
                     if cell.tag == "th":
                         content = f"#strong[{content}]"
-                    cells.append((span, f"table.cell(colspan: {span})[{content}]" if span > 1 else f"[{content}]"))
+                    cells.append((span, cell, content))
             cells_of[id(row)] = cells
-            columns = max(columns, sum(span for span, _cell in cells))
+            columns = max(columns, sum(span for span, _cell, _content in cells))
+        # A row is not cut across pages: Typst then moves it whole to the next page, and cuts
+        # off what does not fit there. So a row that may be longer than a page (an estimate,
+        # on the safe side) may break.
+        chars_per_line = max(6, 80 // columns)
+
+        def cell_markup(span, content, breakable):
+            arguments = ([f"colspan: {span}"] if span > 1 else []) + (["breakable: true"] if breakable else [])
+            return f"table.cell({', '.join(arguments)})[{content}]" if arguments else f"[{content}]"
+
+        for row_id, cells in cells_of.items():
+            # One unbreakable cell keeps its row whole: a long row's cells are all breakable.
+            long = any(_estimated_lines(cell, chars_per_line * span) > KEEP_LINES for span, cell, _content in cells)
+            cells_of[row_id] = [(span, cell_markup(span, content, long)) for span, _cell, content in cells]
 
         def row_markup(row):
             cells = cells_of[id(row)]
@@ -656,6 +677,23 @@ class _Writer:
         return "\n\n".join(out)
 
 
+KEEP_LINES = 30  # about two thirds of an A4 page of 10.5 pt text
+
+
+def _estimated_lines(node, chars_per_line):
+    """How many lines a cell's content takes at most, about: its text at ``chars_per_line``,
+    plus a line for each break and block; an image counts as too tall to keep."""
+    characters, lines = 0, 1
+    for descendant in node.descendants():
+        if isinstance(descendant, str):
+            characters += len(descendant)
+        elif descendant.tag == "img":
+            lines += KEEP_LINES + 1
+        elif descendant.tag == "br" or descendant.tag in BLOCKS:
+            lines += 1
+    return lines + characters // chars_per_line
+
+
 def _metadata_date(created):
     created = created.astimezone(datetime.timezone.utc) if created.tzinfo else created
     return (f"datetime(year: {created.year}, month: {created.month}, day: {created.day}, hour: {created.hour}, "
@@ -748,7 +786,11 @@ def translate(html, *, page, title="", author="", description="", created=None):
         "#set enum(spacing: 0.67em)",
         # CSS's padding 1mm 2mm around a line 1.4 high.
         '#set table(stroke: 0.3pt + rgb("#999999"), inset: (x: 2mm, y: 1mm + 0.3em), align: left + top)',
-        "#set table.cell(breakable: false)",  # a table row is never cut
+        "#set table.cell(breakable: false)",  # a table row is not cut (see _table)
+        # A list item is not cut, unless it is taller than a page would hold: it then breaks,
+        # where an unbreakable block would run off the page.
+        f"#let keep(body) = layout(size => block(breakable: measure(block(width: size.width, body)).height > "
+        f"{_mm(0.9 * (sheet[1] - margins[0] - margins[2]))}, body))",
         "#show table: set block(above: 3mm, below: 3mm)",
         "#show heading: set block(sticky: true, above: 1.8em, below: 1.2em)",  # stays with what follows
         "#show heading.where(level: 1): set text(size: 1.5em)",
