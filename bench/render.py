@@ -8,7 +8,8 @@ three fragments) on a throwaway SQLite database, then times:
 * ``assemble`` on prebuilt sources (print HTML, email HTML and text) and ``live_sources`` +
   ``assemble`` (what a preview request costs), beside a plain Jinja2 render of the same body
   flattened into one template, in the same run;
-* PDF rendering of the assembled print document with each backend (pages/s).
+* PDF rendering of the assembled print document with each backend (pages/s), and each as a
+  multiple of the raw Jinja2 floor measured in the same run.
 """
 
 import os
@@ -33,7 +34,13 @@ from wagtail.rich_text import RichText  # noqa: E402
 
 from tests import factories  # noqa: E402
 from wagtail_correspondence.rendering.assembly import LetterInput, assemble, live_sources  # noqa: E402
-from wagtail_correspondence.rendering.pdf import PageSetup, PdfkitBackend, PdfMetadata, WeasyPrintBackend  # noqa: E402
+from wagtail_correspondence.rendering.pdf import (  # noqa: E402
+    PageSetup,
+    PdfkitBackend,
+    PdfMetadata,
+    TypstBackend,
+    WeasyPrintBackend,
+)
 
 REFERENCE = "OUT-2026-000001"
 
@@ -141,12 +148,27 @@ def per_second(seconds, unit):
     return f"{seconds * 1000:.2f} ms per {unit}, {1 / seconds:.0f} {unit}s/s"
 
 
-def bench_pdf(backend, html, iterations):
+def distinct_letters(html, count):
+    """The letter ``count`` times, each differing in most paragraphs (as letters to different
+    customers do), so that nothing a backend caches between letters of the same text counts."""
+    return [html.replace(" the ", f" the{n} ").replace(" your ", f" your{n} ").replace("Peeters", f"Peeters{n}")
+            for n in range(count)]
+
+
+def bench_pdf(backend, html, iterations, floor_seconds, page=None):
+    """Times one backend on the same letter, then on distinct ones; returns seconds per
+    distinct letter."""
+    page = page or PageSetup()
     metadata = PdfMetadata(title="Bench reminder", subject=REFERENCE, author="Bench")
-    backend.render(html, metadata, page=PageSetup())  # warm up: fonts, imports
-    seconds, pdf = timed(lambda: backend.render(html, metadata, page=PageSetup()), iterations)
-    print(f"PDF {backend.name}: {pdf.pages} page(s) per letter, {seconds * 1000:.0f} ms per letter, "
-          f"{pdf.pages / seconds:.1f} pages/s ({iterations} letters, {len(pdf.content)} bytes each)")
+    backend.render(html, metadata, page=page)  # warm up: fonts, imports
+    seconds, pdf = timed(lambda: backend.render(html, metadata, page=page), iterations)
+    letters = iter(distinct_letters(html, iterations))
+    distinct_seconds, _pdf = timed(lambda: backend.render(next(letters), metadata, page=page), iterations)
+    print(f"PDF {backend.name}: {pdf.pages} page(s) per letter, {len(pdf.content)} bytes; the same letter "
+          f"{iterations} times: {seconds * 1000:.1f} ms per letter, {pdf.pages / seconds:.1f} pages/s; "
+          f"{iterations} distinct letters: {distinct_seconds * 1000:.1f} ms per letter, "
+          f"{pdf.pages / distinct_seconds:.1f} pages/s, {distinct_seconds / floor_seconds:,.0f}x the raw Jinja2 render")
+    return distinct_seconds
 
 
 def main(letters=200, pdfs=10):
@@ -181,10 +203,14 @@ def main(letters=200, pdfs=10):
           f"({letters * 10} renders, {len(raw_html)} bytes)")
     print(f"assembly / raw Jinja2: {assemble_seconds / raw_seconds:.0f}x")
 
-    bench_pdf(WeasyPrintBackend(), letter.html, pdfs)
+    page = PageSetup.for_layout(sources.layout)
+    weasyprint = bench_pdf(WeasyPrintBackend(), letter.html, pdfs, raw_seconds, page)
+    typst = bench_pdf(TypstBackend(), letter.html, pdfs, raw_seconds, page)
+    print(f"PDF typst / weasyprint: {typst / weasyprint:.3f} of the time per distinct letter "
+          f"({weasyprint / typst:.0f}x as many pages/s)")
     pdfkit = PdfkitBackend()
     if pdfkit.wkhtmltopdf:
-        bench_pdf(pdfkit, letter.html, pdfs)
+        bench_pdf(pdfkit, letter.html, pdfs, raw_seconds, page)
     else:
         print("PDF pdfkit: skipped, wkhtmltopdf is not installed")
 

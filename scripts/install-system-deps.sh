@@ -8,6 +8,8 @@ command -v pdftotext >/dev/null 2>&1 || packages+=(poppler-utils)
 command -v wkhtmltopdf >/dev/null 2>&1 || packages+=(wkhtmltopdf)
 fc-list 2>/dev/null | grep -qi "DejaVu Sans" || packages+=(fonts-dejavu-core)
 fc-list 2>/dev/null | grep -qi "Liberation" || packages+=(fonts-liberation2)
+# Emoji in letters printed by the Typst backend (without a font for them, no PDF/A).
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || packages+=(fonts-noto-color-emoji)
 # The mail intake tests start a private Dovecot (IMAP) of their own; /usr/sbin is not on every PATH.
 [ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || packages+=(dovecot-imapd)
 

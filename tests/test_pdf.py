@@ -1,5 +1,5 @@
-"""PDF rendering with both backends: merged text and footer read back with pdftotext,
-metadata, PDF/A, and proof that neither backend reads local files or fetches URLs."""
+"""PDF rendering with each backend: merged text and footer read back with pdftotext,
+metadata, PDF/A, and proof that no backend reads local files or fetches URLs."""
 
 import copy
 import http.server
@@ -16,13 +16,14 @@ from wagtail_correspondence.rendering.pdf import (
     PdfkitBackend,
     PdfMetadata,
     PdfRenderingError,
+    TypstBackend,
     WeasyPrintBackend,
     render_pdf,
 )
 
 from . import factories
 
-BACKENDS = [WeasyPrintBackend, PdfkitBackend]
+BACKENDS = [WeasyPrintBackend, PdfkitBackend, TypstBackend]
 
 
 def pdf_text(content):

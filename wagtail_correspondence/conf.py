@@ -46,7 +46,8 @@ DEFAULTS = {
     # relaxes both for small teams: reviewers may approve their own changes and anyone holding
     # a publish permission may publish directly, as in plain Wagtail. See review/rules.py.
     "FOUR_EYES": True,
-    # "weasyprint" (CSS paged media, "Page X of Y", PDF/A), "pdfkit" (wkhtmltopdf), or
+    # "weasyprint" (CSS paged media, "Page X of Y", PDF/A), "pdfkit" (wkhtmltopdf), "typst"
+    # (Typst from the same document: PDF/A-2b, tagged; see rendering/typst_document.py), or
     # {"BACKEND": "dotted.path", "OPTIONS": {...}} for a backend of your own.
     "PDF_BACKEND": "weasyprint",
     # None, or "pdf/a-3b" to store letters as PDF/A-3b (WeasyPrint only).
@@ -182,6 +183,7 @@ DEFAULTS = {
 PDF_BACKENDS = {
     "weasyprint": "wagtail_correspondence.rendering.pdf.WeasyPrintBackend",
     "pdfkit": "wagtail_correspondence.rendering.pdf.PdfkitBackend",
+    "typst": "wagtail_correspondence.rendering.pdf.TypstBackend",
 }
 
 

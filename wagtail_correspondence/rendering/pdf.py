@@ -8,13 +8,19 @@ or the customer data contains:
   no base URL, so relative references resolve to nothing.
 * wkhtmltopdf runs with local file access disabled, JavaScript off, and every request sent
   to a proxy on a closed loopback port, so http(s) references fail without leaving the machine.
+* Typst gets Typst source translated from the document (rendering/typst_document.py), in
+  which every text is a string literal, and a root folder of its own per render holding only
+  the letter's images decoded from data: URIs; its package folders are empty, and it knows
+  only the fonts in ``font_paths`` (and those built into Typst).
 """
 
 import hashlib
 import io
 import logging
+import os
 import shutil
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass, field
 
@@ -192,6 +198,82 @@ class PdfkitBackend(PdfBackend):
             raise PdfRenderingError(f"wkhtmltopdf failed: {result.stderr.decode(errors='replace')[:500]}")
         content = _set_metadata(content, metadata)
         return RenderedPdf(content=content, pages=count_pages(content))
+
+
+# The fonts the layouts offer (DejaVu and Liberation) and Noto Color Emoji, where Debian
+# installs them (scripts/install-system-deps.sh). No other font of the system is seen.
+TYPST_FONT_PATHS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation2",
+                    "/usr/share/fonts/truetype/liberation", "/usr/share/fonts/truetype/noto")
+# PDF/A-2b: archival, and the part that allows transparency (a PNG logo with an alpha channel
+# is refused by PDF/A-1). Typst's names for the standards it can write.
+TYPST_DEFAULT_STANDARD = "a-2b"
+TYPST_STANDARDS = {"pdf/a-2b": "a-2b", "pdf/a-2u": "a-2u", "pdf/a-3b": "a-3b", "pdf/a-3u": "a-3u",
+                   "pdf/a-4": "a-4", "pdf/ua-1": "ua-1"}
+
+
+_typst = threading.local()
+
+
+class TypstBackend(PdfBackend):
+    """Typst, from Typst source translated from the print document. Writes PDF/A-2b (or the
+    PDF/A part of ``PDF_VARIANT``) with tags, the same bytes for the same letter.
+
+    A letter with a character that none of the fonts can draw (an emoji, most scripts of
+    Asia) cannot be PDF/A: the standard forbids text drawn with a font's "missing glyph".
+    Such a letter is rendered as a plain tagged PDF instead, with a warning in the log."""
+
+    name = "typst"
+    supports_page_counters = True
+    supports_pdfa = True
+
+    def __init__(self, font_paths=None):
+        paths = TYPST_FONT_PATHS if font_paths is None else font_paths
+        self.font_paths = tuple(path for path in paths if os.path.isdir(path))
+
+    def _compiler(self):
+        """One compiler per thread and set of fonts, kept across backends (the services make a
+        backend per letter): it loads each font once and reuses layout between letters. Its
+        package folders are an empty folder; each render gives it a root of its own."""
+        compilers = _typst.__dict__.setdefault("compilers", {})
+        compiler = compilers.get(self.font_paths)
+        if compiler is None:
+            import typst
+
+            packages = tempfile.mkdtemp(prefix="typst-no-packages-")
+            compiler = compilers[self.font_paths] = typst.Compiler(
+                root=packages, font_paths=list(self.font_paths), ignore_system_fonts=True, package_path=packages,
+                package_cache_path=packages)
+        return compiler
+
+    def render(self, html, metadata, page=None, variant=None):
+        import typst
+
+        from .typst_document import translate
+
+        if variant and variant not in TYPST_STANDARDS:
+            raise PdfRenderingError(f"the typst backend cannot produce {variant}")
+        standard = TYPST_STANDARDS[variant] if variant else TYPST_DEFAULT_STANDARD
+        document = translate(html, page=page, title=metadata.title, author=metadata.author,
+                             description=metadata.subject, created=metadata.created)
+        with tempfile.TemporaryDirectory(prefix="typst-letter-") as root:
+            for name, content in document.images.files.items():
+                with open(os.path.join(root, name), "wb") as handle:
+                    handle.write(content)
+            options = {"format": "pdf", "root": root, "timestamp": int(document.created.timestamp()),
+                       "pdf_tags": True}
+            source = document.source.encode("utf-8")
+            try:
+                try:
+                    content = self._compiler().compile(input=source, pdf_standards=[standard], **options)
+                except typst.TypstError as exc:
+                    if "could not be displayed" not in str(exc):
+                        raise
+                    # A character no font draws: PDF/A refuses the letter; a tagged PDF it is.
+                    logger.warning("Typst: the letter %r is not %s: %s", metadata.subject, standard, str(exc)[:200])
+                    content = self._compiler().compile(input=source, pdf_standards=[], **options)
+            except typst.TypstError as exc:
+                raise PdfRenderingError(f"Typst failed: {str(exc)[:500]}") from exc
+        return RenderedPdf(content=content, pages=count_pages(content), refused_urls=document.images.refused)
 
 
 def _set_metadata(content, metadata):
