@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from wagtail.rich_text import expand_db_html
 
 from .fragments import default_image_src
+from .page_numbers import PAGE, PAGES, page_number_parts
 from .richtext import clean_static_html
 
 
@@ -44,15 +45,8 @@ _CSS_UNSAFE = frozenset('\\"\'<>&')
 
 
 def page_number_content(template):
-    parts = []
-    for chunk in template.replace("{pages}", "\x00pages\x00").replace("{page}", "\x00page\x00").split("\x00"):
-        if chunk == "page":
-            parts.append("counter(page)")
-        elif chunk == "pages":
-            parts.append("counter(pages)")
-        elif chunk:
-            parts.append(_css_string(chunk))
-    return " ".join(parts) or '""'
+    counters = {PAGE: "counter(page)", PAGES: "counter(pages)"}
+    return " ".join(counters.get(part) or _css_string(part) for part in page_number_parts(template)) or '""'
 
 
 def render_letter_document(*, layout, body_html, recipient_lines=(), title="", subject="", meta_lines=(),

@@ -14,6 +14,7 @@ or the customer data contains:
   only the fonts in ``font_paths`` (and those built into Typst).
 """
 
+import atexit
 import hashlib
 import io
 import logging
@@ -214,6 +215,21 @@ TYPST_STANDARDS = {"pdf/a-2b": "a-2b", "pdf/a-2u": "a-2u", "pdf/a-3b": "a-3b", "
 _typst = threading.local()
 
 
+_package_folder_lock = threading.Lock()
+_package_folder = []
+
+
+def _empty_package_folder():
+    """One empty folder per process for Typst's package paths (nothing to import, nothing to
+    download), removed when the process ends."""
+    with _package_folder_lock:
+        if not _package_folder:
+            folder = tempfile.mkdtemp(prefix="typst-no-packages-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            _package_folder.append(folder)
+        return _package_folder[0]
+
+
 class TypstBackend(PdfBackend):
     """Typst, from Typst source translated from the print document. Writes PDF/A-2b (or the
     PDF/A part of ``PDF_VARIANT``) with tags, the same bytes for the same letter.
@@ -239,7 +255,7 @@ class TypstBackend(PdfBackend):
         if compiler is None:
             import typst
 
-            packages = tempfile.mkdtemp(prefix="typst-no-packages-")
+            packages = _empty_package_folder()
             compiler = compilers[self.font_paths] = typst.Compiler(
                 root=packages, font_paths=list(self.font_paths), ignore_system_fonts=True, package_path=packages,
                 package_cache_path=packages)

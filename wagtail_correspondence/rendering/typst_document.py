@@ -26,6 +26,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from .page_numbers import PAGE, PAGES, page_number_parts
+
 # Elements whose content is never printed.
 SKIPPED = frozenset({"head", "script", "style", "template", "noscript", "title", "iframe", "object", "embed",
                      "video", "audio", "svg", "canvas"})
@@ -701,15 +703,8 @@ def _metadata_date(created):
 
 
 def _page_number(template):
-    parts = []
-    for chunk in template.replace("{pages}", "\x00pages\x00").replace("{page}", "\x00page\x00").split("\x00"):
-        if chunk == "page":
-            parts.append("#str(counter(page).get().first())")
-        elif chunk == "pages":
-            parts.append("#str(counter(page).final().first())")
-        elif chunk:
-            parts.append("#" + typst_string(printable(chunk)))
-    return "".join(parts)
+    counters = {PAGE: "#str(counter(page).get().first())", PAGES: "#str(counter(page).final().first())"}
+    return "".join(counters.get(part) or "#" + typst_string(printable(part)) for part in page_number_parts(template))
 
 
 def _head_value(head, name):
