@@ -438,12 +438,54 @@ def test_pdfa_2b_tagged_with_title_and_language(backend, customer_dictionary, la
     pdf = pikepdf.open(io.BytesIO(rendered.content))
     with pdf.open_metadata() as xmp:
         assert xmp["pdfaid:part"] == "2" and xmp["pdfaid:conformance"] == "B"
+        assert xmp["pdfuaid:part"] == "1"  # and PDF/UA-1: accessible to screen readers
     root = pdf.Root
     assert "/StructTreeRoot" in root and str(root.Lang) == "en"
     assert root.MarkInfo.Marked is True
     assert str(pdf.docinfo["/Title"]) == "Your account C-1001"
     assert str(pdf.docinfo["/Subject"]) == "OUT-2026-000042" and str(pdf.docinfo["/Author"]) == "Northwind Mutual"
     assert str(pdf.docinfo["/CreationDate"]).startswith("D:20260304103000")
+
+
+def structure_tags(content):
+    """The structure tree's element types, in reading order."""
+    tags = []
+
+    def walk(node):
+        if isinstance(node, pikepdf.Array):
+            for child in node:
+                walk(child)
+        elif isinstance(node, pikepdf.Dictionary):
+            if "/S" in node:
+                tags.append(str(node.S))
+            if "/K" in node:
+                walk(node.K)
+
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        walk(pdf.Root.StructTreeRoot)
+    return tags
+
+
+def test_headings_are_structured_from_level_1_without_gaps_for_pdf_ua(backend):
+    # Authors start fragments at h2 or h3 and skip levels; PDF/UA-1 refuses both. The structure
+    # counts from the first heading and never skips; the printed sizes stay the tags'.
+    html = render_letter_document(layout=None, title="Headings", body_html=(
+        "<h3>Alpha</h3><p>One</p><h2>Beta</h2><h4>Gamma</h4><h6>Delta</h6>"))
+    rendered = backend.render(html, METADATA)
+    assert [tag for tag in structure_tags(rendered.content) if tag.startswith("/H")] == ["/H1", "/H1", "/H2", "/H3"]
+    document = translate(html, page=None, title="Headings")
+    assert "#text(size: 1.17em)" in document.source and "#text(size: 0.67em)" in document.source
+
+
+def test_an_image_without_alt_text_is_decoration_not_an_unnamed_figure(backend, customer_dictionary):
+    from wagtail.images.models import Image
+
+    layout = factories.layout(name="Logo only", logo=Image.objects.create(title="Logo", file=get_test_image_file()))
+    rendered = render(backend, assembled(factories.letter_template(customer_dictionary, layout,
+                                                                   [factories.fragment(customer_dictionary)])))
+    assert "/Figure" not in structure_tags(rendered.content)  # the logo (alt="") is an artifact
+    with pikepdf.open(io.BytesIO(rendered.content)) as pdf, pdf.open_metadata() as xmp:
+        assert xmp["pdfuaid:part"] == "1"
 
 
 def test_the_language_comes_from_the_document(backend, customer_dictionary, layout):

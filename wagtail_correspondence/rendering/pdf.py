@@ -232,7 +232,7 @@ def _empty_package_folder():
 
 class TypstBackend(PdfBackend):
     """Typst, from Typst source translated from the print document. Writes PDF/A-2b (or the
-    PDF/A part of ``PDF_VARIANT``) with tags, the same bytes for the same letter.
+    PDF/A part of ``PDF_VARIANT``) that is also PDF/UA-1, the same bytes for the same letter.
 
     A letter with a character that none of the fonts can draw (an emoji, most scripts of
     Asia) cannot be PDF/A: the standard forbids text drawn with a font's "missing glyph".
@@ -278,9 +278,10 @@ class TypstBackend(PdfBackend):
             options = {"format": "pdf", "root": root, "timestamp": int(document.created.timestamp()),
                        "pdf_tags": True}
             source = document.source.encode("utf-8")
+            standards = [standard] if standard == "ua-1" else [standard, "ua-1"]
             try:
                 try:
-                    content = self._compiler().compile(input=source, pdf_standards=[standard], **options)
+                    content = self._compiler().compile(input=source, pdf_standards=standards, **options)
                 except typst.TypstError as exc:
                     if "could not be displayed" not in str(exc):
                         raise

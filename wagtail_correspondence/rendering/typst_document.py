@@ -28,6 +28,8 @@ from html.parser import HTMLParser
 
 from .page_numbers import PAGE, PAGES, page_number_parts
 
+# Headings' sizes by HTML tag, as the print document's CSS has them.
+HEADING_SIZES = {1: "1.5em", 2: "1.3em", 3: "1.17em", 4: "1em", 5: "0.83em", 6: "0.67em"}
 # Elements whose content is never printed.
 SKIPPED = frozenset({"head", "script", "style", "template", "noscript", "title", "iframe", "object", "embed",
                      "video", "audio", "svg", "canvas"})
@@ -365,6 +367,8 @@ class _Writer:
         self.depth = 0  # elements open around the one being written
         self.in_list = False
         self._space = True  # the inline text so far ends with a space (or a line's start)
+        self._heading_level = 0  # the structural level of the last heading written
+        self._heading_base = None  # the HTML level of the first one
 
     # Inline content ----------------------------------------------------------------------
 
@@ -421,8 +425,12 @@ class _Writer:
         if width:
             arguments.append(f"width: {_mm(width)}")
         alt = printable(node.attrs.get("alt", "")).strip()
-        arguments.append(f"alt: {typst_string(alt)}" if alt else "alt: none")
-        image = f"image({', '.join(arguments)})"
+        if alt:
+            image = f"image({', '.join(arguments + [f'alt: {typst_string(alt)}'])})"
+        else:
+            # No alt text: decoration (the letterhead's logo), marked as such for screen readers
+            # (a PDF/UA artifact) rather than an image they would announce without a name.
+            image = f"pdf.artifact(image({', '.join(arguments)}))"
         self._space = False
         return f"#box({image})" if inline else f"#{image}"
 
@@ -481,7 +489,7 @@ class _Writer:
         if tag == "p":
             return self.blocks(node.children) if node.has_block() else self.inline(node.children)
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            return f"#heading(level: {tag[1]}, outlined: false)[{self.inline(node.children)}]"
+            return self._heading(int(tag[1]), node)
         if tag in ("ul", "ol"):
             return self._list(node)
         if tag == "table":
@@ -495,6 +503,18 @@ class _Writer:
         if tag == "dl":
             return self._definitions(node)
         return self.blocks(node.children)
+
+    def _heading(self, level, node):
+        """PDF/UA-1 wants the first heading at level 1 and no level skipped on the way down;
+        authors write h2 and h3 in fragments. The structure counts levels from the letter's
+        first heading (h2, h3 → 1, 2), never deeper than one below the last and never above 1;
+        the size stays the tag's."""
+        if self._heading_base is None:
+            self._heading_base = level  # the letter's first heading is its top level
+        structural = max(1, min(level - self._heading_base + 1, self._heading_level + 1))
+        self._heading_level = structural
+        return (f"#heading(level: {structural}, outlined: false)[#text(size: {HEADING_SIZES[level]})"
+                f"[{self.inline(node.children)}]]")
 
     def _list(self, node):
         items = []
@@ -788,12 +808,8 @@ def translate(html, *, page, title="", author="", description="", created=None):
         f"{_mm(0.9 * (sheet[1] - margins[0] - margins[2]))}, body))",
         "#show table: set block(above: 3mm, below: 3mm)",
         "#show heading: set block(sticky: true, above: 1.8em, below: 1.2em)",  # stays with what follows
-        "#show heading.where(level: 1): set text(size: 1.5em)",
-        "#show heading.where(level: 2): set text(size: 1.3em)",
-        "#show heading.where(level: 3): set text(size: 1.17em)",
-        "#show heading.where(level: 4): set text(size: 1em)",
-        "#show heading.where(level: 5): set text(size: 0.83em)",
-        "#show heading.where(level: 6): set text(size: 0.67em)",
+        # Sizes follow the HTML tag (_heading), not the structural level Typst records.
+        "#show heading: set text(size: 1em)",
         f"#set page(width: {_mm(sheet[0])}, height: {_mm(sheet[1])}, "
         f"margin: (top: {_mm(margins[0])}, right: {_mm(margins[1])}, bottom: {_mm(margins[2])}, "
         f"left: {_mm(margins[3])}),",
