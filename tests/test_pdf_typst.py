@@ -193,6 +193,24 @@ def six_lines(row):
     return "<br>".join(f"Row {row} line {line}" for line in range(1, 7))
 
 
+def test_merged_cells_keep_the_columns_of_the_rows_below_in_place(backend):
+    # Rowspan and colspan as Wagtail's table block writes merged cells: the rows under a tall
+    # cell have fewer cells, which must still land in their own columns.
+    html = render_letter_document(layout=None, title="Merged", body_html=(
+        "<table><thead><tr><th>Region</th><th>Product</th><th>Amount</th></tr></thead><tbody>"
+        "<tr><td rowspan=\"2\">North</td><td>Fire</td><td>Ten</td></tr>"
+        "<tr><td>Flood</td><td>Twenty</td></tr>"
+        "<tr><td colspan=\"2\">Total</td><td>Thirty</td></tr>"
+        "<tr><td rowspan=\"9\">Overrun</td><td>Last</td><td>Row</td></tr></tbody></table>"))
+    boxes = {word: (x0, y0) for word, x0, y0, _x1, _y1 in words_with_boxes(backend.render(html, METADATA).content)}
+    product, amount = boxes["Product"][0], boxes["Amount"][0]
+    assert abs(boxes["Flood"][0] - product) < 2 and abs(boxes["Twenty"][0] - amount) < 2
+    assert abs(boxes["Fire"][1] - boxes["North"][1]) < 2 and boxes["Flood"][1] > boxes["Fire"][1]
+    assert abs(boxes["Thirty"][0] - amount) < 2 and abs(boxes["Total"][0] - boxes["Region"][0]) < 2
+    # A rowspan past the table's end is cut to it, not an error.
+    assert abs(boxes["Row"][0] - amount) < 2
+
+
 @pytest.mark.parametrize("kind", ["table", "list"])
 def test_a_table_row_or_a_list_item_is_not_cut(backend, standard_layout, kind):
     if kind == "table":

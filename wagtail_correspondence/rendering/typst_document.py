@@ -552,37 +552,47 @@ class _Writer:
                 rows.append(child)
         if not header_rows and not rows:
             return ""
-        cells_of = {}
+        cells_of, width_of = {}, {}
         columns = 1
-        for row in header_rows + rows:
+        spanning = []  # (rows still covered, columns covered) of cells spanning down from above
+        all_rows = header_rows + rows
+        for index, row in enumerate(all_rows):
             cells = []
             for cell in row.children:
                 if isinstance(cell, Node) and cell.tag in ("td", "th"):
                     span = int(_number(cell.attrs.get("colspan"), 1, 1, 50))
+                    # A cell spans no further down than its part of the table goes (Typst refuses
+                    # more, and a header cell reaching into the body).
+                    end = len(header_rows) if index < len(header_rows) else len(all_rows)
+                    down = int(min(_number(cell.attrs.get("rowspan"), 1, 1, 500), end - index))
                     content = self.blocks(cell.children)
                     if cell.tag == "th":
                         content = f"#strong[{content}]"
-                    cells.append((span, cell, content))
+                    cells.append((span, down, cell, content))
             cells_of[id(row)] = cells
-            columns = max(columns, sum(span for span, _cell, _content in cells))
+            # Columns taken by cells spanning from rows above leave this row fewer cells to hold.
+            width_of[id(row)] = sum(covered for _rows, covered in spanning) + sum(cell[0] for cell in cells)
+            columns = max(columns, width_of[id(row)])
+            spanning = [(left - 1, covered) for left, covered in spanning if left > 1] + [
+                (down - 1, span) for span, down, _cell, _content in cells if down > 1]
         # A row is not cut across pages: Typst then moves it whole to the next page, and cuts
         # off what does not fit there. So a row that may be longer than a page (an estimate,
         # on the safe side) may break.
         chars_per_line = max(6, 80 // columns)
 
-        def cell_markup(span, content, breakable):
-            arguments = ([f"colspan: {span}"] if span > 1 else []) + (["breakable: true"] if breakable else [])
+        def cell_markup(span, down, content, breakable):
+            arguments = ([f"colspan: {span}"] if span > 1 else []) + ([f"rowspan: {down}"] if down > 1 else []) + (
+                ["breakable: true"] if breakable else [])
             return f"table.cell({', '.join(arguments)})[{content}]" if arguments else f"[{content}]"
 
         for row_id, cells in cells_of.items():
             # One unbreakable cell keeps its row whole: a long row's cells are all breakable.
-            long = any(_estimated_lines(cell, chars_per_line * span) > KEEP_LINES for span, cell, _content in cells)
-            cells_of[row_id] = [(span, cell_markup(span, content, long)) for span, _cell, content in cells]
+            long = any(_estimated_lines(cell, chars_per_line * span) > KEEP_LINES
+                       for span, _down, cell, _content in cells)
+            cells_of[row_id] = [cell_markup(span, down, content, long) for span, down, _cell, content in cells]
 
         def row_markup(row):
-            cells = cells_of[id(row)]
-            missing = columns - sum(span for span, _cell in cells)
-            return [cell for _span, cell in cells] + ["[]"] * missing
+            return cells_of[id(row)] + ["[]"] * (columns - width_of[id(row)])
 
         arguments = [f"columns: ({', '.join(['1fr'] * columns)},)"]
         if header_rows:
