@@ -1,13 +1,16 @@
 """Where a printed letter breaks across pages: its ending (closing, signature, notice) never
 starts a page alone, without any of the letter's text (502 printed reminders once took 912
-pages, many a second page holding "Kind regards," and the signature only)."""
+pages, many a second page holding "Kind regards," and the signature only).
+
+These are the print document's CSS rules as WeasyPrint applies them; the Typst backend, which
+writes the same rules in Typst, is checked in tests/test_pdf_typst.py."""
 
 import subprocess
 
 import pytest
 
 from wagtail_correspondence.rendering.document import PAGINATION_CSS, render_letter_document
-from wagtail_correspondence.rendering.pdf import PageSetup, PdfMetadata, render_pdf
+from wagtail_correspondence.rendering.pdf import PageSetup, PdfMetadata, WeasyPrintBackend, render_pdf
 
 CLOSING = "<p>Kind regards,</p><p><b>Northwind Mutual</b><br>Customer Service</p>"
 
@@ -24,7 +27,8 @@ def letter_document(layout, paragraphs):
 
 
 def printed(layout, html):
-    return render_pdf(html, PdfMetadata(title="Payment reminder"), page=PageSetup.for_layout(layout))
+    return render_pdf(html, PdfMetadata(title="Payment reminder"), page=PageSetup.for_layout(layout),
+                      backend=WeasyPrintBackend())
 
 
 def test_the_closing_stays_with_the_paragraph_before_it(standard_layout):

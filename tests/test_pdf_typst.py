@@ -582,6 +582,6 @@ def test_the_setting_selects_typst_for_the_preview_and_the_generated_letter(typs
     assert letter.reference in pdf_text(content)
 
 
-def test_render_pdf_with_the_default_setting_is_still_weasyprint(letter_html=None):
-    assert get_pdf_backend().name == "weasyprint"
+def test_render_pdf_with_the_default_setting_is_typst(letter_html=None):
+    assert get_pdf_backend().name == "typst"
     assert render_pdf  # the interface the services call

@@ -376,7 +376,7 @@ WAGTAIL_CORRESPONDENCE = {
         "BACKEND": "correspondence_demo.customers.DemoCustomerSource",
         "OPTIONS": {"path": str(SITE_DIR / "demo_data" / "customers.json")},
     },
-    "PDF_BACKEND": os.environ.get("PDF_BACKEND", "weasyprint"),
+    "PDF_BACKEND": os.environ.get("PDF_BACKEND", "typst"),
     "LETTER_STORAGE": "letters",
     # The address customers reach the site at: portal links start with it. Unset: the address
     # of the request that generated the letter, else WAGTAILADMIN_BASE_URL.
