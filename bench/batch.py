@@ -1,6 +1,6 @@
 """Batch throughput, end to end: CSV upload to sent email. Prints figures; asserts nothing about time.
 
-    .venv/bin/python bench/batch.py [letters] [--keep]
+    .venv/bin/python bench/batch.py [letters] [--keep] [--pdf typst|weasyprint|pdfkit]
 
 Builds a medium template (3 fragments, 9 paragraphs with merge fields, 2 conditional sections,
 an invoice table; channels print and email) and a customer data source of 200 synthetic
@@ -16,7 +16,8 @@ backend, which runs nothing):
    folder) and the email (HTML, text and the PDF attached) to an SMTP sink on loopback
    (aiosmtpd, in a thread of this process; it counts what it receives).
 
-The pipeline runs twice on fresh batches: with WeasyPrint, then with ``PlaceholderPdfBackend``,
+The pipeline runs twice on fresh batches: with the PDF backend of ``--pdf`` (default Typst, the
+product's default; ``--pdf weasyprint`` for the figures before it), then with ``PlaceholderPdfBackend``,
 which returns the same tiny one-page PDF for every letter, so the difference between the two
 runs is the cost of PDF rendering. Counts (letters generated, messages received, PDFs
 archived) are checked against ``letters`` and printed. ``--keep`` leaves the work folder
@@ -423,12 +424,16 @@ def cleanup():
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def main(count=10_000, keep=False):
+PDF_LABELS = {"typst": "Typst", "weasyprint": "WeasyPrint", "pdfkit": "pdfkit"}
+
+
+def main(count=10_000, keep=False, pdf="typst"):
+    label_pdf = PDF_LABELS[pdf]
     smtp = None
     try:
         call_command("migrate", verbosity=0)
         tasks = use_dummy_tasks()
-        archives = {"WeasyPrint": "bench-archive-weasyprint", "placeholder": "bench-archive-placeholder"}
+        archives = {label_pdf: f"bench-archive-{pdf}", "placeholder": "bench-archive-placeholder"}
         use_archive_folders(archives.values())
         customers_path = WORK / "customers.json"
         customers_path.write_text(json.dumps(customer_records(CUSTOMERS)))
@@ -437,7 +442,7 @@ def main(count=10_000, keep=False):
         port = free_port()
         smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
         smtp.start()
-        configure("weasyprint", archives["WeasyPrint"], port, customers_path)
+        configure(pdf, archives[label_pdf], port, customers_path)
         template = build_template()
         agent = factories.user("bench-agent", roles.AGENTS)
 
@@ -450,16 +455,16 @@ def main(count=10_000, keep=False):
               f"(enqueued, never run: each phase is called directly)", flush=True)
 
         results = {}
-        for label, backend in (("WeasyPrint", "weasyprint"), ("placeholder", {"BACKEND": PLACEHOLDER_BACKEND})):
+        for label, backend in ((label_pdf, pdf), ("placeholder", {"BACKEND": PLACEHOLDER_BACKEND})):
             configure(backend, archives[label], port, customers_path)
-            title = ("with PDF (WeasyPrint)" if label == "WeasyPrint" else
+            title = (f"with PDF ({label_pdf})" if label == label_pdf else
                      "without PDF rendering (PlaceholderPdfBackend: the same blank one-page PDF for every letter)")
             print(f"  running {title}...", file=sys.stderr, flush=True)
             phases, checks = run_pipeline(label, count, template, agent, tasks, mailbox, archives[label])
             total, wrong = report(title, count, phases, checks, mailbox)
             results[label] = {"phases": phases, "total": total, "wrong": wrong}
 
-        with_pdf, without_pdf = results["WeasyPrint"], results["placeholder"]
+        with_pdf, without_pdf = results[label_pdf], results["placeholder"]
         print("\nthe cost of PDF rendering (with PDF minus placeholder):")
         for (name, seconds), (_name, baseline) in zip(with_pdf["phases"], without_pdf["phases"]):
             print(f"  {name.split(' (')[0]}: {seconds - baseline:+.1f} s, {(seconds - baseline) / count * 1000:+.1f} ms "
@@ -483,5 +488,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("letters", nargs="?", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help=f"keep the work folder ({WORK})")
+    parser.add_argument("--pdf", choices=sorted(PDF_LABELS), default="typst",
+                        help="the PDF backend of the run with PDF (default: typst, the product's default)")
     arguments = parser.parse_args()
-    main(arguments.letters, arguments.keep)
+    main(arguments.letters, arguments.keep, arguments.pdf)
