@@ -110,6 +110,11 @@ def test_people_without_template_permissions_cannot_list_them(client, people, te
     response = client.get(LIST)
     assert response.status_code in (302, 403)
     assert b"Welcome letter" not in response.content
+    for response in (client.get(reverse("letter_templates:choose_parent")),
+                     client.post(reverse("letter_templates:choose_parent"),
+                                 {"parent_page": templates["live"].get_parent().pk})):
+        assert response.status_code in (302, 403)
+        assert not response.has_header("Location") or "/pages/add/" not in response["Location"]
 
 
 def test_the_menu_leads_to_the_list(client, people, templates):

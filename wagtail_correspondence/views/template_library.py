@@ -3,6 +3,7 @@ status, and their count on the dashboard."""
 
 import django_filters
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django_filters import DateFromToRangeFilter
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -104,6 +105,13 @@ class FolderForm(forms.Form):
 
 class ChooseFolderView(ChooseParentView):
     page_title = _("New letter template")
+
+    def dispatch(self, request, *args, **kwargs):
+        # Someone who may add templates nowhere (an agent) has nothing to choose: refused, not
+        # shown an empty list.
+        if request.user.is_authenticated and not self.get_valid_parent_pages(request.user).exists():
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
 
     def get_page_subtitle(self):
         return ""
