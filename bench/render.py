@@ -5,9 +5,12 @@
 Builds a medium letter (16 paragraphs, 2 conditional sections, a 6-row invoice table, in
 three fragments) on a throwaway SQLite database, then times:
 
-* ``assemble`` on prebuilt sources (print HTML, email HTML and text) and ``live_sources`` +
-  ``assemble`` (what a preview request costs), beside a plain Jinja2 render of the same body
-  flattened into one template, in the same run;
+* ``assemble`` on prebuilt sources (every output: print document, email HTML and text, SMS,
+  subject, with the data checked and typed) and ``live_sources`` + ``assemble`` (what a
+  preview request costs), beside a plain Jinja2 render of the same body flattened into one
+  template, in the same run;
+* the print body alone, from the fragments' compiled plans and with the block-by-block walker
+  they replace, each as a multiple of the raw Jinja2 render;
 * PDF rendering of the assembled print document with each backend (pages/s), and each as a
   multiple of the raw Jinja2 floor measured in the same run.
 """
@@ -33,7 +36,12 @@ from django.core.management import call_command  # noqa: E402
 from wagtail.rich_text import RichText  # noqa: E402
 
 from tests import factories  # noqa: E402
+from wagtail_correspondence.rendering import formatting  # noqa: E402
 from wagtail_correspondence.rendering.assembly import LetterInput, assemble, live_sources  # noqa: E402
+from wagtail_correspondence.rendering.budget import letter_budget  # noqa: E402
+from wagtail_correspondence.rendering.images import inline_image_src  # noqa: E402
+from wagtail_correspondence.rendering.sandbox import collect_missing, with_paths  # noqa: E402
+from wagtail_correspondence.rendering.templates import LetterBodyRenderer  # noqa: E402
 from wagtail_correspondence.rendering.pdf import (  # noqa: E402
     PageSetup,
     PdfkitBackend,
@@ -171,6 +179,14 @@ def bench_pdf(backend, html, iterations, floor_seconds, page=None):
     return distinct_seconds
 
 
+def render_body(sources, data, use_plans):
+    """The letter's body as ``assemble`` renders it (locale, missing-field tracking, budget)."""
+    with formatting.use_locale("en_GB"), collect_missing(), letter_budget():
+        renderer = LetterBodyRenderer(data, image_src=inline_image_src, fragment_body=sources.fragment_body,
+                                      problems=[], use_plans=use_plans)
+        return renderer.render(sources.template)
+
+
 def main(letters=200, pdfs=10):
     call_command("migrate", verbosity=0)
     dictionary, page = build_letter_template()
@@ -193,6 +209,7 @@ def main(letters=200, pdfs=10):
     raw_html = template.render(typed)
     assert raw_html == letter.body_html, raw_html  # the same body, merge for merge
     raw_seconds, raw_html = timed(lambda: template.render(typed), letters * 10)
+    typed_data = with_paths(typed)
 
     print(f"medium letter: 16 paragraphs, 2 conditions, a {len(data['invoices'])}-row table, 3 fragments; "
           f"{len(letter.html)} bytes print HTML, {len(letter.email_html)} bytes email HTML, "
@@ -202,6 +219,16 @@ def main(letters=200, pdfs=10):
     print(f"raw Jinja2 render of the flattened body: {per_second(raw_seconds, 'render')} "
           f"({letters * 10} renders, {len(raw_html)} bytes)")
     print(f"assembly / raw Jinja2: {assemble_seconds / raw_seconds:.0f}x")
+
+    # The print body alone, as the assembly renders it: from the fragments' plans, and with
+    # the block-by-block walker the plans replace (the figure before plans).
+    for label, use_plans in (("plans", True), ("walker", False)):
+        body_seconds, body = timed(lambda: render_body(sources, typed_data, use_plans), letters)
+        assert body == letter.body_html, body
+        print(f"print body ({label}): {per_second(body_seconds, 'letter')}, {body_seconds / raw_seconds:.1f}x the raw "
+              f"Jinja2 render")
+    print(f"all outputs (print document, email HTML, text, SMS, subject; data checked and typed): "
+          f"{assemble_seconds / raw_seconds:.1f}x the raw Jinja2 render")
 
     page = PageSetup.for_layout(sources.layout)
     weasyprint = bench_pdf(WeasyPrintBackend(), letter.html, pdfs, raw_seconds, page)

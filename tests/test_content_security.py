@@ -75,7 +75,7 @@ def assert_sandboxed_frame(frame):
 def raw_renderer(monkeypatch):
     """Rendering that lets markup through, whatever the sandbox does: every rendered fragment
     rich-text block ends with a live script and an image with a handler. What follows must hold anyway."""
-    from wagtail_correspondence.rendering import fragments
+    from wagtail_correspondence.rendering import fragments, templates
 
     original = fragments.BodyRenderer.render_block
 
@@ -84,6 +84,8 @@ def raw_renderer(monkeypatch):
         return rendered + Markup(RAW) if block_type == "rich_text" else rendered
 
     monkeypatch.setattr(fragments.BodyRenderer, "render_block", render_block)
+    # Letters render fragments from their compiled plans; without one, through the walker.
+    monkeypatch.setattr(templates, "render_planned", lambda *args: None)
 
 
 # Previews ------------------------------------------------------------------------------

@@ -10,21 +10,20 @@ import datetime
 import functools
 from dataclasses import dataclass, field
 
-import css_inline
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
-from inscriptis import get_text
 from markupsafe import Markup, escape
 from wagtail.rich_text import expand_db_html
 
-from .. import data_rules
+from .. import data_rules, schema
 from ..conf import get_setting
 from . import formatting
 from .budget import letter_budget
-from .document import render_letter_document
+from .document import framed_letter_document
+from .frames import render_email
 from .images import inline_image_src
+from .plain_text import html_to_text
 from .richtext import clean_static_html
 from .sms import SmsText, measure_sms, normalise_sms
 from .sandbox import MergeError, collect_missing, render_source, text_to_template, with_paths
@@ -66,6 +65,29 @@ def revision_objects(revision_ids):
 
 def revision_object(revision_id):
     return revision_objects([revision_id])[revision_id]
+
+
+@dataclass(frozen=True)
+class DictionarySteps:
+    """What checking and typing a letter's data needs from its dictionary."""
+
+    specs: list
+    field_index: object
+
+
+def dictionary_steps(dictionary):
+    """The dictionary's field specs and index, built once per dictionary object: a revision's
+    object is kept (``revision_objects``), so once per revision. (Its rules are not kept:
+    their messages are in the language of the moment.)"""
+    steps = getattr(dictionary, "_correspondence_steps", None)
+    if steps is None:
+        specs = dictionary.field_specs()
+        steps = DictionarySteps(specs, schema.FieldIndex.from_specs(specs))
+        try:
+            dictionary._correspondence_steps = steps
+        except AttributeError:
+            pass
+    return steps
 
 
 class ContentUnavailable(Exception):
@@ -264,7 +286,7 @@ def check_rules(sources, typed, letter_date, reported):
     if not rules:
         return []
     problems = []
-    for problem in data_rules.evaluate(rules, typed, letter_date, sources.dictionary.field_index()):
+    for problem in data_rules.evaluate(rules, typed, letter_date, dictionary_steps(sources.dictionary).field_index):
         if problem.misconfigured:
             problems.append(InputProblem("template", problem.message, CONTENT))
         elif not _covered(problem.field, reported):
@@ -295,16 +317,6 @@ class _TextRenderer:
             return ""
 
 
-def inline_css(html):
-    # Mail clients drop <style> blocks; remote stylesheets are never fetched.
-    return css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False).inline(html)
-
-
-def html_to_text(html):
-    lines = [line.rstrip() for line in get_text(html).splitlines()]
-    return "\n".join(lines).strip() + "\n"
-
-
 def assemble(sources, letter_input):
     template = sources.template
     problems = list(sources.problems)
@@ -313,8 +325,9 @@ def assemble(sources, letter_input):
 
     raw = letter_input.data
     if isinstance(raw, dict):
-        data_errors = sources.dictionary.validate_payload(raw)
-        typed = sources.dictionary.coerce_payload(raw)
+        steps = dictionary_steps(sources.dictionary)
+        data_errors = schema.validate_payload(steps.specs, raw)
+        typed = schema.coerce_payload(steps.specs, raw)
     else:
         data_errors, typed = [], {}
         problems.append(InputProblem("data", _("The data must be a JSON object."), DATA))
@@ -333,7 +346,8 @@ def assemble(sources, letter_input):
     with formatting.use_locale(locale), translation.override(template.language), collect_missing() as missing, \
             letter_budget():
         renderer = LetterBodyRenderer(data, slot_values=slots, optional_choices=optional, image_src=inline_image_src,
-                                      fragment_body=sources.fragment_body, problems=render_problems)
+                                      fragment_body=sources.fragment_body, problems=render_problems,
+                                      use_plans=True)
         letter.body_html = renderer.render(template)
         letter.included_fragment_ids = renderer.included_fragments
         text = _TextRenderer(data, text_problems)
@@ -347,7 +361,7 @@ def assemble(sources, letter_input):
         date_text = formatting.date(letter_date, "long")
         reference_label = _("Reference")
 
-        letter.html = str(render_letter_document(
+        letter.html = str(framed_letter_document(
             layout=sources.layout, body_html=letter.body_html, recipient_lines=letter.recipient_lines,
             title=letter.subject or template.title, subject=subject_html,
             meta_lines=[(reference_label, letter_input.reference or _("assigned when the letter is generated")),
@@ -356,17 +370,17 @@ def assemble(sources, letter_input):
             reference=letter_input.reference, created=letter_input.created))
         layout = sources.layout
         footer = Markup(clean_static_html(expand_db_html(layout.footer))) if layout is not None and layout.footer else ""
-        email = render_to_string("wagtail_correspondence/letter/email.html", {
+        email_context = {
             "language": template.language, "subject": letter.email_subject, "body_html": letter.body_html,
             "intro_html": Markup(linebreaks(str(escape(intro)), autoescape=False)) if intro else "",
             "reference": letter_input.reference, "reference_label": reference_label, "footer_html": footer,
-        })
-        letter.email_html = inline_css(email)
-        letter.email_text = html_to_text(email)  # before inlining: inline padding would indent the text
+        }
+        letter.email_html = render_email(layout, email_context)
+        letter.email_text = html_to_text(letter.email_html)
 
     problems += check_channel(template, letter_input.channel, letter.sms)
     reported = [problem.field for problem in problems if problem.kind == DATA]
-    field_index = sources.dictionary.field_index()
+    field_index = dictionary_steps(sources.dictionary).field_index
     for path in missing:
         if not _covered(path, reported):
             problems.append(InputProblem(path, _("%(label)s is missing: the letter uses it.") % {

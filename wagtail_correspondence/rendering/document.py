@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from wagtail.rich_text import expand_db_html
 
 from .fragments import default_image_src
+from .frames import Frame, cached_frame, marker, text
 from .page_numbers import PAGE, PAGES, page_number_parts
 from .richtext import clean_static_html
 
@@ -82,3 +83,45 @@ def render_letter_document(*, layout, body_html, recipient_lines=(), title="", s
         context["wk_after_window"] = round(
             max(layout.window_top + layout.window_height + 5 - layout.margin_top, 0) * WK_SCALE, 2)
     return mark_safe(render_to_string("wagtail_correspondence/letter/document.html", context))
+
+
+_DOCUMENT_NAMES = ("title", "subject", "recipient", "body", "reference", "created")
+
+
+def framed_letter_document(*, layout, body_html, recipient_lines=(), title="", subject="", meta_lines=(),
+                           language="en", image_src=default_image_src, author="", reference="", created=None):
+    """``render_letter_document``, byte for byte, from a frame kept with ``layout`` (see
+    ``frames.py``). Only for a layout that never changes once built: a revision's."""
+    labels = tuple(str(label) for label, _value in meta_lines)
+    names = (*_DOCUMENT_NAMES, *(f"meta_{index}" for index in range(len(labels))))
+
+    def build():
+        return Frame.from_rendered(str(render_letter_document(
+            layout=layout, body_html=marker("body"), recipient_lines=[marker("recipient")], title=marker("title"),
+            subject=mark_safe(marker("subject")) if subject else "",
+            meta_lines=[(label, marker(f"meta_{index}")) for index, label in enumerate(labels)],
+            language=language, image_src=image_src, author=author, reference=marker("reference") if reference else "",
+            created=_Marked(marker("created")) if created else None)), names)
+
+    key = ("document", language, image_src, author, bool(reference), bool(created), bool(subject), labels)
+    frame = cached_frame(layout, key, build)
+    if frame is None:
+        return render_letter_document(
+            layout=layout, body_html=body_html, recipient_lines=recipient_lines, title=title, subject=subject,
+            meta_lines=meta_lines, language=language, image_src=image_src, author=author, reference=reference,
+            created=created)
+    values = {"title": text(title), "subject": text(subject), "body": text(mark_safe(body_html)),
+              "recipient": "<br>".join(text(line) for line in recipient_lines), "reference": text(reference),
+              "created": text(created.isoformat(timespec="seconds")) if created else ""}
+    values.update((f"meta_{index}", text(value)) for index, (_label, value) in enumerate(meta_lines))
+    return mark_safe(frame.fill(values))
+
+
+class _Marked:
+    """Stands for the letter's creation time while a frame is rendered."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def isoformat(self, timespec="seconds"):
+        return self.text

@@ -139,6 +139,19 @@ class _BoundedCodeGenerator(CodeGenerator):
     to calls that weigh and charge them: concatenation, comparisons that scan their operands,
     slices, and list, tuple and dict literals holding values of the data."""
 
+    def visit_Call(self, node, frame, forward_caller=False):
+        """A call of the environment's own method (``limited_iter``, ``plan_*``): only trees
+        built by this package hold one (content's parser never writes an
+        EnvironmentAttribute), so it is called directly rather than through the sandbox's
+        checks of content's calls."""
+        if not isinstance(node.node, nodes.EnvironmentAttribute) or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            return super().visit_Call(node, frame, forward_caller=forward_caller)
+        self.write(f"environment.{node.node.name}(")
+        for argument in node.args:
+            self.visit(argument, frame)
+            self.write(", ")
+        self.write(")")
+
     def visit_Concat(self, node, frame):
         self.write("environment.checked_concat((")
         for argument in node.nodes:
@@ -242,6 +255,28 @@ class CorrespondenceSandbox(ImmutableSandboxedEnvironment):
             if budget.used > budget.check_at:
                 budget.over()
             yield item
+
+    # Called only from the trees ``plans.py`` compiles (content's parser never writes an
+    # EnvironmentAttribute node).
+
+    def plan_render_started(self):
+        """Where the walker would start a render of its own: the same charge and limit."""
+        budget = work.current()
+        if budget is not None:
+            budget.render_limit = min(budget.letter_limit, budget.used + budget.render_size)
+            budget._set_next_check()
+            budget.charge(work.RENDER_UNITS)
+
+    def plan_list(self, root, rest):
+        """A repeating list's items, looked up by path as the walker does (dict keys only)."""
+        value = root
+        for part in rest.split(".") if rest else ():
+            if not (isinstance(value, dict) and part in value):
+                raise MergeError("missing data")
+            value = value[part]
+        if not isinstance(value, list):
+            raise MergeError("not a list")
+        return value
 
     def wrap_str_format(self, value):
         """``str.format`` reads attributes of its arguments and pads to any width: not offered

@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from ..schema import ADDRESS
 from .fragments import Problem, lookup_path, record_or_raise, render_fragment_body
+from .plans import render_planned
 from .sandbox import (
     MergeError,
     evaluate_expression,
@@ -127,8 +128,9 @@ class LetterBodyRenderer:
     """
 
     def __init__(self, data, *, slot_values=None, optional_choices=None, image_src=None,
-                 fragment_body=live_fragment_body, problems=None):
+                 fragment_body=live_fragment_body, problems=None, use_plans=False):
         self.data = data
+        self.use_plans = use_plans and image_src is not None
         self.slot_values = slot_values or {}
         self.optional_choices = optional_choices
         self.image_src = image_src
@@ -140,6 +142,10 @@ class LetterBodyRenderer:
         body = self.fragment_body(fragment, where)
         if fragment.pk not in self.included_fragments:
             self.included_fragments.append(fragment.pk)
+        if self.use_plans:
+            html = render_planned(body, self.data, self.image_src)
+            if html is not None:
+                return html
         kwargs = {"image_src": self.image_src} if self.image_src else {}
         return render_fragment_body(body, self.data, problems=self.problems, prefix=f"{where} › {fragment} › ",
                                     **kwargs)

@@ -105,7 +105,8 @@ def require(allowed, message):
 
 def available_templates():
     """Templates agents may use: published ones. Drafts and folders never appear."""
-    return LetterTemplatePage.objects.live().filter(live_revision__isnull=False).specific().order_by("path")
+    # The concrete model: its rows are already the specific pages (``.specific()`` would ask again).
+    return LetterTemplatePage.objects.live().filter(live_revision__isnull=False).order_by("path")
 
 
 # Data -----------------------------------------------------------------------------------
