@@ -10,7 +10,7 @@ export WAGTAILADMIN_BASE_URL ?= http://127.0.0.1:$(PORT)
 MANAGE := $(PY) site/manage.py
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test system-deps lint serve clean
+.PHONY: demo test install install-test system-deps lint lint-imports serve clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
@@ -50,9 +50,15 @@ demo: install
 lint: install-test
 	$(VENV)/bin/flake8
 
+# The layers of docs/architecture.md ("Layers"): import-linter's contracts in setup.cfg. A
+# broken contract (an import upwards, a cycle between top-level modules) fails `make test`
+# before any test runs.
+lint-imports: install-test
+	$(VENV)/bin/lint-imports --no-cache
+
 # PostgreSQL (concurrency tests) and Redis (the RQ task backend): the servers on their usual
 # loopback ports if they answer, else private ones on free loopback ports, stopped afterwards.
-test: install-test system-deps lint
+test: install-test system-deps lint lint-imports
 	@pg=$$(./scripts/ensure-postgres.sh) || exit 1; redis=$$(./scripts/ensure-redis.sh) || exit 1; \
 	TEST_POSTGRES_URL="$$pg" TEST_REDIS_URL="$$redis" $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	./scripts/ensure-postgres.sh --stop; ./scripts/ensure-redis.sh --stop; exit $$status

@@ -11,6 +11,7 @@ from wagtail.blocks import StreamValue
 from wagtail_correspondence.blocks import FragmentBodyBlock
 from wagtail_correspondence.models import SampleDataSet
 from wagtail_correspondence.rendering.fragments import check_fragment_body, render_fragment_body
+from wagtail_correspondence.services.usage import fragment_usage
 
 from . import factories
 from .factories import fragment_body, rich_text
@@ -159,8 +160,8 @@ def test_usage_lists_templates(customer_dictionary, standard_layout):
     greeting = factories.fragment(customer_dictionary)
     unused = factories.fragment(customer_dictionary, key="unused")
     page = factories.letter_template(customer_dictionary, standard_layout, [greeting])
-    assert [t.pk for t in greeting.usage_summary.templates] == [page.pk]
-    assert unused.usage_summary.total == 0
+    assert [t.pk for t in fragment_usage(greeting).templates] == [page.pk]
+    assert fragment_usage(unused).total == 0
 
 
 def test_side_by_side_compare_renders_both_revisions_with_sample_data(client, make_user, customer_dictionary):

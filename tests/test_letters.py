@@ -15,6 +15,7 @@ from wagtail_correspondence import roles
 from wagtail_correspondence.models import Letter, LetterStatus, ReferenceSequence
 from wagtail_correspondence.rendering import pdf as pdf_rendering
 from wagtail_correspondence.services import letters as service
+from wagtail_correspondence.services.usage import fragment_usage
 from wagtail_correspondence.services.numbering import ReferencePatternError, next_reference, sequence_prefix
 
 from . import factories
@@ -199,9 +200,9 @@ def test_fragment_usage_counts_drafts_and_generated_letters(agent, template):
     service.generate_letter(agent, request_for(template))
     greeting, _where, _position = template.referenced_fragments()[0]
     unused = template.referenced_fragments()[2][0]
-    usage = type(greeting).objects.get(pk=greeting.pk).usage_summary
+    usage = fragment_usage(type(greeting).objects.get(pk=greeting.pk))
     assert (len(usage.templates), usage.draft_letters, usage.generated_letters) == (1, 1, 1)
-    unused_usage = type(unused).objects.get(pk=unused.pk).usage_summary
+    unused_usage = fragment_usage(type(unused).objects.get(pk=unused.pk))
     assert unused_usage.generated_letters == 0  # referenced but not in the letter
 
 

@@ -9,8 +9,8 @@ import pytest
 from django.core import mail, signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from wagtail_correspondence.delivery import portal_tokens as tokens
 from wagtail_correspondence.models import AttachmentVersion, Correspondence, Dispatch, DispatchStatus, PortalResponse
-from wagtail_correspondence.portal import tokens
 from wagtail_correspondence.portal.views import MAX_REPLIES_PER_LETTER
 from wagtail_correspondence.services import letters as service
 

@@ -43,7 +43,7 @@ from wagtail_correspondence.models import (
     RoutingRule,
     SlaPolicy,
 )
-from wagtail_correspondence.portal.tokens import make_token
+from wagtail_correspondence.delivery.portal_tokens import make_token
 from wagtail_correspondence.services import register as register_service
 
 from . import factories

@@ -12,8 +12,10 @@ class WagtailCorrespondenceAppConfig(AppConfig):
         from . import checks, signal_handlers  # noqa: F401
         from .json_limits import register_form_field_override
         from .permissions import register_permission_policies
+        from .rendering.model_engine import connect as connect_rendering_engine
         from .versioning import register_versioned_models
 
+        connect_rendering_engine()
         register_versioned_models()
         register_form_field_override()
         register_permission_policies()

@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 
 from .conf import get_setting
 from .s3 import S3Bucket
+from .storage import walk
 
 
 class CheckpointStoreError(Exception):
@@ -80,8 +81,6 @@ class StorageCheckpointStore(CheckpointStore):
             raise CheckpointStoreError(f"the checkpoint could not be written to {self.describe()}: {exc}") from exc
 
     def read_all(self):
-        from .services.key_rotation import walk
-
         try:
             for name in sorted(walk(self.storage, self.prefix)):
                 with self.storage.open(name, "rb") as handle:

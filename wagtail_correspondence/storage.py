@@ -73,3 +73,17 @@ class EncryptedFileSystemStorage(EncryptedStorageMixin, FileSystemStorage):
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
+
+
+def walk(storage, directory=""):
+    """Every file name under ``directory`` of ``storage``, depth first; files a rotation is
+    writing (``.rotating``) are left out."""
+    try:
+        directories, files = storage.listdir(directory)
+    except FileNotFoundError:  # a storage nothing was written to yet
+        return
+    for name in files:
+        if not name.endswith(".rotating"):
+            yield f"{directory}/{name}" if directory else name
+    for child in directories:
+        yield from walk(storage, f"{directory}/{child}" if directory else child)

@@ -31,6 +31,7 @@ from .review.rules import under_review_policy
 from .review.views import ReviewedContentViewSetMixin, ReviewStatusColumn, ReviewStatusIndexMixin, review_status_filter
 from .services.letter_access import search_letters
 from .services.letters import can_build_letters, can_edit_draft
+from .services.usage import fragment_usage
 from .views.compare import FragmentSideBySideView
 from .views.letters.builder import (
     ChooseTemplateView,
@@ -75,7 +76,7 @@ class FragmentFilterSet(WagtailFilterSet):
 
 class UsageColumn(Column):
     def get_value(self, instance):
-        return str(instance.usage_summary)
+        return str(fragment_usage(instance))
 
 
 class ReviewedSnippetEditView(EditView):

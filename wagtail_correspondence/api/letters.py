@@ -273,7 +273,8 @@ class SnsReceiptView(views.APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiResponse(description="What was done"),
                                                            403: OpenApiResponse(description="Not signed by SNS")})
     def post(self, request):
-        from ..delivery.receipts import InvalidNotification, handle, verify
+        from ..delivery.receipts import InvalidNotification, verify
+        from ..services.receipts import handle
 
         try:
             message = json_limits.loads(request.body)

@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from ..models import DataDictionary, Department, Fragment, Layout
+from ..services.usage import fragment_usage
 
 # The largest primary key a database column holds (64-bit); larger numbers never name a row,
 # and some databases raise an error instead of finding nothing.
@@ -77,11 +78,18 @@ class FragmentSerializer(serializers.ModelSerializer):
                   "category", "owning_department", "channels", "language", "review_by", "go_live_at", "expire_at",
                   "used_in_templates", "used_in_letters"]
 
+    def usage(self, obj):
+        """Where the fragment is used, worked out once per fragment for both fields."""
+        cache = self.context.setdefault("fragment_usage", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = fragment_usage(obj)
+        return cache[obj.pk]
+
     def get_used_in_templates(self, obj) -> list[dict]:
-        return [{"id": page.pk, "title": page.title, "live": page.live} for page in obj.usage_summary.templates]
+        return [{"id": page.pk, "title": page.title, "live": page.live} for page in self.usage(obj).templates]
 
     def get_used_in_letters(self, obj) -> dict:
-        usage = obj.usage_summary
+        usage = self.usage(obj)
         return {"drafts": usage.draft_letters, "generated": usage.generated_letters}
 
 

@@ -16,14 +16,13 @@ from .. import public_urls
 from ..conf import get_setting
 from .base import Channel, DeliveryResult, PermanentDeliveryError
 from .email import lookup, send_by_smtp
+from .portal_tokens import make_token
 
 NOTICE_TEMPLATE = "wagtail_correspondence/portal/email/notice"
 
 
 def portal_link(dispatch):
     """The absolute link of a portal dispatch (public_urls.py says where it starts)."""
-    from ..portal.tokens import make_token
-
     base = public_urls.base_url(dispatch.link_origin)
     if not base.startswith(("http://", "https://")):
         raise PermanentDeliveryError(

@@ -1,18 +1,14 @@
-"""Delivery receipts: Amazon SNS notifications (for SES email events) turned into dispatch
-statuses. Every message is verified against AWS's signature before anything is believed:
-the signing certificate must come from an SNS address, and the signature must match."""
+"""Delivery receipts: Amazon SNS notifications (for SES email events), verified against AWS's
+signature before anything is believed: the signing certificate must come from an SNS address,
+and the signature must match. What a verified receipt changes (dispatch status, fallback,
+register) is ``services.receipts.handle``."""
 
 import base64
 import functools
 import re
 import urllib.request
 
-from django.utils import timezone
-from wagtail.log_actions import log
-
-from .. import json_limits, log_actions
 from ..conf import get_setting
-from ..models import Dispatch, DispatchStatus
 
 NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 SUBSCRIPTION_KEYS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
@@ -70,63 +66,3 @@ def verify(message):
         raise InvalidNotification("the signature does not match") from exc
     except OSError as exc:
         raise InvalidNotification(f"the signing certificate could not be fetched: {exc}") from exc
-
-
-def find_dispatch(mail):
-    ids = [mail.get("messageId", ""), (mail.get("commonHeaders") or {}).get("messageId", "")]
-    ids = [value for value in ids if value]
-    return Dispatch.objects.select_related("letter").filter(provider_message_id__in=ids).first() if ids else None
-
-
-def receipt_data(dispatch):
-    return {"reference": dispatch.letter.reference, "channel": dispatch.channel, "recipient": dispatch.recipient}
-
-
-def handle(message):
-    """Act on a verified SNS message. Returns a short description of what was done."""
-    from ..services.dispatch import plan_fallback
-    from ..services.register_links import sync_delivery
-
-    if message["Type"] == "SubscriptionConfirmation":
-        url = message.get("SubscribeURL", "")
-        if receipt_settings()["CONFIRM_SUBSCRIPTIONS"] and trusted_sns_url(url):
-            urllib.request.urlopen(url, timeout=10).close()
-            return "subscription confirmed"
-        return "subscription not confirmed"
-    if message["Type"] != "Notification":
-        return "ignored"
-    try:
-        event = json_limits.loads(message["Message"])
-    except (TypeError, ValueError):
-        return "not an SES event"
-    kind = event.get("notificationType") or event.get("eventType")
-    dispatch = find_dispatch(event.get("mail") or {})
-    if dispatch is None:
-        return "no matching dispatch"
-    now = timezone.now()
-    if kind == "Delivery":
-        Dispatch.objects.filter(pk=dispatch.pk, status=DispatchStatus.SENT).update(
-            status=DispatchStatus.DELIVERED, delivered_at=now, updated_at=now)
-        log(dispatch.letter, log_actions.LETTER_DELIVERED, data=receipt_data(dispatch))
-        sync_delivery(dispatch.letter)
-        return "delivered"
-    if kind == "Bounce":
-        bounce = event.get("bounce") or {}
-        detail = "; ".join(f"{item.get('emailAddress')}: {item.get('diagnosticCode', item.get('status', ''))}"
-                           for item in bounce.get("bouncedRecipients", []))
-        if bounce.get("bounceType") != "Permanent":
-            Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"transient bounce: {detail}", updated_at=now)
-            return "transient bounce"
-        updated = Dispatch.objects.filter(pk=dispatch.pk, status__in=[DispatchStatus.SENT, DispatchStatus.DELIVERED]
-                                          ).update(status=DispatchStatus.BOUNCED, last_error=f"bounced: {detail}",
-                                                   updated_at=now)
-        if updated:
-            dispatch.status = DispatchStatus.BOUNCED
-            log(dispatch.letter, log_actions.LETTER_BOUNCED, data={**receipt_data(dispatch), "error": detail})
-            plan_fallback(dispatch)
-            sync_delivery(dispatch.letter)
-        return "bounced"
-    if kind == "Complaint":
-        log(dispatch.letter, log_actions.LETTER_COMPLAINT, data=receipt_data(dispatch))
-        return "complaint recorded"
-    return "ignored"

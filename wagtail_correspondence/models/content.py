@@ -1,7 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, PublishingPanel
 from wagtail.fields import StreamField
@@ -15,6 +14,7 @@ from wagtail.models import (
 from wagtail.search import index
 
 from ..blocks import FragmentBodyBlock
+from .engine import engine
 from .fields import ChannelsField, language_choices
 from .previews import SampleDataPreviewMixin
 
@@ -36,6 +36,8 @@ class Fragment(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sam
                PreviewableMixin, index.Indexed, models.Model):
     """An approved building block of letters: wording with merge fields, conditions, lists,
     images and tables. Only its live (approved, published, unexpired) revision is ever used."""
+
+    reviewed_by_four_eyes = True  # published only by the review workflow (review.rules)
 
     title = models.CharField(_("title"), max_length=200)
     key = models.SlugField(_("key"), max_length=100, unique=True,
@@ -96,11 +98,9 @@ class Fragment(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sam
         return bool(self.review_by and self.review_by < timezone.localdate())
 
     def check_merge_fields(self):
-        from ..rendering.fragments import check_fragment_body
-
         if not self.data_dictionary_id:
             return []
-        return check_fragment_body(self.body, self.data_dictionary.field_index())
+        return engine().check_fragment_body(self.body, self.data_dictionary.field_index())
 
     def clean(self):
         super().clean()
@@ -116,12 +116,4 @@ class Fragment(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sam
         return self.data_dictionary if self.data_dictionary_id else None
 
     def render_preview_body(self, data):
-        from ..rendering.fragments import render_fragment_body
-
-        return render_fragment_body(self.body, data)
-
-    @cached_property
-    def usage_summary(self):
-        from ..services.usage import fragment_usage
-
-        return fragment_usage(self)
+        return engine().render_fragment_body(self.body, data)

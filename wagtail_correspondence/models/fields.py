@@ -3,6 +3,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from ..conf import get_setting
+from ..encryption import decrypt_text, encrypt_text, is_encrypted_text
 
 
 class ChannelsField(models.JSONField):
@@ -42,14 +43,12 @@ class EncryptedTextField(models.TextField):
     """Text encrypted at rest (see ``encryption.py``). Cannot be searched or filtered on by
     content: keep such fields out of search and lookups."""
 
-    def from_db_value(self, value, expression, connection):
-        from ..encryption import decrypt_text
+    encrypted_at_rest = True  # what encryption.encrypted_fields() looks for
 
+    def from_db_value(self, value, expression, connection):
         return decrypt_text(value) if value is not None else value
 
     def get_prep_value(self, value):
-        from ..encryption import encrypt_text, is_encrypted_text
-
         value = super().get_prep_value(value)
         if value is None or value == "" or is_encrypted_text(value):
             return value
@@ -60,6 +59,8 @@ class EncryptedJSONField(models.TextField):
     """A JSON value encrypted at rest, stored as text. Python sees the decoded value, as
     with ``JSONField``; JSON lookups are not available."""
 
+    encrypted_at_rest = True
+
     def __init__(self, *args, **kwargs):
         kwargs.pop("encoder", None)
         kwargs.pop("decoder", None)
@@ -67,8 +68,6 @@ class EncryptedJSONField(models.TextField):
 
     def from_db_value(self, value, expression, connection):
         import json
-
-        from ..encryption import decrypt_text
 
         if value is None:
             return None
@@ -86,8 +85,6 @@ class EncryptedJSONField(models.TextField):
 
     def get_prep_value(self, value):
         import json
-
-        from ..encryption import encrypt_text
 
         if value is None:
             return None

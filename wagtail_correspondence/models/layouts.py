@@ -12,6 +12,7 @@ from wagtail.models import (
 )
 from wagtail.search import index
 
+from .engine import engine
 from .previews import SandboxedPreviewMixin
 
 # Sheet sizes in millimetres (portrait).
@@ -29,6 +30,8 @@ class Layout(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sandb
              index.Indexed, models.Model):
     """A letterhead: paper, margins, header and footer, logo, sender block and the position
     of the recipient address for window envelopes."""
+
+    reviewed_by_four_eyes = True  # published only by the review workflow (review.rules)
 
     name = models.CharField(_("name"), max_length=150, unique=True)
     page_size = models.CharField(_("page size"), max_length=10, choices=PAGE_SIZE_CHOICES, default="A4")
@@ -130,10 +133,8 @@ class Layout(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sandb
         return "wagtail_correspondence/previews/layout.html"
 
     def get_preview_context(self, request, mode_name):
-        from ..rendering.document import render_letter_document
-
         context = super().get_preview_context(request, mode_name)
-        context["document"] = render_letter_document(
+        context["document"] = engine().render_letter_document(
             layout=self,
             body_html="<p>Dear customer,</p><p>This is how a letter looks on this letterhead. The body text "
                       "flows between the margins, the recipient address sits in the envelope window, and "

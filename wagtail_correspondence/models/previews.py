@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from ..rendering.sandbox import MergeError
+from .engine import engine
 
 SAMPLE_MODE_PREFIX = "sample-"
 
@@ -62,6 +62,6 @@ class SampleDataPreviewMixin(SandboxedPreviewMixin):
         context.update({"object": self, "sample": sample, "data": data})
         try:
             context["rendered"] = self.render_preview_body(data)
-        except MergeError as exc:
+        except engine().MergeError as exc:
             context["error"] = exc
         return context

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .engine import engine
 from .register import Direction, Priority
 
 
@@ -82,11 +83,9 @@ class RoutingRule(models.Model):
             if not isinstance(value, list) or any(not isinstance(item, str) for item in value):
                 errors[field] = _("Give a list of codes.")
         if self.customer_condition:
-            from ..rendering.sandbox import MergeError, parse_expression
-
             try:
-                parse_expression(self.customer_condition)
-            except MergeError as exc:
+                engine().parse_expression(self.customer_condition)
+            except engine().MergeError as exc:
                 errors["customer_condition"] = str(exc)
         if errors:
             raise ValidationError(errors)

@@ -18,6 +18,7 @@ from wagtail.search import index
 from ..blocks import TemplateBodyBlock
 from ..merge_fields import picker_text_input, picker_textarea
 from ..review.permissions import ReviewedPageMixin
+from .engine import engine
 from .fields import ChannelsField, channel_choices, language_choices
 from .previews import SampleDataPreviewMixin
 
@@ -185,9 +186,7 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
         return found
 
     def check_content(self):
-        from ..rendering.templates import check_letter_template
-
-        return check_letter_template(self)
+        return engine().check_letter_template(self)
 
     def clean(self):
         super().clean()
@@ -212,6 +211,4 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
     preview_template = "wagtail_correspondence/previews/letter_template.html"
 
     def render_preview_body(self, data):
-        from ..rendering.templates import render_template_preview
-
-        return render_template_preview(self, data)
+        return engine().render_template_preview(self, data)

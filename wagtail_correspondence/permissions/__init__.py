@@ -6,6 +6,8 @@ policies with four-eyes review on top: review/permissions.py, registered from he
 
 from wagtail.permissions import register_permission_policy
 
+from ..models import Fragment, Layout
+from ..review.permissions import ReviewedContentPermissionPolicy
 from .base import ScopedPermissionPolicy, guard_patterns, permission_rule, policy_rule
 from .letters import batch_policy, letter_policy, portal_response_policy, print_run_policy
 from .register import register_entry_policy
@@ -16,11 +18,10 @@ def register_permission_policies():
     generic views, choosers). Called once, when the app is ready: before anything asks
     Wagtail's registry, which would otherwise settle on a plain model policy that knows
     nothing of departments, confidentiality or four-eyes review."""
-    from ..review.permissions import register_policies as register_review_policies
-
     for policy in (register_entry_policy, letter_policy, batch_policy, print_run_policy, portal_response_policy):
         register_permission_policy(policy.model, policy, exact_class=True)
-    register_review_policies()
+    for model in (Fragment, Layout):
+        register_permission_policy(model, ReviewedContentPermissionPolicy(model))
 
 
 __all__ = [

@@ -16,11 +16,11 @@ from django.views import View
 
 from ..conf import get_setting
 from ..content_security import framed_document, with_policy
+from ..delivery.portal_tokens import ExpiredLink, InvalidLink, read_token
 from ..models import PortalResponse
 from ..services import portal as service
 from ..services.letters import LetterIntegrityError, verified_pdf
 from ..uploads import content_name
-from .tokens import ExpiredLink, InvalidLink, read_token
 
 # Each reply becomes an entry in the register, routed to someone: whoever holds a link (it
 # may have been forwarded) cannot flood the register through it.

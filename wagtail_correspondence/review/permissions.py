@@ -84,16 +84,8 @@ class FourEyesPolicyMixin:
 
 
 class ReviewedContentPermissionPolicy(FourEyesPolicyMixin, ModelPermissionPolicy):
-    """The policy of fragments and layouts (registered in ``apps.ready``)."""
-
-
-def register_policies():
-    from wagtail.permissions import register_permission_policy
-
-    from ..models import Fragment, Layout
-
-    for model in (Fragment, Layout):
-        register_permission_policy(model, ReviewedContentPermissionPolicy(model))
+    """The policy of fragments and layouts (registered in ``apps.ready``, by
+    ``permissions.register_permission_policies``)."""
 
 
 class ReviewedPagePermissionTester(PagePermissionTester):
@@ -113,6 +105,8 @@ class ReviewedPagePermissionTester(PagePermissionTester):
 
 class ReviewedPageMixin:
     """For the template library's page classes."""
+
+    reviewed_by_four_eyes = True
 
     def permissions_for_user(self, user):
         return ReviewedPagePermissionTester(user, self)

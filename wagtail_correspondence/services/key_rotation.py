@@ -9,6 +9,7 @@ from django.core.files.storage import storages
 from django.db import transaction
 
 from ..encryption import encrypted_fields, reencrypt_rows, stale_row_pks, under_first_key_bytes
+from ..storage import walk
 
 
 @dataclass
@@ -33,18 +34,6 @@ def encrypted_storages():
     """The aliases of ``STORAGES`` whose backend encrypts (see ``storage.py``)."""
     return {alias: storages[alias] for alias in settings.STORAGES
             if getattr(storages[alias], "encrypted", False)}
-
-
-def walk(storage, directory=""):
-    try:
-        directories, files = storage.listdir(directory)
-    except FileNotFoundError:  # a storage nothing was written to yet
-        return
-    for name in files:
-        if not name.endswith(".rotating"):
-            yield f"{directory}/{name}" if directory else name
-    for child in directories:
-        yield from walk(storage, f"{directory}/{child}" if directory else child)
 
 
 def rotate(check_only=False):

@@ -1,3 +1,6 @@
+"""The signed, expiring links of the portal channel: made here when the notice is sent
+(``delivery.portal``), read by the portal's views. Below both, so neither imports the other."""
+
 from django.core import signing
 
 from ..conf import get_setting
