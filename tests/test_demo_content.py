@@ -14,7 +14,7 @@ from wagtail_correspondence import roles
 from wagtail_correspondence.models import DataDictionary, Department, Fragment, LetterTemplatePage
 from wagtail_correspondence.conf import get_setting
 from wagtail_correspondence.rendering.budget import letter_budget
-from wagtail_correspondence.rendering.templates import render_template_preview
+from wagtail_correspondence.rendering.assembly import render_template_preview
 
 CUSTOMERS = Path(__file__).resolve().parent.parent / "site" / "demo_data" / "customers.json"
 

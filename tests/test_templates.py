@@ -3,7 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from wagtail_correspondence.rendering.templates import render_body, render_template_preview
+from wagtail_correspondence.rendering.assembly import render_template_preview
+from wagtail_correspondence.rendering.templates import render_body
 
 from . import factories
 

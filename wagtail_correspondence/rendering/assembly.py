@@ -392,5 +392,15 @@ def assemble(sources, letter_input):
     return letter
 
 
-__all__ = ["assemble", "live_sources", "ContentSources", "LetterInput", "AssembledLetter", "InputProblem",
-           "ContentUnavailable"]
+def render_template_preview(page, data):
+    """The template as a letter with sample data: the draft being edited, live fragments."""
+    sources = live_sources(page, use_live_revision=False)
+    letter = assemble(sources, LetterInput(data=data))
+    hard = [problem for problem in letter.problems if problem.kind == "content"]
+    if hard and not letter.body_html:
+        raise MergeError(hard[0].message, hard[0].field)
+    return Markup(letter.html)
+
+
+__all__ = ["assemble", "render_template_preview", "live_sources", "ContentSources", "LetterInput", "AssembledLetter",
+           "InputProblem", "ContentUnavailable"]

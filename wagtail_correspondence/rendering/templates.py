@@ -204,17 +204,4 @@ def recipient_lines(page, data):
     return lines
 
 
-def render_template_preview(page, data):
-    """The template as a letter with sample data: the draft being edited, live fragments."""
-    from .assembly import LetterInput, assemble, live_sources
-
-    sources = live_sources(page, use_live_revision=False)
-    letter = assemble(sources, LetterInput(data=data))
-    hard = [problem for problem in letter.problems if problem.kind == "content"]
-    if hard and not letter.body_html:
-        raise MergeError(hard[0].message, hard[0].field)
-    return Markup(letter.html)
-
-
-__all__ = ["check_letter_template", "render_body", "render_template_preview", "TemplateProblem",
-           "LetterBodyRenderer"]
+__all__ = ["check_letter_template", "render_body", "TemplateProblem", "LetterBodyRenderer"]
