@@ -223,7 +223,7 @@ def main(letters=200, pdfs=10):
     # The print body alone, as the assembly renders it: from the fragments' plans, and with
     # the block-by-block walker the plans replace (the figure before plans).
     for label, use_plans in (("plans", True), ("walker", False)):
-        body_seconds, body = timed(lambda: render_body(sources, typed_data, use_plans), letters)
+        body_seconds, body = timed(lambda use_plans=use_plans: render_body(sources, typed_data, use_plans), letters)
         assert body == letter.body_html, body
         print(f"print body ({label}): {per_second(body_seconds, 'letter')}, {body_seconds / raw_seconds:.1f}x the raw "
               f"Jinja2 render")
