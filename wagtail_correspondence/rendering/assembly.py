@@ -130,12 +130,16 @@ def live_sources(page, use_live_revision=True):
         template_revision_id, template = None, page
 
     # Live state (which revision is live, is it expired) always comes from the database.
-    layout_row = Layout.objects.filter(pk=template.layout_id).first()
-    dictionary_row = DataDictionary.objects.select_related("latest_revision").get(pk=template.data_dictionary_id)
+    # Only the columns that say whether a row is usable and name it in a problem: the content
+    # itself comes from the revisions.
+    layout_row = Layout.objects.only("pk", "name", "live", "live_revision_id", "expired").filter(
+        pk=template.layout_id).first()
+    dictionary_row = DataDictionary.objects.get(pk=template.data_dictionary_id)
     references = {}
     for fragment, where, _position in template.referenced_fragments():
         references.setdefault(fragment.pk, where)
-    fragment_rows = Fragment.objects.in_bulk(list(references))
+    fragment_rows = Fragment.objects.only("pk", "title", "live", "live_revision_id", "expired", "expire_at").in_bulk(
+        list(references))
 
     usable = {pk: row for pk, row in fragment_rows.items() if row.is_usable}
     layout_usable = layout_row is not None and layout_row.is_usable
