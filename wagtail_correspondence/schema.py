@@ -7,6 +7,7 @@ parts in ``ADDRESS_PARTS``.
 """
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -279,13 +280,24 @@ def check_value(spec, value):
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _structure(specs):
+    """The fields at the top level and the fields of each list, in the dictionary's order:
+    worked out once per dictionary (``specs`` as a tuple), not for every payload."""
+    index = FieldIndex.from_specs(specs)
+    top_level = tuple(spec for spec in specs if index.list_parent(spec.name) is None)
+    children = {spec.name: tuple((child, tuple(child.name[len(spec.name) + 1:].split(".")))
+                                 for child in specs if index.list_parent(child.name) is spec)
+                for spec in specs if spec.type == LIST}
+    return top_level, children
+
+
 def validate_payload(specs, data):
     """Every problem with ``data``, as FieldErrors naming the field (``invoices[1].amount``)."""
     if not isinstance(data, dict):
         return [FieldError("(root)", str(_("data must be a JSON object")))]
-    index = FieldIndex.from_specs(specs)
     errors = []
-    top_level = [spec for spec in specs if index.list_parent(spec.name) is None]
+    top_level, children_of = _structure(tuple(specs))
 
     def check(spec, container, parts, display_path):
         present, value = _lookup(container, parts)
@@ -299,10 +311,8 @@ def validate_payload(specs, data):
             errors.append(FieldError(display_path, f"{spec.label or spec.name} {message}"))
             return
         if spec.type == LIST:
-            children = [s for s in specs if index.list_parent(s.name) is spec]
             for position, item in enumerate(value):
-                for child in children:
-                    rest = child.name[len(spec.name) + 1:].split(".")
+                for child, rest in children_of[spec.name]:
                     check(child, item, rest, f"{display_path}[{position}].{'.'.join(rest)}")
 
     for spec in top_level:
@@ -325,7 +335,7 @@ def coerce_payload(specs, data):
     fit their field are left as they are (validation reports them)."""
     import copy
 
-    index = FieldIndex.from_specs(specs)
+    top_level, children_of = _structure(tuple(specs))
     result = copy.deepcopy(data)
 
     def convert(spec, container, parts):
@@ -339,15 +349,13 @@ def coerce_payload(specs, data):
         if _is_blank(value) or check_value(spec, value):
             return
         if spec.type == LIST:
-            children = [s for s in specs if index.list_parent(s.name) is spec]
             for item in value:
-                for child in children:
-                    convert(child, item, child.name[len(spec.name) + 1:].split("."))
+                for child, rest in children_of[spec.name]:
+                    convert(child, item, rest)
             return
         container[parts[-1]] = _coerce_value(spec, value)
 
     if isinstance(result, dict):
-        for spec in specs:
-            if index.list_parent(spec.name) is None:
-                convert(spec, result, spec.name.split("."))
+        for spec in top_level:
+            convert(spec, result, spec.name.split("."))
     return result

@@ -69,15 +69,21 @@ class _Converter:
         if self.skipping:
             return
         target = self.cell if self.cell is not None else self.inline
-        target.append(html.unescape(_SPACE.sub(" ", raw)))
+        if "\n" in raw or "  " in raw or "\t" in raw or "\r" in raw or "\f" in raw or "\v" in raw:
+            raw = _SPACE.sub(" ", raw)
+        target.append(html.unescape(raw) if "&" in raw else raw)
 
     def line_break(self):
         target = self.cell if self.cell is not None else self.inline
         target.append("\n")
 
     def take_inline(self, parts):
+        if not parts:
+            return ""
         text = "".join(parts)
         parts.clear()
+        if "\n" not in text:
+            return " ".join(text.split())
         lines = [" ".join(line.split()) for line in text.split("\n")]
         return "\n".join(line for line in lines if line)
 
