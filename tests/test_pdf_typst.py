@@ -447,6 +447,57 @@ def test_the_image_library_s_images_are_embedded_with_their_alt_text(backend, cu
     assert 'The "office" #at night' in alt_texts(rendered.content)
 
 
+def logo_box(content, dpi=72):
+    """(left, top, right, bottom) in millimetres of the red logo on the first page."""
+    from PIL import Image
+
+    png = subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", "-singlefile", "-"], input=content,
+                         capture_output=True, check=True).stdout
+    with Image.open(io.BytesIO(png)) as page:
+        page = page.convert("RGB")
+        red = [(x, y) for x in range(page.width) for y in range(page.height)
+               if (lambda r, g, b: r > 200 and g < 80 and b < 80)(*page.getpixel((x, y)))]
+    scale = 25.4 / dpi
+    xs, ys = [x for x, _y in red], [y for _x, y in red]
+    return min(xs) * scale, min(ys) * scale, (max(xs) + 1) * scale, (max(ys) + 1) * scale
+
+
+@pytest.mark.parametrize("engine", ["typst", "weasyprint"])
+@pytest.mark.parametrize("window, position", [("left", "left"), ("left", "right"), ("none", "left")])
+def test_the_logo_sits_above_the_address_window_in_its_proportions(engine, window, position, customer_dictionary):
+    """A square logo 40 mm wide by the layout would cover the sender line and the address: it
+    is kept in the band between the top margin and the window, at its own proportions, on its
+    side, by both engines alike."""
+    from django.core.cache import caches
+    from wagtail.images.models import Image
+
+    from wagtail_correspondence.rendering.pdf import WeasyPrintBackend
+
+    for cache in caches.all():  # renditions of an earlier test's image with the same id
+        cache.clear()
+    logo = Image.objects.create(title="Logo", file=get_test_image_file(colour="red", size=(300, 300)))
+    layout = factories.layout(name=f"Logo {window} {position}", logo=logo, logo_width=40, logo_position=position,
+                              address_window=window, margin_top=25, window_top=45, margin_left=25, margin_right=20)
+    fragment = factories.fragment(customer_dictionary, key="plain", html="<p>Dear {{ customer.first_name }},</p>")
+    letter = assembled(factories.letter_template(customer_dictionary, layout, [fragment]))
+    chosen = TypstBackend() if engine == "typst" else WeasyPrintBackend()
+    rendered = render(chosen, letter)
+    left, top, right, bottom = logo_box(rendered.content)
+    width, height = right - left, bottom - top
+    assert abs(width - height) < 1.5  # square stays square
+    assert top == pytest.approx(25, abs=1.5)  # at the top of the first page's text area
+    if window == "none":
+        assert height == pytest.approx(25, abs=1.5)  # at most 25 mm tall, above the letter
+        boxes = {word: y0 for word, _x0, y0, _x1, _y1 in words_with_boxes(rendered.content)}
+        assert boxes["Reference"] > bottom * MM  # the letter starts below it
+    else:
+        assert height == pytest.approx(45 - 25 - 3, abs=1.5) and bottom < 45  # above the window
+    if position == "left":
+        assert left == pytest.approx(25, abs=1.5)
+    else:
+        assert right == pytest.approx(210 - 20, abs=1.5)
+
+
 # The PDF itself --------------------------------------------------------------------------
 
 

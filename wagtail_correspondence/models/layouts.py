@@ -108,6 +108,19 @@ class Layout(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sandb
     def is_usable(self):
         return bool(self.live and self.live_revision_id and not self.expired)
 
+    # A letterhead's logo sits at the top of the first page, above the address window: no taller
+    # than the band between the top margin and the window (less a gap), so that it never covers
+    # the sender line or the address. Without a window it stands above the letter, at most this.
+    LOGO_GAP_MM = 3
+    LOGO_MAX_HEIGHT_MM = 25
+
+    @property
+    def logo_max_height(self):
+        if self.address_window == "none":
+            return self.LOGO_MAX_HEIGHT_MM
+        band = self.window_top - self.margin_top - self.LOGO_GAP_MM
+        return max(min(band, self.LOGO_MAX_HEIGHT_MM), 8)
+
     def live_object(self):
         return self.live_revision.as_object() if self.is_usable else None
 

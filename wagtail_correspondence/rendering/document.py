@@ -75,6 +75,9 @@ def render_letter_document(*, layout, body_html, recipient_lines=(), title="", s
         "pagination_css": mark_safe(PAGINATION_CSS),
     }
     if layout is not None:
+        context["logo_side"] = "right" if layout.logo_position == "right" else "left"
+        context["logo_side_margin"] = layout.margin_right if context["logo_side"] == "right" else layout.margin_left
+        context["logo_max_height"] = layout.logo_max_height
         # Positions inside the page margins for wkhtmltopdf, which lays the page out at 96 dpi
         # and prints it at 72: the document is zoomed by 4/3, so positions shrink by 3/4.
         side_margin = layout.margin_right if layout.address_window == "right" else layout.margin_left

@@ -17,7 +17,7 @@ _MIME_TYPES = {"jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png", "g
 
 
 @functools.lru_cache(maxsize=128)
-def _data_uri(image_pk, file_hash, filter_spec):
+def _data_uri(image_pk, file_hash, width, height, filter_spec):
     from wagtail.images import get_image_model
 
     image = get_image_model().objects.get(pk=image_pk)
@@ -30,5 +30,6 @@ def _data_uri(image_pk, file_hash, filter_spec):
 
 
 def inline_image_src(image, filter_spec=RENDITION_FILTER):
-    """The image as a data: URI. Cached by the file's hash, so a replaced file is re-read."""
-    return _data_uri(image.pk, image.file_hash or str(image.file.name), filter_spec)
+    """The image as a data: URI. Cached by the file's hash (or, for an image saved without
+    one, its name and size), so a replaced file is re-read."""
+    return _data_uri(image.pk, image.file_hash or str(image.file.name), image.width, image.height, filter_spec)

@@ -19,9 +19,11 @@ the walker renders the body, so previews still list every problem in place.
 A plan belongs to the body it was compiled from: bodies of revisions are rebuilt once and
 kept (``assembly.revision_objects``), so the plan of a revision is compiled once per process
 and a newly published revision gets a new plan. (What a rich-text link points to is also read
-when the plan is compiled: a page moved since keeps its old address in plans compiled before.) Everything the sandbox guarantees holds: the
-authored parts are the same parsed, checked trees; merged values are escaped on output; the
-work budget is charged per block as the walker charges it per render.
+when the plan is compiled: a page moved since keeps its old address in plans compiled before.)
+
+Everything the sandbox guarantees holds: the authored parts are the same parsed, checked
+trees; merged values are escaped on output; the work budget is charged per block as the
+walker charges it per render.
 """
 
 from django.utils.html import format_html, format_html_join

@@ -214,6 +214,7 @@ class Geometry:
     window_width: float = 85
     window_height: float = 45
     logo_width: float = 40
+    logo_max_height: float = 25
     logo_position: str = "left"
     font_family: str = DEFAULT_FONT
     font_size: float = 10.5
@@ -270,7 +271,7 @@ class Geometry:
         geometry = cls()
         if attrs.get("data-window") in ("left", "right", "none"):
             geometry.window = attrs["data-window"]
-        for name in ("window_top", "window_side", "window_width", "window_height", "logo_width"):
+        for name in ("window_top", "window_side", "window_width", "window_height", "logo_width", "logo_max_height"):
             setattr(geometry, name, _number(attrs.get("data-" + name.replace("_", "-")), getattr(geometry, name)))
         geometry.font_size = _number(attrs.get("data-font-size"), geometry.font_size, 4, 72)
         if attrs.get("data-logo-position") in ("left", "right"):
@@ -335,6 +336,18 @@ def _decodes(content):
         return True
     except Exception:  # noqa: BLE001 (any failure to decode is a refusal)
         return False
+
+
+def _pixel_size(content):
+    """(width, height) in pixels, or None when unknown."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+        return (width, height) if width > 0 and height > 0 else None
+    except Exception:  # noqa: BLE001 (a size it cannot read: the layout's width alone)
+        return None
 
 
 # HTML → Typst ----------------------------------------------------------------------------
@@ -433,6 +446,23 @@ class _Writer:
             image = f"pdf.artifact(image({', '.join(arguments)}))"
         self._space = False
         return f"#box({image})" if inline else f"#{image}"
+
+    def _logo(self, node):
+        """The letterhead's logo, as document.html places it: at the top of the first page on
+        its side, in its proportions, no wider than the layout's logo width and no taller than
+        the band above the address window; without a window, above the letter in the flow."""
+        geometry = self.geometry
+        path = self.images.add(node.attrs.get("src"))
+        if path is None:
+            return ""
+        width = geometry.logo_width
+        size = _pixel_size(self.images.files[path.lstrip("/")])
+        if size:
+            width = min(width, geometry.logo_max_height * size[0] / size[1])
+        image = self._image(node, width=round(width, 2))
+        if geometry.window == "none":
+            return f"#align({geometry.logo_position})[{image}]\n\n#v(5mm)"
+        return f"#place(top + {geometry.logo_position}, {image[1:]})"
 
     # Block content -----------------------------------------------------------------------
 
@@ -637,8 +667,7 @@ class _Writer:
         if "letter-footer-end" in classes:
             return ""  # the footer prints on every page, the last one included
         if node.tag == "img" and "letter-logo" in classes:
-            image = self._image(node, width=geometry.logo_width)
-            return f"#place(top + {geometry.logo_position}, {image[1:]})" if image else ""
+            return self._logo(node)
         if "letter-window" in classes:
             return self._window(node)
         if "letter-after-window" in classes:
