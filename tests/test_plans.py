@@ -3,8 +3,11 @@ rendered once per layout, the plain text in one pass. Each must give what the wa
 templates give, byte for byte, and fall back to the walker whenever anything goes wrong."""
 
 import copy
+import datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from django.test import override_settings
 from wagtail.images.models import Image
 from wagtail.images.tests.utils import get_test_image_file
@@ -41,7 +44,12 @@ def merge_list(style, source="invoices", empty_text="", item_text=""):
 
 def every_block():
     office = Image.objects.create(title="Office", file=get_test_image_file(colour="blue"))
-    return factories.fragment_body(
+    image = ("image", {"image": office, "alt_text": 'The "office" <at> night', "width_mm": 40, "alignment": "center"})
+    return factories.fragment_body(*text_blocks(image))
+
+
+def text_blocks(*extra):
+    return [
         factories.rich_text("<p>Dear {{ customer.title }} {{ customer.last_name }},</p>"
                             "<p>{% set owed = balance|money %}You owe {{ owed }} by {{ due_date|date }}.</p>"),
         # ``owed`` was set by the block before: each block is a render of its own.
@@ -54,10 +62,10 @@ def every_block():
         ("table", {"data": [["Item", "{{ customer.id }}"], ["Balance", "{{ balance|money }}"]],
                    "first_row_is_table_header": True, "first_col_is_header": True,
                    "table_caption": 'Your <account> "now"'}),
-        ("image", {"image": office, "alt_text": 'The "office" <at> night', "width_mm": 40, "alignment": "center"}),
+        *extra,
         ("page_break", {}),
         factories.rich_text("<p>Kind regards, {{ customer.address|address }}</p>"),
-    )
+    ]
 
 
 def letter_data(**changes):
@@ -74,7 +82,7 @@ def both(body, data, dictionary, image_src=inline_image_src):
     with formatting.use_locale("en_GB"), collect_missing(), letter_budget():
         planned = plans.render_planned(body, typed, image_src)
     with formatting.use_locale("en_GB"), collect_missing(), letter_budget():
-        walked = render_fragment_body(body, typed, image_src)
+        walked = render_fragment_body(body, typed, image_src, problems=[])  # markers where a block fails
     return planned, walked
 
 
@@ -217,3 +225,35 @@ def test_plain_text_keeps_structure_and_never_makes_tags_of_data():
         "Dear Ada, hello\n\nYour bill\n\n- One\n  two\n- Three\n  1. a\n  2. b <p>x</p>\n\n"
         "See our site (https://example.org/pay), help@example.org\nor call.\n\n"
         "Invoices\nNo.    Amount\nINV-1  €200.00\n\nEnd & more.\n")
+
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+_AMOUNT = st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False).map(str)
+_DATE = st.dates(min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2040, 12, 31)).map(str)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=_TEXT, last=_TEXT, vip=st.booleans(), balance=st.one_of(_AMOUNT, _TEXT), due=st.one_of(_DATE, _TEXT),
+       invoices=st.lists(st.fixed_dictionaries({"number": _TEXT, "amount": _AMOUNT, "due_date": _DATE}), max_size=4),
+       drop=st.sampled_from([None, "invoices", "balance", "customer"]))
+def test_plan_and_walker_agree_on_any_data(customer_dictionary, first, last, vip, balance, due, invoices, drop):
+    """Whatever the data (odd text, wrong types, missing parts), the plan gives the walker's
+    bytes or steps aside for it; never something else."""
+    data = letter_data(balance=balance, due_date=due, invoices=invoices,
+                       customer={**factories.SAMPLE_DATA["customer"], "first_name": first, "last_name": last,
+                                 "vip": vip})
+    if drop:
+        data.pop(drop)
+    body = _hypothesis_body()
+    planned, walked = both(body, data, customer_dictionary)
+    assert planned is None or planned == walked
+
+
+_BODIES = {}
+
+
+def _hypothesis_body():
+    """One body for every example (an image needs the database of the test that made it)."""
+    if "body" not in _BODIES:
+        _BODIES["body"] = factories.fragment_body(*text_blocks())
+    return _BODIES["body"]
