@@ -10,6 +10,7 @@ by hand (``resume_batch``).
 
 import csv
 import io
+import logging
 from collections import Counter
 
 from django.core.exceptions import PermissionDenied
@@ -26,6 +27,8 @@ from ..rendering.assembly import ContentUnavailable, assemble, live_sources
 from . import batch_leases
 from . import dispatch as dispatch_service
 from . import letters as letter_service
+
+logger = logging.getLogger(__name__)
 
 MAX_ROWS = 100_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -371,17 +374,19 @@ def generate_row(batch, row_id):
     return True
 
 
-def run_batch(batch_id, limit=None, worker_id="", task_id=""):
-    """Generate the batch's ready rows; several workers may run it at once, and running it
-    again after a crash picks up where it stopped. ``limit`` stops after that many rows.
-    ``worker_id`` and ``task_id`` name who holds the batch's lease (the task's worker)."""
+def run_batch(batch_id, limit=None, worker_id="", task_id="", chunks=None):
+    """Generate the batch's ready rows, a chunk at a time (services.batch_pipeline); several
+    workers may run it at once, each taking chunks of its own, and running it again after a
+    crash picks up where it stopped. ``limit`` stops after that many rows, ``chunks`` after
+    that many chunks (a chunk task takes one). ``worker_id`` and ``task_id`` name who holds
+    the batch's lease (the task's worker). Returns the letters written by this call."""
     batch = LetterBatch.objects.select_related("template", "created_by").get(pk=batch_id)
     if batch.status != BatchStatus.RUNNING:
         return 0
     keeper = batch_leases.LeaseKeeper(batch.pk, worker_id, task_id)
     keeper.take()
     try:
-        done, finished = _run_rows(batch, keeper, limit)
+        done, finished = _run_chunks(batch, keeper, limit, chunks)
     except BaseException:  # stopped (SIGTERM twice, SystemExit) or failed: resumed at the next recovery pass
         keeper.abandon()
         raise
@@ -392,22 +397,53 @@ def run_batch(batch_id, limit=None, worker_id="", task_id=""):
     return done
 
 
-def _run_rows(batch, keeper, limit):
-    done = 0
-    for row_id in list(batch.rows.filter(status=BatchRowStatus.VALID).order_by("row_number")
-                       .values_list("pk", flat=True)):
-        if limit is not None and done >= limit:
-            return done, False
+def _run_chunks(batch, keeper, limit, chunks):
+    from . import batch_pipeline
+
+    done = taken = 0
+    while limit is None or done < limit:
+        if chunks is not None and taken >= chunks:
+            break
         if not LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).exists():
             return done, False  # cancelled meanwhile
-        if generate_row(batch, row_id):
-            done += 1
-            keeper.row_done()
+        chunk = batch_pipeline.take_chunk(batch, keeper, None if limit is None else limit - done)
+        if chunk is None:
+            break
+        taken += 1
+        done += batch_pipeline.run_chunk(batch, chunk, keeper)
+    return done, finish_if_done(batch)
+
+
+def finish_if_done(batch):
+    """Completed once no row is left to generate (rows another worker holds are its to finish)."""
     if batch.rows.filter(status=BatchRowStatus.VALID).exists():
-        return done, False  # rows another worker holds: it finishes the batch
+        return False
     LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
         status=BatchStatus.COMPLETED, finished_at=timezone.now())
-    return done, True
+    return True
+
+
+def fan_out(batch_id):
+    """Enqueue one chunk task per chunk-sized share of the ready rows beyond the first (which
+    the calling task takes): idle workers pick them up, so the batch is shared by as many
+    workers as there are chunks. A chunk task that finds nothing left does nothing."""
+    from . import batch_pipeline
+
+    ready = BatchRow.objects.filter(batch_id=batch_id, status=BatchRowStatus.VALID, chunk__isnull=True).count()
+    extra = -(-ready // batch_pipeline.chunk_rows()) - 1
+    if extra <= 0:
+        return 0
+    from .. import tasks
+
+    enqueued = 0
+    for _number in range(extra):
+        try:
+            tasks.run_chunk_task.enqueue(batch_id)
+        except Exception:  # the batch task works through every chunk itself anyway
+            logger.exception("Could not enqueue a chunk task for batch %s", batch_id)
+            break
+        enqueued += 1
+    return enqueued
 
 
 @transaction.atomic
