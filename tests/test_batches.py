@@ -10,7 +10,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from wagtail_correspondence import roles
 from wagtail_correspondence.models import BatchRowStatus, BatchStatus, Letter, LetterBatch
 from wagtail_correspondence.services import batches
-from wagtail_correspondence.services import letters as letter_service
 
 from . import factories
 

@@ -30,12 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(ROOT / "site" / "manage.py")]
 WORKER = ["db_worker", "--queue-name", "*", "--no-reload", "--no-startup-delay", "--interval", "0.2"]
 
-# The site's settings with short leases and a scheduler that runs the outbox sweep and the
-# recovery job every second, so that a test waits seconds, not minutes, for a takeover.
+# The site's settings with short leases, small chunks (a batch of a few dozen rows is shared
+# by several workers, and a worker killed after some rows is killed inside a chunk) and a
+# scheduler that runs the outbox sweep and the recovery job every second, so that a test waits
+# seconds, not minutes, for a takeover.
 FAST_RECOVERY = '''
 from correspondence_site.settings.dev import *  # noqa: F401,F403
 
-WAGTAIL_CORRESPONDENCE = {**WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"LEASE_SECONDS": 4}, "SCHEDULED_JOBS": [
+WAGTAIL_CORRESPONDENCE = {**WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"LEASE_SECONDS": 4, "CHUNK_ROWS": 5}, "SCHEDULED_JOBS": [
     {"name": "outbox", "job": "wagtail_correspondence.services.dispatch.process_due", "every": 1},
     {"name": "recovery", "job": "wagtail_correspondence.services.recovery.recover", "every": 1},
 ]}
@@ -260,7 +262,12 @@ def test_a_worker_killed_mid_batch_is_replaced_and_every_letter_is_made_and_sent
     def finished():
         emails = dict(site.sql("SELECT status, count(*) FROM wagtail_correspondence_dispatch WHERE channel = 'email' "
                                "GROUP BY status"))
-        return batch_status(site, batch_id) == "completed" and emails == {"sent": rows} and len(mailbox.references)
+        # ... and the queue drained: the task that resumed the batch waits behind the chunk
+        # tasks the killed worker had enqueued, and finds the batch done.
+        waiting = site.sql("SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', "
+                           "'RUNNING') AND task_path LIKE 'wagtail_correspondence.tasks.%%'")[0][0]
+        return (batch_status(site, batch_id) == "completed" and emails == {"sent": rows} and len(mailbox.references)
+                and waiting == 0)
     wait_for(finished, "the batch to finish and its emails to go out")
     second.send_signal(signal.SIGTERM)
     scheduler.send_signal(signal.SIGINT)

@@ -500,7 +500,7 @@ def unknown_outcomes(batch):
 # After the run: its letters, its results, its print runs ----------------------------------
 
 RESULT_COLUMNS = ["row", "customer_id", "status", "reference", "requested_channel", "channel", "channel_reason",
-                  "delivery", "print_run", "errors"]
+                  "delivery", "print_run", "errors", "void_reference"]
 
 
 def batch_letters(batch):
@@ -539,6 +539,7 @@ def result_rows(batch, offset=0, limit=None):
     rows = (batch.rows.order_by("row_number").select_related("letter")
             .prefetch_related(Prefetch("letter__dispatches", queryset=dispatches)))
     rows = rows[offset:offset + limit] if limit is not None else rows[offset:]
+    voids = dict(batch.void_references.values_list("row_number", "reference"))
     for row in rows.iterator(chunk_size=500):
         route = row.route or {}
         taken = list(row.letter.dispatches.all()) if row.letter_id else []
@@ -553,6 +554,8 @@ def result_rows(batch, offset=0, limit=None):
             "print_run": ", ".join(f"{timezone.localtime(dispatch.print_run.created_at):%Y-%m-%d %H:%M}" for dispatch in taken
                                    if dispatch.print_run_id),
             "errors": "; ".join(f"{error.get('field')}: {error.get('message')}" for error in row.errors or []),
+            # The number reserved for the row when it failed in its chunk (never used again).
+            "void_reference": voids.get(row.row_number, "") if not row.letter_id else "",
         }
 
 
@@ -562,4 +565,5 @@ def batch_summary(batch):
             "format": batch.source_format, "channel": batch.channel, "created_at": batch.created_at,
             "started_at": batch.started_at, "finished_at": batch.finished_at, "progress": batch.progress(),
             "report": batch.report, "created_by": batch.created_by.get_username(),
-            "worker": batch_leases.describe(batch, lease), "unknown_outcomes": unknown_outcomes(batch).count()}
+            "worker": batch_leases.describe(batch, lease), "unknown_outcomes": unknown_outcomes(batch).count(),
+            "void_references": batch.void_references.count()}
