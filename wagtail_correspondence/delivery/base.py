@@ -59,6 +59,9 @@ class Channel:
     def send(self, dispatch):
         raise NotImplementedError
 
+    def close(self):
+        """Let go of a connection ``send_many`` kept open (nothing by default)."""
+
     def send_many(self, dispatches):
         """Deliver several dispatches; yields (dispatch, DeliveryResult or DeliveryError) for
         each, in order. Channels that can share a connection override it. An exception that

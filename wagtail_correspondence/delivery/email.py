@@ -172,35 +172,36 @@ class EmailChannel(Channel):
         return DeliveryResult(provider_message_id=message.extra_headers["Message-ID"], recipient=dispatch.recipient)
 
     def send_many(self, dispatches):
-        """Send several dispatches over one SMTP connection; yields (dispatch, DeliveryResult or
-        DeliveryError) in order. After an error the connection is closed and the next message
-        opens a fresh one, so one refused or broken message never affects the others. A
-        subclass that sends otherwise (SES, a fax gateway) sends one by one."""
+        """Send several dispatches over one SMTP connection, kept open for the next call until
+        ``close()``; yields (dispatch, DeliveryResult or DeliveryError) in order. After an
+        error the connection is closed and the next message opens a fresh one, so one refused
+        or broken message never affects the others. A subclass that sends otherwise (SES, a
+        fax gateway) sends one by one."""
         if type(self).send is not EmailChannel.send:
             yield from Channel.send_many(self, dispatches)
             return
-        connection = None
-        try:
-            for dispatch in dispatches:
-                try:
-                    if not dispatch.recipient:
-                        raise PermanentDeliveryError(
-                            f"the letter's data has no email address ({self.recipient_field})")
-                    message = self.build_message(dispatch)
-                    if connection is None:
-                        connection = open_smtp(self.connection_options)
-                    send_on(connection, message)
-                except DeliveryError as exc:
-                    if connection is not None:
-                        connection.close()
-                        connection = None
-                    yield dispatch, exc
-                    continue
-                yield dispatch, DeliveryResult(provider_message_id=message.extra_headers["Message-ID"],
-                                               recipient=dispatch.recipient)
-        finally:
-            if connection is not None:
+        for dispatch in dispatches:
+            try:
+                if not dispatch.recipient:
+                    raise PermanentDeliveryError(f"the letter's data has no email address ({self.recipient_field})")
+                message = self.build_message(dispatch)
+                if getattr(self, "_smtp", None) is None:
+                    self._smtp = open_smtp(self.connection_options)
+                send_on(self._smtp, message)
+            except DeliveryError as exc:
+                self.close()
+                yield dispatch, exc
+                continue
+            yield dispatch, DeliveryResult(provider_message_id=message.extra_headers["Message-ID"],
+                                           recipient=dispatch.recipient)
+
+    def close(self):
+        connection, self._smtp = getattr(self, "_smtp", None), None
+        if connection is not None:
+            try:
                 connection.close()
+            except Exception:  # closing a broken connection: nothing left to do
+                pass
 
 
 class SesEmailChannel(EmailChannel):

@@ -381,14 +381,25 @@ def _with_letters(dispatches):
 def deliver_many(dispatch_ids, now=None):
     """Send the due ones among ``dispatch_ids``: claimed ``DELIVERY_CLAIM`` at a time (one
     commit), each channel's share sent through its ``send_many`` (email: one SMTP connection
-    for the group), the outcomes recorded together in one transaction with their log entries
+    for the whole call, a chunk's emails), the outcomes recorded together in one transaction with their log entries
     sealed in bulk and the letters' register entries updated. A dispatch whose send raised
     something that is not a DeliveryError stays ``sending`` (outcome unknown), as in
     ``deliver``. Returns how many were claimed."""
+    claimed = 0
+    size = delivery_claim_size()
+    channels = {}  # one backend per channel for the whole call: email keeps its SMTP connection
+    try:
+        claimed = _deliver_groups(dispatch_ids, size, channels, now)
+    finally:
+        for channel in channels.values():
+            channel.close()
+    return claimed
+
+
+def _deliver_groups(dispatch_ids, size, channels, now):
     from .audit import sealed_in_bulk
 
     claimed = 0
-    size = delivery_claim_size()
     for start in range(0, len(dispatch_ids), size):
         dispatches = claim_many(dispatch_ids[start:start + size], now)
         if not dispatches:
@@ -400,8 +411,10 @@ def deliver_many(dispatch_ids, now=None):
         for dispatch in dispatches:
             by_channel.setdefault(dispatch.channel, []).append(dispatch)
         for channel, group in by_channel.items():
+            if channel not in channels:
+                channels[channel] = get_channel(channel)
             try:
-                for dispatch, outcome in get_channel(channel).send_many(group):
+                for dispatch, outcome in channels[channel].send_many(group):
                     outcomes.append((dispatch, outcome))
             except Exception as exc:
                 done = {dispatch.pk for dispatch, _outcome in outcomes}
