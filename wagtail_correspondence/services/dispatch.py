@@ -30,8 +30,8 @@ from ..delivery.base import (
     channel_backends,
     get_channel,
 )
-from ..models import Dispatch, DispatchStatus
-from .register_links import sync_delivery
+from ..models import Dispatch, DispatchStatus, Letter
+from .register_links import sync_delivery, sync_delivery_many
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +158,20 @@ def plan_dispatches_bulk(letters):
     now = timezone.now()
     origin = public_urls.request_origin()[:200]
     rows, fallbacks = [], []
-    backends = {}
+    backends, template_fallbacks = {}, {}
     for letter in letters:
-        for route in letter_routes(letter):
+        # The letters of a chunk share their template revision: its fallback is read once.
+        if letter.template_revision_id not in template_fallbacks:
+            template_fallbacks[letter.template_revision_id] = fallback_channel(letter)
+        fallback = template_fallbacks[letter.template_revision_id]
+        routes = [route_channel(channel, letter.data, letter.template, fallback) for channel in letter.channels]
+        channels = []
+        for route in routes:
             if route.rerouted and route.channel:
                 fallbacks.append((letter, route))
-        for channel in deliverable_channels(letter):
+            if route.channel and route.channel not in channels:
+                channels.append(route.channel)
+        for channel in channels + [ARCHIVE]:
             backend = backends.get(channel) or backends.setdefault(channel, get_channel(channel))
             rows.append(Dispatch(letter=letter, channel=channel, recipient=(backend.recipient_for(letter) or "")[:255],
                                  idempotency_key=f"{letter.uuid}.{channel}", next_attempt_at=now, link_origin=origin))
@@ -368,7 +376,7 @@ def claim_many(dispatch_ids, now=None):
 def _with_letters(dispatches):
     """The dispatches' letters loaded once each (one Letter per letter, shared by its
     dispatches, so the PDF is read once), with what the archive sidecar reads."""
-    from ..models import Letter, LetterFragmentPin
+    from ..models import LetterFragmentPin
 
     pins = Prefetch("fragment_pins", queryset=LetterFragmentPin.objects.select_related("fragment"))
     letters = Letter.objects.select_related("template", "generated_by").prefetch_related(pins).in_bulk(
@@ -423,8 +431,7 @@ def _deliver_groups(dispatch_ids, size, channels, now):
                         _outcome_unknown(dispatch, exc)
         with transaction.atomic(), sealed_in_bulk():
             _record_many(outcomes, now)
-            for letter in letters.values():
-                sync_delivery(letter)
+            sync_delivery_many(Letter.objects.filter(pk__in=list(letters)).prefetch_related("dispatches"))
     return claimed
 
 
@@ -443,14 +450,13 @@ def _record_many(outcomes, now=None):
         dispatch.recipient = (outcome.recipient or dispatch.recipient)[:255]
         dispatch.updated_at = when
         sent.append(dispatch)
+    # Only rows still "sending" (nobody cancelled them meanwhile) record the outcome; one
+    # plain UPDATE each (cheaper to build than bulk_update's CASE over a group).
+    sent = [dispatch for dispatch in sent if Dispatch.objects.filter(pk=dispatch.pk, status=DispatchStatus.SENDING)
+            .update(status=DispatchStatus.SENT, sent_at=when, last_error="", next_attempt_at=None,
+                    provider_message_id=dispatch.provider_message_id, recipient=dispatch.recipient, updated_at=when)]
     if not sent:
         return
-    # Only rows still "sending" (nobody cancelled them meanwhile) record the outcome.
-    still_sending = set(Dispatch.objects.filter(pk__in=[dispatch.pk for dispatch in sent],
-                                                status=DispatchStatus.SENDING).values_list("pk", flat=True))
-    sent = [dispatch for dispatch in sent if dispatch.pk in still_sending]
-    Dispatch.objects.bulk_update(sent, ["status", "sent_at", "last_error", "next_attempt_at", "provider_message_id",
-                                        "recipient", "updated_at"], batch_size=500)
     bulk_log([dispatch.letter for dispatch in sent], log_actions.LETTER_DISPATCHED,
              data=_DispatchLogData(sent))
 
