@@ -522,7 +522,8 @@ def run_pipeline_with_workers(label, count, template, agent, mailbox, archive_al
     phases = []
     batch, seconds = upload_and_check(label, count, template, agent)
     phases.append(("create_batch + check_batch (dry run, in this process)", seconds))
-    DBTaskResult.objects.all().delete()  # the check task create_batch enqueued: already done above
+    DBTaskResult.objects.all().delete()  # the check task create_batch enqueued: done above
+    workers.start()  # after the dry run, which would otherwise race the check task
     memory = {"start": memory_note(workers.pids())}
 
     started = time.perf_counter()
@@ -667,7 +668,6 @@ def main(count=10_000, keep=False, pdf="typst", workers=0, only=None):
             if workers:
                 pool = Workers(workers, {"BENCH_CORRESPONDENCE": json.dumps(configured),
                                          "BENCH_STORAGES": json.dumps(archive_storages(archives.values()))})
-                pool.start()
                 try:
                     phases, checks, memory = run_pipeline_with_workers(label, count, template, agent, mailbox,
                                                                        archives[label], pool)

@@ -26,7 +26,6 @@ from ..delivery.base import (
     DeliveryError,
     PermanentDeliveryError,
     TemporaryDeliveryError,
-    UncertainDeliveryError,
     channel_backends,
     get_channel,
 )
@@ -292,9 +291,7 @@ def record_failure(dispatch, exc, now=None):
     """The outcome of a send that raised a DeliveryError: retried later, failed (and its
     fallback planned), or left "sending" when the provider may have it."""
     letter = dispatch.letter
-    try:
-        raise exc
-    except TemporaryDeliveryError as exc:
+    if isinstance(exc, TemporaryDeliveryError):
         if dispatch.attempts >= retry_policy()["MAX_ATTEMPTS"]:
             _finish(dispatch, status=DispatchStatus.FAILED, last_error=f"gave up after {dispatch.attempts} "
                                                                        f"attempts: {exc}", next_attempt_at=None)
@@ -305,22 +302,17 @@ def record_failure(dispatch, exc, now=None):
             _finish(dispatch, status=DispatchStatus.QUEUED, last_error=str(exc), next_attempt_at=next_attempt)
             enqueue([dispatch.pk], run_after=next_attempt)
         return dispatch
-    except PermanentDeliveryError as exc:
+    if isinstance(exc, PermanentDeliveryError):
         _finish(dispatch, status=DispatchStatus.FAILED, last_error=str(exc), next_attempt_at=None)
         log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
         plan_fallback(dispatch)
         return dispatch
-    except UncertainDeliveryError as exc:
-        # Stays "sending": reported by stale_dispatches(), resent only by a person (requeue).
-        Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"outcome unknown: {exc}")
-        dispatch.last_error = f"outcome unknown: {exc}"
-        log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
-        return dispatch
-    except DeliveryError as exc:  # a backend's own kind: nothing proves it was not delivered
-        Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"outcome unknown: {exc}")
-        dispatch.last_error = f"outcome unknown: {exc}"
-        log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
-        return dispatch
+    # UncertainDeliveryError, or a backend's own kind: nothing proves it was not delivered.
+    # Stays "sending": reported by stale_dispatches(), resent only by a person (requeue).
+    Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"outcome unknown: {exc}")
+    dispatch.last_error = f"outcome unknown: {exc}"
+    log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
+    return dispatch
 
 
 def _log_data(dispatch):
