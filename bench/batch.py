@@ -473,16 +473,19 @@ def run_pipeline(label, count, template, agent, tasks, mailbox, archive_alias):
 class Workers:
     """N ``manage.py db_worker`` processes on the bench's database and settings."""
 
-    def __init__(self, count, environment):
-        self.count, self.environment = count, environment
+    def __init__(self, count, environment, label):
+        self.count, self.environment, self.label = count, environment, label
         self.processes = []
+
+    def log(self, number):
+        return WORK / f"{self.label}-worker-{number}.log"
 
     def start(self):
         env = {key: value for key, value in os.environ.items() if key not in ("TASKS_BACKEND",)}
         env.update(self.environment)
         env["PYTHONPATH"] = os.pathsep.join([str(WORK), str(ROOT / "site"), str(ROOT), env.get("PYTHONPATH", "")])
         for number in range(1, self.count + 1):
-            log = open(WORK / f"worker-{number}.log", "ab")
+            log = open(self.log(number), "ab")
             self.processes.append(subprocess.Popen(
                 [sys.executable, str(ROOT / "site" / "manage.py"), "db_worker", "--queue-name", "*", "--no-reload",
                  "--no-startup-delay", "--interval", "0.1", "--worker-id", f"bench-worker-{number}"],
@@ -490,13 +493,13 @@ class Workers:
             log.close()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # each worker logs a line once it polls the queue
-            if all((WORK / f"worker-{number}.log").stat().st_size for number in range(1, self.count + 1)):
+            if all(self.log(number).stat().st_size for number in range(1, self.count + 1)):
                 return
             if any(process.poll() is not None for process in self.processes):
                 break
             time.sleep(0.2)
         raise SystemExit("the workers did not start:\n" + "\n".join(
-            (WORK / f"worker-{number}.log").read_text(errors="replace")[-3000:] for number in range(1, self.count + 1)))
+            self.log(number).read_text(errors="replace")[-3000:] for number in range(1, self.count + 1)))
 
     def pids(self):
         return [process.pid for process in self.processes]
@@ -542,7 +545,7 @@ def run_pipeline_with_workers(label, count, template, agent, mailbox, archive_al
             delivered_at = now
         if any(process.poll() is not None for process in workers.processes):
             raise SystemExit("a worker stopped:\n" + "\n".join(
-                (WORK / f"worker-{n}.log").read_text(errors="replace")[-3000:] for n in range(1, workers.count + 1)))
+                workers.log(n).read_text(errors="replace")[-3000:] for n in range(1, workers.count + 1)))
         if time.monotonic() - last_note > 10:
             last_note = time.monotonic()
             done = rows.filter(status=BatchRowStatus.GENERATED).count()
@@ -556,6 +559,16 @@ def run_pipeline_with_workers(label, count, template, agent, mailbox, archive_al
                    generated_at - started))
     phases.append(("delivery after generation (until the last archive copy and email)", delivered_at - generated_at))
     tasks = dict(Counter(DBTaskResult.objects.values_list("task_path", "status")))
+    # The search and reference index updates the register entries enqueued (two tasks per
+    # letter) run after the deliveries: timed apart, as the work a batch leaves behind.
+    pending = DBTaskResult.objects.filter(status__in=["READY", "RUNNING"])
+    backlog = pending.count()
+    while pending.exists():
+        time.sleep(0.5)
+    drained = time.perf_counter() - delivered_at
+    print(f"  {label}: {backlog} background tasks still queued after the last dispatch (index updates) took "
+          f"{drained:.1f} s more to drain", file=sys.stderr, flush=True)
+    memory["backlog"] = f"{backlog} tasks queued at the last dispatch, drained {drained:.1f} s later"
     checks = batch_checks(batch, count, mailbox, archive_alias)
     checks["tasks run (path, status: count)"] = {f"{path.rsplit('.', 1)[-1]} {status}": n
                                                  for (path, status), n in tasks.items()}
@@ -583,6 +596,8 @@ def report(label, count, phases, checks, mailbox, memory):
     average = mailbox.bytes / mailbox.messages if mailbox.messages else 0
     print(f"  average message size: {average / 1024:.0f} KiB; first message: {first_message_note(mailbox)}")
     print(f"  memory (RSS, MiB) at the start: {memory['start']}; at the end: {memory['end']}")
+    if "backlog" in memory:
+        print(f"  background tasks left by the batch (not in the figures above): {memory['backlog']}")
     print("  checks: all as expected" if not wrong else f"  checks: NOT AS EXPECTED: {', '.join(wrong)}", flush=True)
     return total, wrong
 
@@ -667,7 +682,7 @@ def main(count=10_000, keep=False, pdf="typst", workers=0, only=None):
             print(f"  running {title}...", file=sys.stderr, flush=True)
             if workers:
                 pool = Workers(workers, {"BENCH_CORRESPONDENCE": json.dumps(configured),
-                                         "BENCH_STORAGES": json.dumps(archive_storages(archives.values()))})
+                                         "BENCH_STORAGES": json.dumps(archive_storages(archives.values()))}, kind)
                 try:
                     phases, checks, memory = run_pipeline_with_workers(label, count, template, agent, mailbox,
                                                                        archives[label], pool)

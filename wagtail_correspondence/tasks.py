@@ -50,7 +50,12 @@ def run_chunk_task(context, batch_id):
     return run_batch(batch_id, chunks=1, **_holder(context))
 
 
-@task()
+# Ahead of the batch's remaining chunk tasks and of the index updates its register entries
+# enqueue: a chunk's letters go out while the next chunks are generated.
+DELIVERY_PRIORITY = 50
+
+
+@task(priority=DELIVERY_PRIORITY)
 def deliver_dispatches_task(dispatch_ids):
     """A generated chunk's dispatches, together (one SMTP connection, outcomes in one commit)."""
     from .services.dispatch import deliver_many
