@@ -51,11 +51,12 @@ def run_chunk_task(context, batch_id):
 
 
 # Ahead of the batch's remaining chunk tasks and of the index updates its register entries
-# enqueue: a chunk's letters go out while the next chunks are generated.
+# enqueue: a chunk's letters go out while the next chunks are generated. Set when enqueued,
+# on backends that order by priority (the database backend; not RQ).
 DELIVERY_PRIORITY = 50
 
 
-@task(priority=DELIVERY_PRIORITY)
+@task()
 def deliver_dispatches_task(dispatch_ids):
     """A generated chunk's dispatches, together (one SMTP connection, outcomes in one commit)."""
     from .services.dispatch import deliver_many

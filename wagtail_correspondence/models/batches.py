@@ -25,8 +25,9 @@ class LetterBatch(models.Model):
     """Letters for many customers from one template and an uploaded CSV or JSON Lines file.
 
     Each row becomes a BatchRow; a dry run checks every row first. Running generates one
-    letter per row, each in its own transaction together with the row's status, so a batch
-    resumed after a crash generates nothing twice and bad rows never stop good ones.
+    letter per row, a chunk of rows at a time (BatchChunk), each chunk written in one
+    transaction together with its rows' status, so a batch resumed after a crash generates
+    nothing twice and bad rows never stop good ones.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

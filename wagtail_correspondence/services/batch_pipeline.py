@@ -360,10 +360,13 @@ def _generated_data(letter):
 def _after_commit(letters, dispatch_ids):
     _index(letters)
     if dispatch_ids:
-        from ..tasks import deliver_dispatches_task
+        from ..tasks import DELIVERY_PRIORITY, deliver_dispatches_task
 
         try:
-            deliver_dispatches_task.enqueue(dispatch_ids)
+            task = deliver_dispatches_task
+            if getattr(task.get_backend(), "supports_priority", False):
+                task = task.using(priority=DELIVERY_PRIORITY)
+            task.enqueue(dispatch_ids)
         except Exception:  # the rows are safe in the outbox; process_due will find them
             logger.exception("Could not enqueue the delivery of %s dispatches", len(dispatch_ids))
 

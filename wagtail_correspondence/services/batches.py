@@ -1,9 +1,10 @@
 """Batch generation: one template, one uploaded file (CSV or JSON Lines), one letter per row.
 
 A batch is checked first (a dry run: every row assembled, nothing saved), then run in the
-background. Each row is generated in its own transaction together with its status, under a
-row lock: a crash loses at most the row in progress, which a resumed run generates once;
-bad rows are reported and never stop good ones. The task working on a batch holds its
+background in chunks (services.batch_pipeline): each chunk is written in one transaction
+together with its rows' status, so a crash loses at most the chunk in progress, which a
+resumed run generates once with the reference numbers it had reserved; bad rows are
+reported (their numbers void) and never stop good ones. The task working on a batch holds its
 lease (services.batch_leases): a batch whose worker dies is resumed by the recovery job, or
 by hand (``resume_batch``).
 """

@@ -2,7 +2,10 @@
 
 ``next_reference`` must run inside the transaction that saves the numbered record. The
 sequence row stays locked until that transaction ends, so two writers never get the same
-number, and a failed save gives its number back instead of leaving a gap. (Counting existing
+number, and a failed save gives its number back instead of leaving a gap. Batches reserve
+a block per chunk instead (``reserve_block``, a transaction of its own), so that workers do
+not wait for each other while they render; a number of the block whose row fails is
+recorded as a VoidReference. (Counting existing
 rows, or looping on ``exists()``, hands out duplicates under concurrency.)
 """
 
