@@ -30,12 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(ROOT / "site" / "manage.py")]
 WORKER = ["db_worker", "--queue-name", "*", "--no-reload", "--no-startup-delay", "--interval", "0.2"]
 
-# The site's settings with short leases and a scheduler that runs the outbox sweep and the
-# recovery job every second, so that a test waits seconds, not minutes, for a takeover.
+# The site's settings with short leases, small chunks (a batch of a few dozen rows is shared
+# by several workers, and a worker killed after some rows is killed inside a chunk) and a
+# scheduler that runs the outbox sweep and the recovery job every second, so that a test waits
+# seconds, not minutes, for a takeover.
 FAST_RECOVERY = '''
 from correspondence_site.settings.dev import *  # noqa: F401,F403
 
-WAGTAIL_CORRESPONDENCE = {**WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"LEASE_SECONDS": 4}, "SCHEDULED_JOBS": [
+WAGTAIL_CORRESPONDENCE = {**WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"LEASE_SECONDS": 4, "CHUNK_ROWS": 5}, "SCHEDULED_JOBS": [
     {"name": "outbox", "job": "wagtail_correspondence.services.dispatch.process_due", "every": 1},
     {"name": "recovery", "job": "wagtail_correspondence.services.recovery.recover", "every": 1},
 ]}
@@ -204,7 +206,14 @@ class CountingMailbox:
 
     def __init__(self):
         self.references = []
+        self.sessions = 0  # SMTP connections (one EHLO each)
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd's name)
+        with self.lock:
+            self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -246,7 +255,14 @@ def test_a_worker_killed_mid_batch_is_replaced_and_every_letter_is_made_and_sent
     batch_id = site.create_batch(rows, "email")
 
     first = site.spawn(*WORKER, "--worker-id", "first-worker", log_name="first-worker")
-    wait_for(lambda: generated(site, batch_id) >= 20 or first.poll() is not None, "the first worker's rows")
+
+    def inside_a_chunk():
+        # Killed while it renders a chunk (between two chunks there is nothing to take over:
+        # the queued chunk tasks simply do the rest).
+        return first.poll() is not None or (generated(site, batch_id) >= 20 and site.sql(
+            "SELECT count(*) FROM wagtail_correspondence_batchchunk WHERE batch_id = %s AND status = 'running' AND "
+            "worker_id = 'first-worker'", (batch_id,))[0][0])
+    wait_for(inside_a_chunk, "the first worker's rows", every=0.05)
     first.send_signal(signal.SIGKILL)
     assert first.wait(timeout=60) == -signal.SIGKILL
     at_kill = generated(site, batch_id)
@@ -260,7 +276,12 @@ def test_a_worker_killed_mid_batch_is_replaced_and_every_letter_is_made_and_sent
     def finished():
         emails = dict(site.sql("SELECT status, count(*) FROM wagtail_correspondence_dispatch WHERE channel = 'email' "
                                "GROUP BY status"))
-        return batch_status(site, batch_id) == "completed" and emails == {"sent": rows} and len(mailbox.references)
+        # ... and the queue drained: the task that resumed the batch waits behind the chunk
+        # tasks the killed worker had enqueued, and finds the batch done.
+        waiting = site.sql("SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', "
+                           "'RUNNING') AND task_path LIKE 'wagtail_correspondence.tasks.%%'")[0][0]
+        return (batch_status(site, batch_id) == "completed" and emails == {"sent": rows} and len(mailbox.references)
+                and waiting == 0)
     wait_for(finished, "the batch to finish and its emails to go out")
     second.send_signal(signal.SIGTERM)
     scheduler.send_signal(signal.SIGINT)
@@ -283,10 +304,16 @@ def test_a_worker_killed_mid_batch_is_replaced_and_every_letter_is_made_and_sent
     runs = task_results(site, "run_batch_task")
     assert runs[0][0] == "FAILED" and "first-worker" in runs[0][1] and runs[0][2].endswith("WorkerLost")
     assert "SUCCESSFUL" in [status for status, *_rest in runs[1:]]
-    assert not site.sql("SELECT id FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING'")
+    running = site.sql("SELECT task_path, worker_ids::text, args_kwargs::text FROM django_tasks_database_dbtaskresult "
+                       "WHERE status = 'RUNNING'")
+    assert not running, (running, site.log("second-worker")[-5000:])
     [(data,)] = site.sql("SELECT data::text FROM wagtailcore_modellogentry WHERE action = %s",
                          ("wagtail_correspondence.batch.resumed",))
     assert '"automatic": true' in data and '"worker": "first-worker"' in data
+    # The worker died inside a chunk: that chunk was taken over and redone with the numbers it
+    # had reserved, so none is void.
+    assert site.sql("SELECT max(takeovers) FROM wagtail_correspondence_batchchunk")[0][0] >= 1
+    assert site.sql("SELECT count(*) FROM wagtail_correspondence_voidreference")[0][0] == 0
 
 
 def test_two_workers_share_one_batch(copy_of_demo):
@@ -326,6 +353,44 @@ def test_two_workers_share_one_batch(copy_of_demo):
     assert done[0] >= 1 and sum(done) == rows  # each worker generated rows; together each row once
     references = [reference for (reference,) in site.sql("SELECT reference FROM wagtail_correspondence_letter")]
     assert len(set(references)) == len(references) == rows
+
+
+def test_two_workers_generate_and_send_one_batch_in_chunks(copy_of_demo, smtp_server):
+    """Two worker processes on one PostgreSQL batch: each takes chunks, the references are
+    unique with no void number, every email arrives once, one SMTP connection per chunk."""
+    port, mailbox = smtp_server
+    site = copy_of_demo(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1",
+                        EMAIL_PORT=str(port))
+    workers = [site.spawn(*WORKER, "--worker-id", f"worker-{n}", log_name=f"worker-{n}") for n in (1, 2)]
+    # Both workers are up before the batch starts, so that the second one is there to take
+    # chunks while the first one works on its own.
+    wait_for(lambda: all(site.log(f"worker-{n}") for n in (1, 2)), "both workers to start", every=0.2)
+    rows = 60
+    batch_id = site.create_batch(rows, "email")
+
+    def finished():
+        emails = dict(site.sql("SELECT status, count(*) FROM wagtail_correspondence_dispatch WHERE channel = 'email' "
+                               "GROUP BY status"))
+        waiting = site.sql("SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', "
+                           "'RUNNING') AND task_path LIKE 'wagtail_correspondence.tasks.%%'")[0][0]
+        return batch_status(site, batch_id) == "completed" and emails == {"sent": rows} and waiting == 0
+    wait_for(finished, "the batch to finish and its emails to go out")
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for n, worker in enumerate(workers, start=1):
+        assert stopped(site, worker, f"worker-{n}") == 0, site.log(f"worker-{n}")
+
+    references = [reference for (reference,) in site.sql("SELECT reference FROM wagtail_correspondence_letter")]
+    assert len(references) == len(set(references)) == rows
+    assert sorted(int(reference[-6:]) for reference in references) == list(range(1, rows + 1))
+    assert site.sql("SELECT count(*) FROM wagtail_correspondence_voidreference")[0][0] == 0
+    chunks = dict(site.sql("SELECT worker_id, count(*) FROM wagtail_correspondence_batchchunk WHERE batch_id = %s "
+                           "GROUP BY worker_id", (batch_id,)))
+    assert set(chunks) == {"worker-1", "worker-2"}, chunks  # both workers generated chunks
+    assert sum(chunks.values()) == rows // 5
+    assert len(mailbox.references) == rows and sorted(mailbox.references) == sorted(references)
+    assert mailbox.sessions == sum(chunks.values())  # one SMTP connection per chunk
+    assert not site.sql("SELECT id FROM django_tasks_database_dbtaskresult WHERE status = 'FAILED'")
 
 
 def test_the_supervisor_restarts_a_killed_worker_and_stops_with_it(tmp_path):

@@ -88,7 +88,13 @@ DEFAULTS = {
     # this app still "running" after TASK_STALE_AFTER seconds are marked failed (their work
     # is redone by the periodic sweeps). JOB_HOLD_SECONDS: how long a scheduler that started
     # a periodic job keeps other schedulers from starting it too (at least its interval).
-    "BACKGROUND": {"LEASE_SECONDS": 120, "MAX_AUTO_RESUMES": 3, "TASK_STALE_AFTER": 900, "JOB_HOLD_SECONDS": 900},
+    # CHUNK_ROWS: how many rows of a batch one task takes at a time (one reservation of
+    # reference numbers, one write transaction, one SMTP connection); a batch is shared by as
+    # many workers as there are chunks. DELIVERY_CLAIM: how many dispatches are marked
+    # "sending" in one commit before they are sent (all of them "outcome unknown" if the
+    # worker dies while sending them).
+    "BACKGROUND": {"LEASE_SECONDS": 120, "MAX_AUTO_RESUMES": 3, "TASK_STALE_AFTER": 900, "JOB_HOLD_SECONDS": 900,
+                   "CHUNK_ROWS": 200, "DELIVERY_CLAIM": 25},
     # Periodic jobs of `manage.py correspondence_scheduler`: a name, the dotted path of a
     # function called without arguments, and the interval in seconds. However many schedulers
     # run, each job starts once per interval; one failing job never stops the others; a job

@@ -26,6 +26,7 @@ BATCH_STARTED = "wagtail_correspondence.batch.started"
 BATCH_CANCELLED = "wagtail_correspondence.batch.cancelled"
 BATCH_RESUMED = "wagtail_correspondence.batch.resumed"
 BATCH_STOPPED = "wagtail_correspondence.batch.stopped"
+BATCH_REFERENCES_VOIDED = "wagtail_correspondence.batch.references_voided"
 LETTER_DISCARDED = "wagtail_correspondence.letter.discarded"
 LETTER_VIEWED = "wagtail_correspondence.letter.viewed"
 AUDIT_LOG_EXPORTED = "wagtail_correspondence.audit.exported"
@@ -92,6 +93,19 @@ class BatchRecoveryFormatter(LogFormatter):
         return template % {"reason": data.get("reason", ""), "worker": data.get("worker") or "-"}
 
 
+class VoidReferencesFormatter(LogFormatter):
+    """Reference numbers a batch chunk reserved for rows that failed: each with its row and reason."""
+
+    label = _("Void reference numbers")
+
+    def format_message(self, log_entry):
+        items = (log_entry.data or {}).get("references") or []
+        listed = "; ".join(f"{item.get('reference')} (row {item.get('row')}: {item.get('reason')})"
+                           for item in items[:20])
+        more = _(" and %(count)s more") % {"count": len(items) - 20} if len(items) > 20 else ""
+        return _("Reference numbers void: %(list)s%(more)s") % {"list": listed, "more": more}
+
+
 def register(actions):
     register_register_actions(actions)
     register_privacy_actions(actions)
@@ -130,6 +144,7 @@ def register(actions):
         _("Letter batch resumed automatically: %(reason)s (worker %(worker)s)")))
     actions.register_action(BATCH_STOPPED)(lambda: BatchRecoveryFormatter(
         _("Stop letter batch"), _("%(reason)s"), _("%(reason)s")))
+    actions.register_action(BATCH_REFERENCES_VOIDED)(VoidReferencesFormatter)
     actions.register_action(LETTER_DISPATCH_FALLBACK)(
         lambda: DispatchFormatter(_("Send letter another way"), _("Falling back to %(channel)s")))
     actions.register_action(LETTER_DISPATCH_REQUEUED)(

@@ -8,13 +8,21 @@ from .models import AuditSeal
 from .services import audit
 
 
+def _seal(kind, instance, using):
+    pending = audit.sealing_deferred()
+    if pending is not None:  # inside audit.sealed_in_bulk(): sealed with the others at its end
+        pending.append((kind, instance))
+    else:
+        audit.seal(kind, instance, using=using)
+
+
 @receiver(post_save, sender=ModelLogEntry, dispatch_uid="correspondence_seal_model_log")
 def seal_model_log_entry(sender, instance, created, raw=False, using=None, **kwargs):
     if created and not raw:
-        audit.seal(AuditSeal.MODEL, instance, using=using)
+        _seal(AuditSeal.MODEL, instance, using)
 
 
 @receiver(post_save, sender=PageLogEntry, dispatch_uid="correspondence_seal_page_log")
 def seal_page_log_entry(sender, instance, created, raw=False, using=None, **kwargs):
     if created and not raw:
-        audit.seal(AuditSeal.PAGE, instance, using=using)
+        _seal(AuditSeal.PAGE, instance, using)

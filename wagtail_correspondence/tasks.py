@@ -34,9 +34,34 @@ def check_batch_task(context, batch_id):
 
 @task(takes_context=True)
 def run_batch_task(context, batch_id):
+    """Hands the batch's chunks beyond the first to chunk tasks (for the other workers), then
+    works through chunks itself until none is left."""
+    from .services.batches import fan_out, run_batch
+
+    fan_out(batch_id)
+    return run_batch(batch_id, **_holder(context))
+
+
+@task(takes_context=True)
+def run_chunk_task(context, batch_id):
+    """One chunk of a batch: whichever is next when a worker picks the task up."""
     from .services.batches import run_batch
 
-    return run_batch(batch_id, **_holder(context))
+    return run_batch(batch_id, chunks=1, **_holder(context))
+
+
+# Ahead of the batch's remaining chunk tasks and of the index updates its register entries
+# enqueue: a chunk's letters go out while the next chunks are generated. Set when enqueued,
+# on backends that order by priority (the database backend; not RQ).
+DELIVERY_PRIORITY = 50
+
+
+@task()
+def deliver_dispatches_task(dispatch_ids):
+    """A generated chunk's dispatches, together (one SMTP connection, outcomes in one commit)."""
+    from .services.dispatch import deliver_many
+
+    return deliver_many(list(dispatch_ids))
 
 
 @task(takes_context=True)

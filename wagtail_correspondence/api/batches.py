@@ -60,6 +60,9 @@ class BatchSerializer(serializers.Serializer):
     unknown_outcomes = serializers.IntegerField(help_text=(
         "Dispatches of the batch's letters whose outcome is unknown (left sending by a worker that stopped): never "
         "resent automatically"))
+    void_references = serializers.IntegerField(help_text=(
+        "Reference numbers reserved for rows that failed while their chunk was generated: recorded as void, with "
+        "the reason, and never used (each row's result gives its void_reference)"))
 
 
 ROWS_PAGE = 1000
@@ -89,6 +92,8 @@ class BatchRowResultSerializer(serializers.Serializer):
     delivery = serializers.CharField()
     print_run = serializers.CharField()
     errors = serializers.CharField()
+    void_reference = serializers.CharField(help_text="The reference number reserved for the row when it failed in "
+                                                     "its chunk: void, never used for a letter")
 
 
 class BatchViewSet(viewsets.ViewSet):

@@ -15,11 +15,17 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
 from ..s3 import S3Bucket
-from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError
+from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError, letter_pdf_bytes
 
 
 class ArchiveIntegrityError(Exception):
     pass
+
+
+def _pins(letter):
+    if "fragment_pins" in getattr(letter, "_prefetched_objects_cache", {}):  # delivered in bulk
+        return sorted(letter.fragment_pins.all(), key=lambda pin: pin.pk)
+    return letter.fragment_pins.select_related("fragment").order_by("pk")
 
 
 def archive_metadata(letter):
@@ -33,7 +39,7 @@ def archive_metadata(letter):
         "layout_revision": letter.layout_revision_id,
         "dictionary_revision": letter.dictionary_revision_id,
         "fragments": [{"key": pin.fragment.key, "revision": pin.revision_id, "included": pin.included}
-                      for pin in letter.fragment_pins.select_related("fragment").order_by("pk")],
+                      for pin in _pins(letter)],
         "customer_id": letter.customer_id,
         "channels": letter.channels,
         "language": letter.language,
@@ -74,8 +80,7 @@ class Archive(Channel):
         if not letter.is_generated:
             raise PermanentDeliveryError("only generated letters are archived")
         pdf_key, metadata_key = self.paths(letter)
-        with letter.pdf.open("rb") as handle:
-            content = handle.read()
+        content = letter_pdf_bytes(letter)
         if hashlib.sha256(content).hexdigest() != letter.pdf_sha256:
             raise PermanentDeliveryError("the letter's PDF does not match its SHA-256; not archived")
         sidecar = json.dumps(archive_metadata(letter), indent=2, ensure_ascii=False).encode("utf-8")

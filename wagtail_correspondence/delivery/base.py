@@ -31,6 +31,17 @@ class DeliveryResult:
     detail: str = ""
 
 
+def letter_pdf_bytes(letter):
+    """The letter's stored PDF, read once per Letter instance (the email and the archive copy
+    of one letter, delivered together, share the read)."""
+    content = getattr(letter, "_pdf_content", None)
+    if content is None:
+        with letter.pdf.open("rb") as handle:
+            content = handle.read()
+        letter._pdf_content = content
+    return content
+
+
 class Channel:
     """A delivery channel. ``send`` delivers one dispatch or raises a DeliveryError."""
 
@@ -47,6 +58,21 @@ class Channel:
 
     def send(self, dispatch):
         raise NotImplementedError
+
+    def close(self):
+        """Let go of a connection ``send_many`` kept open (nothing by default)."""
+
+    def send_many(self, dispatches):
+        """Deliver several dispatches; yields (dispatch, DeliveryResult or DeliveryError) for
+        each, in order. Channels that can share a connection override it. An exception that
+        is not a DeliveryError propagates: its dispatch's outcome is unknown."""
+        for dispatch in dispatches:
+            try:
+                result = self.send(dispatch)
+            except DeliveryError as exc:
+                yield dispatch, exc
+            else:
+                yield dispatch, result
 
 
 def channel_backends():

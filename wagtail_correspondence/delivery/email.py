@@ -10,7 +10,15 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.translation import gettext as _
 
-from .base import Channel, DeliveryResult, PermanentDeliveryError, TemporaryDeliveryError, UncertainDeliveryError
+from .base import (
+    Channel,
+    DeliveryError,
+    DeliveryResult,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    UncertainDeliveryError,
+    letter_pdf_bytes,
+)
 
 DATA_IMAGE_RE = re.compile(r'src="data:(image/[a-z+.-]+);base64,([A-Za-z0-9+/=]+)"')
 
@@ -44,6 +52,29 @@ def send_by_smtp(message, connection_options, server="the mail server"):
         raise UncertainDeliveryError(f"the connection to {server} broke while sending: {exc}") from exc
     finally:
         connection.close()
+
+
+def open_smtp(connection_options, server="the mail server"):
+    """An open Django email connection, or TemporaryDeliveryError."""
+    connection = get_connection(fail_silently=False, **connection_options)
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TemporaryDeliveryError(f"{server} could not be reached: {exc}") from exc
+    return connection
+
+
+def send_on(connection, message, server="the mail server"):
+    """Send one message on an open connection, with ``send_by_smtp``'s verdicts."""
+    try:
+        connection.send_messages([message])
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise PermanentDeliveryError(f"{server} refused {', '.join(exc.recipients)}") from exc
+    except smtplib.SMTPResponseException as exc:
+        error = f"{server} answered {exc.smtp_code}: {exc.smtp_error!r}"
+        raise (PermanentDeliveryError if 500 <= exc.smtp_code < 600 else TemporaryDeliveryError)(error) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise UncertainDeliveryError(f"the connection to {server} broke while sending: {exc}") from exc
 
 
 def inline_images(html, domain):
@@ -109,8 +140,7 @@ class EmailChannel(Channel):
         message.attach_alternative(html, "text/html")
         for image in images:
             message.attach(image)
-        with letter.pdf.open("rb") as handle:
-            content = handle.read()
+        content = letter_pdf_bytes(letter)
         password = self.pdf_password(letter)
         if password is not None:
             content = encrypt_pdf(content, password)
@@ -140,6 +170,38 @@ class EmailChannel(Channel):
         message = self.build_message(dispatch)
         send_by_smtp(message, self.connection_options)
         return DeliveryResult(provider_message_id=message.extra_headers["Message-ID"], recipient=dispatch.recipient)
+
+    def send_many(self, dispatches):
+        """Send several dispatches over one SMTP connection, kept open for the next call until
+        ``close()``; yields (dispatch, DeliveryResult or DeliveryError) in order. After an
+        error the connection is closed and the next message opens a fresh one, so one refused
+        or broken message never affects the others. A subclass that sends otherwise (SES, a
+        fax gateway) sends one by one."""
+        if type(self).send is not EmailChannel.send:
+            yield from Channel.send_many(self, dispatches)
+            return
+        for dispatch in dispatches:
+            try:
+                if not dispatch.recipient:
+                    raise PermanentDeliveryError(f"the letter's data has no email address ({self.recipient_field})")
+                message = self.build_message(dispatch)
+                if getattr(self, "_smtp", None) is None:
+                    self._smtp = open_smtp(self.connection_options)
+                send_on(self._smtp, message)
+            except DeliveryError as exc:
+                self.close()
+                yield dispatch, exc
+                continue
+            yield dispatch, DeliveryResult(provider_message_id=message.extra_headers["Message-ID"],
+                                           recipient=dispatch.recipient)
+
+    def close(self):
+        connection, self._smtp = getattr(self, "_smtp", None), None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # closing a broken connection: nothing left to do
+                pass
 
 
 class SesEmailChannel(EmailChannel):

@@ -2,7 +2,7 @@
 
 from .attachments import Attachment, AttachmentVersion
 from .audit import AuditChainHead, AuditSeal
-from .batches import BatchRow, BatchRowStatus, BatchStatus, LetterBatch
+from .batches import BatchChunk, BatchRow, BatchRowStatus, BatchStatus, LetterBatch
 from .categories import Category
 from .content import ContentCategory, Fragment
 from .data_rules import DictionaryRule, TemplateRule
@@ -12,7 +12,7 @@ from .dictionary import DataDictionary, DataField, SampleDataSet
 from .layouts import Layout
 from .leases import BatchLease, JobOutcome, ScheduledJob
 from .letters import Letter, LetterFragmentPin, LetterStatus
-from .numbering import ReferenceSequence
+from .numbering import ReferenceSequence, VoidReference
 from .register import (
     OPEN_STATUSES,
     Confidentiality,
@@ -37,7 +37,7 @@ __all__ = [
     "BusinessCalendar", "Category", "Confidentiality",
     "Correspondence", "Direction", "Kind", "Note", "Priority", "RegisterChannel", "RoutingRule", "SlaNotice",
     "SlaNoticeKind", "SlaNoticeState", "SlaPolicy", "SlaUnit", "Source", "Status", "TaggedCorrespondence",
-    "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch", "FourEyesReviewTask",
+    "BatchChunk", "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch", "FourEyesReviewTask", "VoidReference",
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
     "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
     "PrintRunStatus",

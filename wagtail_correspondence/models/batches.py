@@ -25,8 +25,9 @@ class LetterBatch(models.Model):
     """Letters for many customers from one template and an uploaded CSV or JSON Lines file.
 
     Each row becomes a BatchRow; a dry run checks every row first. Running generates one
-    letter per row, each in its own transaction together with the row's status, so a batch
-    resumed after a crash generates nothing twice and bad rows never stop good ones.
+    letter per row, a chunk of rows at a time (BatchChunk), each chunk written in one
+    transaction together with its rows' status, so a batch resumed after a crash generates
+    nothing twice and bad rows never stop good ones.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -90,6 +91,9 @@ class BatchRow(models.Model):
     route = models.JSONField(default=dict, blank=True)
     letter = models.OneToOneField("wagtail_correspondence.Letter", on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="batch_row")
+    # The chunk that took the row (services.batch_pipeline); None until one does.
+    chunk = models.ForeignKey("wagtail_correspondence.BatchChunk", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="rows")
 
     class Meta:
         verbose_name = _("batch row")
@@ -98,3 +102,46 @@ class BatchRow(models.Model):
 
     def __str__(self):
         return f"{self.batch} · row {self.row_number}"
+
+
+class BatchChunk(models.Model):
+    """Up to ``BACKGROUND["CHUNK_ROWS"]`` rows of a batch taken together by one task.
+
+    Taking a chunk is one short transaction: the rows are marked as the chunk's, and a block
+    of reference numbers (``first_seq`` … ``first_seq + size - 1``, one per row, in row order)
+    is reserved with the reference counter locked for that transaction only. The letters are
+    then assembled and rendered outside any transaction and written in one more. A chunk
+    whose worker died keeps its rows and its block: whoever takes it over renders the same
+    rows with the same numbers, so no number is used twice or lost; a number whose row fails
+    is recorded as a VoidReference.
+
+    ``token`` changes with every takeover: the write is refused to a worker whose token is no
+    longer the chunk's (it was taken over while that worker was slow, not dead).
+    """
+
+    RUNNING, DONE = "running", "done"
+
+    batch = models.ForeignKey(LetterBatch, on_delete=models.CASCADE, related_name="chunks")
+    status = models.CharField(max_length=10, choices=[(RUNNING, _("Running")), (DONE, _("Done"))],
+                              default=RUNNING, db_index=True)
+    size = models.PositiveIntegerField(default=0)
+    pattern = models.CharField(max_length=100, blank=True)
+    reference_date = models.DateField(null=True, blank=True)
+    first_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    token = models.UUIDField(default=uuid.uuid4)
+    worker_id = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    host = models.CharField(max_length=100, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    takeovers = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("batch chunk")
+        verbose_name_plural = _("batch chunks")
+        ordering = ["batch", "pk"]
+
+    def __str__(self):
+        return f"{self.batch_id} · chunk {self.pk} ({self.size} rows)"

@@ -22,3 +22,28 @@ class ReferenceSequence(models.Model):
 
     def __str__(self):
         return f"{self.prefix} ({self.year}): {self.last_value}"
+
+
+class VoidReference(models.Model):
+    """A reference number that was reserved but never became a letter, and why.
+
+    Batches reserve numbers in blocks, one per row (services.batch_pipeline); the number of a
+    row that fails to generate, or of a chunk whose batch was cancelled while it was being
+    rendered, is recorded here, so that every number handed out is accounted for: used by
+    exactly one letter, or void with its reason. Never reused.
+    """
+
+    reference = models.CharField(_("reference"), max_length=100, unique=True)
+    batch = models.ForeignKey("wagtail_correspondence.LetterBatch", on_delete=models.CASCADE, null=True, blank=True,
+                              related_name="void_references", verbose_name=_("batch"))
+    row_number = models.PositiveIntegerField(_("row"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("voided at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("void reference number")
+        verbose_name_plural = _("void reference numbers")
+        ordering = ["reference"]
+
+    def __str__(self):
+        return f"{self.reference} (void)"

@@ -134,10 +134,13 @@ class LeaseKeeper:
             BatchLease.objects.filter(pk=lease.pk).update(**values)
         self.last_renewal = time.monotonic()
 
-    def row_done(self):
+    def row_done(self, also=None):
+        """A row is done; ``also`` is called with each renewal (a chunk's own lease)."""
         self.progress += 1
         if self.renewals == 0 or time.monotonic() - self.last_renewal >= self.seconds / 6:
             self.renew()  # the first row at once (it shows the worker got going), then now and then
+            if also is not None:
+                also()
 
     def flush(self):
         """The task returns before the batch is done: record the rows done since the last renewal."""
@@ -202,14 +205,22 @@ def enqueue(batch_id, task_name):
     return result
 
 
-def restart(batch, lease, *, user=None, reason, now=None):
+def restart(batch, lease, *, user=None, reason, now=None, chunks=None):
     """Take a stale or failed batch over: call its old task lost, put the batch back to
     work (checking if it never started, else running) and enqueue a new task after the
-    commit. Runs inside the caller's transaction, with the batch row locked."""
+    commit. Runs inside the caller's transaction, with the batch row locked. The batch's
+    chunks that nobody works on (``chunks``, else found here) are released, their tasks
+    called lost: the new task, or any worker, redoes them with the numbers they reserved."""
+    from .batch_pipeline import release_chunks, stale_chunks
+
     now = now or timezone.now()
+    chunks = stale_chunks(batch.pk, now) if chunks is None else chunks
     previous = {"status": batch.status, "worker": lease.worker_id if lease else "",
                 "task": lease.task_id if lease else ""}
-    if lease is not None and lease.task_id:
+    if chunks:  # the worker that died is the one that held a chunk
+        previous.update(worker=chunks[0].worker_id, task=chunks[0].task_id)
+        release_chunks(chunks, reason, now)
+    if lease is not None and lease.task_id and (not chunks or lease.expires_at is None or lease.expires_at <= now):
         mark_lost([lease.task_id], f"the worker ({lease.worker_id or 'unknown'}) stopped working on batch "
                                    f"{batch.uuid} (last renewed {lease.renewed_at}); {reason}", now)
     if batch.status == BatchStatus.FAILED:
@@ -255,7 +266,14 @@ def resume_if_stale(batch_id, now=None):
         lease = BatchLease.objects.select_for_update().filter(batch=batch).first()
         state = liveness(lease, now)
         if state is Liveness.ALIVE:
-            return None
+            from .batch_pipeline import stale_chunks, stale_reason
+
+            # Other workers keep the batch alive, but one of its chunks lost its worker.
+            chunks = stale_chunks(batch.pk, now) if batch.status == BatchStatus.RUNNING else []
+            if not chunks:
+                return None
+            restart(batch, lease, reason=stale_reason(chunks, now), now=now, chunks=chunks)
+            return "resumed"
         if state is Liveness.QUEUED:
             return "queued"
         if lease is not None and lease.resumes >= int(get_setting("BACKGROUND")["MAX_AUTO_RESUMES"]):
@@ -267,7 +285,18 @@ def resume_if_stale(batch_id, now=None):
 
 
 def stale_candidates(now=None):
-    """Batches being checked or run whose lease has expired (or that have none)."""
+    """Batches being checked or run whose lease has expired (or that have none), or with a
+    chunk whose worker is gone."""
+    from django.db.models import Q
+
     now = now or timezone.now()
-    return (LetterBatch.objects.filter(status__in=ACTIVE).exclude(lease__expires_at__gt=now)
-            .order_by("pk").values_list("pk", flat=True))
+    chunk_stale = Q(chunks__status="running") & (Q(chunks__expires_at__lte=now) | Q(chunks__expires_at__isnull=True)
+                                                 | Q(chunks__host=_host()))
+    return (LetterBatch.objects.filter(status__in=ACTIVE).filter(~Q(lease__expires_at__gt=now) | chunk_stale)
+            .distinct().order_by("pk").values_list("pk", flat=True))
+
+
+def _host():
+    from .batch_pipeline import HOST
+
+    return HOST

@@ -1,15 +1,17 @@
 """Batch generation: one template, one uploaded file (CSV or JSON Lines), one letter per row.
 
 A batch is checked first (a dry run: every row assembled, nothing saved), then run in the
-background. Each row is generated in its own transaction together with its status, under a
-row lock: a crash loses at most the row in progress, which a resumed run generates once;
-bad rows are reported and never stop good ones. The task working on a batch holds its
+background in chunks (services.batch_pipeline): each chunk is written in one transaction
+together with its rows' status, so a crash loses at most the chunk in progress, which a
+resumed run generates once with the reference numbers it had reserved; bad rows are
+reported (their numbers void) and never stop good ones. The task working on a batch holds its
 lease (services.batch_leases): a batch whose worker dies is resumed by the recovery job, or
 by hand (``resume_batch``).
 """
 
 import csv
 import io
+import logging
 from collections import Counter
 
 from django.core.exceptions import PermissionDenied
@@ -26,6 +28,8 @@ from ..rendering.assembly import ContentUnavailable, assemble, live_sources
 from . import batch_leases
 from . import dispatch as dispatch_service
 from . import letters as letter_service
+
+logger = logging.getLogger(__name__)
 
 MAX_ROWS = 100_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -371,17 +375,19 @@ def generate_row(batch, row_id):
     return True
 
 
-def run_batch(batch_id, limit=None, worker_id="", task_id=""):
-    """Generate the batch's ready rows; several workers may run it at once, and running it
-    again after a crash picks up where it stopped. ``limit`` stops after that many rows.
-    ``worker_id`` and ``task_id`` name who holds the batch's lease (the task's worker)."""
+def run_batch(batch_id, limit=None, worker_id="", task_id="", chunks=None):
+    """Generate the batch's ready rows, a chunk at a time (services.batch_pipeline); several
+    workers may run it at once, each taking chunks of its own, and running it again after a
+    crash picks up where it stopped. ``limit`` stops after that many rows, ``chunks`` after
+    that many chunks (a chunk task takes one). ``worker_id`` and ``task_id`` name who holds
+    the batch's lease (the task's worker). Returns the letters written by this call."""
     batch = LetterBatch.objects.select_related("template", "created_by").get(pk=batch_id)
     if batch.status != BatchStatus.RUNNING:
         return 0
     keeper = batch_leases.LeaseKeeper(batch.pk, worker_id, task_id)
     keeper.take()
     try:
-        done, finished = _run_rows(batch, keeper, limit)
+        done, finished = _run_chunks(batch, keeper, limit, chunks)
     except BaseException:  # stopped (SIGTERM twice, SystemExit) or failed: resumed at the next recovery pass
         keeper.abandon()
         raise
@@ -392,22 +398,53 @@ def run_batch(batch_id, limit=None, worker_id="", task_id=""):
     return done
 
 
-def _run_rows(batch, keeper, limit):
-    done = 0
-    for row_id in list(batch.rows.filter(status=BatchRowStatus.VALID).order_by("row_number")
-                       .values_list("pk", flat=True)):
-        if limit is not None and done >= limit:
-            return done, False
+def _run_chunks(batch, keeper, limit, chunks):
+    from . import batch_pipeline
+
+    done = taken = 0
+    while limit is None or done < limit:
+        if chunks is not None and taken >= chunks:
+            break
         if not LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).exists():
             return done, False  # cancelled meanwhile
-        if generate_row(batch, row_id):
-            done += 1
-            keeper.row_done()
+        chunk = batch_pipeline.take_chunk(batch, keeper, None if limit is None else limit - done)
+        if chunk is None:
+            break
+        taken += 1
+        done += batch_pipeline.run_chunk(batch, chunk, keeper)
+    return done, finish_if_done(batch)
+
+
+def finish_if_done(batch):
+    """Completed once no row is left to generate (rows another worker holds are its to finish)."""
     if batch.rows.filter(status=BatchRowStatus.VALID).exists():
-        return done, False  # rows another worker holds: it finishes the batch
+        return False
     LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
         status=BatchStatus.COMPLETED, finished_at=timezone.now())
-    return done, True
+    return True
+
+
+def fan_out(batch_id):
+    """Enqueue one chunk task per chunk-sized share of the ready rows beyond the first (which
+    the calling task takes): idle workers pick them up, so the batch is shared by as many
+    workers as there are chunks. A chunk task that finds nothing left does nothing."""
+    from . import batch_pipeline
+
+    ready = BatchRow.objects.filter(batch_id=batch_id, status=BatchRowStatus.VALID, chunk__isnull=True).count()
+    extra = -(-ready // batch_pipeline.chunk_rows()) - 1
+    if extra <= 0:
+        return 0
+    from .. import tasks
+
+    enqueued = 0
+    for _number in range(extra):
+        try:
+            tasks.run_chunk_task.enqueue(batch_id)
+        except Exception:  # the batch task works through every chunk itself anyway
+            logger.exception("Could not enqueue a chunk task for batch %s", batch_id)
+            break
+        enqueued += 1
+    return enqueued
 
 
 @transaction.atomic
@@ -464,7 +501,7 @@ def unknown_outcomes(batch):
 # After the run: its letters, its results, its print runs ----------------------------------
 
 RESULT_COLUMNS = ["row", "customer_id", "status", "reference", "requested_channel", "channel", "channel_reason",
-                  "delivery", "print_run", "errors"]
+                  "delivery", "print_run", "errors", "void_reference"]
 
 
 def batch_letters(batch):
@@ -503,6 +540,7 @@ def result_rows(batch, offset=0, limit=None):
     rows = (batch.rows.order_by("row_number").select_related("letter")
             .prefetch_related(Prefetch("letter__dispatches", queryset=dispatches)))
     rows = rows[offset:offset + limit] if limit is not None else rows[offset:]
+    voids = dict(batch.void_references.values_list("row_number", "reference"))
     for row in rows.iterator(chunk_size=500):
         route = row.route or {}
         taken = list(row.letter.dispatches.all()) if row.letter_id else []
@@ -517,6 +555,8 @@ def result_rows(batch, offset=0, limit=None):
             "print_run": ", ".join(f"{timezone.localtime(dispatch.print_run.created_at):%Y-%m-%d %H:%M}" for dispatch in taken
                                    if dispatch.print_run_id),
             "errors": "; ".join(f"{error.get('field')}: {error.get('message')}" for error in row.errors or []),
+            # The number reserved for the row when it failed in its chunk (never used again).
+            "void_reference": voids.get(row.row_number, "") if not row.letter_id else "",
         }
 
 
@@ -526,4 +566,5 @@ def batch_summary(batch):
             "format": batch.source_format, "channel": batch.channel, "created_at": batch.created_at,
             "started_at": batch.started_at, "finished_at": batch.finished_at, "progress": batch.progress(),
             "report": batch.report, "created_by": batch.created_by.get_username(),
-            "worker": batch_leases.describe(batch, lease), "unknown_outcomes": unknown_outcomes(batch).count()}
+            "worker": batch_leases.describe(batch, lease), "unknown_outcomes": unknown_outcomes(batch).count(),
+            "void_references": batch.void_references.count()}

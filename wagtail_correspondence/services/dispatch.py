@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
@@ -23,14 +23,14 @@ from .. import log_actions, public_urls
 from ..conf import get_setting
 from ..delivery.base import (
     ARCHIVE,
+    DeliveryError,
     PermanentDeliveryError,
     TemporaryDeliveryError,
-    UncertainDeliveryError,
     channel_backends,
     get_channel,
 )
-from ..models import Dispatch, DispatchStatus
-from .register_links import sync_delivery
+from ..models import Dispatch, DispatchStatus, Letter
+from .register_links import sync_delivery, sync_delivery_many
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +150,38 @@ def plan_dispatches(letter):
     return created
 
 
+def plan_dispatches_bulk(letters):
+    """``plan_dispatches`` for many just-generated letters in one insert, inside the
+    transaction that writes them. Enqueues nothing: returns the rows, and the caller hands
+    the non-batched ones to one delivery task (``deliver_many``) after the commit."""
+    now = timezone.now()
+    origin = public_urls.request_origin()[:200]
+    rows, fallbacks = [], []
+    backends, template_fallbacks = {}, {}
+    for letter in letters:
+        # The letters of a chunk share their template revision: its fallback is read once.
+        if letter.template_revision_id not in template_fallbacks:
+            template_fallbacks[letter.template_revision_id] = fallback_channel(letter)
+        fallback = template_fallbacks[letter.template_revision_id]
+        routes = [route_channel(channel, letter.data, letter.template, fallback) for channel in letter.channels]
+        channels = []
+        for route in routes:
+            if route.rerouted and route.channel:
+                fallbacks.append((letter, route))
+            if route.channel and route.channel not in channels:
+                channels.append(route.channel)
+        for channel in channels + [ARCHIVE]:
+            backend = backends.get(channel) or backends.setdefault(channel, get_channel(channel))
+            rows.append(Dispatch(letter=letter, channel=channel, recipient=(backend.recipient_for(letter) or "")[:255],
+                                 idempotency_key=f"{letter.uuid}.{channel}", next_attempt_at=now, link_origin=origin))
+    created = Dispatch.objects.bulk_create(rows, batch_size=500)
+    for letter, route in fallbacks:
+        log(letter, log_actions.LETTER_DISPATCH_FALLBACK, data={
+            "reference": letter.reference, "channel": route.channel, "instead_of": route.requested,
+            "reason": route.reason})
+    return created
+
+
 def fallback_channel(letter):
     """The fallback of the template revision the letter was built from."""
     from ..rendering.assembly import revision_object
@@ -229,10 +261,37 @@ def _finish(dispatch, **changes):
 def deliver(dispatch, now=None):
     """Send a claimed dispatch and record the outcome. Returns the dispatch. ``now`` is the
     clock the back-off counts from (the worker's, or a test's)."""
-    letter = dispatch.letter
     try:
         result = get_channel(dispatch.channel).send(dispatch)
-    except TemporaryDeliveryError as exc:
+    except DeliveryError as exc:
+        return record_failure(dispatch, exc, now)
+    except Exception as exc:
+        _outcome_unknown(dispatch, exc)
+        raise
+    record_success(dispatch, result)
+    return dispatch
+
+
+def _outcome_unknown(dispatch, exc):
+    # Unknown whether anything left: keep the row "sending" (never resent on its own).
+    Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"unexpected error, outcome unknown: {exc!r}")
+    dispatch.last_error = f"unexpected error, outcome unknown: {exc!r}"
+    logger.exception("Dispatch %s failed unexpectedly; left as sending for a person to check", dispatch.pk)
+
+
+def record_success(dispatch, result):
+    _finish(dispatch, status=DispatchStatus.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None,
+            provider_message_id=(result.provider_message_id or "")[:255],
+            recipient=(result.recipient or dispatch.recipient)[:255])
+    log(dispatch.letter, log_actions.LETTER_DISPATCHED, data=_log_data(dispatch))
+    return dispatch
+
+
+def record_failure(dispatch, exc, now=None):
+    """The outcome of a send that raised a DeliveryError: retried later, failed (and its
+    fallback planned), or left "sending" when the provider may have it."""
+    letter = dispatch.letter
+    if isinstance(exc, TemporaryDeliveryError):
         if dispatch.attempts >= retry_policy()["MAX_ATTEMPTS"]:
             _finish(dispatch, status=DispatchStatus.FAILED, last_error=f"gave up after {dispatch.attempts} "
                                                                        f"attempts: {exc}", next_attempt_at=None)
@@ -243,26 +302,16 @@ def deliver(dispatch, now=None):
             _finish(dispatch, status=DispatchStatus.QUEUED, last_error=str(exc), next_attempt_at=next_attempt)
             enqueue([dispatch.pk], run_after=next_attempt)
         return dispatch
-    except PermanentDeliveryError as exc:
+    if isinstance(exc, PermanentDeliveryError):
         _finish(dispatch, status=DispatchStatus.FAILED, last_error=str(exc), next_attempt_at=None)
         log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
         plan_fallback(dispatch)
         return dispatch
-    except UncertainDeliveryError as exc:
-        # Stays "sending": reported by stale_dispatches(), resent only by a person (requeue).
-        Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"outcome unknown: {exc}")
-        dispatch.last_error = f"outcome unknown: {exc}"
-        log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
-        return dispatch
-    except Exception as exc:
-        # Unknown whether anything left: keep the row "sending" (never resent on its own).
-        Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"unexpected error, outcome unknown: {exc!r}")
-        logger.exception("Dispatch %s failed unexpectedly; left as sending for a person to check", dispatch.pk)
-        raise
-    _finish(dispatch, status=DispatchStatus.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None,
-            provider_message_id=(result.provider_message_id or "")[:255],
-            recipient=(result.recipient or dispatch.recipient)[:255])
-    log(letter, log_actions.LETTER_DISPATCHED, data=_log_data(dispatch))
+    # UncertainDeliveryError, or a backend's own kind: nothing proves it was not delivered.
+    # Stays "sending": reported by stale_dispatches(), resent only by a person (requeue).
+    Dispatch.objects.filter(pk=dispatch.pk).update(last_error=f"outcome unknown: {exc}")
+    dispatch.last_error = f"outcome unknown: {exc}"
+    log(letter, log_actions.LETTER_DISPATCH_FAILED, data=_log_data(dispatch))
     return dispatch
 
 
@@ -290,16 +339,128 @@ def due_dispatches(now=None):
 
 
 def process_due(limit=500, now=None):
-    """Send every due dispatch (several workers may run this at once). Returns how many
-    were claimed by this call."""
+    """Send every due dispatch (several workers may run this at once), in groups
+    (``deliver_many``). Returns how many were claimed by this call."""
+    return deliver_many(list(due_dispatches(now).values_list("pk", flat=True)[:limit]), now)
+
+
+# Delivery in bulk: a batch chunk's dispatches ---------------------------------------------
+
+def delivery_claim_size():
+    return max(1, int(get_setting("BACKGROUND").get("DELIVERY_CLAIM", 25)))
+
+
+def claim_many(dispatch_ids, now=None):
+    """Take the due, unclaimed ones among ``dispatch_ids`` for sending, in one transaction:
+    each is ``sending`` (committed) before anything is sent, as with ``claim``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(Dispatch.objects.select_for_update(skip_locked=True, of=("self",)).order_by("pk")
+                   .filter(pk__in=dispatch_ids, status=DispatchStatus.QUEUED).exclude(channel__in=batched_channels())
+                   .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).values_list("pk", flat=True))
+        if not ids:
+            return []
+        Dispatch.objects.filter(pk__in=ids).update(status=DispatchStatus.SENDING, attempts=F("attempts") + 1,
+                                                   claimed_at=now, updated_at=now)
+    return list(Dispatch.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def _with_letters(dispatches):
+    """The dispatches' letters loaded once each (one Letter per letter, shared by its
+    dispatches, so the PDF is read once), with what the archive sidecar reads."""
+    from ..models import LetterFragmentPin
+
+    pins = Prefetch("fragment_pins", queryset=LetterFragmentPin.objects.select_related("fragment"))
+    letters = Letter.objects.select_related("template", "generated_by").prefetch_related(pins).in_bulk(
+        {dispatch.letter_id for dispatch in dispatches})
+    for dispatch in dispatches:
+        dispatch.letter = letters[dispatch.letter_id]
+    return letters
+
+
+def deliver_many(dispatch_ids, now=None):
+    """Send the due ones among ``dispatch_ids``: claimed ``DELIVERY_CLAIM`` at a time (one
+    commit), each channel's share sent through its ``send_many`` (email: one SMTP connection
+    for the whole call, a chunk's emails), the outcomes recorded together in one transaction with their log entries
+    sealed in bulk and the letters' register entries updated. A dispatch whose send raised
+    something that is not a DeliveryError stays ``sending`` (outcome unknown), as in
+    ``deliver``. Returns how many were claimed."""
     claimed = 0
-    for dispatch_id in list(due_dispatches(now).values_list("pk", flat=True)[:limit]):
-        dispatch = claim(dispatch_id, now)
-        if dispatch is None:
-            continue  # another worker has it
-        claimed += 1
-        deliver_and_sync(dispatch, now)
+    size = delivery_claim_size()
+    channels = {}  # one backend per channel for the whole call: email keeps its SMTP connection
+    try:
+        claimed = _deliver_groups(dispatch_ids, size, channels, now)
+    finally:
+        for channel in channels.values():
+            channel.close()
     return claimed
+
+
+def _deliver_groups(dispatch_ids, size, channels, now):
+    from .audit import sealed_in_bulk
+
+    claimed = 0
+    for start in range(0, len(dispatch_ids), size):
+        dispatches = claim_many(dispatch_ids[start:start + size], now)
+        if not dispatches:
+            continue
+        claimed += len(dispatches)
+        letters = _with_letters(dispatches)
+        outcomes = []
+        by_channel = {}
+        for dispatch in dispatches:
+            by_channel.setdefault(dispatch.channel, []).append(dispatch)
+        for channel, group in by_channel.items():
+            if channel not in channels:
+                channels[channel] = get_channel(channel)
+            try:
+                for dispatch, outcome in channels[channel].send_many(group):
+                    outcomes.append((dispatch, outcome))
+            except Exception as exc:
+                done = {dispatch.pk for dispatch, _outcome in outcomes}
+                for dispatch in group:
+                    if dispatch.pk not in done:
+                        _outcome_unknown(dispatch, exc)
+        with transaction.atomic(), sealed_in_bulk():
+            _record_many(outcomes, now)
+            sync_delivery_many(Letter.objects.filter(pk__in=list(letters)).prefetch_related("dispatches"))
+    return claimed
+
+
+def _record_many(outcomes, now=None):
+    from .audit import bulk_log
+
+    sent = []
+    when = timezone.now()
+    for dispatch, outcome in outcomes:
+        if isinstance(outcome, DeliveryError):
+            record_failure(dispatch, outcome, now)
+            continue
+        dispatch.status, dispatch.sent_at, dispatch.last_error, dispatch.next_attempt_at = (
+            DispatchStatus.SENT, when, "", None)
+        dispatch.provider_message_id = (outcome.provider_message_id or "")[:255]
+        dispatch.recipient = (outcome.recipient or dispatch.recipient)[:255]
+        dispatch.updated_at = when
+        sent.append(dispatch)
+    # Only rows still "sending" (nobody cancelled them meanwhile) record the outcome; one
+    # plain UPDATE each (cheaper to build than bulk_update's CASE over a group).
+    sent = [dispatch for dispatch in sent if Dispatch.objects.filter(pk=dispatch.pk, status=DispatchStatus.SENDING)
+            .update(status=DispatchStatus.SENT, sent_at=when, last_error="", next_attempt_at=None,
+                    provider_message_id=dispatch.provider_message_id, recipient=dispatch.recipient, updated_at=when)]
+    if not sent:
+        return
+    bulk_log([dispatch.letter for dispatch in sent], log_actions.LETTER_DISPATCHED,
+             data=_DispatchLogData(sent))
+
+
+class _DispatchLogData:
+    """``bulk_log``'s data for each letter of ``sent``, in order (a letter may come twice)."""
+
+    def __init__(self, sent):
+        self.items = iter(sent)
+
+    def __call__(self, letter):
+        return _log_data(next(self.items))
 
 
 def stale_dispatches(now=None):

@@ -2,7 +2,10 @@
 
 ``next_reference`` must run inside the transaction that saves the numbered record. The
 sequence row stays locked until that transaction ends, so two writers never get the same
-number, and a failed save gives its number back instead of leaving a gap. (Counting existing
+number, and a failed save gives its number back instead of leaving a gap. Batches reserve
+a block per chunk instead (``reserve_block``, a transaction of its own), so that workers do
+not wait for each other while they render; a number of the block whose row fails is
+recorded as a VoidReference. (Counting existing
 rows, or looping on ``exists()``, hands out duplicates under concurrency.)
 """
 
@@ -71,3 +74,36 @@ def next_reference(pattern, *, when=None, using=None, **values):
     sequence.last_value += 1
     sequence.save(update_fields=["last_value"])
     return format_reference(pattern, sequence.last_value, **values)
+
+
+def reserve_block(pattern, count, *, when=None, using=None, **values):
+    """Reserve ``count`` consecutive numbers of ``pattern`` and return the first counter value.
+
+    Runs in a transaction of its own that only locks the counter row: batches call it per
+    chunk, so workers wait for each other only for this one statement, not while they
+    render. The numbers are the caller's from then on; each must end up on a letter or be
+    recorded as a VoidReference (``void``)."""
+    if count < 1:
+        raise ValueError("reserve at least one number")
+    when = when or timezone.localdate()
+    values.setdefault("year", when.year)
+    prefix = sequence_prefix(pattern, **values)
+    sequences = ReferenceSequence.objects.using(using)
+    with transaction.atomic(using=using):
+        sequence = sequences.select_for_update().filter(prefix=prefix, year=when.year).first()
+        if sequence is None:
+            try:
+                with transaction.atomic(using=using):
+                    sequences.create(prefix=prefix, year=when.year, last_value=0)
+            except IntegrityError:
+                pass
+            sequence = sequences.select_for_update().get(prefix=prefix, year=when.year)
+        first = sequence.last_value + 1
+        sequence.last_value += count
+        sequence.save(update_fields=["last_value"])
+    return first
+
+
+def block_reference(pattern, seq, when):
+    """The reference of counter value ``seq`` of a block reserved on ``when``."""
+    return format_reference(pattern, seq, year=when.year)

@@ -32,7 +32,7 @@ from .printing import resume_stale_print_runs
 logger = logging.getLogger(__name__)
 
 TASKS_MODULE = "wagtail_correspondence.tasks."
-BATCH_TASKS = {f"{TASKS_MODULE}run_batch_task", f"{TASKS_MODULE}check_batch_task"}
+BATCH_TASKS = {f"{TASKS_MODULE}run_batch_task", f"{TASKS_MODULE}check_batch_task", f"{TASKS_MODULE}run_chunk_task"}
 PRINT_RUN_TASK = f"{TASKS_MODULE}print_run_task"
 UNKNOWN_OUTCOME = "outcome unknown"
 

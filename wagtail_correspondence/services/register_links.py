@@ -134,6 +134,49 @@ def sync_delivery(letter):
     return entry
 
 
+def sync_delivery_many(letters):
+    """``sync_delivery`` for many letters (their dispatches prefetched or not), inside the
+    caller's transaction: the entries whose delivery status simply moves on (sent, delivered)
+    are updated with one statement each and versioned together in one reversion revision; an
+    entry a failure reopens goes through ``sync_delivery`` and the status machine. The search
+    index is left alone: the delivery status is not searched."""
+    import reversion
+
+    letters = list(letters)
+    if not letters:
+        return
+    entries = {entry.letter_id: entry for entry in
+               Correspondence.objects.select_for_update(of=("self",)).filter(letter__in=letters).order_by("pk")}
+    changed, reopen = [], []
+    for letter in letters:
+        entry = entries.get(letter.pk)
+        if entry is None:
+            continue
+        status = delivery_status(letter)
+        sent = [dispatch.sent_at for dispatch in letter.dispatches.all()
+                if dispatch.sent_at and dispatch.channel != "archive"]
+        if status == entry.delivery_status and not (sent and entry.sent_at is None):
+            continue
+        if status in NEEDS_ATTENTION and entry.status == Status.CLOSED:
+            reopen.append(letter)
+            continue
+        entry.delivery_status = status
+        if sent and entry.sent_at is None:
+            entry.sent_at = min(sent)
+        entry.updated_at = timezone.now()
+        changed.append(entry)
+    if changed:
+        with reversion.create_revision():
+            for entry in changed:
+                Correspondence.objects.filter(pk=entry.pk).update(
+                    delivery_status=entry.delivery_status, sent_at=entry.sent_at, updated_at=entry.updated_at)
+                reversion.add_to_revision(entry)
+            statuses = sorted({entry.delivery_status or "-" for entry in changed})
+            reversion.set_comment(_("Delivery status: %(status)s") % {"status": ", ".join(statuses)})
+    for letter in reopen:
+        sync_delivery(letter)
+
+
 def register_portal_reply(response):
     """A customer's reply in the portal, as an inbound entry in the letter's thread."""
     letter = response.letter

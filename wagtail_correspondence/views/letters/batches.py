@@ -155,6 +155,8 @@ class BatchDetailView(BatchMixin, TemplateView):
             "can_resume": owner and letter_service.can_build_letters(self.request.user) and stuck,
             "worker": worker, "stuck": stuck,
             "unknown_outcomes": service.unknown_outcomes(self.batch).count(),
+            "void_references": list(self.batch.void_references.order_by("reference")[:200]),
+            "void_count": self.batch.void_references.count(),
             "progress_url": batch_url("batch_progress", self.batch.pk),
             "in_progress": self.batch.status in (BatchStatus.CHECKING, BatchStatus.RUNNING),
         })

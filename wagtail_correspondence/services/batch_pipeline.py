@@ -1,0 +1,384 @@
+"""Batch generation in chunks: any number of workers share a batch without waiting for each other.
+
+A worker takes a *chunk* (models.BatchChunk: up to ``BACKGROUND["CHUNK_ROWS"]`` ready rows)
+and, in that same short transaction, reserves one reference number per row
+(``numbering.reserve_block``: the counter row is locked for that transaction only). It then
+assembles and renders every letter of the chunk outside any transaction and lock, and writes
+them in one short transaction: letters, fragment pins, outbox rows, register entries, the
+rows' status, the void numbers and the log entries, sealed into the audit chain in bulk (one
+head-lock acquisition per chunk). After the commit the chunk's dispatches go to one delivery
+task (``dispatch.deliver_many``: one SMTP connection per group, outcomes in one commit).
+
+Every reserved number is accounted for: the letter of its row, or a VoidReference with the
+reason the row failed. A chunk whose worker died keeps its rows and its numbers; whoever takes
+it over (the recovery job, a resumed batch, or any worker of the batch once the holder's
+lease has expired or, on the same machine, its process is gone) renders the same rows with
+the same numbers, and the ``token`` check at the write makes sure only one of two workers
+that both rendered a chunk writes it. Nothing is generated twice and no number is used twice.
+"""
+
+import datetime
+import logging
+import os
+import socket
+import uuid
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import log_actions
+from ..conf import get_setting
+from ..models import BatchChunk, BatchLease, BatchRow, BatchRowStatus, BatchStatus, LetterBatch, VoidReference
+from ..models import Letter, LetterFragmentPin, LetterStatus
+from ..rendering.assembly import assemble
+from . import audit, batch_leases, numbering
+from . import dispatch as dispatch_service
+from . import letters as letter_service
+
+logger = logging.getLogger(__name__)
+
+HOST = socket.gethostname()[:100]
+
+
+def chunk_rows():
+    return max(1, int(get_setting("BACKGROUND").get("CHUNK_ROWS", 200)))
+
+
+class ChunkLost(Exception):
+    """The chunk was taken over by another worker while this one rendered it."""
+
+
+# Holding a chunk --------------------------------------------------------------------------
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def holder_gone(chunk, now=None):
+    """Whether nobody works on a running chunk: its lease expired, or its worker's process,
+    on this machine, is gone (killed). A released chunk (``worker_id`` and ``host`` empty)
+    waits for anyone to take it."""
+    now = now or timezone.now()
+    if chunk.status != BatchChunk.RUNNING:
+        return False
+    if not chunk.host and not chunk.worker_id:
+        return True
+    if chunk.expires_at is None or chunk.expires_at <= now:
+        return True
+    return chunk.host == HOST and chunk.pid is not None and chunk.pid != os.getpid() and not _process_alive(chunk.pid)
+
+
+def _released(chunk):
+    return not chunk.host and not chunk.worker_id
+
+
+def stale_chunks(batch_id, now=None):
+    """The batch's running chunks that nobody works on, not yet released."""
+    now = now or timezone.now()
+    return [chunk for chunk in BatchChunk.objects.filter(batch_id=batch_id, status=BatchChunk.RUNNING).order_by("pk")
+            if holder_gone(chunk, now) and not _released(chunk)]
+
+
+def release_chunks(chunks, reason, now=None):
+    """Let stale chunks be taken by anyone (their rows and numbers stay theirs); their tasks,
+    if the task table still calls them running, are marked lost."""
+    for chunk in chunks:
+        if chunk.task_id:
+            batch_leases.mark_lost([chunk.task_id], f"the worker ({chunk.worker_id or 'unknown'}) stopped while "
+                                                    f"generating chunk {chunk.pk}; {reason}", now)
+    BatchChunk.objects.filter(pk__in=[chunk.pk for chunk in chunks], status=BatchChunk.RUNNING).update(
+        worker_id="", task_id="", host="", pid=None, expires_at=None, token=uuid.uuid4())
+
+
+class ChunkHolder:
+    """A worker's hold on one chunk: its token, renewed with the batch's lease as rows render."""
+
+    def __init__(self, chunk, keeper):
+        self.chunk, self.keeper = chunk, keeper
+
+    def renew(self):
+        now = timezone.now()
+        BatchChunk.objects.filter(pk=self.chunk.pk, token=self.chunk.token).update(
+            expires_at=now + datetime.timedelta(seconds=batch_leases.lease_seconds()))
+
+    def release(self):
+        """The worker stops before writing the chunk (an error, SystemExit): anyone may redo it."""
+        BatchChunk.objects.filter(pk=self.chunk.pk, token=self.chunk.token, status=BatchChunk.RUNNING).update(
+            worker_id="", task_id="", host="", pid=None, expires_at=None, token=uuid.uuid4())
+
+
+def _hold(chunk, keeper, now):
+    chunk.token = uuid.uuid4()
+    chunk.worker_id, chunk.task_id = keeper.worker_id, keeper.task_id
+    chunk.host, chunk.pid = HOST, os.getpid()
+    chunk.expires_at = now + datetime.timedelta(seconds=batch_leases.lease_seconds())
+
+
+def take_chunk(batch, keeper, limit=None):
+    """The next chunk for this worker: a chunk nobody works on (taken over whole, with its
+    numbers), else up to CHUNK_ROWS (at most ``limit``) ready rows no chunk has, with a block
+    of reference numbers reserved for them. None when there is nothing left to take."""
+    now = timezone.now()
+    if stale_chunks(batch.pk, now):
+        _take_over_stale(batch, now)
+    with transaction.atomic():
+        for chunk in (BatchChunk.objects.select_for_update(skip_locked=True).filter(
+                batch=batch, status=BatchChunk.RUNNING).order_by("pk")):
+            if _released(chunk) or holder_gone(chunk, now):
+                chunk.takeovers += 1
+                _hold(chunk, keeper, now)
+                chunk.save(update_fields=["token", "worker_id", "task_id", "host", "pid", "expires_at", "takeovers"])
+                return chunk
+        size = chunk_rows() if limit is None else max(1, min(chunk_rows(), limit))
+        ids = list(BatchRow.objects.select_for_update(skip_locked=True, of=("self",))
+                   .filter(batch=batch, status=BatchRowStatus.VALID, chunk__isnull=True)
+                   .order_by("row_number").values_list("pk", flat=True)[:size])
+        if not ids:
+            return None
+        pattern = get_setting("LETTER_REFERENCE_PATTERN")
+        today = timezone.localdate(now)
+        chunk = BatchChunk(batch=batch, size=len(ids), pattern=pattern, reference_date=today)
+        chunk.first_seq = numbering.reserve_block(pattern, len(ids), when=today)
+        _hold(chunk, keeper, now)
+        chunk.save()
+        BatchRow.objects.filter(pk__in=ids).update(chunk=chunk)
+    return chunk
+
+
+def _take_over_stale(batch, now):
+    """Chunks whose worker died while others work on the batch: the batch is resumed as the
+    recovery job would (its dead task marked lost, logged, a new batch task enqueued), and
+    the chunks released for this or any worker."""
+    with transaction.atomic():
+        locked = LetterBatch.objects.select_for_update(of=("self",)).filter(
+            pk=batch.pk, status=BatchStatus.RUNNING).first()
+        if locked is None:
+            return
+        stale = stale_chunks(batch.pk, now)
+        if not stale:
+            return
+        lease = BatchLease.objects.select_for_update().filter(batch=locked).first()
+        batch_leases.restart(locked, lease, reason=stale_reason(stale, now), now=now, chunks=stale)
+
+
+def stale_reason(chunks, now=None):
+    now = now or timezone.now()
+    chunk = chunks[0]
+    if chunk.expires_at is not None and chunk.expires_at > now:
+        return _("its worker's process (%(worker)s) is gone") % {"worker": chunk.worker_id or chunk.pid}
+    return _("its lease expired (no row completed for %(seconds)s s)") % {
+        "seconds": f"{batch_leases.lease_seconds():g}"}
+
+
+# Generating a chunk -------------------------------------------------------------------------
+
+class _Rendered:
+    __slots__ = ("row", "reference", "letter", "included", "void_reason", "errors")
+
+    def __init__(self, row, reference):
+        self.row, self.reference = row, reference
+        self.letter = self.included = self.void_reason = None
+        self.errors = []
+
+
+def run_chunk(batch, chunk, keeper):
+    """Render the chunk's rows outside any transaction, then write them in one. Returns how
+    many letters were written (0 if the chunk was taken over meanwhile)."""
+    holder = ChunkHolder(chunk, keeper)
+    stored = []
+    try:
+        rendered = _render(batch, chunk, holder, stored)
+        written = _write(batch, chunk, rendered)
+    except ChunkLost:
+        _delete_files(stored)
+        return 0
+    except BaseException:
+        _delete_files(stored)
+        holder.release()
+        raise
+    return written
+
+
+def _delete_files(names):
+    from ..models.letters import letter_storage
+
+    storage = letter_storage()
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.warning("Could not delete %s, the PDF of a chunk that was not written", name)
+
+
+def _render(batch, chunk, holder, stored):
+    rows = list(BatchRow.objects.filter(chunk=chunk).order_by("row_number"))
+    results = [_Rendered(row, numbering.block_reference(chunk.pattern, chunk.first_seq + index, chunk.reference_date))
+               for index, row in enumerate(rows)]
+    template = batch.template.specific
+    user = batch.created_by
+    problem = None
+    try:
+        letter_service.require(letter_service.can_build_letters(user), _("You may not build letters."))
+        letter_service._check_template(template)
+        sources = letter_service._sources(template)
+    except PermissionDenied as exc:
+        problem = [{"field": "(batch)", "message": str(exc)}]
+    except letter_service.LetterError as exc:
+        problem = [item.as_dict() for item in exc.problems]
+    if problem is not None:
+        for result in results:
+            result.errors = problem
+            result.void_reason = problem[0]["message"]
+        return results
+    department = letter_service.letter_department(user, None)
+    now = timezone.now()
+    for result in results:
+        if result.row.status != BatchRowStatus.VALID or result.row.letter_id:
+            result.void_reason = _("the row was no longer ready when its chunk was generated")
+            continue
+        try:
+            result.letter, result.included = _render_row(batch, template, sources, result, user, department, now,
+                                                         stored)
+        except letter_service.LetterError as exc:
+            result.errors = [item.as_dict() for item in exc.problems]
+            result.void_reason = "; ".join(f"{item.field}: {item.message}" for item in exc.problems)[:2000]
+        holder.keeper.row_done(also=holder.renew)
+    return results
+
+
+def _render_row(batch, template, sources, result, user, department, now, stored):
+    row = result.row
+    request = _request(batch, template, row)
+    data = letter_service.request_data(request)
+    reference = result.reference
+    assembled = assemble(sources, letter_service.letter_input(request, data, reference=reference,
+                                                              letter_date=timezone.localdate(now), created=now))
+    if assembled.problems:
+        raise letter_service.LetterError(assembled.problems)
+    letter = Letter(created_by=user, department=department)
+    letter_service._apply_request(letter, request, data)
+    letter_service._set_revisions(letter, sources)
+    letter_service._store_outputs(letter, assembled)
+    letter.reference = reference
+    letter.status = LetterStatus.GENERATED
+    letter.generated_at = now
+    letter.generated_by = user
+    letter.idempotency_key = f"batch-{batch.uuid}-{row.row_number}"
+    letter.request_fingerprint = request.fingerprint()
+    pdf = letter_service._render_letter_pdf(assembled, sources, reference)
+    letter.pdf_sha256 = pdf.sha256
+    letter.pdf_pages = pdf.pages
+    letter.pdf.save(f"{reference}.pdf", ContentFile(pdf.content), save=False)
+    stored.append(letter.pdf.name)
+    letter._fragment_revision_ids = dict(sources.fragment_revision_ids)
+    return letter, set(assembled.included_fragment_ids)
+
+
+def _request(batch, template, row):
+    return letter_service.LetterRequest(
+        template=template, customer_id=row.customer_id, data=row.data if (row.data or not row.customer_id) else None,
+        slots=row.slots, channel=row.channel or batch.channel)
+
+
+def _write(batch, chunk, rendered):
+    """One transaction: everything the chunk made, or nothing (ChunkLost when another worker
+    holds the chunk now). Returns the number of letters written."""
+    from .register_links import register_letter
+
+    user = batch.created_by
+    letters = [result.letter for result in rendered if result.letter is not None]
+    cancelled = []
+    with transaction.atomic(), audit.sealed_in_bulk():
+        held = BatchChunk.objects.select_for_update().filter(pk=chunk.pk, token=chunk.token,
+                                                             status=BatchChunk.RUNNING).first()
+        if held is None:
+            raise ChunkLost(chunk.pk)
+        if not LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).exists():
+            # Cancelled (or failed) while the chunk rendered: nothing is generated, every
+            # number of the block is void; the rows stay as they were.
+            cancelled = [letter.pdf.name for letter in letters]
+            for result in rendered:
+                result.letter, result.errors = None, []
+                result.void_reason = _("the batch was cancelled while the row was generated")
+            letters = []
+        Letter.objects.bulk_create(letters, batch_size=200)
+        pins = []
+        for result in rendered:
+            if result.letter is None:
+                continue
+            for fragment_id, revision_id in result.letter._fragment_revision_ids.items():
+                pins.append(LetterFragmentPin(letter=result.letter, fragment_id=fragment_id, revision_id=revision_id,
+                                              included=fragment_id in result.included))
+        LetterFragmentPin.objects.bulk_create(pins, batch_size=500)
+        dispatches = dispatch_service.plan_dispatches_bulk(letters)
+        for letter in letters:
+            register_letter(letter, user)
+        audit.bulk_log(letters, log_actions.LETTER_GENERATED, user=user, data=_generated_data)
+        voids = [VoidReference(reference=result.reference, batch=batch, row_number=result.row.row_number,
+                               reason=result.void_reason or _("not generated")) for result in rendered
+                 if result.letter is None]
+        VoidReference.objects.bulk_create(voids)
+        if voids:
+            audit.bulk_log([batch], log_actions.BATCH_REFERENCES_VOIDED, user=user, data={
+                "batch": str(batch.uuid), "chunk": chunk.pk,
+                "references": [{"reference": void.reference, "row": void.row_number, "reason": void.reason}
+                               for void in voids]})
+        rows = []
+        for result in rendered:
+            row = result.row
+            if result.letter is not None:
+                row.status, row.letter, row.errors = BatchRowStatus.GENERATED, result.letter, []
+                rows.append(row)
+            elif result.errors:
+                row.status, row.errors = BatchRowStatus.ERROR, result.errors
+                rows.append(row)
+        BatchRow.objects.bulk_update(rows, ["status", "letter", "errors"], batch_size=500)
+        BatchChunk.objects.filter(pk=chunk.pk).update(status=BatchChunk.DONE, finished_at=timezone.now(),
+                                                      expires_at=None)
+        batched = set(dispatch_service.batched_channels())
+        ids = [dispatch.pk for dispatch in dispatches if dispatch.channel not in batched]
+        transaction.on_commit(lambda: _after_commit(letters, ids))
+    _delete_files(cancelled)
+    return len(letters)
+
+
+def _generated_data(letter):
+    return {"reference": letter.reference, "template": letter.template.title,
+            "template_revision": letter.template_revision_id, "pdf_sha256": letter.pdf_sha256,
+            "fragments": letter._fragment_revision_ids and {str(k): v for k, v in letter._fragment_revision_ids.items()}}
+
+
+def _after_commit(letters, dispatch_ids):
+    _index(letters)
+    if dispatch_ids:
+        from ..tasks import DELIVERY_PRIORITY, deliver_dispatches_task
+
+        try:
+            task = deliver_dispatches_task
+            if getattr(task.get_backend(), "supports_priority", False):
+                task = task.using(priority=DELIVERY_PRIORITY)
+            task.enqueue(dispatch_ids)
+        except Exception:  # the rows are safe in the outbox; process_due will find them
+            logger.exception("Could not enqueue the delivery of %s dispatches", len(dispatch_ids))
+
+
+def _index(letters):
+    """The letters into the search index in one go (bulk_create sent no post_save)."""
+    if not letters:
+        return
+    from wagtail.search.backends import get_search_backends
+
+    for backend in get_search_backends(with_auto_update=True):
+        try:
+            backend.add_bulk(Letter, letters)
+        except Exception:
+            logger.exception("Could not index %s letters", len(letters))
