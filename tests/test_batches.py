@@ -118,23 +118,23 @@ def test_resume_after_a_crash_generates_nothing_twice(agent, template, monkeypat
     content = "customer_id,balance\n" + "".join(f"C-{1 + n % 3},{n}.00\n" for n in range(1, 9))
     batch = make_batch(agent, template, django_capture_on_commit_callbacks, content=content)
     batches.start_batch(agent, batch)  # no worker: the test runs it
-    real_register = register_links.register_letter
+    real_register = register_links.register_letters
     calls = []
 
-    def dies_on_the_fourth(*args, **kwargs):
+    def dies_in_the_second(*args, **kwargs):
         calls.append(1)
-        entry = real_register(*args, **kwargs)
-        if len(calls) == 4:
+        entries = real_register(*args, **kwargs)
+        if len(calls) == 2:
             raise SystemExit("worker killed inside the second chunk's write")
-        return entry
+        return entries
 
-    monkeypatch.setattr(register_links, "register_letter", dies_on_the_fourth)
+    monkeypatch.setattr(register_links, "register_letters", dies_in_the_second)
     with pytest.raises(SystemExit):
         batches.run_batch(batch.pk)
     assert Letter.objects.count() == 3  # the second chunk's letters went with its transaction
     assert batch.rows.filter(status=BatchRowStatus.GENERATED).count() == 3
 
-    monkeypatch.setattr(register_links, "register_letter", real_register)
+    monkeypatch.setattr(register_links, "register_letters", real_register)
     assert batches.run_batch(batch.pk) == 5
     batch.refresh_from_db()
     assert batch.status == BatchStatus.COMPLETED

@@ -87,3 +87,15 @@ def audit_checkpoint_task():
     from .services.audit import write_checkpoint
 
     return str(write_checkpoint())
+
+
+# After everything a batch's chunks still have to do.
+INDEX_PRIORITY = -50
+
+
+@task(priority=INDEX_PRIORITY)
+def index_references_task(model_label, ids):
+    """Wagtail's reference index for objects written in bulk (services.indexing)."""
+    from .services.indexing import index_references
+
+    return index_references(model_label, ids)

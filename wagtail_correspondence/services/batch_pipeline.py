@@ -292,7 +292,7 @@ def _request(batch, template, row):
 def _write(batch, chunk, rendered):
     """One transaction: everything the chunk made, or nothing (ChunkLost when another worker
     holds the chunk now). Returns the number of letters written."""
-    from .register_links import register_letter
+    from .register_links import register_letters
 
     user = batch.created_by
     letters = [result.letter for result in rendered if result.letter is not None]
@@ -320,8 +320,7 @@ def _write(batch, chunk, rendered):
                                               included=fragment_id in result.included))
         LetterFragmentPin.objects.bulk_create(pins, batch_size=500)
         dispatches = dispatch_service.plan_dispatches_bulk(letters)
-        for letter in letters:
-            register_letter(letter, user)
+        register_letters(letters, user)
         audit.bulk_log(letters, log_actions.LETTER_GENERATED, user=user, data=_generated_data)
         voids = [VoidReference(reference=result.reference, batch=batch, row_number=result.row.row_number,
                                reason=result.void_reason or _("not generated")) for result in rendered

@@ -109,7 +109,7 @@ def _customer(customer_id):
         return None
 
 
-def _validate(entry, exclude=()):
+def validate_entry(entry, exclude=()):
     try:
         entry.full_clean(exclude=["reference", "tags", *exclude], validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
@@ -183,8 +183,8 @@ def _register(user, direction, source, attachments, tags, in_reply_to, comment, 
         entry.in_reply_to = in_reply_to
         entry.thread_root_id = in_reply_to.thread_root_id or in_reply_to.pk
         entry.customer_id = entry.customer_id or in_reply_to.customer_id
-    _validate(entry)
-    _check_assignee(entry.assignee)
+    validate_entry(entry)
+    check_assignee(entry.assignee)
     files = [_checked_attachment(item, index) for index, item in enumerate(attachments)]
 
     stored = []
@@ -297,7 +297,7 @@ def update_entry(user, entry, changes, *, tags=None, comment=""):
             if name == "due_at":
                 continue
             setattr(entry, name, value)
-        _validate(entry)
+        validate_entry(entry)
         changed = [name for name in EDITABLE_FIELDS if _display(entry, name) != before[name]]
         if "due_at" in changes and changes["due_at"] != entry.due_at:
             access.require(access.can_assign(user, entry), _("You may not change the deadline."))
@@ -417,7 +417,7 @@ def _transition(entry, user, target, reason=""):
         "reference": entry.reference, "from": source.value, "to": str(target), "reason": reason})
 
 
-def _check_assignee(assignee):
+def check_assignee(assignee):
     if assignee is None:
         return
     if not assignee.is_active:
@@ -439,7 +439,7 @@ def assign(user, entry, *, department=..., assignee=..., reason=""):
         if department is not ...:
             entry.department = department
         if assignee is not ...:
-            _check_assignee(assignee)
+            check_assignee(assignee)
             entry.assignee = assignee
         if entry.status == Status.REGISTERED and entry.assignee_id:
             entry.status = Status.ASSIGNED

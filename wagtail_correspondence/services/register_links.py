@@ -2,15 +2,19 @@
 reference number), delivery status flows back onto it, a letter written in reply answers the
 entry it replies to, and portal replies come in as inbound entries in the letter's thread."""
 
+import reversion
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import log_actions
 from ..models import Confidentiality, Correspondence, Direction, Kind, RegisterChannel, Source, Status
+from . import audit
 from . import register_access as access
-from .register import NewAttachment, _save_version, _transition, register_entry
+from .register import NewAttachment, _save_version, _transition, check_assignee, register_entry, validate_entry
+from .indexing import index_in_bulk
 
 LETTER_CHANNELS = {"print": RegisterChannel.POST, "email": RegisterChannel.EMAIL, "sms": RegisterChannel.SMS,
                    "portal": RegisterChannel.PORTAL, "fax": RegisterChannel.FAX}
@@ -61,24 +65,68 @@ def _recipient(letter):
             "address": address or "", "organisation": ""}
 
 
-def register_letter(letter, user):
-    """The outbound entry of a just-generated letter (inside the generating transaction).
-    It is closed from the start, since nothing is left to do, unless delivery fails."""
+def _letter_entry_fields(letter, user):
+    """What a letter's outbound entry holds: closed from the start, since nothing is left to
+    do, unless delivery fails."""
     parent = letter.in_reply_to
-    department = letter.department
     # A reply holds what the entry it answers holds: it is as confidential.
     confidentiality = parent.confidentiality if parent is not None else Confidentiality.INTERNAL
-    entry = register_entry(
-        user, direction=Direction.OUTBOUND, source=Source.LETTER, check_permission=False, in_reply_to=parent,
+    return dict(
         kind=Kind.LETTER, channel=LETTER_CHANNELS.get(letter.channel, RegisterChannel.POST),
         subject=letter.subject or letter.email_subject or letter.template.title, body=letter.email_text[:20000],
-        recipients=[_recipient(letter)], customer_id=letter.customer_id, letter=letter, department=department,
-        confidentiality=confidentiality, assignee=user, status=Status.CLOSED, closed_at=letter.generated_at,
-        reference_override=letter.reference, comment=_("Letter %(reference)s generated") % {
-            "reference": letter.reference})
+        recipients=[_recipient(letter)], customer_id=letter.customer_id, letter=letter, department=letter.department,
+        confidentiality=confidentiality, assignee=user, status=Status.CLOSED, closed_at=letter.generated_at)
+
+
+def _generated_comment(letter):
+    return _("Letter %(reference)s generated") % {"reference": letter.reference}
+
+
+def register_letter(letter, user):
+    """The outbound entry of a just-generated letter (inside the generating transaction)."""
+    parent = letter.in_reply_to
+    entry = register_entry(
+        user, direction=Direction.OUTBOUND, source=Source.LETTER, check_permission=False, in_reply_to=parent,
+        reference_override=letter.reference, comment=_generated_comment(letter), **_letter_entry_fields(letter, user))
     if parent is not None:
         answer(parent, user, entry)
     return entry
+
+
+def register_letters(letters, user):
+    """The outbound entries of many just-generated letters (a batch's chunk), inside the
+    generating transaction: the entries ``register_letter`` makes one by one, checked the same
+    way, written together — one insert, one django-reversion revision holding a version of each
+    (its comment names the batch's letters), one insert of log entries, sealed with the chunk's
+    others, and one update of the search index after the commit. A reply (which also moves the
+    entry it answers on) is registered on its own."""
+    entries = []
+    now = timezone.now()
+    for letter in letters:
+        if letter.in_reply_to_id:
+            register_letter(letter, user)
+            continue
+        entry = Correspondence(direction=Direction.OUTBOUND, source=Source.LETTER, registered_at=now,
+                               created_by=user if user and user.pk else None, reference=letter.reference,
+                               **_letter_entry_fields(letter, user))
+        validate_entry(entry)
+        entries.append(entry)
+    if not entries:
+        return []
+    check_assignee(user)
+    with reversion.create_revision():
+        Correspondence.objects.bulk_create(entries, batch_size=200)
+        for entry in entries:
+            reversion.add_to_revision(entry)
+        if user is not None and user.is_authenticated:
+            reversion.set_user(user)
+        reversion.set_comment(_("Letters %(first)s to %(last)s generated") % {
+            "first": entries[0].reference, "last": entries[-1].reference} if len(entries) > 1
+            else _generated_comment(entries[0].letter))
+    audit.bulk_log(entries, log_actions.REGISTER_CREATED, user=user, data=lambda entry: {
+        "reference": entry.reference, "direction": Direction.OUTBOUND, "source": Source.LETTER})
+    transaction.on_commit(lambda: index_in_bulk(Correspondence, entries))
+    return entries
 
 
 def answer(entry, user, reply):
