@@ -42,8 +42,8 @@ def run(agent, template, capture, rows):
     return batch
 
 
-def test_each_letter_of_a_batch_has_its_entry_history_and_sealed_log(agent, template, settings,
-                                                                    django_capture_on_commit_callbacks):
+def test_each_letter_of_a_batch_has_its_entry_history_and_sealed_log(
+        agent, template, settings, django_capture_on_commit_callbacks):
     settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"CHUNK_ROWS": 4}}
     run(agent, template, django_capture_on_commit_callbacks, rows=7)
     letters = list(Letter.objects.order_by("reference"))
