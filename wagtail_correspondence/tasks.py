@@ -56,6 +56,14 @@ def run_chunk_task(context, batch_id):
 DELIVERY_PRIORITY = 50
 
 
+def enqueue_with_priority(task_to_run, priority, *args):
+    """``task_to_run`` enqueued with ``priority`` where the backend orders by it; RQ refuses a
+    task that names one, so there it goes in the order enqueued."""
+    if getattr(task_to_run.get_backend(), "supports_priority", False):
+        task_to_run = task_to_run.using(priority=priority)
+    return task_to_run.enqueue(*args)
+
+
 @task()
 def deliver_dispatches_task(dispatch_ids):
     """A generated chunk's dispatches, together (one SMTP connection, outcomes in one commit)."""
@@ -89,11 +97,11 @@ def audit_checkpoint_task():
     return str(write_checkpoint())
 
 
-# After everything a batch's chunks still have to do.
+# After everything a batch's chunks still have to do (set at enqueue time, as DELIVERY_PRIORITY).
 INDEX_PRIORITY = -50
 
 
-@task(priority=INDEX_PRIORITY)
+@task()
 def index_references_task(model_label, ids):
     """Wagtail's reference index for objects written in bulk (services.indexing)."""
     from .services.indexing import index_references

@@ -31,7 +31,7 @@ from wagtail.log_actions import log
 
 from .. import log_actions
 from ..conf import get_setting
-from ..models import BatchLease, BatchStatus, LetterBatch
+from ..models import BatchChunk, BatchLease, BatchStatus, LetterBatch
 
 logger = logging.getLogger(__name__)
 
@@ -211,8 +211,6 @@ def restart(batch, lease, *, user=None, reason, now=None, chunks=None):
     commit. Runs inside the caller's transaction, with the batch row locked. The batch's
     chunks that nobody works on (``chunks``, else found here) are released, their tasks
     called lost: the new task, or any worker, redoes them with the numbers they reserved."""
-    from .batch_pipeline import release_chunks, stale_chunks
-
     now = now or timezone.now()
     chunks = stale_chunks(batch.pk, now) if chunks is None else chunks
     previous = {"status": batch.status, "worker": lease.worker_id if lease else "",
@@ -266,8 +264,6 @@ def resume_if_stale(batch_id, now=None):
         lease = BatchLease.objects.select_for_update().filter(batch=batch).first()
         state = liveness(lease, now)
         if state is Liveness.ALIVE:
-            from .batch_pipeline import stale_chunks, stale_reason
-
             # Other workers keep the batch alive, but one of its chunks lost its worker.
             chunks = stale_chunks(batch.pk, now) if batch.status == BatchStatus.RUNNING else []
             if not chunks:
@@ -297,6 +293,91 @@ def stale_candidates(now=None):
 
 
 def _host():
-    from .batch_pipeline import HOST
+    return HOST  # defined below, with the chunk leases
 
-    return HOST
+
+# Chunk leases -------------------------------------------------------------------------------
+# A batch's chunks (services.batch_pipeline) are held by one worker each, with a lease of
+# their own: who holds which chunk until when, and what to do when a holder is gone.
+
+HOST = socket.gethostname()[:100]
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def holder_gone(chunk, now=None):
+    """Whether nobody works on a running chunk: its lease expired, or its worker's process,
+    on this machine, is gone (killed). A released chunk (``worker_id`` and ``host`` empty)
+    waits for anyone to take it."""
+    now = now or timezone.now()
+    if chunk.status != BatchChunk.RUNNING:
+        return False
+    if not chunk.host and not chunk.worker_id:
+        return True
+    if chunk.expires_at is None or chunk.expires_at <= now:
+        return True
+    return chunk.host == HOST and chunk.pid is not None and chunk.pid != os.getpid() and not _process_alive(chunk.pid)
+
+
+def released(chunk):
+    return not chunk.host and not chunk.worker_id
+
+
+def stale_chunks(batch_id, now=None):
+    """The batch's running chunks that nobody works on, not yet released."""
+    now = now or timezone.now()
+    return [chunk for chunk in BatchChunk.objects.filter(batch_id=batch_id, status=BatchChunk.RUNNING).order_by("pk")
+            if holder_gone(chunk, now) and not released(chunk)]
+
+
+def release_chunks(chunks, reason, now=None):
+    """Let stale chunks be taken by anyone (their rows and numbers stay theirs); their tasks,
+    if the task table still calls them running, are marked lost."""
+    for chunk in chunks:
+        if chunk.task_id:
+            mark_lost([chunk.task_id], f"the worker ({chunk.worker_id or 'unknown'}) stopped while generating "
+                                       f"chunk {chunk.pk}; {reason}", now)
+    BatchChunk.objects.filter(pk__in=[chunk.pk for chunk in chunks], status=BatchChunk.RUNNING).update(
+        worker_id="", task_id="", host="", pid=None, expires_at=None, token=uuid.uuid4())
+
+
+class ChunkHolder:
+    """A worker's hold on one chunk: its token, renewed with the batch's lease as rows render."""
+
+    def __init__(self, chunk, keeper):
+        self.chunk, self.keeper = chunk, keeper
+
+    def renew(self):
+        now = timezone.now()
+        BatchChunk.objects.filter(pk=self.chunk.pk, token=self.chunk.token).update(
+            expires_at=now + datetime.timedelta(seconds=lease_seconds()))
+
+    def release(self):
+        """The worker stops before writing the chunk (an error, SystemExit): anyone may redo it."""
+        BatchChunk.objects.filter(pk=self.chunk.pk, token=self.chunk.token, status=BatchChunk.RUNNING).update(
+            worker_id="", task_id="", host="", pid=None, expires_at=None, token=uuid.uuid4())
+
+
+def hold(chunk, keeper, now):
+    """``chunk`` held by this worker (``keeper``) from ``now`` on, with a new token."""
+    chunk.token = uuid.uuid4()
+    chunk.worker_id, chunk.task_id = keeper.worker_id, keeper.task_id
+    chunk.host, chunk.pid = HOST, os.getpid()
+    chunk.expires_at = now + datetime.timedelta(seconds=lease_seconds())
+
+
+def stale_reason(chunks, now=None):
+    now = now or timezone.now()
+    chunk = chunks[0]
+    if chunk.expires_at is not None and chunk.expires_at > now:
+        return _("its worker's process (%(worker)s) is gone") % {"worker": chunk.worker_id or chunk.pid}
+    return _("its lease expired (no row completed for %(seconds)s s)") % {
+        "seconds": f"{lease_seconds():g}"}

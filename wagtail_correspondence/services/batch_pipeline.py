@@ -17,11 +17,7 @@ the same numbers, and the ``token`` check at the write makes sure only one of tw
 that both rendered a chunk writes it. Nothing is generated twice and no number is used twice.
 """
 
-import datetime
 import logging
-import os
-import socket
-import uuid
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -37,10 +33,9 @@ from ..rendering.assembly import assemble
 from . import audit, batch_leases, numbering
 from . import dispatch as dispatch_service
 from . import letters as letter_service
+from .indexing import index_in_bulk
 
 logger = logging.getLogger(__name__)
-
-HOST = socket.gethostname()[:100]
 
 
 def chunk_rows():
@@ -51,91 +46,19 @@ class ChunkLost(Exception):
     """The chunk was taken over by another worker while this one rendered it."""
 
 
-# Holding a chunk --------------------------------------------------------------------------
-
-def _process_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def holder_gone(chunk, now=None):
-    """Whether nobody works on a running chunk: its lease expired, or its worker's process,
-    on this machine, is gone (killed). A released chunk (``worker_id`` and ``host`` empty)
-    waits for anyone to take it."""
-    now = now or timezone.now()
-    if chunk.status != BatchChunk.RUNNING:
-        return False
-    if not chunk.host and not chunk.worker_id:
-        return True
-    if chunk.expires_at is None or chunk.expires_at <= now:
-        return True
-    return chunk.host == HOST and chunk.pid is not None and chunk.pid != os.getpid() and not _process_alive(chunk.pid)
-
-
-def _released(chunk):
-    return not chunk.host and not chunk.worker_id
-
-
-def stale_chunks(batch_id, now=None):
-    """The batch's running chunks that nobody works on, not yet released."""
-    now = now or timezone.now()
-    return [chunk for chunk in BatchChunk.objects.filter(batch_id=batch_id, status=BatchChunk.RUNNING).order_by("pk")
-            if holder_gone(chunk, now) and not _released(chunk)]
-
-
-def release_chunks(chunks, reason, now=None):
-    """Let stale chunks be taken by anyone (their rows and numbers stay theirs); their tasks,
-    if the task table still calls them running, are marked lost."""
-    for chunk in chunks:
-        if chunk.task_id:
-            batch_leases.mark_lost([chunk.task_id], f"the worker ({chunk.worker_id or 'unknown'}) stopped while "
-                                                    f"generating chunk {chunk.pk}; {reason}", now)
-    BatchChunk.objects.filter(pk__in=[chunk.pk for chunk in chunks], status=BatchChunk.RUNNING).update(
-        worker_id="", task_id="", host="", pid=None, expires_at=None, token=uuid.uuid4())
-
-
-class ChunkHolder:
-    """A worker's hold on one chunk: its token, renewed with the batch's lease as rows render."""
-
-    def __init__(self, chunk, keeper):
-        self.chunk, self.keeper = chunk, keeper
-
-    def renew(self):
-        now = timezone.now()
-        BatchChunk.objects.filter(pk=self.chunk.pk, token=self.chunk.token).update(
-            expires_at=now + datetime.timedelta(seconds=batch_leases.lease_seconds()))
-
-    def release(self):
-        """The worker stops before writing the chunk (an error, SystemExit): anyone may redo it."""
-        BatchChunk.objects.filter(pk=self.chunk.pk, token=self.chunk.token, status=BatchChunk.RUNNING).update(
-            worker_id="", task_id="", host="", pid=None, expires_at=None, token=uuid.uuid4())
-
-
-def _hold(chunk, keeper, now):
-    chunk.token = uuid.uuid4()
-    chunk.worker_id, chunk.task_id = keeper.worker_id, keeper.task_id
-    chunk.host, chunk.pid = HOST, os.getpid()
-    chunk.expires_at = now + datetime.timedelta(seconds=batch_leases.lease_seconds())
-
-
 def take_chunk(batch, keeper, limit=None):
     """The next chunk for this worker: a chunk nobody works on (taken over whole, with its
     numbers), else up to CHUNK_ROWS (at most ``limit``) ready rows no chunk has, with a block
     of reference numbers reserved for them. None when there is nothing left to take."""
     now = timezone.now()
-    if stale_chunks(batch.pk, now):
+    if batch_leases.stale_chunks(batch.pk, now):
         _take_over_stale(batch, now)
     with transaction.atomic():
         for chunk in (BatchChunk.objects.select_for_update(skip_locked=True).filter(
                 batch=batch, status=BatchChunk.RUNNING).order_by("pk")):
-            if _released(chunk) or holder_gone(chunk, now):
+            if batch_leases.released(chunk) or batch_leases.holder_gone(chunk, now):
                 chunk.takeovers += 1
-                _hold(chunk, keeper, now)
+                batch_leases.hold(chunk, keeper, now)
                 chunk.save(update_fields=["token", "worker_id", "task_id", "host", "pid", "expires_at", "takeovers"])
                 return chunk
         size = chunk_rows() if limit is None else max(1, min(chunk_rows(), limit))
@@ -148,7 +71,7 @@ def take_chunk(batch, keeper, limit=None):
         today = timezone.localdate(now)
         chunk = BatchChunk(batch=batch, size=len(ids), pattern=pattern, reference_date=today)
         chunk.first_seq = numbering.reserve_block(pattern, len(ids), when=today)
-        _hold(chunk, keeper, now)
+        batch_leases.hold(chunk, keeper, now)
         chunk.save()
         BatchRow.objects.filter(pk__in=ids).update(chunk=chunk)
     return chunk
@@ -163,20 +86,11 @@ def _take_over_stale(batch, now):
             pk=batch.pk, status=BatchStatus.RUNNING).first()
         if locked is None:
             return
-        stale = stale_chunks(batch.pk, now)
+        stale = batch_leases.stale_chunks(batch.pk, now)
         if not stale:
             return
         lease = BatchLease.objects.select_for_update().filter(batch=locked).first()
-        batch_leases.restart(locked, lease, reason=stale_reason(stale, now), now=now, chunks=stale)
-
-
-def stale_reason(chunks, now=None):
-    now = now or timezone.now()
-    chunk = chunks[0]
-    if chunk.expires_at is not None and chunk.expires_at > now:
-        return _("its worker's process (%(worker)s) is gone") % {"worker": chunk.worker_id or chunk.pid}
-    return _("its lease expired (no row completed for %(seconds)s s)") % {
-        "seconds": f"{batch_leases.lease_seconds():g}"}
+        batch_leases.restart(locked, lease, reason=batch_leases.stale_reason(stale, now), now=now, chunks=stale)
 
 
 # Generating a chunk -------------------------------------------------------------------------
@@ -193,7 +107,7 @@ class _Rendered:
 def run_chunk(batch, chunk, keeper):
     """Render the chunk's rows outside any transaction, then write them in one. Returns how
     many letters were written (0 if the chunk was taken over meanwhile)."""
-    holder = ChunkHolder(chunk, keeper)
+    holder = batch_leases.ChunkHolder(chunk, keeper)
     stored = []
     try:
         rendered = _render(batch, chunk, holder, stored)
@@ -359,25 +273,14 @@ def _generated_data(letter):
 def _after_commit(letters, dispatch_ids):
     _index(letters)
     if dispatch_ids:
-        from ..tasks import DELIVERY_PRIORITY, deliver_dispatches_task
+        from ..tasks import DELIVERY_PRIORITY, deliver_dispatches_task, enqueue_with_priority
 
         try:
-            task = deliver_dispatches_task
-            if getattr(task.get_backend(), "supports_priority", False):
-                task = task.using(priority=DELIVERY_PRIORITY)
-            task.enqueue(dispatch_ids)
+            enqueue_with_priority(deliver_dispatches_task, DELIVERY_PRIORITY, dispatch_ids)
         except Exception:  # the rows are safe in the outbox; process_due will find them
             logger.exception("Could not enqueue the delivery of %s dispatches", len(dispatch_ids))
 
 
 def _index(letters):
     """The letters into the search index in one go (bulk_create sent no post_save)."""
-    if not letters:
-        return
-    from wagtail.search.backends import get_search_backends
-
-    for backend in get_search_backends(with_auto_update=True):
-        try:
-            backend.add_bulk(Letter, letters)
-        except Exception:
-            logger.exception("Could not index %s letters", len(letters))
+    index_in_bulk(Letter, letters)

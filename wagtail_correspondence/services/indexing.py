@@ -23,10 +23,10 @@ def index_in_bulk(model, objects):
         except Exception:  # noqa: BLE001 (see above)
             logger.exception("Could not index %s %s", len(objects), model._meta.verbose_name_plural)
     if ReferenceIndex.is_indexed(model):
-        from ..tasks import index_references_task
+        from ..tasks import INDEX_PRIORITY, enqueue_with_priority, index_references_task
 
         try:
-            index_references_task.enqueue(model._meta.label, [obj.pk for obj in objects])
+            enqueue_with_priority(index_references_task, INDEX_PRIORITY, model._meta.label, [obj.pk for obj in objects])
         except Exception:  # noqa: BLE001 (see above)
             logger.exception("Could not queue the reference index of %s objects", len(objects))
 
