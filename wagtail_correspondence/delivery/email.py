@@ -32,28 +32,6 @@ def lookup(data, path):
     return value if isinstance(value, str) else ""
 
 
-def send_by_smtp(message, connection_options, server="the mail server"):
-    """Send one message through a Django email connection, telling the outbox what happened:
-    nothing left (temporary), refused (permanent), or unknown (the connection broke after the
-    message went out: resending could deliver it twice)."""
-    connection = get_connection(fail_silently=False, **connection_options)
-    try:
-        connection.open()
-    except (smtplib.SMTPException, OSError) as exc:
-        raise TemporaryDeliveryError(f"{server} could not be reached: {exc}") from exc
-    try:
-        connection.send_messages([message])
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise PermanentDeliveryError(f"{server} refused {', '.join(exc.recipients)}") from exc
-    except smtplib.SMTPResponseException as exc:
-        error = f"{server} answered {exc.smtp_code}: {exc.smtp_error!r}"
-        raise (PermanentDeliveryError if 500 <= exc.smtp_code < 600 else TemporaryDeliveryError)(error) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise UncertainDeliveryError(f"the connection to {server} broke while sending: {exc}") from exc
-    finally:
-        connection.close()
-
-
 def open_smtp(connection_options, server="the mail server"):
     """An open Django email connection, or TemporaryDeliveryError."""
     connection = get_connection(fail_silently=False, **connection_options)
@@ -65,7 +43,9 @@ def open_smtp(connection_options, server="the mail server"):
 
 
 def send_on(connection, message, server="the mail server"):
-    """Send one message on an open connection, with ``send_by_smtp``'s verdicts."""
+    """Send one message on an open connection, telling the outbox what happened: refused
+    (permanent), nothing left (temporary), or unknown (the connection broke after the message
+    went out: resending could deliver it twice)."""
     try:
         connection.send_messages([message])
     except smtplib.SMTPRecipientsRefused as exc:
@@ -75,6 +55,15 @@ def send_on(connection, message, server="the mail server"):
         raise (PermanentDeliveryError if 500 <= exc.smtp_code < 600 else TemporaryDeliveryError)(error) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise UncertainDeliveryError(f"the connection to {server} broke while sending: {exc}") from exc
+
+
+def send_by_smtp(message, connection_options, server="the mail server"):
+    """Send one message over a connection of its own (``open_smtp`` + ``send_on``)."""
+    connection = open_smtp(connection_options, server)
+    try:
+        send_on(connection, message, server)
+    finally:
+        connection.close()
 
 
 def inline_images(html, domain):
