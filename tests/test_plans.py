@@ -181,7 +181,8 @@ def test_the_framed_document_is_the_rendered_document(customer_dictionary, stand
                                         ("", None, "")):
         arguments = dict(
             layout=layout, body_html=Markup("<p>Body &amp; more</p>"), title='Bills & "you" <now>',
-            recipient_lines=["Ada <Peeters>", "Rue & Co's 1", "1000 Brussels"], subject=subject,
+            # A value that looks like a frame's marker stays text: values go in after the split.
+            recipient_lines=["Ada <Peeters>", "Rue & Co's 1 \ue000body\ue001", "1000 Brussels"], subject=subject,
             meta_lines=[("Reference", reference or "assigned later"), ("Date", "5 December 2026")],
             image_src=inline_image_src, author="Northwind & Co", reference=reference, created=created)
         assert str(framed_letter_document(**arguments)) == str(render_letter_document(**arguments))
