@@ -99,3 +99,75 @@ def test_a_reply_in_a_batch_still_answers_its_entry(agent, template, monkeypatch
     monkeypatch.setattr(register_links, "register_letter", lambda letter, user: calls.append(letter))
     letter = Letter(in_reply_to_id=1, reference="X")
     assert register_links.register_letters([letter], agent) == [] and calls == [letter]
+
+
+def _references(model, objects):
+    content_type = ContentType.objects.get_for_model(model)
+    return sorted(ReferenceIndex.objects.filter(base_content_type=content_type,
+                                                object_id__in=[str(obj.pk) for obj in objects]).values_list(
+        "content_type_id", "object_id", "to_content_type_id", "to_object_id", "model_path", "content_path",
+        "content_path_hash"))
+
+
+def test_the_bulk_reference_index_records_what_wagtail_records_for_each_object(
+        agent, template, settings, django_capture_on_commit_callbacks):
+    from wagtail_correspondence.services.indexing import index_references
+
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"CHUNK_ROWS": 4}}
+    run(agent, template, django_capture_on_commit_callbacks, rows=5)
+    for model in (Correspondence,):
+        objects = list(model.objects.filter(letter__isnull=False))
+        bulk = _references(model, objects)
+        assert len(bulk) == 2 * len(objects)  # each entry's assignee and creator
+        ReferenceIndex.objects.all().delete()
+        for obj in objects:
+            ReferenceIndex.create_or_update_for_object(obj)
+        assert _references(model, objects) == bulk
+        # Done again, it changes nothing; a reference that went away is removed, one that
+        # came is added.
+        assert index_references(model._meta.label, [obj.pk for obj in objects]) == len(objects)
+        assert _references(model, objects) == bulk
+    entry = Correspondence.objects.filter(letter__isnull=False).first()
+    Correspondence.objects.filter(pk=entry.pk).update(assignee=None)
+    index_references(Correspondence._meta.label, [entry.pk])
+    assert {row[4] for row in _references(Correspondence, [entry])} == {"created_by"}
+    Correspondence.objects.filter(pk=entry.pk).update(assignee=agent)
+    index_references(Correspondence._meta.label, [entry.pk])
+    assert {row[4] for row in _references(Correspondence, [entry])} == {"assignee", "created_by"}
+
+
+def test_delivery_moves_the_entries_on_together_and_reopens_the_one_that_failed(
+        agent, template, settings, django_capture_on_commit_callbacks, mailoutbox):
+    from wagtail_correspondence.models import Dispatch, DispatchStatus
+
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"CHUNK_ROWS": 10}}
+    with django_capture_on_commit_callbacks(execute=False):  # nothing delivered yet
+        content = "customer_id,balance,channel\n" + "".join(f"C-{1 + n % 3},{n}.00,email\n" for n in range(4))
+        batch = batches.create_batch(agent, template, SimpleUploadedFile("b.csv", content.encode()))
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.check_batch(batch.pk)
+    batch.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False):
+        batches.start_batch(agent, batch)
+        batches.run_batch(batch.pk)
+    letters = list(Letter.objects.order_by("reference"))
+    failing = Dispatch.objects.get(letter=letters[1], channel="email")
+    Dispatch.objects.filter(pk=failing.pk).update(recipient="")  # refused: no address
+    from wagtail_correspondence.services import dispatch as dispatch_service
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_service.deliver_many(list(Dispatch.objects.order_by("pk").values_list("pk", flat=True)))
+    assert len(mailoutbox) == 3
+    entries = {entry.letter_id: entry for entry in Correspondence.objects.filter(letter__in=letters)}
+    for letter in letters:
+        entry = entries[letter.pk]
+        sent = Dispatch.objects.get(letter=letter, channel="email")
+        if letter == letters[1]:
+            assert sent.status == DispatchStatus.FAILED
+            # Reopened for someone to act on, through the status machine.
+            assert (entry.delivery_status, entry.status, entry.sent_at) == ("failed", Status.ASSIGNED, None)
+            continue
+        assert (entry.delivery_status, entry.status, entry.sent_at) == ("sent", Status.CLOSED, sent.sent_at)
+        latest = Version.objects.get_for_object(entry).order_by("-pk").first()
+        assert latest.field_dict["delivery_status"] == "sent" and "Delivery status: sent" in (
+            latest.revision.get_comment())

@@ -636,3 +636,15 @@ def test_the_setting_selects_typst_for_the_preview_and_the_generated_letter(typs
 def test_render_pdf_with_the_default_setting_is_typst(letter_html=None):
     assert get_pdf_backend().name == "typst"
     assert render_pdf  # the interface the services call
+
+
+@pytest.mark.parametrize("title", ["Statement", "/Type/Pages/Count 7", "/Type /Pages /Count 1"])
+def test_the_page_count_is_read_from_the_page_tree_whatever_the_text(backend, title):
+    """The page count comes from the PDF's page tree (a shortcut for Typst's own), never from
+    text that looks like one: the count agrees with pikepdf's for 1 to 3 pages."""
+    for lines, pages in ((3, 1), (60, 2), (120, 3)):
+        body = "<br>".join(f"{title} line {n}" for n in range(1, lines + 1))
+        html = f"<html><body><div class='letter-body'><p>{body}</p></div></body></html>"
+        rendered = backend.render(html, PdfMetadata(title=title, subject=title), page=PageSetup())
+        with pikepdf.open(io.BytesIO(rendered.content)) as pdf:
+            assert rendered.pages == len(pdf.pages) == pages, (title, lines)

@@ -141,8 +141,13 @@ class EmailChannel(Channel):
         from ..rendering.assembly import revision_object
         from ..rendering.sandbox import MergeError, render_source
 
-        rule = getattr(revision_object(letter.template_revision_id), "email_pdf_password", "") if (
-            letter.template_revision_id) else ""
+        revision_id = letter.template_revision_id
+        # A revision never changes: its rule is read once per channel (per delivery call, a
+        # batch chunk's letters share one template revision).
+        rules = self.__dict__.setdefault("_password_rules", {})
+        if revision_id not in rules:
+            rules[revision_id] = getattr(revision_object(revision_id), "email_pdf_password", "") if revision_id else ""
+        rule = rules[revision_id]
         if not rule:
             return None
         try:

@@ -19,6 +19,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -79,6 +80,18 @@ def count_pages(content):
     from pypdf import PdfReader
 
     return len(PdfReader(io.BytesIO(content)).pages)
+
+
+# Typst writes one flat page tree: its root is the only "/Type/Pages" dictionary, with the
+# page count next to it. Reading it there takes microseconds; pypdf takes a millisecond.
+TYPST_PAGE_TREE = re.compile(rb"/Type\s*/Pages\s*/Count\s+(\d+)")
+
+
+def count_typst_pages(content):
+    """The page count of a PDF Typst wrote. Anything else than exactly one page tree root
+    where Typst puts it (text in the metadata that looks like one, say) is left to pypdf."""
+    found = TYPST_PAGE_TREE.findall(content)
+    return int(found[0]) if len(found) == 1 else count_pages(content)
 
 
 class PdfBackend:
@@ -215,19 +228,20 @@ TYPST_STANDARDS = {"pdf/a-2b": "a-2b", "pdf/a-2u": "a-2u", "pdf/a-3b": "a-3b", "
 _typst = threading.local()
 
 
-_package_folder_lock = threading.Lock()
-_package_folder = []
+_empty_folders_lock = threading.Lock()
+_empty_folders = {}
 
 
-def _empty_package_folder():
-    """One empty folder per process for Typst's package paths (nothing to import, nothing to
-    download), removed when the process ends."""
-    with _package_folder_lock:
-        if not _package_folder:
-            folder = tempfile.mkdtemp(prefix="typst-no-packages-")
+def _empty_folder(purpose):
+    """One empty folder per process and purpose, removed when the process ends: Typst's
+    package paths (nothing to import, nothing to download) and the root of a letter without
+    images (nothing to read)."""
+    with _empty_folders_lock:
+        if purpose not in _empty_folders:
+            folder = tempfile.mkdtemp(prefix=f"typst-{purpose}-")
             atexit.register(shutil.rmtree, folder, ignore_errors=True)
-            _package_folder.append(folder)
-        return _package_folder[0]
+            _empty_folders[purpose] = folder
+        return _empty_folders[purpose]
 
 
 class TypstBackend(PdfBackend):
@@ -255,15 +269,13 @@ class TypstBackend(PdfBackend):
         if compiler is None:
             import typst
 
-            packages = _empty_package_folder()
+            packages = _empty_folder("no-packages")
             compiler = compilers[self.font_paths] = typst.Compiler(
                 root=packages, font_paths=list(self.font_paths), ignore_system_fonts=True, package_path=packages,
                 package_cache_path=packages)
         return compiler
 
     def render(self, html, metadata, page=None, variant=None):
-        import typst
-
         from .typst_document import translate
 
         if variant and variant not in TYPST_STANDARDS:
@@ -271,26 +283,33 @@ class TypstBackend(PdfBackend):
         standard = TYPST_STANDARDS[variant] if variant else TYPST_DEFAULT_STANDARD
         document = translate(html, page=page, title=metadata.title, author=metadata.author,
                              description=metadata.subject, created=metadata.created)
-        with tempfile.TemporaryDirectory(prefix="typst-letter-") as root:
-            for name, content in document.images.files.items():
-                with open(os.path.join(root, name), "wb") as handle:
-                    handle.write(content)
-            options = {"format": "pdf", "root": root, "timestamp": int(document.created.timestamp()),
-                       "pdf_tags": True}
-            source = document.source.encode("utf-8")
-            standards = [standard] if standard == "ua-1" else [standard, "ua-1"]
+        if document.images.files:
+            with tempfile.TemporaryDirectory(prefix="typst-letter-") as root:
+                for name, content in document.images.files.items():
+                    with open(os.path.join(root, name), "wb") as handle:
+                        handle.write(content)
+                content = self._compile(document, standard, metadata, root)
+        else:  # nothing to read: an empty root, shared, saves a folder per letter
+            content = self._compile(document, standard, metadata, _empty_folder("no-images"))
+        return RenderedPdf(content=content, pages=count_typst_pages(content), refused_urls=document.images.refused)
+
+    def _compile(self, document, standard, metadata, root):
+        import typst
+
+        options = {"format": "pdf", "root": root, "timestamp": int(document.created.timestamp()), "pdf_tags": True}
+        source = document.source.encode("utf-8")
+        standards = [standard] if standard == "ua-1" else [standard, "ua-1"]
+        try:
             try:
-                try:
-                    content = self._compiler().compile(input=source, pdf_standards=standards, **options)
-                except typst.TypstError as exc:
-                    if "could not be displayed" not in str(exc):
-                        raise
-                    # A character no font draws: PDF/A refuses the letter; a tagged PDF it is.
-                    logger.warning("Typst: the letter %r is not %s: %s", metadata.subject, standard, str(exc)[:200])
-                    content = self._compiler().compile(input=source, pdf_standards=[], **options)
+                return self._compiler().compile(input=source, pdf_standards=standards, **options)
             except typst.TypstError as exc:
-                raise PdfRenderingError(f"Typst failed: {str(exc)[:500]}") from exc
-        return RenderedPdf(content=content, pages=count_pages(content), refused_urls=document.images.refused)
+                if "could not be displayed" not in str(exc):
+                    raise
+                # A character no font draws: PDF/A refuses the letter; a tagged PDF it is.
+                logger.warning("Typst: the letter %r is not %s: %s", metadata.subject, standard, str(exc)[:200])
+                return self._compiler().compile(input=source, pdf_standards=[], **options)
+        except typst.TypstError as exc:
+            raise PdfRenderingError(f"Typst failed: {str(exc)[:500]}") from exc
 
 
 def _set_metadata(content, metadata):

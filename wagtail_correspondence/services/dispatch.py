@@ -423,7 +423,7 @@ def _deliver_groups(dispatch_ids, size, channels, now):
                         _outcome_unknown(dispatch, exc)
         with transaction.atomic(), sealed_in_bulk():
             _record_many(outcomes, now)
-            sync_delivery_many(Letter.objects.filter(pk__in=list(letters)).prefetch_related("dispatches"))
+            sync_delivery_many(list(letters))
     return claimed
 
 

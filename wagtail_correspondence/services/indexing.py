@@ -4,6 +4,8 @@ reference-index task per object) is done here for all of them at once."""
 
 import logging
 
+from django.contrib.contenttypes.models import ContentType
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,12 +34,44 @@ def index_in_bulk(model, objects):
 
 
 def index_references(model_label, ids):
+    """Wagtail's reference index for the objects ``ids`` of ``model_label``, as
+    ``ReferenceIndex.create_or_update_for_object`` would leave it for each, in four statements
+    for all of them instead of three per object: the objects, the references already recorded,
+    one insert of the new ones and one delete of the gone ones. (The references themselves are
+    extracted by Wagtail, so the index holds exactly what Wagtail would record.)"""
     from django.apps import apps
+    from django.db import connection, transaction
     from wagtail.models import ReferenceIndex
 
     model = apps.get_model(model_label)
-    count = 0
-    for obj in model.objects.filter(pk__in=ids).iterator(chunk_size=200):
-        ReferenceIndex.create_or_update_for_object(obj)
-        count += 1
-    return count
+    objects = list(model.objects.filter(pk__in=ids))
+    if not objects:
+        return 0
+    content_types = [ContentType.objects.get_for_model(cls, for_concrete_model=False)
+                     for cls in [model, *model._meta.get_parent_list()]]
+    content_type, base = content_types[0], content_types[-1]
+    known = {ct.pk for ct in content_types}
+    with transaction.atomic():
+        existing = {}
+        for pk, ct_id, object_id, *record in ReferenceIndex.objects.filter(
+                base_content_type=base, object_id__in=[str(obj.pk) for obj in objects]).values_list(
+                "pk", "content_type_id", "object_id", "to_content_type_id", "to_object_id", "model_path",
+                "content_path"):
+            existing.setdefault(object_id, {})[tuple(record)] = (ct_id, pk)
+        new, gone = [], []
+        for obj in objects:
+            found = set(ReferenceIndex._extract_references_from_object(obj))
+            recorded = existing.get(str(obj.pk), {})
+            new.extend(ReferenceIndex(
+                content_type=content_type, base_content_type=base, object_id=obj.pk, to_content_type_id=ct_id,
+                to_object_id=to_id, model_path=model_path, content_path=content_path,
+                content_path_hash=ReferenceIndex._get_content_path_hash(content_path))
+                for ct_id, to_id, model_path, content_path in found - set(recorded))
+            # A record made under a more specific model than this one is not ours to remove
+            # (Wagtail's rule: the reference may live on a relation only the subclass has).
+            gone.extend(pk for record, (ct_id, pk) in recorded.items() if record not in found and ct_id in known)
+        ReferenceIndex.objects.bulk_create(new, batch_size=500,
+                                           ignore_conflicts=connection.features.supports_ignore_conflicts)
+        if gone:
+            ReferenceIndex.objects.filter(pk__in=gone).delete()
+    return len(objects)

@@ -19,6 +19,7 @@ from .indexing import index_in_bulk
 LETTER_CHANNELS = {"print": RegisterChannel.POST, "email": RegisterChannel.EMAIL, "sms": RegisterChannel.SMS,
                    "portal": RegisterChannel.PORTAL, "fax": RegisterChannel.FAX}
 NEEDS_ATTENTION = ("failed", "bounced")
+LETTER_ENTRY_KNOWN_RELATIONS = ("letter", "department", "assignee", "created_by")
 
 
 def reply_target(user, reference):
@@ -109,7 +110,9 @@ def register_letters(letters, user):
         entry = Correspondence(direction=Direction.OUTBOUND, source=Source.LETTER, registered_at=now,
                                created_by=user if user and user.pk else None, reference=letter.reference,
                                **_letter_entry_fields(letter, user))
-        validate_entry(entry)
+        # The letter, its department and the user were just written or read: checking that
+        # they exist would cost a query each per entry.
+        validate_entry(entry, exclude=LETTER_ENTRY_KNOWN_RELATIONS)
         entries.append(entry)
     if not entries:
         return []
@@ -147,7 +150,12 @@ def answer(entry, user, reply):
 def delivery_status(letter):
     """The letter's delivery as the customer sees it: a failed dispatch that a fallback
     replaced counts as its fallback."""
-    dispatches = [dispatch for dispatch in letter.dispatches.all() if dispatch.channel != "archive"]
+    return dispatches_status(letter.dispatches.all())
+
+
+def dispatches_status(dispatches):
+    """``delivery_status`` of a letter with these dispatches."""
+    dispatches = [dispatch for dispatch in dispatches if dispatch.channel != "archive"]
     replaced = {dispatch.fallback_of_id for dispatch in dispatches if dispatch.fallback_of_id}
     current = [dispatch.status for dispatch in dispatches if dispatch.pk not in replaced]
     if not current:
@@ -182,46 +190,51 @@ def sync_delivery(letter):
     return entry
 
 
-def sync_delivery_many(letters):
-    """``sync_delivery`` for many letters (their dispatches prefetched or not), inside the
-    caller's transaction: the entries whose delivery status simply moves on (sent, delivered)
-    are updated with one statement each and versioned together in one reversion revision; an
-    entry a failure reopens goes through ``sync_delivery`` and the status machine. The search
-    index is left alone: the delivery status is not searched."""
+def sync_delivery_many(letter_ids):
+    """``sync_delivery`` for many letters, inside the caller's transaction, reading only their
+    dispatches' states: the entries whose delivery status simply moves on (sent, delivered)
+    are updated with one statement per new state and versioned together in one reversion
+    revision; an entry a failure reopens goes through ``sync_delivery`` and the status
+    machine. The search index is left alone: the delivery status is not searched."""
     import reversion
 
-    letters = list(letters)
-    if not letters:
+    from ..models import Dispatch, Letter
+
+    letter_ids = list(letter_ids)
+    if not letter_ids:
         return
     entries = {entry.letter_id: entry for entry in
-               Correspondence.objects.select_for_update(of=("self",)).filter(letter__in=letters).order_by("pk")}
-    changed, reopen = [], []
-    for letter in letters:
-        entry = entries.get(letter.pk)
-        if entry is None:
-            continue
-        status = delivery_status(letter)
-        sent = [dispatch.sent_at for dispatch in letter.dispatches.all()
+               Correspondence.objects.select_for_update(of=("self",)).filter(letter__in=letter_ids).order_by("pk")}
+    dispatches = {}
+    for dispatch in Dispatch.objects.filter(letter__in=list(entries)).only(
+            "pk", "letter_id", "channel", "status", "fallback_of_id", "sent_at"):
+        dispatches.setdefault(dispatch.letter_id, []).append(dispatch)
+    changed, reopen = {}, []
+    now = timezone.now()
+    for letter_id, entry in entries.items():
+        status = dispatches_status(dispatches.get(letter_id, []))
+        sent = [dispatch.sent_at for dispatch in dispatches.get(letter_id, [])
                 if dispatch.sent_at and dispatch.channel != "archive"]
         if status == entry.delivery_status and not (sent and entry.sent_at is None):
             continue
         if status in NEEDS_ATTENTION and entry.status == Status.CLOSED:
-            reopen.append(letter)
+            reopen.append(letter_id)
             continue
         entry.delivery_status = status
         if sent and entry.sent_at is None:
             entry.sent_at = min(sent)
-        entry.updated_at = timezone.now()
-        changed.append(entry)
+        entry.updated_at = now
+        changed.setdefault((entry.delivery_status, entry.sent_at), []).append(entry)
     if changed:
         with reversion.create_revision():
-            for entry in changed:
-                Correspondence.objects.filter(pk=entry.pk).update(
-                    delivery_status=entry.delivery_status, sent_at=entry.sent_at, updated_at=entry.updated_at)
-                reversion.add_to_revision(entry)
-            statuses = sorted({entry.delivery_status or "-" for entry in changed})
-            reversion.set_comment(_("Delivery status: %(status)s") % {"status": ", ".join(statuses)})
-    for letter in reopen:
+            for (status, sent_at), group in changed.items():
+                Correspondence.objects.filter(pk__in=[entry.pk for entry in group]).update(
+                    delivery_status=status, sent_at=sent_at, updated_at=now)
+                for entry in group:
+                    reversion.add_to_revision(entry)
+            reversion.set_comment(_("Delivery status: %(status)s") % {
+                "status": ", ".join(sorted({status or "-" for status, _sent_at in changed}))})
+    for letter in Letter.objects.filter(pk__in=reopen).order_by("pk"):
         sync_delivery(letter)
 
 

@@ -214,7 +214,9 @@ if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
 
 WAGTAIL_SITE_NAME = "Correspondence"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Wagtail's database backend; on PostgreSQL its index writes at a flat cost per object
+# (wagtail_correspondence/search_backend.py).
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail_correspondence.search_backend"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "rtf", "txt", "xlsx", "eml", "png", "jpg", "tif"]
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 WAGTAIL_I18N_ENABLED = False
