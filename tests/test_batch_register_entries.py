@@ -168,6 +168,45 @@ def test_delivery_moves_the_entries_on_together_and_reopens_the_one_that_failed(
             assert (entry.delivery_status, entry.status, entry.sent_at) == ("failed", Status.ASSIGNED, None)
             continue
         assert (entry.delivery_status, entry.status, entry.sent_at) == ("sent", Status.CLOSED, sent.sent_at)
+        # Each dispatch records its own outcome (the group is written by one statement).
+        archived = Dispatch.objects.get(letter=letter, channel="archive")
+        assert sent.provider_message_id == f"<{sent.idempotency_key}@example.org>" != ""
+        assert sent.recipient == letter.data["customer"]["email"]
+        assert archived.status == DispatchStatus.SENT and archived.provider_message_id.endswith(
+            f"{letter.reference}.pdf")
         latest = Version.objects.get_for_object(entry).order_by("-pk").first()
         assert latest.field_dict["delivery_status"] == "sent" and "Delivery status: sent" in (
             latest.revision.get_comment())
+
+
+def test_an_outcome_is_not_recorded_over_a_dispatch_cancelled_while_it_was_sent(
+        agent, template, settings, django_capture_on_commit_callbacks):
+    from wagtail_correspondence.delivery.base import DeliveryResult
+    from wagtail_correspondence.models import Dispatch, DispatchStatus
+    from wagtail_correspondence.services import dispatch as dispatch_service
+
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"CHUNK_ROWS": 10}}
+    with django_capture_on_commit_callbacks(execute=False):
+        content = "customer_id,balance,channel\n" + "".join(f"C-{1 + n % 3},{n}.00,email\n" for n in range(3))
+        batch = batches.create_batch(agent, template, SimpleUploadedFile("b.csv", content.encode()))
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.check_batch(batch.pk)
+    batch.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False):
+        batches.start_batch(agent, batch)
+        batches.run_batch(batch.pk)
+    claimed = dispatch_service.claim_many(list(Dispatch.objects.filter(channel="email").values_list("pk", flat=True)))
+    assert len(claimed) == 3
+    dispatch_service._with_letters(claimed)
+    Dispatch.objects.filter(pk=claimed[1].pk).update(status=DispatchStatus.CANCELLED)  # meanwhile
+    outcomes = [(dispatch, DeliveryResult(provider_message_id=f"<id-{dispatch.pk}>", recipient=f"r{dispatch.pk}@x.org"))
+                for dispatch in claimed]
+    dispatch_service._record_many(outcomes)
+    after = {dispatch.pk: dispatch for dispatch in Dispatch.objects.filter(pk__in=[d.pk for d in claimed])}
+    assert after[claimed[1].pk].status == DispatchStatus.CANCELLED and after[claimed[1].pk].provider_message_id == ""
+    for dispatch in (claimed[0], claimed[2]):
+        assert (after[dispatch.pk].status, after[dispatch.pk].provider_message_id, after[dispatch.pk].recipient) == (
+            DispatchStatus.SENT, f"<id-{dispatch.pk}>", f"r{dispatch.pk}@x.org")
+    logged = ModelLogEntry.objects.filter(action=log_actions.LETTER_DISPATCHED)
+    assert sorted(int(pk) for pk in logged.values_list("object_id", flat=True)) == sorted(
+        [claimed[0].letter_id, claimed[2].letter_id])

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 
 from django.db import transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import Case, CharField, F, Prefetch, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
@@ -442,13 +442,21 @@ def _record_many(outcomes, now=None):
         dispatch.recipient = (outcome.recipient or dispatch.recipient)[:255]
         dispatch.updated_at = when
         sent.append(dispatch)
-    # Only rows still "sending" (nobody cancelled them meanwhile) record the outcome; one
-    # plain UPDATE each (cheaper to build than bulk_update's CASE over a group).
-    sent = [dispatch for dispatch in sent if Dispatch.objects.filter(pk=dispatch.pk, status=DispatchStatus.SENDING)
-            .update(status=DispatchStatus.SENT, sent_at=when, last_error="", next_attempt_at=None,
-                    provider_message_id=dispatch.provider_message_id, recipient=dispatch.recipient, updated_at=when)]
+    # Only rows still "sending" (nobody cancelled them meanwhile) record the outcome: those
+    # are locked, then updated by one statement for the group.
+    still = set(Dispatch.objects.select_for_update().filter(
+        pk__in=[dispatch.pk for dispatch in sent], status=DispatchStatus.SENDING).values_list("pk", flat=True))
+    sent = [dispatch for dispatch in sent if dispatch.pk in still]
     if not sent:
         return
+
+    def per_dispatch(field):
+        return Case(*[When(pk=dispatch.pk, then=Value(getattr(dispatch, field))) for dispatch in sent],
+                    output_field=CharField())
+
+    Dispatch.objects.filter(pk__in=[dispatch.pk for dispatch in sent]).update(
+        status=DispatchStatus.SENT, sent_at=when, last_error="", next_attempt_at=None, updated_at=when,
+        provider_message_id=per_dispatch("provider_message_id"), recipient=per_dispatch("recipient"))
     bulk_log([dispatch.letter for dispatch in sent], log_actions.LETTER_DISPATCHED,
              data=_DispatchLogData(sent))
 
