@@ -136,20 +136,25 @@ def test_the_bulk_reference_index_records_what_wagtail_records_for_each_object(
     assert {row[4] for row in _references(Correspondence, [entry])} == {"assignee", "created_by"}
 
 
+def generate_undelivered(agent, template, settings, capture, rows):
+    """A batch generated in one chunk, its dispatches queued and not delivered."""
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"CHUNK_ROWS": 10}}
+    with capture(execute=False):  # the dry run's task is run below, the delivery tasks never
+        content = "customer_id,balance,channel\n" + "".join(f"C-{1 + n % 3},{n}.00,email\n" for n in range(rows))
+        batch = batches.create_batch(agent, template, SimpleUploadedFile("b.csv", content.encode()))
+    with capture(execute=True):
+        batches.check_batch(batch.pk)
+    batch.refresh_from_db()
+    with capture(execute=False):
+        batches.start_batch(agent, batch)
+        batches.run_batch(batch.pk)
+
+
 def test_delivery_moves_the_entries_on_together_and_reopens_the_one_that_failed(
         agent, template, settings, django_capture_on_commit_callbacks, mailoutbox):
     from wagtail_correspondence.models import Dispatch, DispatchStatus
 
-    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"CHUNK_ROWS": 10}}
-    with django_capture_on_commit_callbacks(execute=False):  # nothing delivered yet
-        content = "customer_id,balance,channel\n" + "".join(f"C-{1 + n % 3},{n}.00,email\n" for n in range(4))
-        batch = batches.create_batch(agent, template, SimpleUploadedFile("b.csv", content.encode()))
-    with django_capture_on_commit_callbacks(execute=True):
-        batches.check_batch(batch.pk)
-    batch.refresh_from_db()
-    with django_capture_on_commit_callbacks(execute=False):
-        batches.start_batch(agent, batch)
-        batches.run_batch(batch.pk)
+    generate_undelivered(agent, template, settings, django_capture_on_commit_callbacks, rows=4)
     letters = list(Letter.objects.order_by("reference"))
     failing = Dispatch.objects.get(letter=letters[1], channel="email")
     Dispatch.objects.filter(pk=failing.pk).update(recipient="")  # refused: no address
@@ -185,16 +190,7 @@ def test_an_outcome_is_not_recorded_over_a_dispatch_cancelled_while_it_was_sent(
     from wagtail_correspondence.models import Dispatch, DispatchStatus
     from wagtail_correspondence.services import dispatch as dispatch_service
 
-    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "BACKGROUND": {"CHUNK_ROWS": 10}}
-    with django_capture_on_commit_callbacks(execute=False):
-        content = "customer_id,balance,channel\n" + "".join(f"C-{1 + n % 3},{n}.00,email\n" for n in range(3))
-        batch = batches.create_batch(agent, template, SimpleUploadedFile("b.csv", content.encode()))
-    with django_capture_on_commit_callbacks(execute=True):
-        batches.check_batch(batch.pk)
-    batch.refresh_from_db()
-    with django_capture_on_commit_callbacks(execute=False):
-        batches.start_batch(agent, batch)
-        batches.run_batch(batch.pk)
+    generate_undelivered(agent, template, settings, django_capture_on_commit_callbacks, rows=3)
     claimed = dispatch_service.claim_many(list(Dispatch.objects.filter(channel="email").values_list("pk", flat=True)))
     assert len(claimed) == 3
     dispatch_service._with_letters(claimed)
