@@ -8,7 +8,7 @@ from django_tasks.signals import task_finished
 from wagtail_correspondence import roles
 from wagtail_correspondence.customers import reset_customer_source
 
-from . import factories
+from . import factories, live_server
 from .world import batches, entries, letters, library, world  # noqa: F401 (the access-control world's fixtures)
 
 
@@ -22,6 +22,7 @@ def _report_failed_task(sender, task_result, **kwargs):
 
 
 task_finished.connect(_report_failed_task)
+live_server.install()  # before pytest-django starts it: one request at a time
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from ..live_server import LOCK, wait_until_idle
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
 # itself (setup and assertions) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -29,6 +31,15 @@ def browser():
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance
         instance.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """A journey's fixtures (users, letters, a demo, the database flush of the one before)
+    write to the database while no request is being served: they share its connection (see
+    tests/live_server.py). None of them asks the live server for a page while it sets up."""
+    with LOCK:
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +77,9 @@ def open_session(browser, live_server):
     yield login
     for context in contexts:
         context.close()
+    # What the closed pages had asked for is served before the database is emptied for the
+    # next journey.
+    wait_until_idle()
 
 
 @pytest.fixture
