@@ -365,7 +365,10 @@ def test_two_workers_generate_and_send_one_batch_in_chunks(copy_of_demo, smtp_se
     # Both workers are up before the batch starts, so that the second one is there to take
     # chunks while the first one works on its own.
     wait_for(lambda: all(site.log(f"worker-{n}") for n in (1, 2)), "both workers to start", every=0.2)
-    rows = 60
+    # 24 chunks of 5 rows. With 12, the first worker once generated them all before the second
+    # took one (in a full run; the second also takes the chunks' delivery tasks, which come
+    # first): more chunks leave the second worker time to join.
+    rows = 120
     batch_id = site.create_batch(rows, "email")
 
     def finished():
