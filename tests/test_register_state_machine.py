@@ -38,7 +38,9 @@ def at(day, hour, minute=0):
 # The status machine as specified; TRANSITIONS must not drift from it unnoticed.
 EXPECTED_TRANSITIONS = {
     Status.REGISTERED: {Status.ASSIGNED, Status.CLOSED},
-    Status.ASSIGNED: {Status.IN_PROGRESS, Status.CLOSED},
+    # back to registered when the assignee is removed (assign(), or transition() of an entry
+    # whose assignee is gone)
+    Status.ASSIGNED: {Status.IN_PROGRESS, Status.CLOSED, Status.REGISTERED},
     Status.IN_PROGRESS: {Status.AWAITING_CUSTOMER, Status.RESPONDED, Status.CLOSED},
     Status.AWAITING_CUSTOMER: {Status.IN_PROGRESS, Status.RESPONDED, Status.CLOSED},
     Status.RESPONDED: {Status.CLOSED, Status.IN_PROGRESS},
@@ -131,14 +133,14 @@ def needs_reason(source, target):
 
 def test_transitions_are_the_specified_machine():
     assert service.TRANSITIONS == EXPECTED_TRANSITIONS
-    assert len(ALL_PAIRS) == 36 and len(ALLOWED) == 14
+    assert len(ALL_PAIRS) == 36 and len(ALLOWED) == 15
 
 
 @pytest.mark.parametrize(("source", "target"), ALLOWED, ids=[f"{s.value}->{t.value}" for s, t in ALLOWED])
 def test_allowed_transition(source, target, officer, worker, clock):
     entry = entry_in(source, officer, worker)
-    if (source, target) == (Status.CLOSED, Status.REGISTERED):
-        # Only an entry nobody is assigned to reopens as "registered" (see the test below).
+    if target == Status.REGISTERED:
+        # Only an entry nobody is assigned to is (or reopens as) "registered" (see the tests below).
         Correspondence.objects.filter(pk=entry.pk).update(assignee=None)
         entry.refresh_from_db()
     before, version_count = snapshot(entry), versions(entry).count()
@@ -365,6 +367,46 @@ def test_unassigning_an_assigned_entry_registers_it_again(officer, worker):
     entry = register(officer, assignee=worker)
     entry = service.assign(officer, entry, assignee=None)
     assert entry.status == Status.REGISTERED and entry.assignee is None
+
+
+def test_an_assigned_entry_with_its_assignee_cannot_be_made_registered(officer, worker):
+    entry = entry_in(Status.ASSIGNED, officer, worker)
+    with pytest.raises(service.TransitionNotAllowed) as refused:
+        service.transition(officer, entry, Status.REGISTERED)
+    assert "assignee is removed" in refused.value.message_dict["status"][0]
+    assert Correspondence.objects.get(pk=entry.pk).status == Status.ASSIGNED
+
+
+def test_assignment_moves_status_only_along_the_machine(officer, worker, monkeypatch):
+    """assign() and registration change the status through the machine too: with the
+    assigned → registered move taken out of it, unassigning is refused and nothing changes."""
+    entry = register(officer, assignee=worker)
+    before = snapshot(entry)
+    monkeypatch.setitem(service.TRANSITIONS, Status.ASSIGNED, {Status.IN_PROGRESS, Status.CLOSED})
+    with pytest.raises(service.TransitionNotAllowed):
+        service.assign(officer, entry, assignee=None)
+    assert snapshot(entry) == before
+    monkeypatch.setitem(service.TRANSITIONS, Status.REGISTERED, {Status.CLOSED})
+    with pytest.raises(service.TransitionNotAllowed):
+        register(officer, assignee=worker)
+
+
+def test_choosing_department_or_assignee_at_registration_needs_the_assign_permission(make_user, worker):
+    """The rule lives in the service, so the admin, the API and any other caller share it."""
+    from django.contrib.auth.models import Permission
+
+    clerk = make_user("clerk")
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["add_correspondence", "view_correspondence"]))
+    clerk = type(clerk).objects.get(pk=clerk.pk)  # fresh permission cache
+    count = Correspondence.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        register(clerk, assignee=worker)
+    assert list(refused.value.message_dict) == ["assignee"]
+    with pytest.raises(ValidationError) as refused:
+        register(clerk, department=None, assignee=None)
+    assert set(refused.value.message_dict) == {"department", "assignee"}
+    assert Correspondence.objects.count() == count
+    assert register(clerk).status == Status.REGISTERED  # leaving it to routing is fine
 
 
 def test_an_assignee_must_be_able_to_work_entries(officer, make_user):

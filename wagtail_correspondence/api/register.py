@@ -175,11 +175,8 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
         ``Idempotency-Key`` header a retried request returns the first entry (200,
         ``Idempotent-Replayed: true``) instead of registering the mail twice."""
         self._require(access.can_register(request.user), "You may not register correspondence.")
-        # The right to assign is checked before any name is looked up (see assign()).
-        if not request.user.has_perm(access.ASSIGN):
-            explicit = [name for name in ("department", "assignee") if name in request.data]
-            if explicit:
-                raise exceptions.ValidationError({name: ["You may not assign entries."] for name in explicit})
+        # Before any department or username is looked up: a refused caller learns nothing.
+        register_service.check_may_choose_assignment(request.user, request.data)
         values = dict(self._validated(serializers.CorrespondenceCreateSerializer))
         explicit = {name: values.pop(name) for name in ("department", "assignee") if name in values}
         direction = values.pop("direction")

@@ -40,7 +40,8 @@ from .routing import assignee_for, route
 # status → the statuses it may move to. Anything else is refused.
 TRANSITIONS = {
     Status.REGISTERED: {Status.ASSIGNED, Status.CLOSED},
-    Status.ASSIGNED: {Status.IN_PROGRESS, Status.CLOSED},
+    # back to "registered" only when (re)assignment leaves the entry without an assignee
+    Status.ASSIGNED: {Status.IN_PROGRESS, Status.CLOSED, Status.REGISTERED},
     Status.IN_PROGRESS: {Status.AWAITING_CUSTOMER, Status.RESPONDED, Status.CLOSED},
     Status.AWAITING_CUSTOMER: {Status.IN_PROGRESS, Status.RESPONDED, Status.CLOSED},
     Status.RESPONDED: {Status.CLOSED, Status.IN_PROGRESS},
@@ -153,6 +154,7 @@ def register_entry(user, *, direction=Direction.INBOUND, source=Source.ADMIN, at
     the entry registered the first time (``entry.replayed`` is True)."""
     if check_permission:
         access.require(access.can_register(user), _("You may not register correspondence."))
+        check_may_choose_assignment(user, fields)
     if idempotency_key:
         existing = _replay(user, idempotency_key, fingerprint)
         if existing is not None:
@@ -197,8 +199,7 @@ def _register(user, direction, source, attachments, tags, in_reply_to, comment, 
                         if direction != Direction.OUTBOUND else None)
             if decision is not None:
                 _apply_routing(entry, decision, in_reply_to)
-            if entry.assignee_id and entry.status == Status.REGISTERED:
-                entry.status = Status.ASSIGNED
+            _follow_assignment(entry)
             if direction != Direction.OUTBOUND:
                 entry.sla_policy = entry.sla_policy or sla.policy_for(entry)
                 sla.start_clock(entry)
@@ -380,7 +381,7 @@ def transition(user, entry, action_or_status, reason=""):
 
 def _transition(entry, user, target, reason=""):
     source = Status(entry.status)
-    if target not in TRANSITIONS[source]:
+    if target == source or target not in TRANSITIONS[source]:
         raise TransitionNotAllowed({"status": _("An entry cannot go from “%(from)s” to “%(to)s”.") % {
             "from": source.label, "to": Status(target).label}})
     reason = (reason or "").strip()
@@ -391,7 +392,9 @@ def _transition(entry, user, target, reason=""):
     if target == Status.ASSIGNED and not entry.assignee_id:
         raise ValidationError({"assignee": _("Assign someone first.")})
     if target == Status.REGISTERED and entry.assignee_id:
-        raise TransitionNotAllowed({"status": _("An entry with an assignee reopens as “Assigned”.")})
+        raise TransitionNotAllowed({"status": _("An entry with an assignee reopens as “Assigned”.")
+                                    if source == Status.CLOSED else
+                                    _("An entry goes back to “Registered” when its assignee is removed.")})
     now = timezone.now()
     if source == Status.AWAITING_CUSTOMER:
         sla.resume_clock(entry, now)
@@ -410,11 +413,43 @@ def _transition(entry, user, target, reason=""):
         entry.escalation_level = 0
         if entry.direction != Direction.OUTBOUND:
             sla.start_clock(entry, now)
-    entry.status = target
+    _move(entry, target)
     comment = _("Status %(from)s → %(to)s") % {"from": source.label, "to": Status(target).label}
     _save_version(entry, user, f"{comment}: {reason}" if reason else comment)
     log(entry, log_actions.REGISTER_TRANSITIONED, user=user, data={
         "reference": entry.reference, "from": source.value, "to": str(target), "reason": reason})
+
+
+def _move(entry, target):
+    """The one place a status changes: only along ``TRANSITIONS``."""
+    source = Status(entry.status)
+    if target != source and target not in TRANSITIONS[source]:
+        raise TransitionNotAllowed({"status": _("An entry cannot go from “%(from)s” to “%(to)s”.") % {
+            "from": source.label, "to": Status(target).label}})
+    entry.status = target
+
+
+def _follow_assignment(entry):
+    """Registered and assigned say whether someone has the entry: an assignee makes a
+    registered entry assigned, removing the assignee makes an assigned one registered again.
+    Later statuses keep their status (the department takes the entry over as it stands)."""
+    if entry.status == Status.REGISTERED and entry.assignee_id:
+        _move(entry, Status.ASSIGNED)
+    elif entry.status == Status.ASSIGNED and not entry.assignee_id:
+        _move(entry, Status.REGISTERED)
+
+
+ASSIGNMENT_FIELDS = ("department", "assignee")
+
+
+def check_may_choose_assignment(user, given):
+    """Choosing the department or the assignee of a new entry, instead of leaving it to the
+    routing rules, needs the assign permission. ``given``: the names of the fields given. The
+    API calls this before it looks any department or username up, so that a refused caller
+    learns nothing about which ones exist."""
+    chosen = [name for name in ASSIGNMENT_FIELDS if name in given]
+    if chosen and not (user and user.has_perm(access.ASSIGN)):
+        raise ValidationError({name: _("You may not assign entries.") for name in chosen})
 
 
 def check_assignee(assignee):
@@ -441,10 +476,7 @@ def assign(user, entry, *, department=..., assignee=..., reason=""):
         if assignee is not ...:
             check_assignee(assignee)
             entry.assignee = assignee
-        if entry.status == Status.REGISTERED and entry.assignee_id:
-            entry.status = Status.ASSIGNED
-        elif entry.status == Status.ASSIGNED and not entry.assignee_id:
-            entry.status = Status.REGISTERED
+        _follow_assignment(entry)
         assignee_name = entry.assignee.get_username() if entry.assignee_id else "-"
         _save_version(entry, user, _("Assigned to %(department)s / %(assignee)s") % {
             "department": entry.department or "-", "assignee": assignee_name} + (f": {reason}" if reason else ""))
