@@ -179,6 +179,12 @@ DEFAULTS = {
                              "day_start": "09:00", "day_end": "17:00", "time_zone": "", "closed_days": []},
         "NOTIFY_FROM": "",
         "DUE_SOON_HOURS": 24,
+        # Lists count matching entries exactly up to this many and say "more than" beyond: an
+        # exact count of a million rows costs a scan on every page.
+        "EXACT_COUNT_LIMIT": 10_000,
+        # Search takes matches from the search index, and word matches from entries changed in
+        # the last SEARCH_INDEX_LAG_MINUTES, which the index may not have caught up with yet.
+        "SEARCH_INDEX_LAG_MINUTES": 60,
     },
     # Bounds on what comes in (json_limits.py): JSON nested deeper than JSON_MAX_DEPTH levels
     # (API bodies, batch files, the letter builder, the admin's JSON fields) and CSV cells

@@ -9,17 +9,22 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import lookup_field
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.paginator import InvalidPage
 from django.core.exceptions import PermissionDenied
 from django.db.models import Value
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.log_actions import log
 from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper, WagtailBackendSearchHandler
 from wagtail_modeladmin.options import ModelAdmin
-from wagtail_modeladmin.views import IndexView
+from wagtail_modeladmin.views import IndexView, WMABaseView
 
 from . import dates, log_actions
 from .conf import get_setting
@@ -296,7 +301,53 @@ class RegisterButtonHelper(ButtonHelper):
         return button
 
 
+class RegisterPaginator(WagtailPaginator):
+    """Numbered pages over a count that stops at ``EXACT_COUNT_LIMIT`` (``capped_count``):
+    beyond it the list says "more than" and pages through the first entries of that many; the
+    filters and the date ranges narrow it from there. An exact count of a large register
+    would cost a full scan on every page."""
+
+    @cached_property
+    def count(self):
+        self.exact = access.capped_count(self.object_list)
+        return get_setting("REGISTER")["EXACT_COUNT_LIMIT"] if self.exact is None else self.exact
+
+    @cached_property
+    def items_count_label(self):
+        if self.count is not None and self.exact is None:
+            return _("More than %(count)s register entries") % {"count": intcomma(self.count)}
+        return ngettext("%(count)s register entry", "%(count)s register entries", self.count) % {
+            "count": intcomma(self.count)}
+
+
 class RegisterIndexView(FormulaSafeExportMixin, CheckedIndexView):
+    paginator_class = RegisterPaginator
+
+    def get_context_data(self, **kwargs):
+        # IndexView counts the whole scope and the filtered list, and its paginator counts the
+        # list again: three full counts per page. Here one count, capped, is enough.
+        paginator = self.paginator_class(self.get_queryset(), self.items_per_page)
+        try:
+            page_obj = paginator.page(self.page_num)
+        except InvalidPage:
+            page_obj = paginator.page(1)
+        context = {
+            "view": self,
+            "paginator": paginator,
+            "page_obj": page_obj,
+            "elided_page_range": paginator.get_elided_page_range(self.page_num),
+            "object_list": page_obj.object_list,
+            "result_count": paginator.count,
+            "result_count_label": paginator.items_count_label,
+            "count_is_capped": paginator.exact is None,
+            # Only whether the user has any entry at all (the empty state, the filter column).
+            "all_count": paginator.count or self.get_base_queryset().exists(),
+            "user_can_create": self.permission_helper.user_can_create(self.request.user),
+            "show_search": self.search_handler.show_search_form,
+        }
+        context.update(kwargs)
+        return WMABaseView.get_context_data(self, **context)
+
     def dispatch(self, request, *args, **kwargs):
         if request.GET.get(self.EXPORT_VAR) and not access.can_export(request.user):
             raise PermissionDenied
@@ -334,6 +385,7 @@ class CorrespondenceAdmin(GuardedModelAdmin):
     permission_helper_class = RegisterPermissionHelper
     button_helper_class = RegisterButtonHelper
     index_view_class = RegisterIndexView
+    index_template_name = "wagtail_correspondence/register/index.html"
     create_view_class = RegisterIncomingView
     edit_view_class = EditEntryView
     inspect_view_class = EntryInspectView

@@ -26,6 +26,7 @@ from ..services import register as register_service
 from ..services import register_access as access
 from ..services import retention
 from . import register_serializers as serializers
+from .pagination import RegisterPagination
 from .parsers import PARSERS
 from .permissions import any_permission
 
@@ -106,6 +107,7 @@ class CorrespondenceViewSet(viewsets.GenericViewSet):
     parser_classes = PARSERS
     serializer_class = serializers.CorrespondenceSerializer
     filterset_class = CorrespondenceFilter
+    pagination_class = RegisterPagination
     lookup_field = "reference"
     lookup_value_regex = "[^/]+"
 

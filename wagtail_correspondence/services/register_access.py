@@ -10,6 +10,7 @@ the user is their assignee or registered them.
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
+from ..conf import get_setting
 from ..models import Confidentiality, Correspondence, Department
 
 APP = "wagtail_correspondence"
@@ -63,6 +64,15 @@ def visible_entries(user, queryset=None):
     if not user.has_perm(VIEW_CONFIDENTIAL):
         queryset = queryset.filter(~Q(confidentiality=Confidentiality.SECRET) | mine)
     return queryset
+
+
+def capped_count(queryset):
+    """How many rows ``queryset`` has: exact up to ``REGISTER["EXACT_COUNT_LIMIT"]``, ``None``
+    above it. Counting stops at the limit, so a list of a million entries costs what a list of
+    ten thousand does; lists say "more than" instead of a number nobody reads."""
+    limit = get_setting("REGISTER")["EXACT_COUNT_LIMIT"]
+    counted = queryset.order_by()[:limit + 1].count()
+    return counted if counted <= limit else None
 
 
 def can_view(user, entry):

@@ -1,0 +1,210 @@
+"""Pages of the register at any size: the API's keyset (cursor) pages walk every entry the user
+may see exactly once, in the list's order, however many share a registration time; counts are
+exact up to ``EXACT_COUNT_LIMIT`` and "more than" beyond, in the API and in the admin list;
+numbered pages still work for clients written for them."""
+
+import datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from wagtail_correspondence import roles
+from wagtail_correspondence.models import Confidentiality, Correspondence, Department, Direction
+
+API = "/api/correspondence/v1/correspondence/"
+START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.timezone.utc)
+
+
+@pytest.fixture
+def org(db):
+    head = Department.add_root(name="Head office", code="head")
+    billing = head.add_child(name="Billing", code="billing")
+    head = Department.objects.get(pk=head.pk)
+    claims = head.add_child(name="Claims", code="claims")
+    return {"billing": billing, "claims": claims}
+
+
+@pytest.fixture
+def people(org, make_user):
+    officer = make_user("officer", roles.OFFICERS)
+    org["billing"].members.add(officer)
+    return {"officer": officer, "sue": make_user("sue", roles.SUPERVISORS)}
+
+
+@pytest.fixture
+def entries(org, people):
+    """31 billing entries (seven registered at the same instant), 9 claims entries, 2 strictly
+    confidential billing entries, and one claims entry the officer registered."""
+    rows = []
+    for number in range(31):
+        # 7 ties at START + 10 min: a keyset on the time alone would skip or repeat them.
+        at = START + datetime.timedelta(minutes=10 if 10 <= number < 17 else number)
+        rows.append(Correspondence(reference=f"B-{number:03}", subject=f"Billing {number}", registered_at=at,
+                                   direction=Direction.INBOUND, department=org["billing"]))
+    for number in range(9):
+        rows.append(Correspondence(reference=f"C-{number:03}", subject=f"Claim {number}", direction=Direction.INBOUND,
+                                   registered_at=START + datetime.timedelta(minutes=number, seconds=30),
+                                   department=org["claims"]))
+    for number in range(2):
+        rows.append(Correspondence(reference=f"S-{number:03}", subject="Secret", direction=Direction.INBOUND,
+                                   registered_at=START + datetime.timedelta(minutes=5, seconds=number),
+                                   department=org["billing"], confidentiality=Confidentiality.SECRET))
+    rows.append(Correspondence(reference="C-MINE", subject="Registered by the officer", direction=Direction.INBOUND,
+                               registered_at=START + datetime.timedelta(hours=2), department=org["claims"],
+                               created_by=people["officer"]))
+    Correspondence.objects.bulk_create(rows)
+    return rows
+
+
+def in_list_order(queryset):
+    return list(queryset.order_by("-registered_at", "-pk").values_list("reference", flat=True))
+
+
+def walk(client, url):
+    """Follow ``next`` links from ``url``; return the references in order and the pages."""
+    seen, pages = [], []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.content[:300]
+        page = response.json()
+        pages.append(page)
+        seen += [item["reference"] for item in page["results"]]
+        url = page["next"]
+        assert len(pages) < 100
+    return seen, pages
+
+
+@pytest.mark.parametrize("who", ["officer", "sue"])
+def test_cursor_pages_walk_every_visible_entry_once_in_order(client, people, entries, who):
+    from wagtail_correspondence.services.register_access import visible_entries
+
+    client.force_login(people[who])
+    expected = in_list_order(visible_entries(people[who]))
+    assert len(expected) == (32 if who == "officer" else 43)  # billing (not secret) + the officer's own
+    seen, pages = walk(client, f"{API}?limit=4")
+    assert seen == expected
+    assert all(page["count"] == len(expected) for page in pages)
+    assert all("cursor=" in page["next"] for page in pages[:-1]) and pages[-1]["next"] is None
+    # And back: the previous links of the last page lead to the first, in the same order.
+    backwards, url = [], pages[-1]["previous"]
+    while url:
+        page = client.get(url).json()
+        backwards = [item["reference"] for item in page["results"]] + backwards
+        url = page["previous"]
+    assert backwards + [item["reference"] for item in pages[-1]["results"]] == expected
+
+
+def test_cursor_pages_keep_filters_and_search(client, people, entries):
+    client.force_login(people["sue"])
+    seen, pages = walk(client, f"{API}?limit=2&department=claims")
+    assert seen == in_list_order(Correspondence.objects.filter(department__code="claims"))
+    assert pages[0]["count"] == 10
+    seen, _ = walk(client, f"{API}?limit=2&q=Claim")
+    assert seen == in_list_order(Correspondence.objects.filter(subject__startswith="Claim"))
+
+
+def test_a_tampered_cursor_is_refused_and_reveals_nothing(client, people, entries):
+    client.force_login(people["officer"])
+    assert client.get(f"{API}?cursor=not-a-cursor").status_code == 404
+    # A cursor made for the supervisor's list still only pages through the officer's scope.
+    client.force_login(people["sue"])
+    cursor = parse_qs(urlsplit(client.get(f"{API}?limit=3").json()["next"]).query)["cursor"][0]
+    client.force_login(people["officer"])
+    seen, _ = walk(client, f"{API}?limit=50&cursor={cursor}")
+    assert set(seen) <= set(in_list_order(Correspondence.objects.filter(department__code="billing").exclude(
+        confidentiality=Confidentiality.SECRET))) | {"C-MINE"}
+
+
+def test_counts_stop_at_the_limit(client, people, entries, settings):
+    settings.WAGTAIL_CORRESPONDENCE = {**getattr(settings, "WAGTAIL_CORRESPONDENCE", {}),
+                                       "REGISTER": {"EXACT_COUNT_LIMIT": 20}}
+    client.force_login(people["sue"])
+    page = client.get(f"{API}?limit=5").json()
+    assert page["count"] is None and page["count_limit"] == 20  # 43 entries: more than 20
+    seen, pages = walk(client, f"{API}?limit=5")
+    assert len(seen) == 43 and len(set(seen)) == 43
+    claims = client.get(f"{API}?department=claims").json()
+    assert claims["count"] == 10 and claims["count_limit"] == 20
+
+    # Numbered pages go on past the limit, and stop after the last entry.
+    numbered, offset = [], 0
+    while True:
+        page = client.get(API, {"limit": 10, "offset": offset}).json()
+        assert page["count"] is None
+        numbered += [item["reference"] for item in page["results"]]
+        if page["next"] is None:
+            break
+        offset += 10
+    assert numbered == in_list_order(Correspondence.objects.all())
+
+
+def test_numbered_pages_count_exactly_below_the_limit(client, people, entries):
+    client.force_login(people["officer"])
+    page = client.get(API, {"limit": 5, "offset": 30}).json()
+    assert page["count"] == 32 and len(page["results"]) == 2 and page["next"] is None
+    assert "offset=25" in page["previous"]
+
+
+def test_the_schema_documents_cursor_and_count(client, people):
+    client.force_login(people["sue"])
+    schema = client.get("/api/correspondence/v1/schema/?format=json")
+    if schema.status_code == 404:
+        pytest.skip("schema URL differs")
+    text = schema.content.decode()
+    assert '"cursor"' in text and "count_limit" in text
+
+
+ADMIN = "correspondence_register_entries_modeladmin_index"
+
+
+def admin_list(client, **params):
+    from django.test.utils import CaptureQueriesContext
+    from django.db import connection
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(ADMIN), params)
+    assert response.status_code == 200
+    counts = [query["sql"] for query in queries.captured_queries
+              if "COUNT(" in query["sql"].upper() and "wagtail_correspondence_correspondence" in query["sql"]]
+    return response, counts
+
+
+def shown(response):
+    import re
+
+    return re.findall(r'data-entry="([^"]+)"', response.content.decode())
+
+
+def test_admin_list_counts_once_and_exactly_below_the_limit(client, people, entries):
+    client.force_login(people["officer"])
+    response, counts = admin_list(client)
+    assert len(counts) == 1, counts  # not the scope, the list and the paginator each
+    assert "32 register entries" in response.content.decode()
+    assert shown(response) == in_list_order(Correspondence.objects.filter(
+        reference__in=shown(response)))[:50] and len(shown(response)) == 32
+    assert "Page 1 of 1" in response.content.decode()
+
+
+def test_admin_list_says_more_than_beyond_the_limit(client, people, entries, settings, monkeypatch):
+    from wagtail_correspondence.modeladmin import CorrespondenceAdmin
+
+    settings.WAGTAIL_CORRESPONDENCE = {**getattr(settings, "WAGTAIL_CORRESPONDENCE", {}),
+                                       "REGISTER": {"EXACT_COUNT_LIMIT": 20}}
+    monkeypatch.setattr(CorrespondenceAdmin, "list_per_page", 5)
+    client.force_login(people["sue"])
+    expected = in_list_order(Correspondence.objects.all())[:20]
+    seen = []
+    for page in range(1, 5):
+        response, counts = admin_list(client, p=page)
+        text = response.content.decode()
+        assert len(counts) == 1 and "More than 20 register entries" in text
+        assert f"Page {page}</p>" in text.replace("\n", "").replace("  ", "") or f"Page {page}" in text
+        assert "of 4" not in text
+        seen += shown(response)
+        assert ("These are the first 20 entries" in text) == (page == 4)
+    assert seen == expected
+    # Filters narrow it below the limit: exact again.
+    response, _ = admin_list(client, department="claims")
+    assert "10 register entries" in response.content.decode()

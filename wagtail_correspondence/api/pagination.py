@@ -1,0 +1,96 @@
+"""Pages of the register list: keyset pages by default, numbered (offset) pages on request.
+
+A register grows to millions of entries. ``OFFSET 900000`` makes the database read and drop
+900,000 rows, and an exact ``COUNT(*)`` reads every row in scope on every page, so both get
+slower as the register grows. Keyset pages (``?cursor=``, followed through the ``next`` and
+``previous`` links) continue from the last entry of the page before, in the list's order
+(newest first); the thousandth page costs what the first does. ``?offset=`` still gives
+numbered pages for clients that were written for them. Either way ``count`` is exact up to
+``count_limit`` entries and ``null`` beyond (``register_access.capped_count``).
+"""
+
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from ..conf import get_setting
+from ..services.register_access import capped_count
+
+
+class CountedPages:
+    """``count`` and ``count_limit`` beside ``next``, ``previous`` and ``results``."""
+
+    def paginated(self, data, next_link, previous_link):
+        return Response({"count": self.count, "count_limit": get_setting("REGISTER")["EXACT_COUNT_LIMIT"],
+                         "next": next_link, "previous": previous_link, "results": data})
+
+    @staticmethod
+    def counted_schema(schema):
+        schema["properties"]["count"] = {
+            "type": "integer", "nullable": True, "example": 123,
+            "description": "How many entries match, counted exactly up to count_limit; null when more do"}
+        schema["properties"]["count_limit"] = {"type": "integer", "example": 10000}
+        schema["required"] = ["count", "count_limit", "results"]
+        return schema
+
+
+class NumberedRegisterPages(CountedPages, LimitOffsetPagination):
+    max_limit = 500
+
+    def get_count(self, queryset):
+        counted = capped_count(queryset)
+        self.counted = counted
+        # Past the limit the pages go on as far as they are asked for.
+        return counted if counted is not None else self.get_offset(self.request) + (self.limit or 0) + 1
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.page = super().paginate_queryset(queryset, request, view)
+        self.count = self.counted
+        return self.page
+
+    def get_next_link(self):
+        if self.count is None:  # more than the limit: a full page may have a next one
+            if len(self.page) < self.limit:
+                return None
+            url = replace_query_param(self.request.build_absolute_uri(), self.limit_query_param, self.limit)
+            return replace_query_param(url, self.offset_query_param, self.offset + self.limit)
+        return super().get_next_link()
+
+    def get_paginated_response(self, data):
+        return self.paginated(data, self.get_next_link(), self.get_previous_link())
+
+    def get_paginated_response_schema(self, schema):
+        return self.counted_schema(super().get_paginated_response_schema(schema))
+
+
+class RegisterPagination(CountedPages, CursorPagination):
+    """Keyset pages, newest first (the list's order, with the primary key breaking ties); with
+    ``?offset=``, numbered pages instead."""
+
+    ordering = ("-registered_at", "-pk")
+    page_size_query_param = "limit"
+    max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.numbered = None
+        if NumberedRegisterPages.offset_query_param in request.query_params:
+            self.numbered = NumberedRegisterPages()
+            return self.numbered.paginate_queryset(queryset, request, view)
+        self.count = capped_count(queryset)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        if self.numbered is not None:
+            return self.numbered.get_paginated_response(data)
+        return self.paginated(data, self.get_next_link(), self.get_previous_link())
+
+    def get_paginated_response_schema(self, schema):
+        return self.counted_schema(super().get_paginated_response_schema(schema))
+
+    def get_schema_operation_parameters(self, view):
+        numbered = NumberedRegisterPages().get_schema_operation_parameters(view)
+        offset = [parameter for parameter in numbered if parameter["name"] == "offset"]
+        for parameter in offset:
+            parameter["schema"]["description"] = parameter["description"] = (
+                "Numbered pages instead of cursor pages: skip this many entries (slower far into a large register)")
+        return super().get_schema_operation_parameters(view) + offset
