@@ -808,6 +808,10 @@ def measure_size(size, users, categories, officer_code, results):
                          "queries": statistics.mean(per_entry) if per_entry else None}
     print(f"  intake: {ARGS.intake} x register_entry in {seconds:.1f} s, {ARGS.intake / seconds:.1f} entries/s"
           + (f", {statistics.mean(per_entry):.1f} queries per registration" if per_entry else ""), flush=True)
+    if samples:
+        slowest = base.kind_times(samples).most_common(4)
+        figures["intake"]["slowest"] = ", ".join(f"{kind} {seconds_ * 1000:.1f} ms" for kind, seconds_ in slowest)
+        print(f"    database time per registration by statement (sampled): {figures['intake']['slowest']}")
 
     # SLA sweep.
     now = timezone.now()
@@ -818,13 +822,18 @@ def measure_size(size, users, categories, officer_code, results):
     print(f"  sweeping {open_entries} open entries ({overdue} overdue, {notices_before} notices exist)...",
           file=sys.stderr, flush=True)
     sweeps = []
-    first = base.sweep_once(now)
-    sweeps.append(first)
-    if first["seconds"] > ARGS.sweep_once_after:
-        skipped = f"second sweep skipped: the first took {first['seconds']:.0f} s (> {ARGS.sweep_once_after:.0f} s)"
-    else:
-        sweeps.append(base.sweep_once(now))
-        skipped = ""
+    sweep_started = time.perf_counter()
+    try:
+        first = base.sweep_once(now)
+        sweeps.append(first)
+        if first["seconds"] > ARGS.sweep_once_after:
+            skipped = (f"second sweep skipped: the first took {first['seconds']:.0f} s "
+                       f"(> {ARGS.sweep_once_after:.0f} s)")
+        else:
+            sweeps.append(base.sweep_once(now))
+            skipped = ""
+    except KeyboardInterrupt:  # Ctrl-C in a long sweep: report what was measured
+        skipped = f"sweep {len(sweeps) + 1} interrupted after {time.perf_counter() - sweep_started:.0f} s"
     figures["sweep"] = {"open": open_entries, "overdue": overdue, "notices_before": notices_before,
                         "runs": sweeps, "skipped": skipped}
     for number, run in enumerate(sweeps, 1):
@@ -873,17 +882,24 @@ def print_final(results, loads):
               f"VACUUM ANALYZE {load['vacuum']:.1f} s; total {load['total']:.1f} s "
               f"({load['added'] / max(load['total'], 1e-9):.0f} rows/s)")
         print(f"  {'; '.join(figures['notes'])}")
-        export = figures["export"]
+        export = figures.get("export", {"status": "not measured"})
         if export["status"] == 200:
             print(f"  export CSV (supervisor, once): {export['seconds']:.1f} s, {export['rows']:,} rows, "
                   f"{export['bytes'] / 1e6:.0f} MB, memory +{export['growth_mb']:.0f} MB ({export['how']}), "
                   f"{export['queries']} queries")
         else:
             print(f"  export CSV: !!! {export['status']}")
-        intake = figures["intake"]
+        intake = figures.get("intake")
+        if intake is None:
+            print("  intake: not measured")
+            continue
         print(f"  intake: {intake['count']} x register_entry, {intake['count'] / intake['seconds']:.1f} entries/s"
-              + (f", {intake['queries']:.1f} queries each" if intake["queries"] else ""))
-        sweep = figures["sweep"]
+              + (f", {intake['queries']:.1f} queries each" if intake["queries"] else "")
+              + (f"; database time by statement: {intake['slowest']}" if intake.get("slowest") else ""))
+        sweep = figures.get("sweep")
+        if sweep is None:
+            print("  sweep: not measured")
+            continue
         runs = "; ".join(
             f"{'first' if number == 1 else 'second'} {run['seconds']:.1f} s, {run['queries'].total} queries, "
             f"{run['notices']} notices, {run['result'].sent} sent" for number, run in enumerate(sweep["runs"], 1))
@@ -929,7 +945,11 @@ def main():
         counts = dict(Correspondence.objects.values_list("status").annotate(n=Count("pk")))
         print(f"  statuses: {', '.join(f'{status} {n:,}' for status, n in sorted(counts.items()))}; overdue "
               f"{Correspondence.objects.overdue(timezone.now()).count():,}", flush=True)
-        measure_size(size, users, categories, officer_code, results)
+        try:
+            measure_size(size, users, categories, officer_code, results)
+        except KeyboardInterrupt:
+            print(f"  interrupted: the figures of {size:,} entries so far are reported", flush=True)
+            break
         print(f"  ({time.perf_counter() - size_started:.0f} s for this size)", flush=True)
     print_final(results, loads)
     print(f"\n{time.perf_counter() - started:.0f} s in all")

@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from wagtail_correspondence import roles
 from wagtail_correspondence.models import Confidentiality, Correspondence, Department, Direction

@@ -123,3 +123,55 @@ def test_only_the_rows_written_get_a_title_weight_and_the_average_is_kept():
     # set from the kept average, not from one read again.
     assert norms["1"][0] == 1.0
     assert norms["50"][0] == pytest.approx(average / norms["50"][1])
+
+
+def test_register_search_matches_through_the_gin_indexes():
+    """index_matches on PostgreSQL: a subquery on the index table that matches the title, body
+    and autocomplete vectors one by one, each served by its GIN index (Wagtail's own query,
+    ``title || body @@ query``, can use none and reads the whole table)."""
+    objects = [
+        Correspondence(pk=1, reference="IN-2026-000001", subject="Refund of your premium", body=""),
+        Correspondence(pk=2, reference="IN-2026-000002", subject="Address change", body="Please refund it"),
+        Correspondence(pk=3, reference="IN-2026-000003", subject="Refunds, twice", body=""),
+        Correspondence(pk=4, reference="IN-2026-000004", subject="Invoice", body=HOSTILE),
+    ]
+    Correspondence.objects.using(DB).bulk_create(objects)
+    ours = index("ours")
+    ours.add_items(Correspondence, objects)
+
+    def found(word):
+        query = search_backend.index_matches(Correspondence, word, backend=ours.backend, using=DB)
+        if query is None:
+            return None
+        return set(Correspondence.objects.using(DB).filter(query).values_list("pk", flat=True))
+
+    assert found("refund") == {1, 2, 3}  # stems: refunds
+    assert found("Refu") == {1, 3}  # a word beginning, in the autocomplete fields (subject)
+    assert found("the") is None  # a stop word: left out, not "no match"
+    # Reference numbers are not words for the index ("IN-2026-000004" becomes "in", "-2026",
+    # "-000004"): register_access.search_entries matches them as identifiers.
+    assert found("'); DELETE") is not None and found("invoice") == {4}
+
+    with connections[DB].cursor() as cursor:
+        for column in ("title", "body", "autocomplete"):
+            cursor.execute(f"CREATE INDEX {TABLE}_{column}_gin_test ON {TABLE} USING gin ({column})")
+        # Many entries of the same kind, none with the word: the planner now has a reason to
+        # prefer the word's GIN indexes over the content type's index.
+        from modelsearch.utils import get_content_type_pk
+
+        cursor.execute(f"INSERT INTO {TABLE} (content_type_id, object_id, title, autocomplete, body) "
+                       f"SELECT %s, 'filler' || n, to_tsvector('simple', 'filler ' || n), "
+                       f"to_tsvector('simple', 'filler'), to_tsvector('simple', 'other words') "
+                       f"FROM generate_series(1, 20000) AS n", [get_content_type_pk(Correspondence)])
+        cursor.execute(f"ANALYZE {TABLE}")
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            query = search_backend.index_matches(Correspondence, "refund", backend=ours.backend, using=DB)
+            sql, params = Correspondence.objects.using(DB).filter(query).values("pk").query.get_compiler(DB).as_sql()
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("SET enable_seqscan = on")
+    for column in ("title", "body", "autocomplete"):
+        assert f"{TABLE}_{column}_gin_test" in plan, plan
+    Correspondence.objects.using(DB).filter(pk__in=[1, 2, 3, 4]).delete()

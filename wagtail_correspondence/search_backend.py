@@ -22,7 +22,7 @@ writing objects into the index differs, in two ways, both measured in docs/perfo
 import time
 
 from django.contrib.postgres.search import SearchVector
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import TextField, Value
 from django.db.models.sql.subqueries import InsertQuery
 
@@ -180,3 +180,66 @@ def _postgres_backend_class():
 
     _classes["backend"] = FlatCostPostgresSearchBackend
     return FlatCostPostgresSearchBackend
+
+
+SEARCH_CANDIDATES = 10_000
+
+
+def index_matches(model, word, *, backend=None, using="default"):
+    """A ``Q`` on ``pk`` for the ``model`` objects the search index finds for one ``word`` (the
+    word or its stem, or a word beginning with it in the autocomplete fields), or ``None`` for
+    a word the index leaves out, such as a stop word.
+
+    On the database backends the ``Q`` holds a subquery: every match, no list of ids in Python
+    and no limit, so that the caller's own filters (a user's scope) decide what is shown. On
+    other backends (Elasticsearch, OpenSearch) it holds at most ``SEARCH_CANDIDATES`` ids.
+
+    On PostgreSQL the title, body and autocomplete vectors are matched separately, each
+    through its own GIN index; Wagtail's own query matches ``title || body``, which no index
+    serves, and reads the whole index table on every search."""
+    from django.db.models import Q
+
+    if backend is None:
+        from wagtail.search.backends import get_search_backend
+
+        backend = get_search_backend()
+    found = backend.search(word, model.objects.all(), order_by_relevance=False)
+    beginnings = backend.autocomplete(word, model.objects.all())
+    if connections[using].vendor == "postgresql" and isinstance(backend, _postgres_backend_class()):
+        return _postgres_matches(backend, model, found.query_compiler, beginnings.query_compiler, using)
+    if hasattr(found, "get_queryset"):  # Wagtail's SQLite and MySQL backends: subqueries as well
+        return Q(pk__in=found.get_queryset().order_by().values("pk")) | Q(
+            pk__in=beginnings.get_queryset().order_by().values("pk"))
+    return Q(pk__in=[obj.pk for obj in found[:SEARCH_CANDIDATES]]) | Q(
+        pk__in=[obj.pk for obj in beginnings[:SEARCH_CANDIDATES]])
+
+
+def _match(column, query):
+    """``column @@ query``, whatever field class the index model was given for ``column``."""
+    from django.db.models import BooleanField, F, Func
+
+    return Func(F(column), query, template="(%(expressions)s)", arg_joiner=" @@ ", output_field=BooleanField())
+
+
+def _postgres_matches(backend, model, words_compiler, beginnings_compiler, using):
+    from django.db.models import BigIntegerField, Q
+    from django.db.models.functions import Cast
+    from django.db.models.sql import Query
+    from modelsearch.backends.database.postgres.postgres import IndexEntry
+    from modelsearch.utils import get_content_type_pk
+
+    words = words_compiler.build_tsquery(words_compiler.query, config=words_compiler.get_config(backend))
+    beginnings = beginnings_compiler.build_tsquery(beginnings_compiler.query,
+                                                   config=beginnings_compiler.get_config(backend))
+    # A stop word makes an empty query, which would match nothing: the word is left out.
+    database = connections[using]
+    sql_compiler = Query(None).get_compiler(connection=database)
+    sql, params = words.resolve_expression(Query(None)).as_sql(sql_compiler, database)
+    with database.cursor() as cursor:
+        cursor.execute(f"SELECT numnode({sql})", params)
+        if not cursor.fetchone()[0]:
+            return None
+    matching = (IndexEntry.objects.using(using).filter(content_type_id=get_content_type_pk(model))
+                .filter(Q(_match("title", words)) | Q(_match("body", words)) | Q(_match("autocomplete", beginnings)))
+                .annotate(object_pk=Cast("object_id", BigIntegerField())).values("object_pk"))
+    return Q(pk__in=matching)

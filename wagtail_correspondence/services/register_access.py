@@ -7,11 +7,16 @@ scope. Strictly confidential entries also need ``view_confidential_correspondenc
 the user is their assignee or registered them.
 """
 
+import logging
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from ..conf import get_setting
 from ..models import Confidentiality, Correspondence, Department
+
+logger = logging.getLogger(__name__)
 
 APP = "wagtail_correspondence"
 VIEW = f"{APP}.view_correspondence"
@@ -111,27 +116,37 @@ SEARCHED_FIELDS = ["reference", "subject", "body", "sender_name", "sender_organi
                    "customer_id", "external_reference"]
 
 
-def search_entries(queryset, query, limit=5000):
-    """Entries of ``queryset`` matching ``query``, for the admin and the API alike: those
-    where every word appears in one of ``SEARCHED_FIELDS``, plus those Wagtail's search
-    backend finds (stemming, relevance). The backend searches all entries and only proposes
-    candidates, so search never widens the scope of ``queryset``; the word match keeps new
-    entries findable before the search index has caught up."""
+def search_entries(queryset, query):
+    """Entries of ``queryset`` matching ``query``, for the admin, the API and exports alike:
+    every word must be found, by the search index (words and their stems, word beginnings,
+    ``search_backend.index_matches``) or, for entries changed in the last
+    ``SEARCH_INDEX_LAG_MINUTES``, which the index may not have caught up with yet, as text in
+    one of ``SEARCHED_FIELDS``. The index only answers which entries match; ``queryset``
+    (the user's scope and filters) decides which of them are shown, so search never widens a
+    scope and never stops at the first few thousand matches of the whole register."""
+    from django.utils import timezone
+
+    from ..search_backend import index_matches
+
     words = (query or "").split()[:10]
     if not words:
         return queryset
-    every_word = Q()
+    since = timezone.now() - timedelta(minutes=get_setting("REGISTER")["SEARCH_INDEX_LAG_MINUTES"])
     for word in words:
-        any_field = Q()
+        as_text = Q()
         for name in SEARCHED_FIELDS:
-            any_field |= Q(**{f"{name}__icontains": word})
-        every_word &= any_field
-    from wagtail.search.backends import get_search_backend
-
-    try:
-        found = get_search_backend().search(" ".join(words), Correspondence.objects.only("pk"),
-                                            order_by_relevance=False)
-        candidates = [entry.pk for entry in found[:limit]]
-    except Exception:  # noqa: BLE001 - an unavailable search backend must not break the list
-        candidates = []
-    return queryset.filter(every_word | Q(pk__in=candidates))
+            as_text |= Q(**{f"{name}__icontains": word})
+        try:
+            indexed = index_matches(Correspondence, word)
+        except Exception:  # noqa: BLE001 - an unavailable search backend must not break the list
+            logger.exception("The search backend failed; searching %r as text in every entry", word)
+            queryset = queryset.filter(as_text)
+            continue
+        # Reference numbers and customer ids are not words to the index: they are matched
+        # as typed or in capitals, references by their beginning (all through their indexes).
+        as_identifier = (Q(reference__startswith=word) | Q(reference__startswith=word.upper())
+                         | Q(customer_id=word) | Q(customer_id=word.upper()))
+        if indexed is None:  # a word the index leaves out (a stop word)
+            continue
+        queryset = queryset.filter(indexed | as_identifier | (Q(updated_at__gte=since) & as_text))
+    return queryset
