@@ -800,3 +800,29 @@ def test_the_periodic_task(entry):
     assert result.return_value == "checked 1 open entries, 4 new notices, 4 emails sent"
     assert sla_sweep_task.enqueue().return_value == "checked 1 open entries, 0 new notices, 0 emails sent"
     assert len(mail.outbox) == 4
+
+
+def test_a_sweep_reads_people_once_not_per_entry(officer, make_user, policy):
+    """The sweep's queries do not grow with the entries it checks: departments, their members
+    and supervisors are read once per sweep (they were read again for every unassigned entry,
+    6,716 of 6,805 queries in a steady-state sweep of 21,000 entries)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    desk = Department.add_root(name="Desk", code="desk")
+    desk.members.add(make_user("ann"), make_user("bert"))
+
+    def steady_sweep_queries(count):
+        for _ in range(count):
+            register(officer, department=desk)
+        sla.sweep(now=at(3, 2, 14))  # the 50% reminders of the new entries
+        with CaptureQueriesContext(connection) as queries:
+            result = sla.sweep(now=at(3, 2, 15))  # nothing new: the steady state
+        assert result.created == 0
+        return len(queries.captured_queries), result.checked
+
+    few, checked_few = steady_sweep_queries(3)
+    many, checked_many = steady_sweep_queries(12)
+    assert (checked_few, checked_many) == (3, 15)
+    assert many == few, (few, many)
+    assert notices()[0][3] == ("ann@example.org", "bert@example.org")

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -130,7 +131,7 @@ class DepartmentTree:
     def __init__(self):
         self.departments = {department.pk: department
                             for department in Department.objects.select_related("supervisor", "calendar")}
-        self._lineages, self._calendars = {}, {}
+        self._lineages, self._calendars, self._members = {}, {}, None
 
     def lineage(self, department_id):
         if department_id not in self._lineages:
@@ -138,6 +139,17 @@ class DepartmentTree:
             ancestors = [other for other in self.departments.values() if department.path.startswith(other.path)]
             self._lineages[department_id] = sorted(ancestors, key=lambda other: -other.depth)
         return self._lineages[department_id]
+
+    def members(self, department_id):
+        """The members of a department; every department's, read in one query on first use."""
+        if self._members is None:
+            self._members = defaultdict(list)
+            through = Department.members.through
+            users = {user.pk: user for user in get_user_model().objects.filter(
+                pk__in=through.objects.values("user_id"))}
+            for department_id_, user_id in through.objects.values_list("department_id", "user_id"):
+                self._members[department_id_].append(users[user_id])
+        return self._members.get(department_id, [])
 
     def calendar(self, department_id):
         if department_id not in self._calendars:
@@ -182,12 +194,14 @@ def _escalation_target(entry, level, tree=None):
     return department, ([department.supervisor] if department.supervisor_id else [])
 
 
-def _worker_recipients(entry):
+def _worker_recipients(entry, tree=None):
     if entry.assignee_id:
         return _emails([entry.assignee])
     if entry.department_id:
         if entry.department.email:
             return [entry.department.email]
+        if tree is not None and entry.department_id in tree.departments:
+            return _emails(tree.members(entry.department_id))
         return _emails(entry.department.members.all())
     return []
 
@@ -205,9 +219,9 @@ def notices_due(entry, now=None, tree=None):
         fraction = elapsed_fraction(entry, now, tree)
         reached = [percentage for percentage in sla.reminder_percentages if fraction * 100 >= percentage]
         if reached:
-            notices.append((SlaNoticeKind.REMINDER, max(reached), _worker_recipients(entry)))
+            notices.append((SlaNoticeKind.REMINDER, max(reached), _worker_recipients(entry, tree)))
         return notices
-    notices.append((SlaNoticeKind.OVERDUE, 0, _worker_recipients(entry)))
+    notices.append((SlaNoticeKind.OVERDUE, 0, _worker_recipients(entry, tree)))
     overdue_for = calendar.between(entry.due_at, now)
     levels = 1 + int(overdue_for // (sla.escalation_interval_hours * 3600))
     for level in range(1, levels + 1):
