@@ -245,6 +245,25 @@ def test_each_bar_opens_the_list_of_exactly_its_entries(client, supervisor, depa
     assert all(entry.reference in listed for entry in ours) and old.reference not in listed
 
 
+def test_on_time_share_counts_answers_by_their_deadline_per_week(supervisor, departments):
+    """Counted by the database (not read row by row): per department, the answered entries
+    (responded, or closed) and those answered by their deadline, in the weeks shown."""
+    now = timezone.now()
+    entries = [register(supervisor, departments["billing"], subject=f"Entry {n}") for n in range(5)]
+    on_time, late, closed_on_time, open_, no_deadline = entries
+    Correspondence.objects.filter(pk=on_time.pk).update(due_at=now + timedelta(days=1), responded_at=now)
+    Correspondence.objects.filter(pk=late.pk).update(due_at=now - timedelta(days=1), responded_at=now)
+    Correspondence.objects.filter(pk=closed_on_time.pk).update(due_at=now + timedelta(hours=1), closed_at=now)
+    Correspondence.objects.filter(pk=open_.pk).update(due_at=now + timedelta(days=1))
+    Correspondence.objects.filter(pk=no_deadline.pk).update(due_at=None, responded_at=now)
+    older = register(supervisor, departments["billing"], subject="Nine weeks ago")
+    Correspondence.objects.filter(pk=older.pk).update(registered_at=now - timedelta(weeks=9), responded_at=now,
+                                                      due_at=now - timedelta(weeks=8))
+    rows = {row["department"].code: row for row in DepartmentVolumesPanel(supervisor).get_context_data()["rows"]}
+    assert rows["billing"]["total"] == 5 and rows["billing"]["answered"] == 3
+    assert rows["billing"]["compliance"] == 67  # 2 of 3 by their deadline
+
+
 def test_the_date_range_is_whole_weeks_and_bounded():
     today = datetime(2026, 12, 5).date()  # a Saturday
     first, last, error = volume_range({}, today)

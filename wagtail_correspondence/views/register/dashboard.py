@@ -5,7 +5,8 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Q
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -122,20 +123,26 @@ class DepartmentVolumesPanel(RegisterPanel):
         self.params = params or {}
 
     def volumes(self, first, last):
+        """Counted by the database, per department and week: at a million entries eight weeks
+        hold some fifty thousand, too many to read into Python on every visit."""
         since = timezone.make_aware(datetime.combine(first, time.min))
         until = timezone.make_aware(datetime.combine(last + timedelta(days=7), time.min))
-        entries = access.visible_entries(self.user).filter(
-            direction=Direction.INBOUND, registered_at__gte=since, registered_at__lt=until,
-            department__isnull=False).values_list("department_id", "registered_at", "due_at", "responded_at",
-                                                  "closed_at")
+        answered_on_time = Q(due_at__isnull=False, done_at__isnull=False, done_at__lte=F("due_at"))
+        rows = (access.visible_entries(self.user)
+                .filter(direction=Direction.INBOUND, registered_at__gte=since, registered_at__lt=until,
+                        department__isnull=False)
+                .annotate(week=TruncWeek("registered_at"), done_at=Coalesce("responded_at", "closed_at"))
+                .values("department_id", "week").order_by()
+                .annotate(total=Count("pk"), answered=Count("pk", filter=Q(due_at__isnull=False, done_at__isnull=False)),
+                          on_time=Count("pk", filter=answered_on_time)))
         volumes = defaultdict(lambda: defaultdict(int))
         answered = defaultdict(lambda: [0, 0])  # on time, answered
-        for department_id, registered_at, due_at, responded_at, closed_at in entries:
-            volumes[department_id][_week_start(timezone.localtime(registered_at).date())] += 1
-            done = responded_at or closed_at
-            if done and due_at:
-                answered[department_id][1] += 1
-                answered[department_id][0] += done <= due_at
+        for row in rows:
+            week = row["week"]
+            week = (timezone.localtime(week) if timezone.is_aware(week) else week).date()
+            volumes[row["department_id"]][_week_start(week)] += row["total"]
+            answered[row["department_id"]][0] += row["on_time"]
+            answered[row["department_id"]][1] += row["answered"]
         return volumes, answered
 
     def get_context_data(self, parent_context=None):
