@@ -60,8 +60,16 @@ def csv_cells(content):
 
 
 def xlsx_cells(content):
+    """Every cell, its text as a spreadsheet program shows it: openpyxl leaves OOXML's escapes
+    of control characters (``_x000D_`` for a carriage return) in inline strings as they are."""
+    from openpyxl.utils.escape import unescape
+
     sheet = openpyxl.load_workbook(io.BytesIO(content)).active
-    return [cell for row in sheet.iter_rows() for cell in row]
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    for cell in cells:
+        if isinstance(cell.value, str) and "_x" in cell.value:
+            cell.value = unescape(cell.value)
+    return cells
 
 
 def assert_every_cell_quoted(content):

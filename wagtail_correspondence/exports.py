@@ -14,7 +14,9 @@ amount stays a number; the text "-5" typed by a customer is text and is quoted.
 import csv
 import datetime
 import decimal
+import tempfile
 
+from django.http import FileResponse
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from wagtail.admin.views.mixins import Echo, SpreadsheetExportMixin
 
@@ -29,8 +31,8 @@ def neutralise(value):
 
 
 def xml_safe(value):
-    """Text without the control characters XML (and so XLSX) cannot hold; openpyxl would
-    refuse the whole export over one of them."""
+    """Text without the control characters XML (and so XLSX) cannot hold: the workbook would
+    not open over one of them."""
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
@@ -47,19 +49,62 @@ class FormulaSafeExportMixin(SpreadsheetExportMixin):
     def get_heading(self, queryset, field):
         return neutralise(xml_safe(super().get_heading(queryset, field)))
 
-    def generate_xlsx_row(self, worksheet, row_dict, date_format=None):
-        for cell in super().generate_xlsx_row(worksheet, row_dict, date_format=date_format):
-            if isinstance(cell.value, str):
-                # openpyxl guesses a type from the text: "=..." a formula, "#N/A" an error.
-                cell.data_type = "s"
-            yield cell
+    # Rows are read from the database this many at a time, and not kept: an export of a
+    # million register entries holds one chunk in memory, not a million model instances.
+    export_chunk_size = 2000
+
+    def export_rows(self, queryset):
+        if hasattr(queryset, "iterator"):
+            return queryset.iterator(chunk_size=self.export_chunk_size)
+        return queryset  # some views (the audit log) hand over a list
 
     def stream_csv(self, queryset):
-        # As Wagtail's, with every cell quoted.
+        # As Wagtail's, with every cell quoted, and the rows not cached by the queryset.
         writer = csv.DictWriter(Echo(), fieldnames=self.list_export, quoting=csv.QUOTE_ALL)
         yield writer.writerow({field: self.get_heading(queryset, field) for field in self.list_export})
-        for item in queryset:
+        for item in self.export_rows(queryset):
             yield self.write_csv_row(writer, self.to_row_dict(item))
+
+    def write_xlsx(self, queryset, output):
+        """The workbook through XlsxWriter in constant-memory mode: each row is written to disk
+        as it comes, with its text inline. (openpyxl, even write-only, keeps every distinct
+        text of the sheet in memory, some 2 KB a register entry.) Text is always written as
+        text, never as a formula, a number or a link."""
+        import xlsxwriter
+        from wagtail.admin.views.mixins import ExcelDateFormatter
+
+        workbook = xlsxwriter.Workbook(output, {"constant_memory": True, "strings_to_formulas": False,
+                                                "strings_to_numbers": False, "strings_to_urls": False})
+        worksheet = workbook.add_worksheet("Sheet1")
+        dates = workbook.add_format({"num_format": ExcelDateFormatter().get()})
+        for column, field in enumerate(self.list_export):
+            worksheet.write_string(0, column, str(self.get_heading(queryset, field)))
+        for row, item in enumerate(self.export_rows(queryset), start=1):
+            for column, (field, value) in enumerate(self.to_row_dict(item).items()):
+                self._write_xlsx_cell(worksheet, row, column, self.preprocess_field_value(
+                    field, value, self.FORMAT_XLSX), dates)
+        workbook.close()
+
+    @staticmethod
+    def _write_xlsx_cell(worksheet, row, column, value, dates):
+        if value is None or value == "":
+            return
+        if isinstance(value, bool):
+            worksheet.write_boolean(row, column, value)
+        elif isinstance(value, (int, float, decimal.Decimal)):
+            worksheet.write_number(row, column, value)
+        elif isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+            worksheet.write_datetime(row, column, value, dates)
+        else:
+            worksheet.write_string(row, column, str(value))
+
+    def write_xlsx_response(self, queryset):
+        # The workbook goes to a temporary file, not to memory, and is sent from there.
+        output = tempfile.TemporaryFile()
+        self.write_xlsx(queryset, output)
+        output.seek(0)
+        return FileResponse(output, as_attachment=True, filename=f"{self.get_filename()}.xlsx",
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def formula_safe_csv_writer(handle, fieldnames):

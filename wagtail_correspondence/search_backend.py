@@ -170,10 +170,11 @@ def _postgres_backend_class():
             if average is None and sample:  # an unlucky sample: every row, once
                 cursor.execute(f"SELECT avg(length(title)) FROM {table} WHERE length(title) > 0")
                 average = cursor.fetchone()[0]
-            if average is None:
-                return None
-            _averages[alias] = (float(average), time.monotonic())
-            return float(average)
+            # Kept even when no row has a title (a register's entries have none): not keeping
+            # "none" made every insert scan the whole table again.
+            average = float(average) if average is not None else None
+            _averages[alias] = (average, time.monotonic())
+            return average
 
     class FlatCostPostgresSearchBackend(PostgresSearchBackend):
         index_class = FlatCostPostgresIndex
