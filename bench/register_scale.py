@@ -729,6 +729,10 @@ def pages_for(user, code, label):
     api_list = reverse("wagtail_correspondence_api:correspondence-list")
     visible = register_entry_policy.scope(user, "view", Correspondence.objects.all()).count()
     last_page = max(1, math.ceil(visible / PAGE))
+    # Where lists count only up to EXACT_COUNT_LIMIT, the admin offers pages up to there.
+    cap = get_setting("REGISTER").get("EXACT_COUNT_LIMIT")
+    if cap:
+        last_page = min(last_page, max(1, math.ceil(cap / PAGE)))
     return visible, [
         ("admin list", admin_list),
         ("admin ?q=refund", f"{admin_list}?q=refund"),
@@ -738,6 +742,7 @@ def pages_for(user, code, label):
         ("api ?q=refund", f"{api_list}?q=refund"),
         (f"api ?department={code}", f"{api_list}?department={code}"),
         ("api late page", None),  # worked out from the first page's answer
+        ("api ?offset= near the end", f"{api_list}?offset={max(0, visible - PAGE)}"),
         ("dashboard /admin/", "/admin/"),
     ]
 
