@@ -293,6 +293,22 @@ def test_dashboard_panels_count_my_work(client, officer, departments):
     assert entry.reference in notices and "Overdue" in notices
 
 
+def test_my_notices_name_me_exactly_and_only_for_entries_i_see(client, officer, supervisor, departments):
+    from wagtail_correspondence.models import SlaNotice, SlaNoticeKind
+
+    mine = register(supervisor, subject="Mine", department=departments["complaints"])
+    hidden = register(supervisor, subject="Not for me", department=departments["legal"])
+    lookalike = register(supervisor, subject="Look-alike", department=departments["complaints"])
+    address = officer.email
+    for entry, recipients in ((mine, [address.upper()]), (hidden, [address]), (lookalike, ["jo" + address])):
+        SlaNotice.objects.create(correspondence=entry, kind=SlaNoticeKind.OVERDUE, level=0, cycle=0,
+                                 recipients=recipients, due_at=entry.registered_at)
+    client.force_login(officer)
+    notices = re.search(r"data-my-notices>(.*?)</ul>", client.get("/admin/").content.decode(), re.S).group(1)
+    assert mine.reference in notices
+    assert hidden.reference not in notices and lookalike.reference not in notices
+
+
 # The register and the letters --------------------------------------------------------
 
 @pytest.fixture

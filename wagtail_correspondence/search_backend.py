@@ -187,19 +187,18 @@ SEARCH_CANDIDATES = 10_000
 
 
 def index_matches(model, word, *, backend=None, using="default"):
-    """A ``Q`` on ``pk`` for the ``model`` objects the search index finds for one ``word`` (the
-    word or its stem, or a word beginning with it in the autocomplete fields), or ``None`` for
-    a word the index leaves out, such as a stop word.
+    """Which ``model`` objects the search index finds for one ``word`` (the word or its stem,
+    or a word beginning with it in the autocomplete fields): a list of querysets of primary
+    keys (``values("pk")``) for a caller to unite with its own and use in ``pk__in``, or
+    ``None`` for a word the index leaves out, such as a stop word.
 
-    On the database backends the ``Q`` holds a subquery: every match, no list of ids in Python
-    and no limit, so that the caller's own filters (a user's scope) decide what is shown. On
-    other backends (Elasticsearch, OpenSearch) it holds at most ``SEARCH_CANDIDATES`` ids.
+    On the database backends these are subqueries: every match, no list of ids in Python and
+    no limit, so that the caller's own filters (a user's scope) decide what is shown. On other
+    backends (Elasticsearch, OpenSearch) they hold at most ``SEARCH_CANDIDATES`` ids each.
 
     On PostgreSQL the title, body and autocomplete vectors are matched separately, each
     through its own GIN index; Wagtail's own query matches ``title || body``, which no index
     serves, and reads the whole index table on every search."""
-    from django.db.models import Q
-
     if backend is None:
         from wagtail.search.backends import get_search_backend
 
@@ -209,10 +208,9 @@ def index_matches(model, word, *, backend=None, using="default"):
     if connections[using].vendor == "postgresql" and isinstance(backend, _postgres_backend_class()):
         return _postgres_matches(backend, model, found.query_compiler, beginnings.query_compiler, using)
     if hasattr(found, "get_queryset"):  # Wagtail's SQLite and MySQL backends: subqueries as well
-        return Q(pk__in=found.get_queryset().order_by().values("pk")) | Q(
-            pk__in=beginnings.get_queryset().order_by().values("pk"))
-    return Q(pk__in=[obj.pk for obj in found[:SEARCH_CANDIDATES]]) | Q(
-        pk__in=[obj.pk for obj in beginnings[:SEARCH_CANDIDATES]])
+        return [results.get_queryset().order_by().values("pk") for results in (found, beginnings)]
+    return [model.objects.filter(pk__in=[obj.pk for obj in results[:SEARCH_CANDIDATES]]).order_by().values("pk")
+            for results in (found, beginnings)]
 
 
 def _match(column, query):
@@ -240,7 +238,6 @@ def _postgres_matches(backend, model, words_compiler, beginnings_compiler, using
         cursor.execute(f"SELECT numnode({sql})", params)
         if not cursor.fetchone()[0]:
             return None
-    matching = (IndexEntry.objects.using(using).filter(content_type_id=get_content_type_pk(model))
-                .filter(Q(_match("title", words)) | Q(_match("body", words)) | Q(_match("autocomplete", beginnings)))
-                .annotate(object_pk=Cast("object_id", BigIntegerField())).values("object_pk"))
-    return Q(pk__in=matching)
+    return [IndexEntry.objects.using(using).filter(content_type_id=get_content_type_pk(model))
+            .filter(Q(_match("title", words)) | Q(_match("body", words)) | Q(_match("autocomplete", beginnings)))
+            .annotate(object_pk=Cast("object_id", BigIntegerField())).order_by().values("object_pk")]

@@ -148,6 +148,8 @@ class SlaNotice(models.Model):
         verbose_name = _("SLA notice")
         verbose_name_plural = _("SLA notices")
         ordering = ["created_at", "pk"]
+        # The dashboard reads the latest notices of the last days
+        indexes = [models.Index(fields=["created_at"], name="sla_notice_created_at")]
         constraints = [models.UniqueConstraint(fields=["correspondence", "kind", "level", "cycle"],
                                                name="unique_sla_notice")]
 

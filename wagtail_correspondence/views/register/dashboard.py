@@ -55,10 +55,15 @@ class MyWorkPanel(RegisterPanel):
         email = (self.user.email or "").lower()
         if not email:
             return []
-        recent = (SlaNotice.objects.filter(created_at__gte=now - timedelta(days=days),
-                                           correspondence__in=access.visible_entries(self.user))
+        # The notices that name the address (a text match narrows them in the database; the
+        # exact address is checked here), then only those of entries the user may see: testing
+        # every recent notice against the user's scope cost a third of a second at a million.
+        recent = (SlaNotice.objects.filter(created_at__gte=now - timedelta(days=days), recipients__icontains=email)
                   .select_related("correspondence").order_by("-created_at")[:200])
-        return [notice for notice in recent if email in (address.lower() for address in notice.recipients)][:limit]
+        mine = [notice for notice in recent if email in (address.lower() for address in notice.recipients)]
+        visible = set(access.visible_entries(self.user).filter(
+            pk__in={notice.correspondence_id for notice in mine}).values_list("pk", flat=True))
+        return [notice for notice in mine if notice.correspondence_id in visible][:limit]
 
 
 def _week_start(day):
