@@ -247,3 +247,60 @@ def test_exports_stream_rows_without_holding_them(client, people, org, spreadshe
     peak_of_export(300)  # the first export loads templates, URLs and libraries
     small, large = peak_of_export(300), peak_of_export(3000)
     assert large - small < 1_000_000, (small, large)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "postgres"])
+def test_a_count_that_takes_too_long_is_given_up_on_postgresql(settings):
+    """PostgreSQL cancels the count after COUNT_TIME_LIMIT_MS; the setting of the connection
+    is as it was afterwards, and the connection still works."""
+    from django.db import connections
+
+    from wagtail_correspondence.services.register_access import UNCOUNTED, capped_count
+
+    Correspondence.objects.using("postgres").bulk_create(
+        Correspondence(reference=f"P-{number}", subject="x", direction=Direction.INBOUND) for number in range(5))
+    slow = Correspondence.objects.using("postgres").extra(where=["pg_sleep(0.05) IS NOT NULL"])
+    with connections["postgres"].cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        before = cursor.fetchone()[0]
+    assert capped_count(slow) is UNCOUNTED  # 5 rows x 50 ms > 100 ms
+    assert capped_count(Correspondence.objects.using("postgres").all()) == 5
+    settings.WAGTAIL_CORRESPONDENCE = {**getattr(settings, "WAGTAIL_CORRESPONDENCE", {}),
+                                       "REGISTER": {"COUNT_TIME_LIMIT_MS": 0}}
+    assert capped_count(slow) == 5  # no time limit
+    with connections["postgres"].cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == before
+    Correspondence.objects.using("postgres").all().delete()
+
+
+def test_pages_without_a_total_when_counting_takes_too_long(client, people, entries, monkeypatch):
+    """Simulated here (the tests' database is SQLite, which has no time limit): capped_count
+    answers UNCOUNTED. The admin reads one entry more than a page to know whether another
+    follows, and says the total once the last page is reached; the API's count is null."""
+    from wagtail_correspondence.modeladmin import CorrespondenceAdmin
+    from wagtail_correspondence.services import register_access
+
+    monkeypatch.setattr(register_access, "capped_count", lambda queryset: register_access.UNCOUNTED)
+    monkeypatch.setattr("wagtail_correspondence.modeladmin.access.capped_count",
+                        lambda queryset: register_access.UNCOUNTED)
+    monkeypatch.setattr("wagtail_correspondence.api.pagination.capped_count", lambda queryset: register_access.UNCOUNTED)
+    monkeypatch.setattr(CorrespondenceAdmin, "list_per_page", 10)
+    client.force_login(people["officer"])  # 32 entries: pages of 10, 10, 10, 2
+    seen = []
+    for page in range(1, 5):
+        response, _ = admin_list(client, p=page)
+        text = response.content.decode()
+        seen += shown(response)
+        if page < 4:
+            assert "More than %d register entries" % (page * 10) in text and "of 4" not in text
+            assert f"?p={page + 1}" in text
+        else:
+            assert "32 register entries" in text and "?p=5" not in text
+    assert seen == in_list_order(register_access.visible_entries(people["officer"]))
+    response, _ = admin_list(client, p=9)  # past the end: the first page
+    assert shown(response) == seen[:10]
+    page = client.get(API, {"limit": 5}).json()
+    assert page["count"] is None and page["next"]
+    numbered = client.get(API, {"limit": 5, "offset": 30}).json()
+    assert numbered["count"] is None and len(numbered["results"]) == 2 and numbered["next"] is None

@@ -182,6 +182,9 @@ DEFAULTS = {
         # Lists count matching entries exactly up to this many and say "more than" beyond: an
         # exact count of a million rows costs a scan on every page.
         "EXACT_COUNT_LIMIT": 10_000,
+        # ...and give up counting after this long on PostgreSQL (a common word searched in a
+        # large scope): the list then shows its pages without a total. 0: no time limit.
+        "COUNT_TIME_LIMIT_MS": 100,
         # Search takes matches from the search index, and word matches from entries changed in
         # the last SEARCH_INDEX_LAG_MINUTES, which the index may not have caught up with yet.
         "SEARCH_INDEX_LAG_MINUTES": 60,

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import lookup_field
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.core.paginator import InvalidPage
+from django.core.paginator import EmptyPage, InvalidPage
 from django.core.exceptions import PermissionDenied
 from django.db.models import Value
 from django.shortcuts import redirect
@@ -305,17 +305,41 @@ class RegisterPaginator(WagtailPaginator):
     """Numbered pages over a count that stops at ``EXACT_COUNT_LIMIT`` (``capped_count``):
     beyond it the list says "more than" and pages through the first entries of that many; the
     filters and the date ranges narrow it from there. An exact count of a large register
-    would cost a full scan on every page."""
+    would cost a full scan on every page. When counting took too long (``UNCOUNTED``), each
+    page reads one entry more than it shows, to know whether another page follows."""
+
+    exact = None
+    known_to_end = True
 
     @cached_property
     def count(self):
         self.exact = access.capped_count(self.object_list)
-        return get_setting("REGISTER")["EXACT_COUNT_LIMIT"] if self.exact is None else self.exact
+        if self.exact is None or self.exact is access.UNCOUNTED:
+            self.known_to_end = False
+            return get_setting("REGISTER")["EXACT_COUNT_LIMIT"]
+        return self.exact
+
+    def page(self, number):
+        self.count  # noqa: B018 - counts first
+        if self.exact is not access.UNCOUNTED:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage(_("That page contains no results"))
+        more = len(rows) > self.per_page
+        # What this page shows of the list: the pages up to here, and one more if it follows.
+        self.__dict__.update(count=bottom + len(rows), num_pages=number + more)
+        self.__dict__.pop("page_range", None)
+        self.known_to_end = not more
+        return self._get_page(rows[:self.per_page], number, self)
 
     @cached_property
     def items_count_label(self):
-        if self.count is not None and self.exact is None:
-            return _("More than %(count)s register entries") % {"count": intcomma(self.count)}
+        if not self.known_to_end:
+            return _("More than %(count)s register entries") % {"count": intcomma(
+                self.count - 1 if self.exact is access.UNCOUNTED else self.count)}
         return ngettext("%(count)s register entry", "%(count)s register entries", self.count) % {
             "count": intcomma(self.count)}
 
@@ -339,7 +363,8 @@ class RegisterIndexView(FormulaSafeExportMixin, CheckedIndexView):
             "object_list": page_obj.object_list,
             "result_count": paginator.count,
             "result_count_label": paginator.items_count_label,
-            "count_is_capped": paginator.exact is None,
+            "count_is_capped": not paginator.known_to_end,
+            "count_timed_out": paginator.exact is access.UNCOUNTED,
             # Only whether the user has any entry at all (the empty state, the filter column).
             "all_count": paginator.count or self.get_base_queryset().exists(),
             "user_can_create": self.permission_helper.user_can_create(self.request.user),

@@ -6,7 +6,8 @@ slower as the register grows. Keyset pages (``?cursor=``, followed through the `
 ``previous`` links) continue from the last entry of the page before, in the list's order
 (newest first); the thousandth page costs what the first does. ``?offset=`` still gives
 numbered pages for clients that were written for them. Either way ``count`` is exact up to
-``count_limit`` entries and ``null`` beyond (``register_access.capped_count``).
+``count_limit`` entries and ``null`` beyond, or when counting took longer than
+``COUNT_TIME_LIMIT_MS`` (``register_access.capped_count``).
 """
 
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
@@ -14,21 +15,23 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from ..conf import get_setting
-from ..services.register_access import capped_count
+from ..services.register_access import UNCOUNTED, capped_count
 
 
 class CountedPages:
     """``count`` and ``count_limit`` beside ``next``, ``previous`` and ``results``."""
 
     def paginated(self, data, next_link, previous_link):
-        return Response({"count": self.count, "count_limit": get_setting("REGISTER")["EXACT_COUNT_LIMIT"],
+        count = None if self.count is UNCOUNTED else self.count
+        return Response({"count": count, "count_limit": get_setting("REGISTER")["EXACT_COUNT_LIMIT"],
                          "next": next_link, "previous": previous_link, "results": data})
 
     @staticmethod
     def counted_schema(schema):
         schema["properties"]["count"] = {
             "type": "integer", "nullable": True, "example": 123,
-            "description": "How many entries match, counted exactly up to count_limit; null when more do"}
+            "description": "How many entries match, counted exactly up to count_limit; null when more do, "
+                           "or when counting took too long"}
         schema["properties"]["count_limit"] = {"type": "integer", "example": 10000}
         schema["required"] = ["count", "count_limit", "results"]
         return schema
@@ -39,9 +42,11 @@ class NumberedRegisterPages(CountedPages, LimitOffsetPagination):
 
     def get_count(self, queryset):
         counted = capped_count(queryset)
-        self.counted = counted
-        # Past the limit the pages go on as far as they are asked for.
-        return counted if counted is not None else self.get_offset(self.request) + (self.limit or 0) + 1
+        self.counted = None if counted is UNCOUNTED else counted
+        # Past the limit (or the time to count) the pages go on as far as they are asked for.
+        if self.counted is None:
+            return self.get_offset(self.request) + (self.limit or 0) + 1
+        return self.counted
 
     def paginate_queryset(self, queryset, request, view=None):
         self.page = super().paginate_queryset(queryset, request, view)

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError, connections, transaction
 from django.db.models import Q
 
 from ..conf import get_setting
@@ -71,13 +72,56 @@ def visible_entries(user, queryset=None):
     return queryset
 
 
+class _Uncounted:
+    """``capped_count``'s answer when counting took longer than ``COUNT_TIME_LIMIT_MS``."""
+
+    def __repr__(self):
+        return "UNCOUNTED"
+
+    def __bool__(self):
+        return True  # there are entries: the count was only too slow to finish
+
+
+UNCOUNTED = _Uncounted()
+
+
 def capped_count(queryset):
     """How many rows ``queryset`` has: exact up to ``REGISTER["EXACT_COUNT_LIMIT"]``, ``None``
     above it. Counting stops at the limit, so a list of a million entries costs what a list of
-    ten thousand does; lists say "more than" instead of a number nobody reads."""
-    limit = get_setting("REGISTER")["EXACT_COUNT_LIMIT"]
-    counted = queryset.order_by()[:limit + 1].count()
+    ten thousand does; lists say "more than" instead of a number nobody reads.
+
+    On PostgreSQL the count is also given ``REGISTER["COUNT_TIME_LIMIT_MS"]``: a search for a
+    common word across a large scope can take longer to count than the page takes to show,
+    and the count is then ``UNCOUNTED`` (the list shows its pages without a total)."""
+    register = get_setting("REGISTER")
+    limit = register["EXACT_COUNT_LIMIT"]
+    counting = queryset.order_by()[:limit + 1]
+    database = connections[queryset.db]
+    if database.vendor == "postgresql" and register["COUNT_TIME_LIMIT_MS"]:
+        counted = _count_within(counting, database, register["COUNT_TIME_LIMIT_MS"])
+    else:
+        counted = counting.count()
+    if counted is UNCOUNTED:
+        return UNCOUNTED
     return counted if counted <= limit else None
+
+
+def _count_within(queryset, database, milliseconds):
+    with transaction.atomic(using=database.alias):
+        with database.cursor() as cursor:
+            cursor.execute("SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
+                           [f"{int(milliseconds)}ms"])
+            before = cursor.fetchone()[0]
+        try:
+            with transaction.atomic(using=database.alias):  # a savepoint: a cancelled count ends only itself
+                return queryset.count()
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != "57014":  # query_canceled
+                raise
+            return UNCOUNTED
+        finally:
+            with database.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [before])
 
 
 def can_view(user, entry):
