@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -209,9 +209,21 @@ class Correspondence(index.Indexed, ClusterableModel):
         # order, keyset pages included; the entries search matches as text because the search
         # index may not have them yet; open entries by deadline (overdue lists, the SLA sweep).
         indexes = [
-            models.Index(F("registered_at").desc(), F("id").desc(), name="register_newest_first"),
+            # On PostgreSQL the index also holds what the scope, the overdue test and the
+            # dashboard's volumes read, so that counts and volumes are answered from the index
+            # alone (at a million entries the volumes took 265 ms reading the table, 46 ms from
+            # the index); databases without covering indexes (SQLite) get the order alone.
+            models.Index(fields=["-registered_at", "-id"], name="register_newest_covering",
+                         include=["department", "assignee", "created_by", "confidentiality", "direction", "status",
+                                  "due_at", "sla_paused_at", "responded_at", "closed_at"]),
             models.Index(fields=["updated_at"], name="register_recently_changed"),
             models.Index(fields=["due_at"], condition=Q(status__in=OPEN_STATUSES), name="register_open_by_deadline"),
+            # The dashboard's "My work": open entries by assignee (with their deadline), and
+            # open entries nobody has, by department.
+            models.Index(fields=["assignee", "due_at"], condition=Q(status__in=OPEN_STATUSES),
+                         name="register_open_by_assignee"),
+            models.Index(fields=["department"], condition=Q(status__in=OPEN_STATUSES, assignee__isnull=True),
+                         name="register_open_unassigned"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["message_id"], condition=~Q(message_id=""), name="unique_message_id"),
