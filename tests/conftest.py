@@ -134,6 +134,28 @@ def make_user(db):
 
 
 @pytest.fixture
+def billing_and_claims(db):
+    """Head office, with Billing and Claims below it (the register's scope tests)."""
+    from wagtail_correspondence.models import Department
+
+    head = Department.add_root(name="Head office", code="head")
+    billing = head.add_child(name="Billing", code="billing")
+    head = Department.objects.get(pk=head.pk)
+    claims = head.add_child(name="Claims", code="claims")
+    return {"billing": billing, "claims": claims}
+
+
+@pytest.fixture
+def billing_officer(billing_and_claims, make_user):
+    """An officer of Billing: Billing's entries in scope, Claims' not."""
+    from wagtail_correspondence import roles
+
+    user = make_user("officer", roles.OFFICERS)
+    billing_and_claims["billing"].members.add(user)
+    return user
+
+
+@pytest.fixture
 def agent(make_user):
     return make_user("agent", roles.AGENTS)
 

@@ -10,25 +10,24 @@ import pytest
 from django.urls import reverse
 
 from wagtail_correspondence import roles
-from wagtail_correspondence.models import Confidentiality, Correspondence, Department, Direction
+from wagtail_correspondence.models import Confidentiality, Correspondence, Direction
 
 API = "/api/correspondence/v1/correspondence/"
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.timezone.utc)
 
 
 @pytest.fixture
-def org(db):
-    head = Department.add_root(name="Head office", code="head")
-    billing = head.add_child(name="Billing", code="billing")
-    head = Department.objects.get(pk=head.pk)
-    claims = head.add_child(name="Claims", code="claims")
-    return {"billing": billing, "claims": claims}
+def org(billing_and_claims):
+    return billing_and_claims
 
 
 @pytest.fixture
-def people(org, make_user):
-    officer = make_user("officer", roles.OFFICERS)
-    org["billing"].members.add(officer)
+def officer(billing_officer):
+    return billing_officer
+
+
+@pytest.fixture
+def people(officer, make_user):
     return {"officer": officer, "sue": make_user("sue", roles.SUPERVISORS)}
 
 

@@ -10,27 +10,20 @@ import pytest
 from django.utils import timezone
 from wagtail.search.backends import get_search_backend
 
-from wagtail_correspondence import roles
-from wagtail_correspondence.models import Correspondence, Department, Direction
+from wagtail_correspondence.models import Correspondence, Direction
 from wagtail_correspondence.services.register_access import search_entries, visible_entries
 
 API = "/api/correspondence/v1/correspondence/"
 
 
 @pytest.fixture
-def org(db):
-    head = Department.add_root(name="Head office", code="head")
-    billing = head.add_child(name="Billing", code="billing")
-    head = Department.objects.get(pk=head.pk)
-    claims = head.add_child(name="Claims", code="claims")
-    return {"billing": billing, "claims": claims}
+def org(billing_and_claims):
+    return billing_and_claims
 
 
 @pytest.fixture
-def officer(org, make_user):
-    user = make_user("officer", roles.OFFICERS)
-    org["billing"].members.add(user)
-    return user
+def officer(billing_officer):
+    return billing_officer
 
 
 def entry(reference, subject, department, body="", indexed=True, age_days=30):

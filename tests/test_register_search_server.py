@@ -16,27 +16,22 @@ import os
 import pytest
 from django.utils import timezone
 
-from wagtail_correspondence import roles, search_backend
-from wagtail_correspondence.models import Correspondence, Department, Direction
+from wagtail_correspondence import search_backend
+from wagtail_correspondence.models import Correspondence, Direction
 from wagtail_correspondence.services.register_access import search_entries, visible_entries
+
 
 SERVER = os.environ.get("TEST_OPENSEARCH_URL", "")
 
 
 @pytest.fixture
-def org(db):
-    head = Department.add_root(name="Head office", code="head")
-    billing = head.add_child(name="Billing", code="billing")
-    head = Department.objects.get(pk=head.pk)
-    claims = head.add_child(name="Claims", code="claims")
-    return {"billing": billing, "claims": claims}
+def org(billing_and_claims):
+    return billing_and_claims
 
 
 @pytest.fixture
-def officer(org, make_user):
-    user = make_user("officer", roles.OFFICERS)
-    org["billing"].members.add(user)
-    return user
+def officer(billing_officer):
+    return billing_officer
 
 
 def old_entry(reference, subject, department):
