@@ -16,14 +16,9 @@ API = "/api/correspondence/v1/correspondence/"
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.timezone.utc)
 
 
-@pytest.fixture
-def org(billing_and_claims):
-    return billing_and_claims
-
-
-@pytest.fixture
-def officer(billing_officer):
-    return billing_officer
+# The department tree and officer of conftest, under this module's shorter names.
+org = pytest.fixture(name="org")(lambda billing_and_claims: billing_and_claims)
+officer = pytest.fixture(name="officer")(lambda billing_officer: billing_officer)
 
 
 @pytest.fixture

@@ -16,14 +16,9 @@ from wagtail_correspondence.services.register_access import search_entries, visi
 API = "/api/correspondence/v1/correspondence/"
 
 
-@pytest.fixture
-def org(billing_and_claims):
-    return billing_and_claims
-
-
-@pytest.fixture
-def officer(billing_officer):
-    return billing_officer
+# The department tree and officer of conftest, under this module's shorter names.
+org = pytest.fixture(name="org")(lambda billing_and_claims: billing_and_claims)
+officer = pytest.fixture(name="officer")(lambda billing_officer: billing_officer)
 
 
 def entry(reference, subject, department, body="", indexed=True, age_days=30):

@@ -24,14 +24,9 @@ from wagtail_correspondence.services.register_access import search_entries, visi
 SERVER = os.environ.get("TEST_OPENSEARCH_URL", "")
 
 
-@pytest.fixture
-def org(billing_and_claims):
-    return billing_and_claims
-
-
-@pytest.fixture
-def officer(billing_officer):
-    return billing_officer
+# The department tree and officer of conftest, under this module's shorter names.
+org = pytest.fixture(name="org")(lambda billing_and_claims: billing_and_claims)
+officer = pytest.fixture(name="officer")(lambda billing_officer: billing_officer)
 
 
 def old_entry(reference, subject, department):
