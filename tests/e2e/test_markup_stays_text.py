@@ -87,6 +87,9 @@ def open_builder(page, template, expected):
             return status.startsWith('Preview up to date') && frame.srcdoc.includes(expected);
         }""", arg=expected)
     page.locator("[data-preview-tab=print]").click()
+    # The tab sets the frame's document anew; it is counted once it holds the letter (a count
+    # taken while it loaded once saw one live element instead of two).
+    page.frame_locator("iframe[data-preview-frame]").get_by_text(expected).first.wait_for()
 
 
 def approve(fragment, reviewer):
