@@ -118,3 +118,15 @@ def test_references_and_customer_ids_are_found_as_identifiers(officer, org):
     assert found(officer, "IN-2026") == {"IN-2026-000123"}
     assert found(officer, "c-1004") == {"IN-2026-000123"}
     assert found(officer, "2026-000123") == set()  # not a beginning, and not in the index
+
+
+@pytest.mark.parametrize("query", ['"', 'refund"', "'", "AND", "NEAR(", "*", "a OR", "^x", "-", ":", "{x}", "\\"])
+def test_any_typed_query_answers_and_finds_as_text_when_the_index_cannot_parse_it(client, officer, org, query):
+    """A lone quote is an FTS5 syntax error: the index's answer is then left out and the word is
+    matched as text, instead of a 500 (the list's own query would have failed)."""
+    entry("B-1", 'Asked for a "refund"', org["billing"])
+    client.force_login(officer)
+    assert client.get(API, {"q": query}).status_code == 200
+    assert client.get("/admin/correspondence/register/entries/", {"q": query}).status_code == 200
+    if query == 'refund"':
+        assert found(officer, query) == {"B-1"}  # found as text in every entry

@@ -208,7 +208,12 @@ def index_matches(model, word, *, backend=None, using="default"):
     if connections[using].vendor == "postgresql" and isinstance(backend, _postgres_backend_class()):
         return _postgres_matches(backend, model, found.query_compiler, beginnings.query_compiler, using)
     if hasattr(found, "get_queryset"):  # Wagtail's SQLite and MySQL backends: subqueries as well
-        return [results.get_queryset().order_by().values("pk") for results in (found, beginnings)]
+        matches = [results.get_queryset().order_by().values("pk") for results in (found, beginnings)]
+        for subquery in matches:
+            # Run once here: a word FTS5 cannot parse (a lone '"') fails now, where the caller
+            # can fall back, not later inside the list's own query.
+            subquery[:1].exists()
+        return matches
     return [model.objects.filter(pk__in=[obj.pk for obj in results[:SEARCH_CANDIDATES]]).order_by().values("pk")
             for results in (found, beginnings)]
 
