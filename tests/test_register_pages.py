@@ -101,6 +101,9 @@ def test_cursor_pages_keep_filters_and_search(client, people, entries):
 def test_a_tampered_cursor_is_refused_and_reveals_nothing(client, people, entries):
     client.force_login(people["officer"])
     assert client.get(f"{API}?cursor=not-a-cursor").status_code == 404
+    # Well formed, with a position that is no date ("p=2026"): refused the same way.
+    made_up = client.get(API, {"cursor": "cD0yMDI2"})
+    assert made_up.status_code == 404 and made_up.json() == {"detail": "Invalid cursor"}
     # A cursor made for the supervisor's list still only pages through the officer's scope.
     client.force_login(people["sue"])
     cursor = parse_qs(urlsplit(client.get(f"{API}?limit=3").json()["next"]).query)["cursor"][0]

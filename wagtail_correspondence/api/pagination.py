@@ -10,6 +10,8 @@ numbered pages for clients that were written for them. Either way ``count`` is e
 ``COUNT_TIME_LIMIT_MS`` (``register_access.capped_count``).
 """
 
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -83,6 +85,14 @@ class RegisterPagination(CountedPages, CursorPagination):
             return self.numbered.paginate_queryset(queryset, request, view)
         self.count = capped_count(queryset)
         return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        # DRF checks a cursor's form; its position is checked here too, so that a made-up one
+        # ("p=2026") is "Invalid cursor" like any other, not a database error about dates.
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and parse_datetime(cursor.position) is None:
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
     def get_paginated_response(self, data):
         if self.numbered is not None:
