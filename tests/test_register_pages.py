@@ -124,16 +124,20 @@ def test_counts_stop_at_the_limit(client, people, entries, settings):
     claims = client.get(f"{API}?department=claims").json()
     assert claims["count"] == 10 and claims["count_limit"] == 20
 
-    # Numbered pages go on past the limit, and stop after the last entry.
-    numbered, offset = [], 0
-    while True:
-        page = client.get(API, {"limit": 10, "offset": offset}).json()
+    # Numbered pages reach the limit; their next link then goes on as a cursor link, through
+    # to the last entry. An offset beyond the limit is refused, naming the parameter.
+    numbered, url, offsets = [], f"{API}?limit=10&offset=0", []
+    while url:
+        page = client.get(url).json()
         assert page["count"] is None
         numbered += [item["reference"] for item in page["results"]]
-        if page["next"] is None:
-            break
-        offset += 10
+        if "offset=" in url:
+            offsets.append(parse_qs(urlsplit(url).query)["offset"][0])
+        url = page["next"]
+    assert offsets == ["0", "10", "20"]  # then cursor links
     assert numbered == in_list_order(Correspondence.objects.all())
+    refused = client.get(API, {"limit": 10, "offset": 21})
+    assert refused.status_code == 400 and "cursor" in refused.json()["offset"][0]
 
 
 def test_numbered_pages_count_exactly_below_the_limit(client, people, entries):
@@ -204,6 +208,32 @@ def test_admin_list_says_more_than_beyond_the_limit(client, people, entries, set
     # Filters narrow it below the limit: exact again.
     response, _ = admin_list(client, department="claims")
     assert "10 register entries" in response.content.decode()
+
+
+def test_searched_lists_count_up_to_the_search_limit(client, people, entries, settings, monkeypatch):
+    """A search counts its matches up to SEARCH_COUNT_LIMIT (each match would be read to be
+    counted); unsearched lists keep EXACT_COUNT_LIMIT. Admin and API alike."""
+    from wagtail_correspondence.modeladmin import CorrespondenceAdmin
+
+    settings.WAGTAIL_CORRESPONDENCE = {**getattr(settings, "WAGTAIL_CORRESPONDENCE", {}),
+                                       "REGISTER": {"SEARCH_COUNT_LIMIT": 5}}
+    monkeypatch.setattr(CorrespondenceAdmin, "list_per_page", 4)
+    client.force_login(people["sue"])
+    searched = client.get(API, {"q": "billing"}).json()
+    assert searched["count"] is None and searched["count_limit"] == 5 and len(searched["results"]) == 31
+    few = client.get(API, {"q": "secret"}).json()
+    assert few["count"] == 2 and few["count_limit"] == 5
+    listed = client.get(API).json()
+    assert listed["count"] == 43 and listed["count_limit"] == 10_000
+    response, counts = admin_list(client, q="billing")
+    assert len(counts) == 1 and "More than 5 register entries" in response.content.decode()
+    assert shown(response) == in_list_order(Correspondence.objects.filter(subject__startswith="Billing"))[:4]
+    second, _ = admin_list(client, q="billing", p=2)
+    # Pages reach as far as the count: the first five matches, and a hint to narrow the search.
+    assert shown(second) == in_list_order(Correspondence.objects.filter(subject__startswith="Billing"))[4:5]
+    assert "These are the first 5 entries" in second.content.decode()
+    response, _ = admin_list(client)
+    assert "43 register entries" in response.content.decode()
 
 
 @pytest.mark.parametrize("spreadsheet", ["csv", "xlsx"])
@@ -278,10 +308,11 @@ def test_pages_without_a_total_when_counting_takes_too_long(client, people, entr
     from wagtail_correspondence.modeladmin import CorrespondenceAdmin
     from wagtail_correspondence.services import register_access
 
-    monkeypatch.setattr(register_access, "capped_count", lambda queryset: register_access.UNCOUNTED)
+    monkeypatch.setattr(register_access, "capped_count", lambda queryset, limit=None: register_access.UNCOUNTED)
     monkeypatch.setattr("wagtail_correspondence.modeladmin.access.capped_count",
-                        lambda queryset: register_access.UNCOUNTED)
-    monkeypatch.setattr("wagtail_correspondence.api.pagination.capped_count", lambda queryset: register_access.UNCOUNTED)
+                        lambda queryset, limit=None: register_access.UNCOUNTED)
+    monkeypatch.setattr("wagtail_correspondence.api.pagination.capped_count",
+                        lambda queryset, limit=None: register_access.UNCOUNTED)
     monkeypatch.setattr(CorrespondenceAdmin, "list_per_page", 10)
     client.force_login(people["officer"])  # 32 entries: pages of 10, 10, 10, 2
     seen = []

@@ -185,6 +185,10 @@ DEFAULTS = {
         # ...and give up counting after this long on PostgreSQL (a common word searched in a
         # large scope): the list then shows its pages without a total. 0: no time limit.
         "COUNT_TIME_LIMIT_MS": 100,
+        # Searched lists count their matches exactly up to this many, and say "more than"
+        # beyond: a common word matches tens of thousands of entries, each of which would be
+        # read to be counted; people narrow a search rather than page through it.
+        "SEARCH_COUNT_LIMIT": 1_000,
         # Search takes matches from the search index, and word matches from entries changed in
         # the last SEARCH_INDEX_LAG_MINUTES, which the index may not have caught up with yet.
         "SEARCH_INDEX_LAG_MINUTES": 60,

@@ -311,21 +311,28 @@ class RegisterPaginator(WagtailPaginator):
     exact = None
     known_to_end = True
 
+    def __init__(self, *args, count_limit=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count_limit = access.count_limit() if count_limit is None else count_limit
+
     @cached_property
     def count(self):
-        self.exact = access.capped_count(self.object_list)
+        self.exact = access.capped_count(self.object_list, self.count_limit)
         if self.exact is None or self.exact is access.UNCOUNTED:
             self.known_to_end = False
-            return get_setting("REGISTER")["EXACT_COUNT_LIMIT"]
+            return self.count_limit
         return self.exact
 
     def page(self, number):
         self.count  # noqa: B018 - counts first
-        if self.exact is not access.UNCOUNTED:
-            return super().page(number)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+        if self.exact is not access.UNCOUNTED:
+            top = bottom + self.per_page
+            if top + self.orphans >= self.count:
+                top = self.count
+            return self._get_page(access.page_of(self.object_list, bottom, top), number, self)
+        rows = access.page_of(self.object_list, bottom, bottom + self.per_page + 1)
         if not rows and number > 1:
             raise EmptyPage(_("That page contains no results"))
         more = len(rows) > self.per_page
@@ -350,7 +357,8 @@ class RegisterIndexView(FormulaSafeExportMixin, CheckedIndexView):
     def get_context_data(self, **kwargs):
         # IndexView counts the whole scope and the filtered list, and its paginator counts the
         # list again: three full counts per page. Here one count, capped, is enough.
-        paginator = self.paginator_class(self.get_queryset(), self.items_per_page)
+        paginator = self.paginator_class(self.get_queryset(), self.items_per_page,
+                                         count_limit=access.count_limit(searched=bool(self.query)))
         try:
             page_obj = paginator.page(self.page_num)
         except InvalidPage:

@@ -85,16 +85,24 @@ class _Uncounted:
 UNCOUNTED = _Uncounted()
 
 
-def capped_count(queryset):
-    """How many rows ``queryset`` has: exact up to ``REGISTER["EXACT_COUNT_LIMIT"]``, ``None``
-    above it. Counting stops at the limit, so a list of a million entries costs what a list of
-    ten thousand does; lists say "more than" instead of a number nobody reads.
+def count_limit(searched=False):
+    """Up to how many entries a list counts exactly: ``SEARCH_COUNT_LIMIT`` for a searched list,
+    ``EXACT_COUNT_LIMIT`` otherwise."""
+    register = get_setting("REGISTER")
+    return register["SEARCH_COUNT_LIMIT" if searched else "EXACT_COUNT_LIMIT"]
+
+
+def capped_count(queryset, limit=None):
+    """How many rows ``queryset`` has: exact up to ``limit`` (default
+    ``REGISTER["EXACT_COUNT_LIMIT"]``, see ``count_limit``), ``None`` above it. Counting stops
+    at the limit, so a list of a million entries costs what a list of ten thousand does; lists
+    say "more than" instead of a number nobody reads.
 
     On PostgreSQL the count is also given ``REGISTER["COUNT_TIME_LIMIT_MS"]``: a search for a
     common word across a large scope can take longer to count than the page takes to show,
     and the count is then ``UNCOUNTED`` (the list shows its pages without a total)."""
     register = get_setting("REGISTER")
-    limit = register["EXACT_COUNT_LIMIT"]
+    limit = count_limit() if limit is None else limit
     counting = queryset.order_by()[:limit + 1]
     database = connections[queryset.db]
     if database.vendor == "postgresql" and register["COUNT_TIME_LIMIT_MS"]:
@@ -122,6 +130,18 @@ def _count_within(queryset, database, milliseconds):
         finally:
             with database.cursor() as cursor:
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [before])
+
+
+def page_of(queryset, bottom, top):
+    """The entries ``bottom`` to ``top`` of ``queryset`` in its order: their keys first, then
+    those rows. The keys are found in the list-order index, which on PostgreSQL also holds
+    every column the scope and the deadline filters test, without reading a row of the table;
+    only the rows shown are read. Asked for whole rows at once, the database reads every row
+    it skips or rejects: page 200 of an officer's list, or an overdue list where the
+    planner guesses a hundred times more matches than there are, read 40,000 rows for 50."""
+    keys = list(queryset.values_list("pk", flat=True)[bottom:top])
+    rows = queryset.order_by().in_bulk(keys)
+    return [rows[key] for key in keys if key in rows]
 
 
 def can_view(user, entry):
@@ -171,10 +191,14 @@ def search_entries(queryset, query):
     from django.utils import timezone
 
     from ..search_backend import index_matches
+    from .register_search import document_search_available
 
-    words = (query or "").split()[:10]
+    # A NUL byte can be typed (%00) but stored nowhere (PostgreSQL refuses it in any text).
+    words = (query or "").replace("\x00", " ").split()[:10]
     if not words:
         return queryset
+    if document_search_available(queryset.db):
+        return _search_documents(queryset, words)
     since = timezone.now() - timedelta(minutes=get_setting("REGISTER")["SEARCH_INDEX_LAG_MINUTES"])
     for word in words:
         as_text = Q()
@@ -188,10 +212,7 @@ def search_entries(queryset, query):
             continue
         if indexed is None:  # a word the index leaves out (a stop word)
             continue
-        # Reference numbers and customer ids are not words to the index: they are matched as
-        # typed or in capitals, references by their beginning (all through their indexes).
-        as_identifier = (Q(reference__startswith=word) | Q(reference__startswith=word.upper())
-                         | Q(customer_id=word) | Q(customer_id=word.upper()))
+        as_identifier = _as_identifier(word)
         # Each subquery of the index is read once into a hash, against which the entries of the
         # scope are tested in list order. (Starting from the matches instead, as a UNION of them
         # joined to the scope, was slower: the scope's rows are then read in no useful order.)
@@ -199,4 +220,34 @@ def search_entries(queryset, query):
         for matches in indexed:
             found |= Q(pk__in=matches)
         queryset = queryset.filter(found)
+    return queryset
+
+
+def _as_identifier(word):
+    """Reference numbers and customer ids are not words to a search index: they are matched as
+    typed or in capitals, references by their beginning (all through their own indexes)."""
+    return (Q(reference__startswith=word) | Q(reference__startswith=word.upper())
+            | Q(customer_id=word) | Q(customer_id=word.upper()))
+
+
+def _search_documents(queryset, words):
+    """``search_entries`` on PostgreSQL: every word matched in the entries' own search document
+    (``services.register_search``), always current, so no text match of recent entries is
+    needed; identifiers as everywhere else."""
+    from .register_search import document_matches, document_queries
+
+    try:
+        with transaction.atomic(using=queryset.db):  # a savepoint: a failure leaves the request usable
+            tsqueries = document_queries(words, using=queryset.db)
+    except Exception:  # noqa: BLE001 - search must answer, even if only by identifiers
+        logger.exception("Could not turn %r into text search queries; matching identifiers only", words)
+        tsqueries = [None] * len(words)
+    table = queryset.model._meta.db_table
+    for word, tsquery in zip(words, tsqueries):
+        found = _as_identifier(word)
+        if tsquery is None:  # a stop word or punctuation: nothing to find in the text
+            if not any(tsqueries):
+                queryset = queryset.filter(found)
+            continue
+        queryset = queryset.filter(found | Q(document_matches(tsquery, table)))
     return queryset
