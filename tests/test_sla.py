@@ -156,6 +156,25 @@ def test_between_is_the_inverse_of_add(start):
     assert be.between(start, start - datetime.timedelta(days=3)) == 0
 
 
+@pytest.mark.parametrize("fields", [
+    {"country": "BE"},
+    {"country": "BE", "working_days": frozenset([5, 6]), "day_start": datetime.time(7), "day_end": datetime.time(23, 30)},
+    {"country": "DE", "subdivision": "BY", "closed_days": frozenset([datetime.date(2026, 3, 4), datetime.date(2027, 1, 4)])},
+], ids=["belgium", "weekends-only", "bavaria-closed-days"])
+def test_long_spans_are_counted_as_day_by_day(fields):
+    """between() counts the whole working days of a long span from a table per year (a sweep
+    asks it for every open entry, some overdue for months): the same seconds as walking the
+    span day by day, across holidays, closed days, years and daylight saving changes."""
+    import random
+
+    business = calendar(**fields)
+    rng = random.Random(15)
+    for _ in range(400):
+        start = at(1, 1, 0, year=2025) + datetime.timedelta(seconds=rng.randint(0, 3 * 365 * 86400))
+        end = start + datetime.timedelta(seconds=rng.choice([rng.randint(0, 4 * 86400), rng.randint(0, 800 * 86400)]))
+        assert business.between(start, end) == business._day_by_day(start, end), (start, end)
+
+
 def test_daylight_saving_time_changes():
     # Summer time starts on Sunday 29 March 2026: office hours stay 09:00-17:00 local time.
     due = calendar().add(at(3, 27, 16), hours(2))
@@ -826,3 +845,108 @@ def test_a_sweep_reads_people_once_not_per_entry(officer, make_user, policy):
     assert (checked_few, checked_many) == (3, 15)
     assert many == few, (few, many)
     assert notices()[0][3] == ("ann@example.org", "bert@example.org")
+
+
+def test_a_first_sweep_over_a_backlog_writes_its_notices_in_bulk(officer, worker, tree, policy, monkeypatch):
+    """A first sweep over a backlog creates tens of thousands of notices: their rows, log
+    entries (sealed into the audit chain) and escalation levels are written per batch of
+    entries, and the mails go out over one connection per chunk, so the sweep's statements do
+    not grow with the notices it creates and sends."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_correspondence.services import audit
+
+    connections = []
+    opened = sla.open_smtp
+    monkeypatch.setattr(sla, "open_smtp", lambda options: connections.append(1) or opened(options))
+
+    def first_sweep_queries(count):
+        SlaNotice.objects.all().delete()
+        mail.outbox.clear()
+        connections.clear()
+        entries = [register(officer, department=tree, assignee=worker) for _ in range(count)]
+        everyone.extend(entries)
+        with CaptureQueriesContext(connection) as queries:
+            # Overdue since Tuesday 11:00, 9 working hours by Thursday 12:00: escalations 1 to 3.
+            result = sla.sweep(now=at(3, 5, 12))
+        # Every entry so far (notices were removed): overdue and escalations 1 to 3 each.
+        assert (result.created, result.sent) == (4 * len(everyone), 4 * len(everyone))
+        return len(queries.captured_queries), entries
+
+    everyone = []
+    few, _ = first_sweep_queries(2)
+    many, entries = first_sweep_queries(9)
+    assert many == few, (few, many)
+    assert connections == [1]
+    for entry in entries:
+        entry.refresh_from_db()
+        assert entry.escalation_level == 3
+        assert [kind for kind, *_rest in notices(entry)] == [SlaNoticeKind.OVERDUE] + [SlaNoticeKind.ESCALATION] * 3
+    logged = ModelLogEntry.objects.filter(action=log_actions.REGISTER_SLA_NOTICE, object_id=str(entries[0].pk))
+    assert sorted((item.data["kind"], item.data["level"]) for item in logged) == sorted(
+        (kind, level) for kind, level, *_rest in notices(entries[0]))
+    assert audit.verify().entries >= 4 * 11  # raises AuditChainBroken if a notice was left unsealed
+
+
+class DropsTheSecondMessage:
+    """A stand-in mail backend (a test double): the connection breaks while its second message
+    is being sent, as a server that hangs up after DATA would; other messages are kept."""
+
+    sent, connections = [], 0
+
+    def __init__(self, **kwargs):
+        self.messages = 0
+
+    def open(self):
+        type(self).connections += 1
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        import smtplib
+
+        self.messages += 1
+        if type(self).connections == 1 and self.messages == 2:
+            raise smtplib.SMTPServerDisconnected("connection closed after DATA")
+        type(self).sent.extend(messages)
+        return len(messages)
+
+
+def test_a_connection_that_breaks_mid_chunk_is_replaced_and_the_uncertain_notice_not_resent(
+        officer, worker, tree, policy, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.DropsTheSecondMessage"
+    DropsTheSecondMessage.sent, DropsTheSecondMessage.connections = [], 0
+    entries = [register(officer, department=tree, assignee=worker) for _ in range(3)]
+    result = sla.sweep(now=at(3, 2, 15))
+    assert (result.created, result.sent) == (3, 2)
+    states = [notices(entry)[0][4] for entry in entries]
+    # The second may have reached the server: left "sending", never sent again; the third went
+    # out on a new connection.
+    assert states == [SlaNoticeState.SENT, SlaNoticeState.SENDING, SlaNoticeState.SENT]
+    assert "outcome unknown" in SlaNotice.objects.get(correspondence=entries[1]).last_error
+    assert DropsTheSecondMessage.connections == 2
+    assert sla.sweep(now=at(3, 2, 16)).sent == 0 and len(DropsTheSecondMessage.sent) == 2
+
+
+def test_notices_another_sweep_created_meanwhile_are_not_created_twice(officer, worker, tree, policy, monkeypatch):
+    """Two sweeps at once: the notices one of them is about to insert in bulk may already be
+    there. The bulk insert then fails on the unique key and the batch is recorded notice by
+    notice: the others are still created, each notice exists once."""
+    entries = [register(officer, department=tree, assignee=worker) for _ in range(3)]
+    due = sla.notices_due
+
+    def racing(entry, now=None, tree=None):
+        found = due(entry, now, tree)
+        if entry.pk == entries[1].pk:  # the other sweep got here first
+            kind, level, recipients = found[0]
+            SlaNotice.objects.create(correspondence=entry, kind=kind, level=level, cycle=entry.sla_cycle,
+                                     recipients=recipients, due_at=entry.due_at)
+        return found
+
+    monkeypatch.setattr(sla, "notices_due", racing)
+    result = sla.sweep(now=at(3, 2, 15))
+    assert result.created == 2
+    assert [len(notices(entry)) for entry in entries] == [1, 1, 1]
+    assert_each_once()

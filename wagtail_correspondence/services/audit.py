@@ -154,7 +154,8 @@ def sealed_in_bulk(using="default"):
 
 def bulk_log(instances, action, *, user=None, data=None, using="default"):
     """Wagtail model log entries for many objects in one insert, sealed in bulk: what
-    ``wagtail.log_actions.log`` writes for each, with ``data`` a callable of the instance.
+    ``wagtail.log_actions.log`` writes for each, with ``data`` the same for all, a callable of
+    the instance, or a list of one per instance (an object logged more than once).
     Only for plain models (ModelLogEntry); the entries are sealed by the enclosing
     ``sealed_in_bulk`` block, or here."""
     from django.contrib.contenttypes.models import ContentType
@@ -165,11 +166,12 @@ def bulk_log(instances, action, *, user=None, data=None, using="default"):
     context = get_active_log_context()
     user = user or context.user
     now = timezone.now()
+    each = data if isinstance(data, list) else [data(instance) if callable(data) else data for instance in instances]
     entries = [ModelLogEntry(
         content_type=ContentType.objects.db_manager(using).get_for_model(instance, for_concrete_model=False),
         label=ModelLogEntry.objects.get_instance_title(instance), action=action, timestamp=now,
-        data=(data(instance) if callable(data) else data) or {}, user=user, uuid=context.uuid,
-        object_id=str(instance.pk)) for instance in instances]
+        data=values or {}, user=user, uuid=context.uuid,
+        object_id=str(instance.pk)) for instance, values in zip(instances, each)]
     if not entries:
         return []
     ModelLogEntry.objects.using(using).bulk_create(entries, batch_size=500)

@@ -100,20 +100,62 @@ class WorkingCalendar:
         raise AssertionError("unreachable")
 
     def between(self, start, end):
-        """Working seconds from ``start`` to ``end`` (0 when ``end`` is not later)."""
+        """Working seconds from ``start`` to ``end`` (0 when ``end`` is not later): the office
+        hours of the first and the last day that fall inside, and every whole working day in
+        between, counted from a table per year rather than day by day (a sweep asks this for
+        every open entry, some of them overdue for months)."""
         if end <= start:
             return 0.0
+        first, last = (timezone.localtime(moment, self.tz).date() for moment in (start, end))
+        if (last - first).days < 2:
+            return self._day_by_day(start, end)
+        return (self._within(first, start, end) + self._within(last, start, end)
+                + self.working_days_between(first + datetime.timedelta(days=1), last) * self.day_seconds)
+
+    def _within(self, day, start, end):
+        """Working seconds of ``day`` between ``start`` and ``end``."""
+        hours = self._office_hours(day)
+        if hours is None:
+            return 0.0
+        begin, finish = max(hours[0], start), min(hours[1], end)
+        return (finish - begin).total_seconds() if finish > begin else 0.0
+
+    def _day_by_day(self, start, end):
         total = 0.0
         for day in self._days_from(start):
-            hours = self._office_hours(day)
-            if hours is not None:
-                opening, closing = hours
-                begin, finish = max(opening, start), min(closing, end)
-                if finish > begin:
-                    total += (finish - begin).total_seconds()
+            total += self._within(day, start, end)
             if datetime.datetime.combine(day, datetime.time.max, tzinfo=self.tz) >= end:
                 return total
         return total
+
+    def working_days_between(self, first, last):
+        """How many working days from ``first`` up to, not including, ``last``."""
+        if last <= first:
+            return 0
+        if first.year == last.year:
+            return _running_count(self, last.year)[_day_of_year(last)] - _running_count(self, first.year)[
+                _day_of_year(first)]
+        total = _running_count(self, first.year)[-1] - _running_count(self, first.year)[_day_of_year(first)]
+        for year in range(first.year + 1, last.year):
+            total += _running_count(self, year)[-1]
+        return total + _running_count(self, last.year)[_day_of_year(last)]
+
+
+def _day_of_year(day):
+    return day.timetuple().tm_yday - 1
+
+
+@functools.lru_cache(maxsize=512)
+def _running_count(calendar, year):
+    """For each day of ``year`` (by its index from 1 January): how many days of the year before
+    it are working days; the last item is the year's total."""
+    counts, day, total = [], datetime.date(year, 1, 1), 0
+    while day.year == year:
+        counts.append(total)
+        total += calendar.is_working_day(day)
+        day += datetime.timedelta(days=1)
+    counts.append(total)
+    return counts
 
 
 def calendar_for(department):
