@@ -10,6 +10,9 @@ On SQLite and other databases this migration does nothing: search there goes thr
 search index as before. Adding the column rewrites the table once (about a minute per million
 entries on a small machine); the index is built after it.
 
+Deadline notices get a GIN index on their recipients (PostgreSQL), for the dashboard's
+"notices to you" (``recipients @> '["address"]'``).
+
 The two partial indexes of open entries (by deadline, by assignee) also get the columns the
 overdue test and the scope read (PostgreSQL only; elsewhere they stay as they were), so that
 overdue counts are answered from them alone.
@@ -28,8 +31,10 @@ ALTER TABLE {TABLE} ADD COLUMN search_document tsvector GENERATED ALWAYS AS (
     || setweight(to_tsvector('english'::regconfig, left(body, 100000)), 'C')
 ) STORED;
 CREATE INDEX register_search_document ON {TABLE} USING gin (search_document);
+CREATE INDEX sla_notice_recipients ON wagtail_correspondence_slanotice USING gin (recipients jsonb_path_ops);
 """
 DROP = f"""
+DROP INDEX IF EXISTS sla_notice_recipients;
 DROP INDEX IF EXISTS register_search_document;
 ALTER TABLE {TABLE} DROP COLUMN IF EXISTS search_document;
 """
