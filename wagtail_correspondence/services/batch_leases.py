@@ -25,6 +25,7 @@ import uuid
 
 from django.apps import apps
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
@@ -73,6 +74,32 @@ def task_status(task_id):
         return str(backend.get_result(task_id).status)
     except Exception:  # unknown id, or the backend is unreachable: cannot tell
         return None
+
+
+def enqueue_recorded(task, model, row_id, what):
+    """Hand the row ``row_id`` of ``model`` (a print run, a register export) to ``task`` and
+    record the task's id on the row (``task_id``). A queue that cannot be reached leaves the row
+    to the recovery job, which tries again once its lease has expired."""
+    try:
+        result = task.enqueue(row_id)
+    except Exception:
+        logger.exception("Could not enqueue %s %s; the recovery job will try again", what, row_id)
+        return None
+    # The immediate backend has run it already; never overwrite a newer task's id.
+    model.objects.filter(pk=row_id, task_id="").update(task_id=str(result.id)[:64])
+    return result
+
+
+def stale_leased(model, now):
+    """Rows of ``model`` (print runs, register exports: ``ACTIVE`` statuses, a
+    ``lease_expires_at``, a ``task_id``) whose lease expired and whose task does not wait in
+    the queue: their worker died, or their task was lost. Oldest first."""
+    stale = model.objects.filter(status__in=model.ACTIVE).filter(
+        Q(lease_expires_at__lte=now) | Q(lease_expires_at__isnull=True))
+    for row in stale.order_by("pk"):
+        if row.status == "queued" and task_status(row.task_id) == "READY":
+            continue  # still waiting for a worker to pick it up
+        yield row
 
 
 def mark_lost(task_ids, reason, now=None):

@@ -86,18 +86,11 @@ def start_print_run(user=None, limit=2000, enqueue=True):
 
 
 def enqueue_print_run(run_id):
-    """Hand a run to the task queue. A queue that cannot be reached leaves the run to the
-    recovery job, which tries again once its lease has expired."""
+    """Hand a run to the task queue (or, if it cannot be reached, to the recovery job)."""
     from .. import tasks
+    from .batch_leases import enqueue_recorded
 
-    try:
-        result = tasks.print_run_task.enqueue(run_id)
-    except Exception:
-        logger.exception("Could not enqueue print run %s; the recovery job will try again", run_id)
-        return None
-    # The immediate backend has run it already; never overwrite a newer task's id.
-    PrintRun.objects.filter(pk=run_id, task_id="").update(task_id=str(result.id)[:64])
-    return result
+    return enqueue_recorded(tasks.print_run_task, PrintRun, run_id, "print run")
 
 
 def _take(run_id, worker_id, task_id):
@@ -207,15 +200,11 @@ def build_print_run(user=None, limit=2000):
 def resume_stale_print_runs(now=None):
     """Runs whose lease expired (their worker died, or their task was lost): queued again for
     a new task, or failed after MAX_AUTO_RESUMES. Returns (resumed, failed) run ids."""
-    from .batch_leases import mark_lost, task_status
+    from .batch_leases import mark_lost, stale_leased
 
     now = now or timezone.now()
     resumed, failed = [], []
-    stale = PrintRun.objects.filter(status__in=PrintRun.ACTIVE).filter(
-        Q(lease_expires_at__lte=now) | Q(lease_expires_at__isnull=True))
-    for run in stale.order_by("pk"):
-        if run.status == PrintRunStatus.QUEUED and task_status(run.task_id) == "READY":
-            continue  # still waiting for a worker to pick it up
+    for run in stale_leased(PrintRun, now):
         mark_lost([run.task_id], f"the worker ({run.worker_id or 'unknown'}) stopped working on print run {run.uuid}",
                   now)
         if run.resumes >= int(get_setting("BACKGROUND")["MAX_AUTO_RESUMES"]):
