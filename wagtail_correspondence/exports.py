@@ -53,10 +53,38 @@ class FormulaSafeExportMixin(SpreadsheetExportMixin):
     # million register entries holds one chunk in memory, not a million model instances.
     export_chunk_size = 2000
 
+    # Told how many rows are written so far, after each chunk and at the end, while the export
+    # is written by ``write_spreadsheet`` (a background export); None in a response.
+    export_progress = None
+
     def export_rows(self, queryset):
-        if hasattr(queryset, "iterator"):
-            return queryset.iterator(chunk_size=self.export_chunk_size)
-        return queryset  # some views (the audit log) hand over a list
+        rows = queryset.iterator(chunk_size=self.export_chunk_size) if hasattr(queryset, "iterator") else queryset
+        # (some views, the audit log, hand over a list)
+        return rows if self.export_progress is None else self._reported(rows, self.export_progress)
+
+    def _reported(self, rows, progress):
+        written = 0
+        for item in rows:
+            yield item
+            written += 1  # the row is written once the writer asks for the next one
+            if written % self.export_chunk_size == 0:
+                progress(written)
+        progress(written)
+
+    def write_spreadsheet(self, queryset, spreadsheet_format, output, progress=None):
+        """The export of ``queryset`` written to the binary file ``output`` instead of a response,
+        with the same rows, columns and cells as ``as_spreadsheet`` gives (background exports).
+        ``progress(rows)`` is called after every ``export_chunk_size`` rows and at the end."""
+        self.export_progress = progress
+        try:
+            if spreadsheet_format == self.FORMAT_XLSX:
+                self.write_xlsx(queryset, output)
+            else:
+                # The lines as the response streams them (Wagtail's Echo encodes them as UTF-8).
+                for line in self.stream_csv(queryset):
+                    output.write(line)
+        finally:
+            self.export_progress = None
 
     def stream_csv(self, queryset):
         # As Wagtail's, with every cell quoted, and the rows not cached by the queryset.
