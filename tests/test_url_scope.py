@@ -39,6 +39,7 @@ from wagtail_correspondence.models import (
     LetterBatch,
     PortalResponse,
     PrintRun,
+    RegisterExport,
     RetentionPolicy,
     RoutingRule,
     SlaPolicy,
@@ -92,6 +93,8 @@ SEEN = {
     "batch": scoped(BATCH_NAMES, BATCHES),
     # A print run's files hold every department's letters.
     "print_run": roles_see({"supervisor", "auditor", "admin", "superuser"}),
+    # A background export of the register is its requester's alone (here the supervisor's).
+    "register_export": roles_see({"supervisor"}),
     # Customer records are personal data: for those who write letters, and for those who register
     # incoming mail (the registration form's look-up fills the sender from the record).
     "customer": roles_see(BUILDERS | REGISTRARS),
@@ -166,6 +169,7 @@ def marked(world, entries, letters, batches, library, customers, django_user_mod
     for variant, name in BATCH_NAMES.items():
         objects[("batch", variant)] = mark(LetterBatch, batches[name], name=marker("batch", variant))
     objects[("print_run", "in")] = print_run(marker("print_run", "in"))
+    objects[("register_export", "in")] = register_export(users["supervisor"], marker("register_export", "in"))
 
     customers(factories.SAMPLE_DATA, {**factories.SAMPLE_DATA, "customer": {
         **factories.SAMPLE_DATA["customer"], "id": "C-ZQ", "full_name": marker("customer", "in"),
@@ -240,6 +244,17 @@ def print_run(text):
     manifest = storage.save("zq/manifest.csv", ContentFile(f"reference\n{text}\n".encode()))
     return PrintRun.objects.create(pdf_path=pdf, manifest_path=manifest, pdf_sha256="0" * 64, letter_count=1,
                                    page_count=1, sheet_count=1)
+
+
+def register_export(user, text):
+    """A written background export of ``user``, its list and its file marked."""
+    from wagtail_correspondence.models.attachments import register_storage
+
+    content = f'"Reference Number","Subject"\n"IN-1","{text}"\n'.encode()
+    part = register_storage().save("correspondence/register/exports/zq/1/part-00001", ContentFile(content))
+    return RegisterExport.objects.create(requested_by=user, format="csv", list_title=text, status="done",
+                                         parts=[part], size=len(content), file_name="register-zq.csv",
+                                         rows_written=1, total_rows=1)
 
 
 def rename(instance, attribute, value):
@@ -331,6 +346,8 @@ CASES = [
     Case(r"correspondence_register_entries_modeladmin_(edit|inspect)", "entry"),
     Case(r"wagtail_correspondence_register:(transition|assign|take|note|upload|download|restore|legal_hold)",
          "entry"),
+    Case(r"wagtail_correspondence_register:export_download", "register_export", found=False,
+         why="an export is its requester's alone: the superuser too is told it does not exist"),
     Case(rf"{API}:correspondence-(detail|assign|attachments|history|legal-hold|notes|transition)", "entry"),
     Case(r"wagtailadmin_editing_sessions:ping", "entry", args={"session_id": 1}),
     # Letters, batches, print runs, portal replies.

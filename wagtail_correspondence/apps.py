@@ -13,9 +13,19 @@ class WagtailCorrespondenceAppConfig(AppConfig):
         from .json_limits import register_form_field_override
         from .permissions import register_permission_policies
         from .rendering.model_engine import connect as connect_rendering_engine
+        from .services.register_exports import connect as connect_register_exports
         from .versioning import register_versioned_models
 
         connect_rendering_engine()
         register_versioned_models()
         register_form_field_override()
         register_permission_policies()
+        connect_register_exports(_write_register_list)
+
+
+def _write_register_list(*args, **kwargs):
+    # The admin's register list, imported when a background export first needs it rather than
+    # by every process at start-up (services/register_exports.py).
+    from .modeladmin import write_register_list
+
+    return write_register_list(*args, **kwargs)

@@ -105,6 +105,8 @@ DEFAULTS = {
         {"name": "recovery", "job": "wagtail_correspondence.services.recovery.recover", "every": 30},
         {"name": "sla", "job": "wagtail_correspondence.services.sla.sweep", "every": 300},
         {"name": "audit-checkpoint", "job": "wagtail_correspondence.services.audit.write_checkpoint", "every": 3600},
+        {"name": "register-exports", "job": "wagtail_correspondence.services.register_exports.delete_expired",
+         "every": 900},
     ],
     # Delivery receipts through Amazon SNS: where signing certificates and subscription links
     # may come from, which topics are accepted (empty: any), whether to confirm subscriptions.
@@ -189,9 +191,19 @@ DEFAULTS = {
         # beyond: a common word matches tens of thousands of entries, each of which would be
         # read to be counted; people narrow a search rather than page through it.
         "SEARCH_COUNT_LIMIT": 1_000,
+        # The dashboard's weekly volumes and overdue count are counted at most this often per
+        # scope (everyone who sees the whole register shares them): at a million entries they
+        # cost some 70 ms to count. 0: counted on every visit.
+        "DASHBOARD_CACHE_SECONDS": 300,
         # Search takes matches from the search index, and word matches from entries changed in
         # the last SEARCH_INDEX_LAG_MINUTES, which the index may not have caught up with yet.
         "SEARCH_INDEX_LAG_MINUTES": 60,
+        # Exports of more entries than this (or of more than EXACT_COUNT_LIMIT, or of a list
+        # whose count timed out) are written by a background task instead of the request: the
+        # user finds the file on the Exports page. Their files are kept EXPORT_KEEP_HOURS, then
+        # deleted by the scheduler's "register-exports" job.
+        "EXPORT_INLINE_LIMIT": 10_000,
+        "EXPORT_KEEP_HOURS": 24,
     },
     # Bounds on what comes in (json_limits.py): JSON nested deeper than JSON_MAX_DEPTH levels
     # (API bodies, batch files, the letter builder, the admin's JSON fields) and CSV cells

@@ -162,6 +162,7 @@ REGISTER_ATTACHMENT_DOWNLOADED = "wagtail_correspondence.register.attachment_dow
 REGISTER_RESTORED = "wagtail_correspondence.register.restored"
 REGISTER_SLA_NOTICE = "wagtail_correspondence.register.sla_notice"
 REGISTER_EXPORTED = "wagtail_correspondence.register.exported"
+REGISTER_EXPORT_DOWNLOADED = "wagtail_correspondence.register.export_downloaded"
 REGISTER_VIEWED = "wagtail_correspondence.register.viewed"
 
 
@@ -169,7 +170,8 @@ class RegisterFormatter(LogFormatter):
     """A message from a template over the entry's data; values the data lacks read as DEFAULTS."""
 
     DEFAULTS = {"reference": "?", "from": "", "to": "", "reason": "", "assignee": "-", "department": "-",
-                "rule": "-", "fields": "", "title": "", "version": "", "kind": "", "level": "", "recipients": ""}
+                "rule": "-", "fields": "", "title": "", "version": "", "kind": "", "level": "", "recipients": "",
+                "count": "?"}
 
     def __init__(self, label, template):
         self.label = label
@@ -198,6 +200,8 @@ def register_register_actions(actions):
         (REGISTER_RESTORED, _("Restore entry values"), _("Restored %(fields)s from version %(version)s")),
         (REGISTER_SLA_NOTICE, _("Deadline notice"), _("%(kind)s %(level)s to %(recipients)s")),
         (REGISTER_EXPORTED, _("Export register"), _("Exported the register")),
+        (REGISTER_EXPORT_DOWNLOADED, _("Download register export"),
+         _("Downloaded a register export of %(count)s entries")),
         (REGISTER_VIEWED, _("View register entry"), _("Viewed %(reference)s")),
     ]:
         actions.register_action(action)(lambda label=label, template=template: RegisterFormatter(label, template))

@@ -13,12 +13,14 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import EmptyPage, InvalidPage
 from django.core.exceptions import PermissionDenied
 from django.db.models import Value
+from django.http import HttpRequest, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from wagtail.admin.localization import get_localized_response
 from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.log_actions import log
@@ -42,6 +44,7 @@ from .models import (
 )
 from .permissions import guard_patterns, permission_rule, policy_rule, register_entry_policy
 from .services import register_access as access
+from .services import register_exports
 from .services.register_access import search_entries
 from .views.register.entries import EditEntryView, EntryInspectView, RegisterIncomingView
 from .views.register.forms import workers
@@ -386,11 +389,31 @@ class RegisterIndexView(FormulaSafeExportMixin, CheckedIndexView):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
+    # Set by ``write_register_list`` (a background export): (binary file, progress). The view
+    # then writes the list's export there instead of answering with it.
+    background_export = None
+
     def as_spreadsheet(self, queryset, spreadsheet_format):
+        if self.background_export is not None:
+            output, progress = self.background_export
+            progress.counted(queryset.count())
+            return self.write_spreadsheet(queryset, spreadsheet_format, output, progress)
+        if register_exports.is_large(access.capped_count(queryset)):
+            return self.queue_export(spreadsheet_format)
         # The export is about many entries: its log entry is on the user who exported.
         log(self.request.user, log_actions.REGISTER_EXPORTED, user=self.request.user, data={
             "format": spreadsheet_format, "count": queryset.count(), "filters": self.request.GET.urlencode()})
         return super().as_spreadsheet(queryset, spreadsheet_format)
+
+    def queue_export(self, spreadsheet_format):
+        """Too many entries to write during the request: a background export of this list, on
+        the Exports page."""
+        register_exports.queue_export(self.request.user, spreadsheet_format, self.request.GET.urlencode(),
+                                      self.get_page_title())
+        messages.success(self.request, _(
+            "This list has more than %(limit)s entries: its export is being written in the background. Download "
+            "it here once it is ready.") % {"limit": intcomma(register_exports.inline_limit())})
+        return redirect("wagtail_correspondence_register:exports")
 
     def to_row_dict(self, item):
         # Empty cells stay empty: modeladmin would write "-", which the formula rule quotes.
@@ -483,6 +506,22 @@ class CorrespondenceAdmin(GuardedModelAdmin):
             return format_html('<strong class="cc-overdue-label">{}</strong> <span class="w-status '
                                'w-status--label">{}</span>', label, _("overdue"))
         return label
+
+
+def write_register_list(user, query_string, spreadsheet_format, output, progress):
+    """Background exports' way to the register list (``services.register_exports.connect``):
+    the list ``user`` sees at ``query_string``, opened by the list's own view as the admin opens
+    it for them (their scope, the filters, the search, the order, their language and time zone),
+    its export written to ``output`` with the columns and cells of the inline export."""
+    request = HttpRequest()
+    request.method = "GET"
+    request.GET = QueryDict(query_string, mutable=True)
+    request.GET["export"] = spreadsheet_format
+    request.user = user
+    view = RegisterIndexView(model_admin=CorrespondenceAdmin())
+    view.setup(request)
+    view.background_export = (output, progress)
+    get_localized_response(view.dispatch, request)
 
 
 class CategoryAdmin(GuardedModelAdmin):

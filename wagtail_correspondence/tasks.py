@@ -107,3 +107,12 @@ def index_references_task(model_label, ids):
     from .services.indexing import index_references
 
     return index_references(model_label, ids)
+
+
+@task(takes_context=True)
+def register_export_task(context, export_id):
+    """Write one large register export (services.register_exports); a second run of a finished
+    one does nothing."""
+    from .services.register_exports import run_export
+
+    return str(run_export(export_id, **_holder(context)))

@@ -168,6 +168,11 @@ class RegisterMailMenuItem(MenuItem):
         return register_access.can_register(request.user)
 
 
+class ExportsMenuItem(MenuItem):
+    def is_shown(self, request):
+        return register_access.can_export(request.user)
+
+
 class SubjectAccessMenuItem(MenuItem):
     def is_shown(self, request):
         return can_export_subject_access(request.user)
@@ -195,6 +200,8 @@ def register_register_menu():
                      icon_name="date", order=900),
         ListMenuItem(_("Retention policies"), retention_admin.url_helper.index_url, retention_admin,
                      icon_name="bin", order=1000),
+        ExportsMenuItem(_("Exports"), reverse("wagtail_correspondence_register:exports"), icon_name="download",
+                        order=1050),
         SubjectAccessMenuItem(_("Subject access export"), reverse("wagtail_correspondence_register:subject_access"),
                               icon_name="download", order=1100),
     ])

@@ -26,6 +26,7 @@ from .register import (
     Status,
     TaggedCorrespondence,
 )
+from .register_exports import RegisterExport, RegisterExportFormat, RegisterExportStatus
 from .routing import Assignment, RoutingRule
 from .retention import RetentionAction, RetentionPolicy, RetentionRecord
 from .review import FourEyesReviewTask
@@ -43,4 +44,5 @@ __all__ = [
     "PrintRunStatus",
     "TemplateFolderPage", "TemplateLibraryPage", "RetentionAction", "RetentionPolicy", "RetentionRecord",
     "BatchLease", "JobOutcome", "ScheduledJob", "DictionaryRule", "TemplateRule",
+    "RegisterExport", "RegisterExportFormat", "RegisterExportStatus",
 ]

@@ -10,7 +10,7 @@ from ..models import Fragment, Layout
 from ..review.permissions import ReviewedContentPermissionPolicy
 from .base import ScopedPermissionPolicy, guard_patterns, permission_rule, policy_rule
 from .letters import batch_policy, letter_policy, portal_response_policy, print_run_policy
-from .register import register_entry_policy
+from .register import register_entry_policy, register_export_policy
 
 
 def register_permission_policies():
@@ -18,7 +18,8 @@ def register_permission_policies():
     generic views, choosers). Called once, when the app is ready: before anything asks
     Wagtail's registry, which would otherwise settle on a plain model policy that knows
     nothing of departments, confidentiality or four-eyes review."""
-    for policy in (register_entry_policy, letter_policy, batch_policy, print_run_policy, portal_response_policy):
+    for policy in (register_entry_policy, register_export_policy, letter_policy, batch_policy, print_run_policy,
+                   portal_response_policy):
         register_permission_policy(policy.model, policy, exact_class=True)
     for model in (Fragment, Layout):
         register_permission_policy(model, ReviewedContentPermissionPolicy(model))
@@ -27,5 +28,5 @@ def register_permission_policies():
 __all__ = [
     "register_permission_policies",
     "ScopedPermissionPolicy", "guard_patterns", "permission_rule", "policy_rule", "batch_policy", "letter_policy",
-    "portal_response_policy", "print_run_policy", "register_entry_policy",
+    "portal_response_policy", "print_run_policy", "register_entry_policy", "register_export_policy",
 ]

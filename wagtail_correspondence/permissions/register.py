@@ -1,7 +1,7 @@
 """The permission policy of register entries: Wagtail's interface over the one scope rule in
 services/register_access.py, for the admin (ours and wagtail-modeladmin's views) and the API."""
 
-from ..models import Correspondence
+from ..models import Correspondence, RegisterExport
 from ..services import register_access as access
 from .base import ScopedPermissionPolicy
 
@@ -32,3 +32,23 @@ class RegisterEntryPolicy(ScopedPermissionPolicy):
 
 
 register_entry_policy = RegisterEntryPolicy()
+
+
+class RegisterExportPolicy(ScopedPermissionPolicy):
+    """A background export of the register holds what its requester's list showed: only they
+    may see or download it, and only while they may export. Other users, supervisors and
+    administrators included, are told it does not exist."""
+
+    def __init__(self):
+        super().__init__(RegisterExport)
+
+    def user_has_permission(self, user, action):
+        return action in ("view", "add") and access.can_export(user)
+
+    def scope(self, user, action, queryset):
+        if not self.user_has_permission(user, action):
+            return queryset.none()
+        return queryset.filter(requested_by=user)
+
+
+register_export_policy = RegisterExportPolicy()

@@ -9,6 +9,8 @@
   so it is not re-enqueued.
 - Print runs whose lease expired (their worker died mid-merge) are queued again for a new
   task, which finishes them without printing anything twice (services.printing).
+- Background register exports whose lease expired are queued again; a new task writes the
+  file from the start (services.register_exports).
 - Dispatches left ``sending`` are never resent (at most once, see services.dispatch), but
   each is marked once as "outcome unknown" on the letter and in its history, and counted.
 """
@@ -24,16 +26,18 @@ from wagtail.log_actions import log
 
 from .. import log_actions
 from ..conf import get_setting
-from ..models import BatchLease, Dispatch, DispatchStatus, PrintRun
+from ..models import BatchLease, Dispatch, DispatchStatus, PrintRun, RegisterExport
 from . import batch_leases
 from .dispatch import stale_dispatches
 from .printing import resume_stale_print_runs
+from .register_exports import resume_stale_exports
 
 logger = logging.getLogger(__name__)
 
 TASKS_MODULE = "wagtail_correspondence.tasks."
 BATCH_TASKS = {f"{TASKS_MODULE}run_batch_task", f"{TASKS_MODULE}check_batch_task", f"{TASKS_MODULE}run_chunk_task"}
 PRINT_RUN_TASK = f"{TASKS_MODULE}print_run_task"
+EXPORT_TASK = f"{TASKS_MODULE}register_export_task"
 UNKNOWN_OUTCOME = "outcome unknown"
 
 
@@ -44,13 +48,16 @@ class RecoverySummary:
     queued: list = field(default_factory=list)    # stale lease, but the task still waits for a worker
     print_runs_resumed: list = field(default_factory=list)
     print_runs_failed: list = field(default_factory=list)
+    exports_resumed: list = field(default_factory=list)
+    exports_failed: list = field(default_factory=list)
     tasks_lost: int = 0
     dispatches_unknown: int = 0                   # newly marked this pass
 
     def __str__(self):
         parts = [f"{len(self.resumed)} batches resumed", f"{len(self.stopped)} stopped",
                  f"{len(self.queued)} waiting for a worker", f"{len(self.print_runs_resumed)} print runs resumed",
-                 f"{len(self.print_runs_failed)} print runs failed", f"{self.tasks_lost} lost tasks marked failed",
+                 f"{len(self.print_runs_failed)} print runs failed", f"{len(self.exports_resumed)} exports resumed",
+                 f"{len(self.exports_failed)} exports failed", f"{self.tasks_lost} lost tasks marked failed",
                  f"{self.dispatches_unknown} dispatches with an unknown outcome"]
         return ", ".join(parts)
 
@@ -77,6 +84,10 @@ def recover(now=None):
         summary.print_runs_resumed, summary.print_runs_failed = resume_stale_print_runs(now)
     except Exception:  # print runs must not keep the tasks and dispatches from recovery
         logger.exception("Could not recover print runs")
+    try:
+        summary.exports_resumed, summary.exports_failed = resume_stale_exports(now)
+    except Exception:  # nor must exports
+        logger.exception("Could not recover register exports")
     summary.tasks_lost = fail_lost_tasks(now)
     summary.dispatches_unknown = mark_unknown_outcomes(now)
     return summary
@@ -108,6 +119,12 @@ def fail_lost_tasks(now=None):
             alive = PrintRun.objects.filter(pk=run_id, lease_expires_at__gt=now).exists()
             if not alive and started < lease_limit:
                 lost.append((result.id, "its print run's lease expired"))
+        elif result.task_path == EXPORT_TASK:
+            # A million entries take minutes: alive while the export's lease is renewed.
+            export_id = ((result.args_kwargs or {}).get("args") or [None])[0]
+            alive = RegisterExport.objects.filter(pk=export_id, lease_expires_at__gt=now).exists()
+            if not alive and started < lease_limit:
+                lost.append((result.id, "its export's lease expired"))
         elif started < age_limit:
             lost.append((result.id, f"still running after {policy['TASK_STALE_AFTER']} s"))
     count = 0

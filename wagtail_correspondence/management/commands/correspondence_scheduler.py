@@ -1,6 +1,6 @@
 """Run the periodic jobs of WAGTAIL_CORRESPONDENCE["SCHEDULED_JOBS"], each on its interval:
 the outbox sweep (``process_due``), recovery of work whose worker died, the register's SLA
-sweep and the audit checkpoint, by default.
+sweep, the audit checkpoint and the deletion of expired register exports, by default.
 
 Beside the task worker: ``manage.py correspondence_scheduler``; SIGTERM or Ctrl+C lets the
 running job finish, then stops. Several schedulers may run (one per host): each job still
@@ -18,8 +18,9 @@ from ..stopping import StopSignals
 
 
 class Command(BaseCommand):
-    help = ("Run every periodic job (outbox sweep, recovery, SLA sweep, audit checkpoint) on its interval until "
-            "stopped (SIGTERM or Ctrl+C); each job starts once per interval however many schedulers run.")
+    help = ("Run every periodic job (outbox sweep, recovery, SLA sweep, audit checkpoint, expired register exports) "
+            "on its interval until stopped (SIGTERM or Ctrl+C); each job starts once per interval however many "
+            "schedulers run.")
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Run the jobs that are due, then exit")
