@@ -49,6 +49,7 @@ from wagtail_correspondence.models import (
     LetterBatch,
     PrintRun,
     Note,
+    RegisterExport,
     RoutingRule,
     SlaPolicy,
 )
@@ -172,7 +173,7 @@ def state():
 
     counted = [Correspondence, Note, Attachment, AttachmentVersion, Version, Revision, Letter, LetterBatch,
                ModelLogEntry, PageLogEntry, RoutingRule, SlaPolicy, Category, BusinessCalendar, Layout, Fragment,
-               DataDictionary, get_user_model(), Group, Department, PrintRun]
+               DataDictionary, get_user_model(), Group, Department, PrintRun, RegisterExport]
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(f'(SELECT COUNT(*) FROM "{model._meta.db_table}")' for model in counted))
         counts = cursor.fetchone()
@@ -639,6 +640,31 @@ def export_admin(client, world, role):
     kinds = ["csv", "xlsx"]
     walk(role, kinds, kinds if role in EXPORTS else NOBODY, lambda kind: client.get(ENTRIES, {"export": kind}),
          admin_refused, worked)
+
+
+@action("export a large register list in the background, and download it", "admin")
+def export_in_the_background(client, world, role):
+    """Above EXPORT_INLINE_LIMIT the export is written by a task: the user lands on the Exports
+    page and downloads the file there; it holds their scope, as the inline export does."""
+    from django.conf import settings
+    from django.test import TestCase, override_settings
+
+    configured = settings.WAGTAIL_CORRESPONDENCE
+    one_inline = {**configured, "REGISTER": {**configured.get("REGISTER", {}), "EXPORT_INLINE_LIMIT": 1}}
+
+    def attempt(kind):
+        with override_settings(WAGTAIL_CORRESPONDENCE=one_inline), TestCase.captureOnCommitCallbacks(execute=True):
+            return client.get(ENTRIES, {"export": kind})
+
+    def worked(kind, response):
+        assert response.status_code == 302 and response["Location"] == REGISTER + "exports/", role
+        export = RegisterExport.objects.get(requested_by=world.users[role], format=kind)
+        assert export.status == "done" and export.rows_written == len(SEES[role]), (role, export.error)
+        download = client.get(reverse("wagtail_correspondence_register:export_download", args=[export.pk]))
+        assert sorted(exported(download, kind)) == sorted(world.entries[name].reference for name in SEES[role])
+
+    kinds = ["csv", "xlsx"]
+    walk(role, kinds, kinds if role in EXPORTS else NOBODY, attempt, admin_refused, worked)
 
 
 # The register: notes and documents.
