@@ -99,6 +99,15 @@ def _migrated_data_present(request, django_db_blocker):
     yield
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: what one test counted (the dashboard's volumes,
+    cached per scope) is no answer for the next test's data."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def customers(settings, tmp_path):
     """Installs a customer data source holding the given records; call it again to replace them."""

@@ -233,6 +233,42 @@ def test_dashboard_counts_stay_in_the_users_scope(client, officer, supervisor, d
     assert "Search all pages" not in page  # for correspondence staff
 
 
+def test_dashboard_counts_are_kept_per_scope_for_a_while(client, officer, supervisor, departments, make_user,
+                                                        settings):
+    """The weekly volumes and the overdue count are counted at most every
+    DASHBOARD_CACHE_SECONDS per scope, and the panel says when: people who see everything
+    share the counts; an officer never sees counts made for a wider scope."""
+    from wagtail_correspondence.services.register_access import scope_key
+
+    register(supervisor, departments["billing"], subject="Billing matter")
+    register(supervisor, departments["complaints"], subject="Complaint matter")
+
+    def totals(user):
+        context = DepartmentVolumesPanel(user).get_context_data()
+        return {row["department"].code: row["total"] for row in context["rows"]}, context["counted_at"]
+
+    everything, counted_at = totals(supervisor)
+    assert everything == {"billing": 1, "complaints": 1}
+    register(supervisor, departments["billing"], subject="Billing matter")
+    assert totals(supervisor) == (everything, counted_at)  # kept: counted a moment ago
+    assert totals(make_user("sue2", roles.SUPERVISORS))[0] == everything  # the same scope shares them
+    assert totals(officer)[0] == {"complaints": 1}  # the officer's own scope, counted for them
+
+    client.force_login(supervisor)
+    page = client.get("/admin/").content.decode()
+    assert "data-counted-at" in page and "Counted" in page
+
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "REGISTER": {
+        **settings.WAGTAIL_CORRESPONDENCE.get("REGISTER", {}), "DASHBOARD_CACHE_SECONDS": 0}}
+    assert totals(supervisor)[0] == {"billing": 2, "complaints": 1}  # counted on every visit
+
+    # The key follows what decides the scope: departments and clearances.
+    key = scope_key(officer)
+    departments["billing"].members.add(officer)
+    del officer._correspondence_departments
+    assert scope_key(officer) != key and scope_key(supervisor) == "all"
+
+
 def test_each_bar_opens_the_list_of_exactly_its_entries(client, supervisor, departments):
     ours = [register(supervisor, departments["billing"], subject=f"Week entry {n}") for n in range(2)]
     old = register(supervisor, departments["billing"], subject="An older entry")

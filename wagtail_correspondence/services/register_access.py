@@ -51,6 +51,19 @@ def user_departments(user):
     return cached
 
 
+def scope_key(user):
+    """A text naming what ``visible_entries`` shows ``user``, for caching what is counted in a
+    scope: people who see every entry share one key; anyone else has their own, which changes
+    with their departments and permissions."""
+    if not user.is_active or not user.has_perm(VIEW):
+        return "none"
+    sees_all, sees_confidential = user.has_perm(VIEW_ALL), user.has_perm(VIEW_CONFIDENTIAL)
+    if sees_all and sees_confidential:
+        return "all"
+    departments = ",".join(sorted(str(department.pk) for department in user_departments(user)))
+    return f"user-{user.pk}-{departments}-{int(sees_all)}{int(sees_confidential)}"
+
+
 def department_scope(user):
     """Q matching the departments a user works in and every department below them."""
     query = Q(pk__in=[])

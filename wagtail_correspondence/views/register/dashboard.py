@@ -5,6 +5,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import Count, F, Q, prefetch_related_objects
 from django.db.models.functions import Coalesce, TruncWeek
@@ -140,6 +141,22 @@ class DepartmentVolumesPanel(RegisterPanel):
         self.user = user
         self.params = params or {}
 
+    def counted(self, first, last):
+        """(volumes, answered, open overdue, when counted) for this user's scope, counted at
+        most every ``DASHBOARD_CACHE_SECONDS`` (the panel says when)."""
+        seconds = get_setting("REGISTER")["DASHBOARD_CACHE_SECONDS"]
+        key = f"correspondence-volumes:{access.scope_key(self.user)}:{first.isoformat()}:{last.isoformat()}"
+        found = cache.get(key) if seconds else None
+        if found is None:
+            volumes, answered = self.volumes(first, last)
+            overdue = access.visible_entries(self.user).overdue(timezone.now()).filter(
+                ~Q(direction=Direction.OUTBOUND)).count()
+            found = ({department: dict(weeks) for department, weeks in volumes.items()}, dict(answered), overdue,
+                     timezone.now())
+            if seconds:
+                cache.set(key, found, seconds)
+        return found
+
     def volumes(self, first, last):
         """Counted by the database, per department and week: at a million entries eight weeks
         hold some fifty thousand, too many to read into Python on every visit."""
@@ -164,10 +181,9 @@ class DepartmentVolumesPanel(RegisterPanel):
         return volumes, answered
 
     def get_context_data(self, parent_context=None):
-        now = timezone.now()
         first, last, range_error = volume_range(self.params)
         weeks = [first + timedelta(weeks=offset) for offset in range((last - first).days // 7 + 1)]
-        volumes, answered = self.volumes(first, last)
+        volumes, answered, overdue, counted_at = self.counted(first, last)
         departments = Department.objects.filter(pk__in=volumes.keys()).order_by("path")
         rows, datasets = [], []
         for department in departments:
@@ -194,7 +210,7 @@ class DepartmentVolumesPanel(RegisterPanel):
             "y_title": str(_("Entries registered")),
             "hint": str(_("Click a bar to open those entries in the register.")),
         }
-        overdue = access.visible_entries(self.user).overdue(now).filter(~Q(direction=Direction.OUTBOUND)).count()
-        return {"rows": rows, "weeks": weeks, "chart": chart, "open_overdue": overdue, "first": first,
+        return {"rows": rows, "weeks": weeks, "chart": chart, "open_overdue": overdue, "counted_at": counted_at,
+                "first": first,
                 "last": last + timedelta(days=6), "range_error": range_error,
                 "has_data": any(row["total"] for row in rows)}
