@@ -360,7 +360,8 @@ class RegisterIndexView(FormulaSafeExportMixin, CheckedIndexView):
     def get_context_data(self, **kwargs):
         # IndexView counts the whole scope and the filtered list, and its paginator counts the
         # list again: three full counts per page. Here one count, capped, is enough.
-        paginator = self.paginator_class(self.get_queryset(), self.items_per_page,
+        # The list dispatch() already filtered and searched (self.queryset), not a second one.
+        paginator = self.paginator_class(self.queryset, self.items_per_page,
                                          count_limit=access.count_limit(searched=bool(self.query)))
         try:
             page_obj = paginator.page(self.page_num)
