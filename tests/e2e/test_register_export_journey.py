@@ -19,8 +19,8 @@ START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.timezone.utc)
 @pytest.fixture
 def long_register(transactional_db, settings):
     configured = settings.WAGTAIL_CORRESPONDENCE
-    settings.WAGTAIL_CORRESPONDENCE = {**configured, "REGISTER": {**configured.get("REGISTER", {}),
-                                                                   "EXPORT_INLINE_LIMIT": 5}}
+    register = {**configured.get("REGISTER", {}), "EXPORT_INLINE_LIMIT": 5}
+    settings.WAGTAIL_CORRESPONDENCE = {**configured, "REGISTER": register}
     billing = Department.add_root(name="Billing", code="billing")
     Correspondence.objects.bulk_create(
         Correspondence(reference=f"IN-2026-{number:06}", subject="=1+1" if number == 3 else f"Refund {number}",
