@@ -195,10 +195,6 @@ DEFAULTS = {
         # scope (everyone who sees the whole register shares them): at a million entries they
         # cost some 70 ms to count. 0: counted on every visit.
         "DASHBOARD_CACHE_SECONDS": 300,
-        # The dashboard's weekly volumes and overdue count are counted at most this often per
-        # scope (everyone who sees the whole register shares them): at a million entries they
-        # cost some 70 ms to count. 0: counted on every visit.
-        "DASHBOARD_CACHE_SECONDS": 300,
         # Search takes matches from the search index, and word matches from entries changed in
         # the last SEARCH_INDEX_LAG_MINUTES, which the index may not have caught up with yet.
         "SEARCH_INDEX_LAG_MINUTES": 60,

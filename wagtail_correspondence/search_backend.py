@@ -186,6 +186,19 @@ def _postgres_backend_class():
 SEARCH_CANDIDATES = 10_000
 
 
+def document_search_available(using="default"):
+    """Whether register search uses the entries' own search documents (migration 0030,
+    services.register_search): on PostgreSQL, unless the site searches on a search server
+    (Elasticsearch, OpenSearch), whose index then answers as configured. Register entries are
+    then left out of Wagtail's search index."""
+    if connections[using].vendor != "postgresql":
+        return False
+    from wagtail.search.backends import get_search_backend
+
+    return any(cls.__module__.startswith("modelsearch.backends.database")
+               for cls in type(get_search_backend()).__mro__)
+
+
 def index_matches(model, word, *, backend=None, using="default"):
     """Which ``model`` objects the search index finds for one ``word`` (the word or its stem,
     or a word beginning with it in the autocomplete fields): a list of querysets of primary

@@ -239,6 +239,16 @@ class Correspondence(index.Indexed, ClusterableModel):
     def __str__(self):
         return f"{self.reference} · {self.subject}"
 
+    # Where PostgreSQL keeps each entry's own search document (migration 0030,
+    # services.register_search), Wagtail's search index is not written for entries: nothing
+    # reads it, and registering would pay for it.
+    @classmethod
+    def get_indexed_objects(cls):
+        return cls.objects.none() if _searched_by_document() else super().get_indexed_objects()
+
+    def get_indexed_instance(self):
+        return None if _searched_by_document(self._state.db or "default") else self
+
     @property
     def is_open(self):
         return self.status in OPEN_STATUSES
@@ -263,6 +273,12 @@ class Correspondence(index.Indexed, ClusterableModel):
 
     def get_admin_url(self):
         return reverse("correspondence_register_entries_modeladmin_inspect", args=[self.pk])
+
+
+def _searched_by_document(using="default"):
+    from ..search_backend import document_search_available
+
+    return document_search_available(using)
 
 
 class Note(models.Model):

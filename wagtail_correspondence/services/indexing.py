@@ -14,6 +14,8 @@ def index_in_bulk(model, objects):
     call, and their references into Wagtail's reference index by one background task. A
     failure is logged, never raised (the rows are written; ``update_index`` and
     ``rebuild_references_index`` rebuild what is missing)."""
+    objects = [obj for obj in objects if obj.get_indexed_instance() is not None] if hasattr(
+        model, "get_indexed_instance") else objects  # a model may keep some objects out of the index
     if not objects:
         return
     from wagtail.models import ReferenceIndex

@@ -34,6 +34,7 @@ from ..models import (
 from ..uploads import EXTENSIONS, check_content, content_name, read_upload
 from . import register_access as access
 from . import sla
+from .audit import sealed_in_bulk
 from .numbering import next_reference
 from .routing import assignee_for, route
 
@@ -191,7 +192,8 @@ def _register(user, direction, source, attachments, tags, in_reply_to, comment, 
 
     stored = []
     try:
-        with transaction.atomic():
+        # Its log entries are sealed into the audit chain together, at the end.
+        with transaction.atomic(), sealed_in_bulk():
             # A letter's entry carries the letter's own number.
             entry.reference = reference_override or next_reference(_pattern(direction),
                                                                    when=timezone.localdate(now))

@@ -15,26 +15,17 @@ from django.db import connections
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
+from ..search_backend import document_search_available  # noqa: F401 (where callers look for it)
+
 # Kept in step with migration 0030.
 DOCUMENT_COLUMN = "search_document"
 DOCUMENT_CONFIG = "english"
 
 
-def document_search_available(using="default"):
-    """Whether register search uses the entries' search document: on PostgreSQL (migrated, so
-    the column is there), unless the site searches on a search server (Elasticsearch,
-    OpenSearch), whose index then answers as configured."""
-    if connections[using].vendor != "postgresql":
-        return False
-    from wagtail.search.backends import get_search_backend
-
-    return any(cls.__module__.startswith("modelsearch.backends.database")
-               for cls in type(get_search_backend()).__mro__)
-
-
 def as_typed(word):
     """``word`` as one quoted tsquery operand that matches word beginnings: quotes and
     backslashes are escaped, so no typed character is tsquery syntax."""
+    word = word.replace("\x00", "")  # PostgreSQL refuses a NUL byte in any text
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
 
 
