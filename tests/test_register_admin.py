@@ -420,3 +420,38 @@ def test_received_between_two_dates(client, supervisor, departments):
     assert 'name="received_at_from" value="2026-03-05"' in page and 'name="direction__exact" value="inbound"' in page
     page = client.get(ENTRIES, {"received_at_from": "5 March"}).content.decode()
     assert "is not a date" in page and early.reference in page  # a bad date is named, not a 500
+
+
+def test_list_rows_are_the_ones_modeladmin_renders(client, officer, supervisor, departments):
+    """The register list makes its rows in Python (RegisterIndexView.result_rows) instead of
+    modeladmin's result_list tag: cell by cell, the same HTML (classes, links, buttons,
+    escaped text), for entries with and without a department, assignee, deadline or priority."""
+    from bs4 import BeautifulSoup
+    from django.template import Context, Template
+
+    from wagtail_correspondence.modeladmin import CorrespondenceAdmin, RegisterIndexView
+
+    register(officer, department=departments["complaints"], subject='<b>Bold</b> & "quoted"', priority="urgent",
+             sender_name="Ann <script>")
+    register(officer, department=departments["complaints"], assignee=officer, subject="Assigned")
+    overdue = register(officer, department=departments["complaints"], subject="Overdue")
+    Correspondence.objects.filter(pk=overdue.pk).update(due_at="2020-01-01T10:00:00Z")
+    register(supervisor, subject="Nobody's", direction="internal")
+
+    for user in (officer, supervisor):
+        client.force_login(user)
+        response = client.get(ENTRIES)
+        view = response.context["view"]
+        assert isinstance(view, RegisterIndexView) and isinstance(view.model_admin, CorrespondenceAdmin)
+        values = {key: response.context[key] for key in ("view", "object_list", "request")}
+        theirs = Template("{% load modeladmin_tags %}{% result_list %}").render(Context(values))
+
+        def rows(html):
+            soup = BeautifulSoup(html, "html.parser")
+            return [(sorted(row.get("class", [])), {key: value for key, value in row.attrs.items() if key != "class"},
+                     [(sorted(cell.get("class", [])), re.sub(r">\s+<", "><", " ".join(cell.decode_contents().split())))
+                      for cell in row.find_all("td")]) for row in soup.select("tbody tr")]
+
+        ours = rows(response.content.decode())
+        assert ours == rows(theirs) and len(ours) == (3 if user == officer else 4)
+        assert "&lt;b&gt;Bold&lt;/b&gt;" in response.content.decode() and "<script>" not in str(ours)

@@ -234,7 +234,7 @@ def test_dashboard_counts_stay_in_the_users_scope(client, officer, supervisor, d
 
 
 def test_dashboard_counts_are_kept_per_scope_for_a_while(client, officer, supervisor, departments, make_user,
-                                                        settings):
+                                                         settings):
     """The weekly volumes and the overdue count are counted at most every
     DASHBOARD_CACHE_SECONDS per scope, and the panel says when: people who see everything
     share the counts; an officer never sees counts made for a wider scope."""
