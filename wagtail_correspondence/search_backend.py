@@ -36,9 +36,12 @@ SAMPLE_ROWS = 20_000
 def SearchBackend(params):  # noqa: N802 (the name Wagtail looks up in a backend module)
     from modelsearch.backends.database import SearchBackend as database_backend
 
-    if connection.vendor != "postgresql":
-        return database_backend(params)
-    return _postgres_backend_class()(params)
+    if connection.vendor == "postgresql":
+        return _postgres_backend_class()(params)
+    backend = database_backend(params)
+    if connection.vendor == "sqlite" and type(backend).__name__ == "SQLiteSearchBackend":
+        return _sqlite_backend_class()(params)
+    return backend
 
 
 _classes = {}
@@ -154,33 +157,85 @@ def _postgres_backend_class():
                         [average, content_type_pk, [indexer.id for indexer in indexers]])
 
         def average_title_length(self, cursor):
-            """Kept for TITLE_AVERAGE_TTL seconds by each process; a sample of the table's
-            pages once it is large."""
-            alias = self.write_connection.alias
-            kept = _averages.get(alias)
-            if kept is not None and time.monotonic() - kept[1] < TITLE_AVERAGE_TTL:
-                return kept[0]
+            """Kept for TITLE_AVERAGE_TTL seconds by each process (``_kept_average``); a sample
+            of the table's pages once it is large."""
             table = IndexEntry._meta.db_table
-            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-            estimate = (cursor.fetchone() or [0])[0] or 0
-            sample = (f" TABLESAMPLE SYSTEM ({min(100.0, 100.0 * SAMPLE_ROWS / estimate):.4f})"
-                      if estimate > SAMPLE_ABOVE_ROWS else "")
-            cursor.execute(f"SELECT avg(length(title)) FROM {table}{sample} WHERE length(title) > 0")
-            average = cursor.fetchone()[0]
-            if average is None and sample:  # an unlucky sample: every row, once
-                cursor.execute(f"SELECT avg(length(title)) FROM {table} WHERE length(title) > 0")
+
+            def read():
+                cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+                estimate = (cursor.fetchone() or [0])[0] or 0
+                sample = (f" TABLESAMPLE SYSTEM ({min(100.0, 100.0 * SAMPLE_ROWS / estimate):.4f})"
+                          if estimate > SAMPLE_ABOVE_ROWS else "")
+                cursor.execute(f"SELECT avg(length(title)) FROM {table}{sample} WHERE length(title) > 0")
                 average = cursor.fetchone()[0]
-            # Kept even when no row has a title (a register's entries have none): not keeping
-            # "none" made every insert scan the whole table again.
-            average = float(average) if average is not None else None
-            _averages[alias] = (average, time.monotonic())
-            return average
+                if average is None and sample:  # an unlucky sample: every row, once
+                    cursor.execute(f"SELECT avg(length(title)) FROM {table} WHERE length(title) > 0")
+                    average = cursor.fetchone()[0]
+                # Kept even when no row has a title (a register's entries have none): not keeping
+                # "none" made every insert scan the whole table again.
+                return average
+
+            return _kept_average(self.write_connection.alias, read)
 
     class FlatCostPostgresSearchBackend(PostgresSearchBackend):
         index_class = FlatCostPostgresIndex
 
     _classes["backend"] = FlatCostPostgresSearchBackend
     return FlatCostPostgresSearchBackend
+
+
+def _kept_average(alias, read):
+    """The average title length of the index on ``alias``: ``read()``, kept for
+    TITLE_AVERAGE_TTL seconds by each process, "no titles" included."""
+    kept = _averages.get(alias)
+    if kept is not None and time.monotonic() - kept[1] < TITLE_AVERAGE_TTL:
+        return kept[0]
+    average = read()
+    average = float(average) if average is not None else None
+    _averages[alias] = (average, time.monotonic())
+    return average
+
+
+def _sqlite_backend_class():
+    """Wagtail's SQLite (FTS5) index, whose writes do not read the whole index table: after every
+    insert Wagtail's averages the title lengths of every row and rewrites every row still at the
+    default weight (30 ms per registration at 100,000 register entries). Here, as on
+    PostgreSQL, the average is kept for TITLE_AVERAGE_TTL seconds and only the rows just
+    written get their weight; ``update_index`` still recomputes every row."""
+    if "sqlite" in _classes:
+        return _classes["sqlite"]
+    from django.db.models import Avg, F
+    from django.db.models.functions import Length
+    from modelsearch.backends.database.sqlite.sqlite import SQLiteIndex, SQLiteSearchBackend
+    from modelsearch.utils import get_content_type_pk
+
+    class FlatCostSQLiteIndex(SQLiteIndex):
+        written = None  # (content type, object ids) of the add_items call under way
+
+        def add_items(self, model, objs):
+            self.written = (get_content_type_pk(model), [str(obj.pk) for obj in objs])
+            try:
+                super().add_items(model, objs)
+            finally:
+                self.written = None
+
+        def _refresh_title_norms(self, full=False):
+            if full or self.written is None:
+                return super()._refresh_title_norms(full)
+            average = _kept_average(self.write_connection.alias, lambda: self.entries.annotate(
+                title_length=Length("title")).filter(title_length__gt=0).aggregate(Avg("title_length"))[
+                "title_length__avg"])
+            if average is None:
+                return None
+            content_type_pk, ids = self.written
+            return self.entries.filter(content_type_id=content_type_pk, object_id__in=ids).annotate(
+                title_length=Length("title")).filter(title_length__gt=0).update(title_norm=average / F("title_length"))
+
+    class FlatCostSQLiteSearchBackend(SQLiteSearchBackend):
+        index_class = FlatCostSQLiteIndex
+
+    _classes["sqlite"] = FlatCostSQLiteSearchBackend
+    return FlatCostSQLiteSearchBackend
 
 
 SEARCH_CANDIDATES = 10_000
