@@ -332,3 +332,36 @@ def test_pages_without_a_total_when_counting_takes_too_long(client, people, entr
     assert page["count"] is None and page["next"]
     numbered = client.get(API, {"limit": 5, "offset": 30}).json()
     assert numbered["count"] is None and len(numbered["results"]) == 2 and numbered["next"] is None
+
+
+def test_open_entries_are_found_through_their_partial_indexes_on_sqlite(org):
+    """SQLite uses a partial index only when the query's condition can be seen to be the
+    index's while planning; the open statuses are therefore written into the SQL, not bound
+    (models.register.InLiterals): overdue counts and My work can then read the open-entry
+    indexes instead of every entry with a past deadline. ``INDEXED BY`` makes SQLite refuse a
+    query the index cannot answer, whatever the statistics."""
+    from django.db import OperationalError, connection
+    from django.utils import timezone
+
+    from wagtail_correspondence.models import OPEN_STATUSES, Status
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the tests' default database is SQLite")
+    table = f'FROM "{Correspondence._meta.db_table}"'
+
+    def through(queryset, index):
+        sql, params = queryset.order_by().values("pk").query.get_compiler("default").as_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(sql.replace(table, f"{table} INDEXED BY {index}", 1), params)
+            return [pk for (pk,) in cursor.fetchall()]
+
+    Correspondence.objects.create(reference="X-1", subject="Open", status=Status.ASSIGNED, department=org["billing"],
+                                  due_at=timezone.now() - datetime.timedelta(hours=1))
+    closed = Correspondence.objects.create(reference="X-2", subject="Done", status=Status.CLOSED,
+                                           due_at=timezone.now() - datetime.timedelta(hours=1))
+    overdue = through(Correspondence.objects.overdue(), "register_open_by_deadline")
+    assert overdue == list(Correspondence.objects.filter(reference="X-1").values_list("pk", flat=True))
+    assert closed.pk not in through(Correspondence.objects.open().filter(assignee__isnull=True),
+                                    "register_open_by_assignee")
+    with pytest.raises(OperationalError, match="no query solution"):  # bound statuses: unusable
+        through(Correspondence.objects.filter(status__in=OPEN_STATUSES), "register_open_by_deadline")

@@ -106,6 +106,30 @@ class NumberedRegisterPages(CountedPages, LimitOffsetPagination):
         return self.counted_schema(super().get_paginated_response_schema(schema))
 
 
+class KeysFirst:
+    """A queryset whose slices are read keys first (``register_access.page_of``): all that DRF's
+    cursor pages ask of it is an order, a filter on the position, and a slice. A filtered page
+    (``?overdue=true``) then finds its keys in the list-order index instead of reading every
+    row it rejects (42,000 rows for 50 at a million entries)."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def order_by(self, *fields):
+        return KeysFirst(self.queryset.order_by(*fields))
+
+    def filter(self, *args, **kwargs):
+        return KeysFirst(self.queryset.filter(*args, **kwargs))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice) and index.step is None:
+            return page_of(self.queryset, index.start or 0, index.stop)
+        return self.queryset[index]
+
+    def __getattr__(self, name):  # anything else (the model, for an ordering filter) as the queryset has it
+        return getattr(self.queryset, name)
+
+
 class RegisterPagination(CountedPages, CursorPagination):
     """Keyset pages, newest first (the list's order, with the primary key breaking ties); with
     ``?offset=``, numbered pages instead."""
@@ -120,7 +144,7 @@ class RegisterPagination(CountedPages, CursorPagination):
             self.numbered = NumberedRegisterPages()
             return self.numbered.paginate_queryset(queryset, request, view)
         self.count = self.count_entries(queryset, request)
-        return super().paginate_queryset(queryset, request, view)
+        return super().paginate_queryset(KeysFirst(queryset), request, view)
 
     def decode_cursor(self, request):
         # DRF checks a cursor's form; its position is checked here too, so that a made-up one

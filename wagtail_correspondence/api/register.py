@@ -20,7 +20,17 @@ from reversion.models import Version
 from wagtail.log_actions import log
 
 from .. import log_actions
-from ..models import Attachment, Category, Correspondence, Department, Direction, Priority, Source, Status
+from ..models import (
+    Attachment,
+    Category,
+    Correspondence,
+    Department,
+    Direction,
+    Priority,
+    Source,
+    Status,
+    overdue_condition,
+)
 from ..permissions import register_entry_policy
 from ..services import register as register_service
 from ..services import register_access as access
@@ -85,10 +95,10 @@ class CorrespondenceFilter(django_filters.FilterSet):
         return queryset.filter(**{f"assignee__{User.USERNAME_FIELD}": value})
 
     def filter_overdue(self, queryset, name, value):
-        overdue = Correspondence.objects.overdue(timezone.now()).values("pk")
-        if value == "true":
-            return queryset.filter(pk__in=overdue)
-        return queryset.exclude(pk__in=overdue)
+        # On the list's own rows (not "pk IN (every overdue entry)"), so that the open-entry
+        # index by deadline serves it.
+        overdue = overdue_condition(timezone.now())
+        return queryset.filter(overdue) if value == "true" else queryset.exclude(overdue)
 
     def filter_search(self, queryset, name, value):
         return access.search_entries(queryset, value)

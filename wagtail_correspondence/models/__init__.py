@@ -25,6 +25,7 @@ from .register import (
     Source,
     Status,
     TaggedCorrespondence,
+    overdue_condition,
 )
 from .register_exports import RegisterExport, RegisterExportFormat, RegisterExportStatus
 from .routing import Assignment, RoutingRule
@@ -38,6 +39,7 @@ __all__ = [
     "BusinessCalendar", "Category", "Confidentiality",
     "Correspondence", "Direction", "Kind", "Note", "Priority", "RegisterChannel", "RoutingRule", "SlaNotice",
     "SlaNoticeKind", "SlaNoticeState", "SlaPolicy", "SlaUnit", "Source", "Status", "TaggedCorrespondence",
+    "overdue_condition",
     "BatchChunk", "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch", "FourEyesReviewTask", "VoidReference",
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
     "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
