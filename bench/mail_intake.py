@@ -4,7 +4,8 @@
         [--messages 10000] [--start-entries 0] [--database bench_mail_intake] [--keep]
     .venv/bin/python bench/mail_intake.py --messages 2000            # SQLite in a temp folder
 
-Other options: ``--sample-every N`` (queries captured on every Nth message, default 50),
+Other options: ``--run N`` (messages registered together: the ``INTAKE_RUN`` setting for
+this bench; 1 registers each message on its own, as before runs existed),
 ``--profile FILE`` (the first pass under cProfile: its stats written to FILE and the top
 entries printed; the rate is then not a measurement).
 
@@ -35,11 +36,12 @@ Then:
 2. first pass: takes the mbox exactly as ``manage.py correspondence_fetch_mail --mbox FILE``
    does, ``services.mail_intake.take_messages(mbox_items(FILE), user=None)`` (the command
    records no user unless ``--user`` is given), as one timed run: messages/s overall and per
-   block of 1,000 (does it slow down as the register grows?), the SQL queries of every
-   ``--sample-every``th message (``CaptureQueriesContext``, with statement times from a
-   ``perf_counter`` execute wrapper: bench/register.py's ``QueryTimer``), database time per
-   message by statement kind, and what resulted: entries, attachments, replies linked to
-   their conversation, parts refused, failures, routing, emails in the locmem outbox;
+   block of 1,000 (does it slow down as the register grows?), the statements of the whole
+   pass (a ``perf_counter`` execute wrapper, bench/register.py's ``QueryTimer``: messages
+   are registered in runs, so statements belong to a run, not to one message) per message
+   and by kind, with their database time, and what resulted: entries, attachments, replies
+   linked to their conversation, parts refused, failures, routing, emails in the locmem
+   outbox;
 3. second pass over the same mbox: every message is registered already (the duplicate check
    by Message-ID), messages/s and queries per message.
 
@@ -60,7 +62,6 @@ import os
 import pstats
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -84,8 +85,8 @@ def arguments():
                         help="name of the throwaway PostgreSQL database (default bench_mail_intake)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the database (PostgreSQL) or the SQLite folder, the mbox and the stored files")
-    parser.add_argument("--sample-every", type=int, default=50,
-                        help="capture the queries of every Nth message (default 50)")
+    parser.add_argument("--run", type=int, default=0,
+                        help="messages registered together (INTAKE_RUN; default: the setting's)")
     parser.add_argument("--profile", metavar="FILE", help="run the first pass under cProfile, stats to FILE")
     return parser.parse_args()
 
@@ -109,10 +110,11 @@ from django.conf import settings  # noqa: E402
 from django.core import mail  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 import wagtail_correspondence  # noqa: E402
+from wagtail_correspondence.conf import get_setting  # noqa: E402
 from wagtail_correspondence.models import Attachment, AttachmentVersion, Correspondence  # noqa: E402
 from wagtail_correspondence.services import mail_intake as intake  # noqa: E402
 from correspondence_demo.register import tiny_pdf  # noqa: E402  (the demo's PDF scans)
@@ -271,61 +273,51 @@ def write_mbox(path, count, now):
 
 # Intake --------------------------------------------------------------------------------
 
-def take_mbox(path, sample_every, block, profiler=None):
-    """One run of the command's mbox path; (seconds, results, samples, blocks)."""
-    results, samples, blocks = [], [], []
+def take_mbox(path, block, profiler=None):
+    """One run of the command's mbox path; (seconds, results, statements, blocks). Messages are
+    registered in runs of ``INTAKE_RUN``, so statements are timed over the whole pass (an
+    execute wrapper: it does not see BEGIN and COMMIT on PostgreSQL), not per message."""
+    results, blocks = [], []
+    timer = base.QueryTimer()
     taken = intake.take_messages(intake.mbox_items(str(path)), user=None)
     number = 0
     started = block_started = time.perf_counter()
     if profiler:
         profiler.enable()
     try:
-        while True:
-            if (number + 1) % sample_every == 0:
-                timer = base.QueryTimer()
-                with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
-                    result = next(taken, None)
-                if result is not None:
-                    samples.append(timer.merged(captured.captured_queries))
-            else:
-                result = next(taken, None)
-            if result is None:
-                break
-            number += 1
-            results.append(result)
-            if number % block == 0:
-                now = time.perf_counter()
-                blocks.append((block, now - block_started))
-                block_started = now
-                print(f"  {number} messages, {number / (now - started):.0f}/s", file=sys.stderr, flush=True)
+        with connection.execute_wrapper(timer):
+            for result in taken:
+                number += 1
+                results.append(result)
+                if number % block == 0:
+                    now = time.perf_counter()
+                    blocks.append((block, now - block_started))
+                    block_started = now
+                    print(f"  {number} messages, {number / (now - started):.0f}/s", file=sys.stderr, flush=True)
     finally:
         if profiler:
             profiler.disable()
     seconds = time.perf_counter() - started
     if number % block:
         blocks.append((number % block, time.perf_counter() - block_started))
-    return seconds, results, samples, blocks
+    return seconds, results, timer.timed, blocks
 
 
-def query_rows(samples, label):
-    """Table rows: queries per message, database time, the costliest statement kinds."""
-    if not samples:
-        return [(f"{label}: no message sampled", None)]
-    per_message = [len(sample) for sample in samples]
+def query_rows(statements, count):
+    """Table rows: statements per message over the whole pass, database time, the costliest
+    statement kinds."""
+    if not count:
+        return [("no message taken", None)]
     kinds, kind_seconds = Counter(), Counter()
-    for sample in samples:
-        for sql, seconds in sample:
-            kinds[base.statement_kind(sql)] += 1
-            kind_seconds[base.statement_kind(sql)] += seconds
-    ends = max(1, len(samples) // 10)
-    rows = [("queries per message", f"mean {statistics.mean(per_message):.1f}, min {min(per_message)}, "
-                                    f"max {max(per_message)} ({len(samples)} sampled)"),
-            ("database time per message", f"{base.database_seconds(samples) * 1000:.1f} ms on average; first "
-                                          f"{ends} sampled {base.database_seconds(samples[:ends]) * 1000:.1f} ms, "
-                                          f"last {ends} {base.database_seconds(samples[-ends:]) * 1000:.1f} ms")]
+    for sql, seconds in statements:
+        kinds[base.statement_kind(sql)] += 1
+        kind_seconds[base.statement_kind(sql)] += seconds
+    total = sum(seconds for _sql, seconds in statements)
+    rows = [("statements per message", f"{len(statements) / count:.2f} ({len(statements)} in all, "
+                                       f"INTAKE_RUN {get_setting('REGISTER')['INTAKE_RUN']})"),
+            ("database time per message", f"{total / count * 1000:.1f} ms")]
     for kind, number in sorted(kinds.items(), key=lambda item: -kind_seconds[item[0]])[:12]:
-        rows.append((f"  {kind}", f"{number / len(samples):.1f} per message, "
-                                  f"{kind_seconds[kind] / len(samples) * 1000:.2f} ms"))
+        rows.append((f"  {kind}", f"{number / count:.2f} per message, {kind_seconds[kind] / count * 1000:.2f} ms"))
     return rows
 
 
@@ -408,27 +400,22 @@ def main():
     mail.outbox = []
     profiler = cProfile.Profile() if ARGS.profile else None
     print("  first pass...", file=sys.stderr, flush=True)
-    seconds, results, samples, blocks = take_mbox(path, ARGS.sample_every, block, profiler)
+    seconds, results, statements, blocks = take_mbox(path, block, profiler)
     rows.append(("2. first pass: take_messages(mbox_items(FILE), user=None), as correspondence_fetch_mail "
                  "--mbox" + (" (UNDER cProfile)" if profiler else ""), None))
     rows += rate_rows(seconds, len(results), blocks, block)
-    rows += query_rows(samples, "first pass")
+    rows += query_rows(statements, len(results))
     rows += outcome_rows(results, first_pk, made)
-    last_sample = samples[-1] if samples else []
 
     print("  second pass...", file=sys.stderr, flush=True)
-    seconds, again, samples, blocks = take_mbox(path, ARGS.sample_every, block)
+    seconds, again, statements, blocks = take_mbox(path, block)
     rows.append(("3. second pass over the same mbox (every message registered already)", None))
     rows += rate_rows(seconds, len(again), blocks, block)
     rows.append(("results", ", ".join(f"{status} {number}" for status, number in
                                       Counter(result.status for result in again).most_common())))
-    rows += query_rows(samples, "second pass")
+    rows += query_rows(statements, len(again))
 
     base.print_table(rows)
-    if last_sample:
-        print("\nstatements of one message of the first pass (the last sampled):")
-        for sql, query_seconds in last_sample:
-            print(f"  {query_seconds * 1000:6.2f} ms  {base.short(sql, 120)}")
     if profiler:
         print_profile(profiler, ARGS.profile)
     if ARGS.keep:
@@ -436,9 +423,18 @@ def main():
               f"{settings.STORAGES['letters']['OPTIONS']['location']} and {settings.MEDIA_ROOT}")
 
 
+def configured_main():
+    if not ARGS.run:
+        return main()
+    configured = getattr(settings, "WAGTAIL_CORRESPONDENCE", {})
+    with override_settings(WAGTAIL_CORRESPONDENCE={**configured, "REGISTER": {
+            **get_setting("REGISTER"), "INTAKE_RUN": ARGS.run}}):
+        return main()
+
+
 if __name__ == "__main__":
     try:
-        main()
+        configured_main()
     finally:
         connection.close()
         if not ARGS.keep:

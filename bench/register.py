@@ -397,6 +397,24 @@ def intake(count, registrar, categories):
     return time.perf_counter() - started, samples, blocks, len(people)
 
 
+def intake_in_runs(count, registrar, categories, run=100):
+    """``count`` entries through ``services.register.register_entries`` in runs of ``run``
+    (as mail intake registers a mailbox); (seconds, statements per entry, database seconds)."""
+    rng = random.Random(SEED + 1)
+    people = customers()
+    drafts = [register_service.Draft(entry_fields(rng, people, categories, number)) for number in range(count)]
+    timer = QueryTimer()  # over every run: BEGIN and COMMIT are not seen on PostgreSQL
+    started = time.perf_counter()
+    with connection.execute_wrapper(timer):
+        for first in range(0, count, run):
+            results = register_service.register_entries(registrar, drafts[first:first + run])
+            refused = [result.error for result in results if result.error is not None]
+            if refused:
+                raise RuntimeError(f"the bench's drafts were refused: {refused[:3]}")
+    seconds = time.perf_counter() - started
+    return seconds, len(timer.timed) / count, sum(seconds_ for _sql, seconds_ in timer.timed)
+
+
 def age_entries(now):
     """Registered over the last WEEKS weeks; deadlines from each entry's own budget and
     calendar; most older entries answered or closed, some paused, the rest open."""
@@ -544,6 +562,12 @@ def main(count):
             f"{kind} {first_kinds.get(kind, 0) * 1000:.2f} / {last_kinds[kind] * 1000:.2f} ms" for kind in growth)))
     routed = Counter(Correspondence.objects.values_list("department__code", flat=True))
     rows.append(("routed to", ", ".join(f"{code} {number}" for code, number in routed.most_common())))
+    print("  registering in runs...", file=sys.stderr, flush=True)
+    seconds, statements, database = intake_in_runs(count, users["mailroom"], categories)
+    rows.append((f"1b. intake in runs: register_entries, {count} entries in runs of 100 (as mail intake)", None))
+    rows.append(("total", f"{seconds:.1f} s, {count / seconds:.1f} entries/s, {seconds / count * 1000:.1f} ms "
+                          f"per entry; {statements:.2f} statements and {database / count * 1000:.2f} ms in the "
+                          f"database per entry"))
 
     # 2. Age the register
     now = timezone.now()

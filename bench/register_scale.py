@@ -51,6 +51,9 @@ categories, 7 SLA policies, 11 routing rules), then for each size, smallest firs
 4. intake: 200 entries through ``services.register.register_entry`` exactly as bench/register.py
    registers them (same mix, as the mail-room officer; search and reference index updates
    run inside each registration under the test settings' immediate task backend); entries/s.
+   Then ``--intake-runs`` entries (default 2,000) of the same mix through
+   ``register_entries`` in runs of 100, as mail intake registers a mailbox: entries/s and
+   statements per entry.
 5. ``services.sla.sweep()`` over the open entries (locmem email), twice: the first creates and
    sends every notice reached (at the first size that is the whole backlog, later the new
    entries'), the second is the steady state of a periodic sweep. When the first takes over
@@ -108,6 +111,8 @@ def arguments():
                         help="name of the throwaway PostgreSQL database (default bench_register_scale)")
     parser.add_argument("--batch", type=int, default=10_000, help="rows per bulk-load batch (default 10000)")
     parser.add_argument("--intake", type=int, default=200, help="entries registered through register_entry per size")
+    parser.add_argument("--intake-runs", type=int, default=2000,
+                        help="entries registered through register_entries, in runs of 100, per size")
     parser.add_argument("--deep", type=int, default=20, help="API pages followed through 'next' cursor links")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="start no further size once this many minutes have passed (default: no limit)")
@@ -860,6 +865,12 @@ def measure_size(size, users, categories, officer_code, results):
                          "queries": statistics.mean(per_entry) if per_entry else None}
     print(f"  intake: {ARGS.intake} x register_entry in {seconds:.1f} s, {ARGS.intake / seconds:.1f} entries/s"
           + (f", {statistics.mean(per_entry):.1f} queries per registration" if per_entry else ""), flush=True)
+    print("  registering in runs...", file=sys.stderr, flush=True)
+    seconds, statements, database = base.intake_in_runs(ARGS.intake_runs, users["mailroom"], categories)
+    figures["intake_runs"] = {"seconds": seconds, "count": ARGS.intake_runs, "queries": statements}
+    print(f"  intake in runs: {ARGS.intake_runs} x register_entries in runs of 100 in {seconds:.1f} s, "
+          f"{ARGS.intake_runs / seconds:.1f} entries/s, {statements:.2f} statements per entry "
+          f"({database / ARGS.intake_runs * 1000:.2f} ms in the database)", flush=True)
     if samples:
         slowest = base.kind_times(samples).most_common(4)
         figures["intake"]["slowest"] = ", ".join(f"{kind} {seconds_ * 1000:.1f} ms" for kind, seconds_ in slowest)
@@ -949,6 +960,10 @@ def print_final(results, loads):
         print(f"  intake: {intake['count']} x register_entry, {intake['count'] / intake['seconds']:.1f} entries/s"
               + (f", {intake['queries']:.1f} queries each" if intake["queries"] else "")
               + (f"; database time by statement: {intake['slowest']}" if intake.get("slowest") else ""))
+        runs = figures.get("intake_runs")
+        if runs:
+            print(f"  intake in runs of 100: {runs['count']} x register_entries, "
+                  f"{runs['count'] / runs['seconds']:.1f} entries/s, {runs['queries']:.2f} statements each")
         sweep = figures.get("sweep")
         if sweep is None:
             print("  sweep: not measured")

@@ -29,7 +29,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from wagtail_correspondence.models import Correspondence, Department, Direction, RoutingRule, Source
+from wagtail_correspondence.models import Attachment, Correspondence, Department, Direction, RoutingRule, Source
 from wagtail_correspondence.services import mail_intake
 
 from .test_dispatch import SmtpServer, generate
@@ -244,18 +244,40 @@ def test_the_command_registers_each_message_once():
 
 def test_a_concurrent_duplicate_is_taken_not_failed(monkeypatch):
     first = take("01-alternative.eml").entry
-    real = mail_intake._taken_by
+    real = mail_intake._taken
     asked = []
 
-    def missed_once(message_id):
+    def missed_once(message_ids):
         # The other intake commits between this one's check and its insert.
-        asked.append(message_id)
-        return None if len(asked) == 1 else real(message_id)
+        asked.append(message_ids)
+        return {} if len(asked) == 1 else real(message_ids)
 
-    monkeypatch.setattr(mail_intake, "_taken_by", missed_once)
+    monkeypatch.setattr(mail_intake, "_taken", missed_once)
     result = take("01-alternative.eml")
     assert (result.status, result.entry) == (mail_intake.DUPLICATE, first)
     assert len(asked) == 2 and Correspondence.objects.count() == 1
+
+
+def test_a_run_with_a_concurrent_duplicate_falls_back_to_one_by_one(monkeypatch):
+    """The messages of a run are registered together; when another intake registered one of
+    them meanwhile, the run's insert fails as a whole and each message is taken on its own:
+    the others are registered, the taken one is a duplicate, nothing is lost or doubled."""
+    first = take("01-alternative.eml").entry
+    real = mail_intake._taken
+    asked = []
+
+    def missed_once(message_ids):
+        asked.append(list(message_ids))
+        return {} if len(asked) == 1 else real(message_ids)
+
+    monkeypatch.setattr(mail_intake, "_taken", missed_once)
+    names = ["01-alternative.eml", "03-non-ascii.eml", "06-html-only.eml"]
+    results = list(mail_intake.take_messages(mail_intake.MailItem(name, sample(name)) for name in names))
+    assert [result.status for result in results] == [mail_intake.DUPLICATE, mail_intake.CREATED, mail_intake.CREATED]
+    assert results[0].entry == first
+    assert len(asked[0]) == 3  # the whole run was checked at once, then each message alone
+    assert Correspondence.objects.count() == 3
+    assert Attachment.objects.filter(correspondence__in=[result.entry for result in results[1:]]).count() >= 2
 
 
 def too_big_for_the_register(settings, line_end=b"\n"):
@@ -532,3 +554,30 @@ def test_an_unreachable_imap_server_is_a_failure_not_a_crash(monkeypatch):
                           "--imap-password-env", "TEST_IMAP_SECRET", "--no-imap-ssl")
     assert error is not None
     assert output.startswith("imap://127.0.0.1/INBOX: FAILED to read: [Errno 111]")
+
+
+def test_a_run_waits_for_what_its_messages_answer_or_repeat(settings):
+    """Messages are registered in runs; a reply to a message of the same run, or the same
+    message twice, must not be registered before that message: the run is registered first."""
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "REGISTER": {
+        **settings.WAGTAIL_CORRESPONDENCE.get("REGISTER", {}), "INTAKE_RUN": 50}}
+    names = ["01-alternative.eml", "03-non-ascii.eml", "04-reply-in-reply-to.eml", "01-alternative.eml"]
+    results = list(mail_intake.take_messages(mail_intake.MailItem(name, sample(name)) for name in names))
+    assert [result.status for result in results] == [mail_intake.CREATED] * 3 + [mail_intake.DUPLICATE]
+    first, _other, reply, again = (result.entry for result in results)
+    assert reply.in_reply_to == first and reply.thread_root == first and again == first
+    assert Correspondence.objects.count() == 3
+
+
+def test_a_run_is_registered_in_the_same_statements_as_one_message(settings, django_assert_max_num_queries):
+    """A run of 40 messages (each with its original and, for some, a PDF) is read and written
+    in about as many statements as a few messages on their own."""
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "REGISTER": {
+        **settings.WAGTAIL_CORRESPONDENCE.get("REGISTER", {}), "INTAKE_RUN": 100}}
+    take("06-html-only.eml")  # content types and the like are read once per process
+    items = [mail_intake.MailItem(f"copy {number}", sample("02-mixed-attachments.eml").replace(
+        b"Message-ID: <", f"Message-ID: <copy{number}-".encode())) for number in range(40)]
+    with django_assert_max_num_queries(80):
+        results = list(mail_intake.take_messages(items))
+    assert {result.status for result in results} == {mail_intake.CREATED}
+    assert len({result.entry.pk for result in results}) == 40

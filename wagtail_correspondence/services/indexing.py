@@ -5,6 +5,7 @@ reference-index task per object) is done here for all of them at once."""
 import logging
 
 from django.contrib.contenttypes.models import ContentType
+from modelcluster.models import ClusterableModel, get_all_child_relations
 
 logger = logging.getLogger(__name__)
 
@@ -14,18 +15,20 @@ def index_in_bulk(model, objects):
     call, and their references into Wagtail's reference index by one background task. A
     failure is logged, never raised (the rows are written; ``update_index`` and
     ``rebuild_references_index`` rebuild what is missing)."""
-    objects = [obj for obj in objects if obj.get_indexed_instance() is not None] if hasattr(
-        model, "get_indexed_instance") else objects  # a model may keep some objects out of the index
     if not objects:
         return
     from wagtail.models import ReferenceIndex
     from wagtail.search.backends import get_search_backends
 
-    for backend in get_search_backends(with_auto_update=True):
+    # A model may keep some objects out of the search index (entries, where PostgreSQL
+    # searches their own document); their references are indexed all the same.
+    searched = [obj for obj in objects if obj.get_indexed_instance() is not None] if hasattr(
+        model, "get_indexed_instance") else objects
+    for backend in get_search_backends(with_auto_update=True) if searched else ():
         try:
-            backend.add_bulk(model, objects)
+            backend.add_bulk(model, searched)
         except Exception:  # noqa: BLE001 (see above)
-            logger.exception("Could not index %s %s", len(objects), model._meta.verbose_name_plural)
+            logger.exception("Could not index %s %s", len(searched), model._meta.verbose_name_plural)
     if ReferenceIndex.is_indexed(model):
         from ..tasks import INDEX_PRIORITY, enqueue_with_priority, index_references_task
 
@@ -37,16 +40,20 @@ def index_in_bulk(model, objects):
 
 def index_references(model_label, ids):
     """Wagtail's reference index for the objects ``ids`` of ``model_label``, as
-    ``ReferenceIndex.create_or_update_for_object`` would leave it for each, in four statements
-    for all of them instead of three per object: the objects, the references already recorded,
-    one insert of the new ones and one delete of the gone ones. (The references themselves are
+    ``ReferenceIndex.create_or_update_for_object`` would leave it for each, in a few statements
+    for all of them instead of three per object: the objects (with their child rows), the
+    references already recorded, one insert of the new ones and one delete of the gone ones. (The references themselves are
     extracted by Wagtail, so the index holds exactly what Wagtail would record.)"""
     from django.apps import apps
     from django.db import connection, transaction
     from wagtail.models import ReferenceIndex
 
     model = apps.get_model(model_label)
-    objects = list(model.objects.filter(pk__in=ids))
+    # Wagtail reads the child rows (an entry's tags) of each object: one query per relation
+    # for all of them instead of one per object.
+    children = [relation.get_accessor_name() for relation in get_all_child_relations(model)] if issubclass(
+        model, ClusterableModel) else []
+    objects = list(model.objects.filter(pk__in=ids).prefetch_related(*children))
     if not objects:
         return 0
     content_types = [ContentType.objects.get_for_model(cls, for_concrete_model=False)

@@ -22,8 +22,9 @@ import string
 from dataclasses import dataclass, field
 from datetime import timezone as dt_timezone
 from email import policy
+from email.headerregistry import HeaderRegistry
 from email.parser import BytesParser
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -37,7 +38,7 @@ from inscriptis import get_text
 from ..conf import get_setting
 from ..models import Correspondence, Direction, Dispatch, Kind, RegisterChannel, Source
 from ..uploads import check_content
-from .register import NewAttachment, register_entry
+from .register import Draft, NewAttachment, register_entries, register_entry
 
 CREATED = "created"
 DUPLICATE = "duplicate"
@@ -48,7 +49,22 @@ MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
 FIELD_PATTERNS = {"year": r"\d{4}", "seq": r"\d+", "month": r"\d{1,2}"}
 MAX_ID_LENGTH = 255  # Correspondence.message_id
 
-_parser = BytesParser(policy=policy.default)
+
+class _ParsedOnceHeaders(HeaderRegistry):
+    """The standard library's header objects, each header parsed once. With the default
+    policy every ``message.get()`` parses the header again, and walking a message's parts
+    asks each part's Content-Type a dozen times: that was a third of mail intake's time.
+    The header objects are immutable, so one can serve every asker."""
+
+    def __call__(self, name, value):
+        return self._parse_once(name, value) if isinstance(value, str) else super().__call__(name, value)
+
+    @lru_cache(maxsize=2048)  # noqa: B019 (one registry for the process, kept on purpose)
+    def _parse_once(self, name, value):
+        return super().__call__(name, value)
+
+
+_parser = BytesParser(policy=policy.default.clone(header_factory=_ParsedOnceHeaders()))
 
 
 @dataclass
@@ -317,8 +333,9 @@ def find_parent(parsed):
 
 # Registering ----------------------------------------------------------------------------
 
-def _taken_by(message_id):
-    return Correspondence.objects.filter(message_id=message_id).first()
+def _taken(message_ids):
+    """The entries already registered for ``message_ids``, by Message-ID."""
+    return {entry.message_id: entry for entry in Correspondence.objects.filter(message_id__in=message_ids)}
 
 
 def _reason(exc):
@@ -327,45 +344,123 @@ def _reason(exc):
     return " ".join(exc.messages)
 
 
-def _register(raw, label, user):
+def _failure(label, exc, message_id=""):
+    reason = _reason(exc) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+    return IntakeResult(label, FAILED, message_id, reason=reason)
+
+
+def _draft(parsed):
+    return Draft(parsed.fields, Direction.INBOUND, Source.MAILBOX, parsed.attachments, [], find_parent(parsed),
+                 _("Registered from the mailbox"))
+
+
+def _parsed(raw, label):
+    """The parsed message, or the IntakeResult of a message that cannot be read."""
     try:
-        parsed = parse_message(raw)
-    except ValidationError as exc:
-        return IntakeResult(label, FAILED, reason=_reason(exc))
-    existing = _taken_by(parsed.message_id)
-    if existing is not None:
-        return IntakeResult(label, DUPLICATE, parsed.message_id, existing)
+        return parse_message(raw)
+    except Exception as exc:  # noqa: BLE001 (one broken message must not stop the intake)
+        return _failure(label, exc)
+
+
+class _Run:
+    """Messages waiting to be registered together (``INTAKE_RUN`` at most)."""
+
+    def __init__(self, user):
+        self.user = user
+        self.waiting = []  # (label, parsed)
+
+    def __len__(self):
+        return len(self.waiting)
+
+    def answers_one_waiting(self, parsed):
+        """Whether ``parsed`` repeats or answers a waiting message: it must wait until that one
+        is registered, to be found as a duplicate or to join its conversation."""
+        waiting = {other.message_id for _label, other in self.waiting}
+        return parsed.message_id in waiting or any(message_id in waiting for message_id in parsed.thread_ids)
+
+    def add(self, label, parsed):
+        self.waiting.append((label, parsed))
+
+    def register(self):
+        """Register the waiting messages; an IntakeResult for each, in order."""
+        waiting, self.waiting = self.waiting, []
+        if not waiting:
+            return []
+        try:
+            taken = _taken([parsed.message_id for _label, parsed in waiting])
+            new = [(label, parsed) for label, parsed in waiting if parsed.message_id not in taken]
+            registered = iter(register_entries(self.user, [_draft(parsed) for _label, parsed in new],
+                                               check_permission=False) if new else [])
+        except Exception:  # noqa: BLE001 (a message registered meanwhile, a file not stored...)
+            # Nothing of the run was saved: one by one, each message gets its own outcome.
+            return [_register_alone(label, parsed, self.user) for label, parsed in waiting]
+        results = []
+        for label, parsed in waiting:
+            if parsed.message_id in taken:
+                results.append(IntakeResult(label, DUPLICATE, parsed.message_id, taken[parsed.message_id]))
+                continue
+            outcome = next(registered)
+            results.append(
+                IntakeResult(label, CREATED, parsed.message_id, outcome.entry, skipped=parsed.skipped)
+                if outcome.error is None else
+                IntakeResult(label, FAILED, parsed.message_id, reason=_reason(outcome.error), skipped=parsed.skipped))
+        return results
+
+
+def _register_alone(label, parsed, user):
     try:
+        existing = _taken([parsed.message_id]).get(parsed.message_id)
+        if existing is not None:
+            return IntakeResult(label, DUPLICATE, parsed.message_id, existing)
+        draft = _draft(parsed)
         entry = register_entry(
-            user, direction=Direction.INBOUND, source=Source.MAILBOX, check_permission=False,
-            attachments=parsed.attachments, in_reply_to=find_parent(parsed),
-            comment=_("Registered from the mailbox"), **parsed.fields)
+            user, direction=draft.direction, source=draft.source, check_permission=False,
+            attachments=draft.attachments, in_reply_to=draft.in_reply_to, comment=draft.comment, **draft.fields)
     except ValidationError as exc:
         return IntakeResult(label, FAILED, parsed.message_id, reason=_reason(exc), skipped=parsed.skipped)
-    except IntegrityError:
+    except IntegrityError as exc:
         # Another intake registered the same message a moment ago.
-        existing = _taken_by(parsed.message_id)
-        if existing is None:
-            raise
-        return IntakeResult(label, DUPLICATE, parsed.message_id, existing)
+        existing = _taken([parsed.message_id]).get(parsed.message_id)
+        return (IntakeResult(label, DUPLICATE, parsed.message_id, existing) if existing is not None
+                else _failure(label, exc, parsed.message_id))
+    except Exception as exc:  # noqa: BLE001 (one broken message must not stop the intake)
+        return _failure(label, exc, parsed.message_id)
     return IntakeResult(label, CREATED, parsed.message_id, entry, skipped=parsed.skipped)
 
 
 def take_message(raw, *, label="", user=None):
     """Register one message (bytes) unless it was registered before. Never raises: whatever
     goes wrong with this message is its result, so the next message still gets its turn."""
-    try:
-        return _register(raw, label, user)
-    except Exception as exc:  # noqa: BLE001 (one broken message must not stop the intake)
-        return IntakeResult(label, FAILED, reason=f"{type(exc).__name__}: {exc}")
+    parsed = _parsed(raw, label)
+    if isinstance(parsed, IntakeResult):
+        return parsed
+    return _register_alone(label, parsed, user)
 
 
 def take_messages(items, *, user=None):
-    """Register every ``MailItem``; yields an ``IntakeResult`` per message as it goes. A
-    message registered now or before is marked taken in its source; a failed one is not, so
-    the next run tries it again."""
+    """Register every ``MailItem``; yields an ``IntakeResult`` per message, in order, as each
+    run of up to ``INTAKE_RUN`` messages is registered. A message registered now or before
+    is marked taken in its source; a failed one is not, so the next run tries it again."""
+    run, size = _Run(user), max(1, get_setting("REGISTER")["INTAKE_RUN"])
+    waiting = []  # the items of the run, in order
     for item in items:
-        result = take_message(item.raw, label=item.label, user=user)
+        parsed = _parsed(item.raw, item.label)
+        if isinstance(parsed, IntakeResult) or run.answers_one_waiting(parsed):
+            yield from _marked(waiting, run.register())
+            waiting = []
+        if isinstance(parsed, IntakeResult):
+            yield from _marked([item], [parsed])
+            continue
+        run.add(item.label, parsed)
+        waiting.append(item)
+        if len(run) >= size:
+            yield from _marked(waiting, run.register())
+            waiting = []
+    yield from _marked(waiting, run.register())
+
+
+def _marked(items, results):
+    for item, result in zip(items, results):
         if result.status != FAILED and item.mark_taken is not None:
             try:
                 item.mark_taken()
@@ -467,9 +562,20 @@ def _imap_connect(config):
 
 def imap_items(config):
     """The messages of an IMAP folder (unseen ones, or all), read without marking them read;
-    a registered message is then flagged \\Seen and, with ``processed_folder``, moved there."""
-    connection = _imap_connect(config)
-    try:
+    a registered message is then flagged \\Seen and, with ``processed_folder``, moved there.
+    Close the source when done (``contextlib.closing``): intake marks a run of messages once
+    it has registered them, after the last one was read, so the session outlives the reading."""
+    return ImapSource(config)
+
+
+class ImapSource:
+    def __init__(self, config):
+        self.config = config
+        self.connection = None
+
+    def __iter__(self):
+        config = self.config
+        self.connection = connection = _imap_connect(config)
         _ok(connection.login(config.user, config.password), "LOGIN")
         # Servers name MOVE and UIDPLUS only once logged in; imaplib keeps the first list.
         capabilities = set(_ok(connection.capability(), "CAPABILITY")[0].decode().upper().split())
@@ -480,11 +586,14 @@ def imap_items(config):
         for uid in (data[0] or b"").split():
             yield MailItem(f"imap:{config.folder}/{uid.decode()}", _imap_fetch(connection, uid),
                            partial(_imap_taken, connection, uid, config.processed_folder, capabilities))
-    finally:
-        try:
-            connection.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
+
+    def close(self):
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.logout()
+            except (imaplib.IMAP4.error, OSError):
+                pass
 
 
 def _imap_fetch(connection, uid):

@@ -55,11 +55,9 @@ def sequence_prefix(pattern, **values):
     return "".join(prefix)[:100]
 
 
-def next_reference(pattern, *, when=None, using=None, **values):
-    """The next reference for ``pattern`` ({year}, {seq} and any ``values`` given)."""
-    if not transaction.get_connection(using).in_atomic_block:
-        raise RuntimeError("next_reference() must run inside the transaction that saves the record")
-    when = when or timezone.localdate()
+def _take(pattern, count, when, using, values):
+    """Advance the counter of ``pattern`` by ``count`` (its row locked until the transaction
+    ends) and return the first of the values taken."""
     values.setdefault("year", when.year)
     prefix = sequence_prefix(pattern, **values)
     sequences = ReferenceSequence.objects.using(using)
@@ -71,9 +69,27 @@ def next_reference(pattern, *, when=None, using=None, **values):
         except IntegrityError:
             pass
         sequence = sequences.select_for_update().get(prefix=prefix, year=when.year)
-    sequence.last_value += 1
+    first = sequence.last_value + 1
+    sequence.last_value += count
     sequence.save(update_fields=["last_value"])
-    return format_reference(pattern, sequence.last_value, **values)
+    return first
+
+
+def next_references(pattern, count, *, when=None, using=None, **values):
+    """The next ``count`` references for ``pattern`` ({year}, {seq} and any ``values``
+    given), in order: one lock and one update for all of them (a run of registrations)."""
+    if count < 1:
+        raise ValueError("take at least one number")
+    if not transaction.get_connection(using).in_atomic_block:
+        raise RuntimeError("next_reference() must run inside the transaction that saves the record")
+    when = when or timezone.localdate()
+    first = _take(pattern, count, when, using, values)
+    return [format_reference(pattern, seq, **values) for seq in range(first, first + count)]
+
+
+def next_reference(pattern, *, when=None, using=None, **values):
+    """The next reference for ``pattern`` ({year}, {seq} and any ``values`` given)."""
+    return next_references(pattern, 1, when=when, using=using, **values)[0]
 
 
 def reserve_block(pattern, count, *, when=None, using=None, **values):
@@ -85,23 +101,8 @@ def reserve_block(pattern, count, *, when=None, using=None, **values):
     recorded as a VoidReference (``void``)."""
     if count < 1:
         raise ValueError("reserve at least one number")
-    when = when or timezone.localdate()
-    values.setdefault("year", when.year)
-    prefix = sequence_prefix(pattern, **values)
-    sequences = ReferenceSequence.objects.using(using)
     with transaction.atomic(using=using):
-        sequence = sequences.select_for_update().filter(prefix=prefix, year=when.year).first()
-        if sequence is None:
-            try:
-                with transaction.atomic(using=using):
-                    sequences.create(prefix=prefix, year=when.year, last_value=0)
-            except IntegrityError:
-                pass
-            sequence = sequences.select_for_update().get(prefix=prefix, year=when.year)
-        first = sequence.last_value + 1
-        sequence.last_value += count
-        sequence.save(update_fields=["last_value"])
-    return first
+        return _take(pattern, count, when or timezone.localdate(), using, values)
 
 
 def block_reference(pattern, seq, when):

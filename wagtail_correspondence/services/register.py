@@ -8,6 +8,7 @@ log entry. Nothing else writes ``Correspondence`` rows.
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import partial
 
 import reversion
 from django.core.exceptions import ValidationError
@@ -21,7 +22,6 @@ from wagtail.log_actions import log
 
 from .. import log_actions
 from ..conf import get_setting
-from ..customers import CustomerNotFound, get_customer_source
 from ..models import (
     Attachment,
     AttachmentVersion,
@@ -34,9 +34,12 @@ from ..models import (
 from ..uploads import EXTENSIONS, check_content, content_name, read_upload
 from . import register_access as access
 from . import sla
-from .audit import sealed_in_bulk
-from .numbering import next_reference
-from .routing import assignee_for, route
+from .audit import bulk_log, sealed_in_bulk
+from .indexing import index_in_bulk
+from .lookups import Lookups
+from .numbering import next_references
+from .routing import Turns, assignee_for, route
+from .versions import save_first_versions
 
 # status → the statuses it may move to. Anything else is refused.
 TRANSITIONS = {
@@ -92,30 +95,59 @@ class NewAttachment:
     content_type: str = ""  # trusted only for mail intake's original message; else sniffed
 
 
-@dataclass
-class RegisterResult:
-    entry: Correspondence
-    skipped_attachments: list = field(default_factory=list)
-
-
 def _pattern(direction):
     return get_setting("REGISTER")["REFERENCE_PATTERNS"][direction]
 
 
-def _customer(customer_id):
-    if not customer_id:
-        return None
+def validate_entries(entries, exclude=()):
+    """The errors of each entry (a ValidationError naming the fields, or None), in order.
+    Related rows are looked up once per field for all entries, not once per entry and field
+    as ``full_clean`` would: a run of a hundred registrations by one user asks once whether
+    that user exists."""
+    exclude = {"reference", "tags", *exclude}
+    related = [model_field for model_field in Correspondence._meta.concrete_fields
+               if model_field.is_relation and model_field.name not in exclude]
+    errors = [{} for _entry in entries]
+    for relation in related:
+        existing = _existing(relation, {getattr(entry, relation.attname) for entry in entries} - {None, ""})
+        for entry, found in zip(entries, errors):
+            value = getattr(entry, relation.attname)
+            if value not in (None, "") and value not in existing:
+                found[relation.name] = [ValidationError(relation.error_messages["invalid"], code="invalid", params={
+                    "model": relation.remote_field.model._meta.verbose_name, "pk": value,
+                    "field": relation.remote_field.field_name, "value": value})]
+    names = [relation.name for relation in related]
+    for entry, found in zip(entries, errors):
+        try:
+            entry.full_clean(exclude=[*exclude, *names], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            for name, messages in exc.error_dict.items():
+                found.setdefault(name, []).extend(messages)
+    return [ValidationError(found) if found else None for found in errors]
+
+
+def _existing(relation, values):
+    """Which of ``values`` name a row ``relation`` may point to (as ForeignKey.validate asks)."""
+    values = {value for value in values if _converts(relation.target_field, value)}
+    if not values:
+        return set()
+    name = relation.remote_field.field_name
+    return set(relation.remote_field.model._base_manager.filter(**{f"{name}__in": values}).complex_filter(
+        relation.get_limit_choices_to()).values_list(name, flat=True))
+
+
+def _converts(target, value):
     try:
-        return get_customer_source().get(customer_id)
-    except CustomerNotFound:
-        return None
+        target.to_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def validate_entry(entry, exclude=()):
-    try:
-        entry.full_clean(exclude=["reference", "tags", *exclude], validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        raise ValidationError(exc.message_dict) from exc
+    error = validate_entries([entry], exclude)[0]
+    if error is not None:
+        raise error
 
 
 def _save_version(entry, user, comment):
@@ -145,6 +177,29 @@ def _replay(user, key, fingerprint):
     return existing
 
 
+@dataclass
+class Draft:
+    """One new entry as ``register_entries`` takes it: the model fields, and what comes with
+    them (``register_entry``'s keyword arguments)."""
+
+    fields: dict
+    direction: str = Direction.INBOUND
+    source: str = Source.ADMIN
+    attachments: list = field(default_factory=list)  # NewAttachment
+    tags: list = field(default_factory=list)
+    in_reply_to: Correspondence = None
+    comment: str = ""
+    reference_override: str = None  # a letter's entry carries the letter's own number
+
+
+@dataclass
+class Registered:
+    """What became of one draft: its entry, or the error (naming the fields) that kept it out."""
+
+    entry: Correspondence = None
+    error: ValidationError = None
+
+
 def register_entry(user, *, direction=Direction.INBOUND, source=Source.ADMIN, attachments=(), tags=(),
                    in_reply_to=None, comment="", check_permission=True, reference_override=None,
                    idempotency_key=None, fingerprint="", **fields):
@@ -156,80 +211,152 @@ def register_entry(user, *, direction=Direction.INBOUND, source=Source.ADMIN, at
     if check_permission:
         access.require(access.can_register(user), _("You may not register correspondence."))
         check_may_choose_assignment(user, fields)
+    draft = Draft(fields, direction, source, list(attachments), list(tags), in_reply_to, comment, reference_override)
     if idempotency_key:
         existing = _replay(user, idempotency_key, fingerprint)
         if existing is not None:
             return existing
+        draft.fields = {**fields, "idempotency_key": idempotency_key, "request_fingerprint": fingerprint}
         try:
-            entry = _register(user, direction, source, attachments, tags, in_reply_to, comment, reference_override,
-                              fields, idempotency_key=idempotency_key, request_fingerprint=fingerprint)
+            entry = _register_one(user, draft)
         except IntegrityError:
             existing = _replay(user, idempotency_key, fingerprint)  # a concurrent request won the race
             if existing is None:
                 raise
             return existing
     else:
-        entry = _register(user, direction, source, attachments, tags, in_reply_to, comment, reference_override,
-                          fields)
+        entry = _register_one(user, draft)
     entry.replayed = False
     return entry
 
 
-def _register(user, direction, source, attachments, tags, in_reply_to, comment, reference_override, fields,
-              **extra):
-    now = timezone.now()
-    entry = Correspondence(direction=direction, source=source, created_by=user if user and user.pk else None,
-                           registered_at=now, **fields, **extra)
-    if direction == Direction.INBOUND and entry.received_at is None:
-        entry.received_at = now
-    if in_reply_to is not None:
-        entry.in_reply_to = in_reply_to
-        entry.thread_root_id = in_reply_to.thread_root_id or in_reply_to.pk
-        entry.customer_id = entry.customer_id or in_reply_to.customer_id
-    validate_entry(entry)
-    check_assignee(entry.assignee)
-    files = [_checked_attachment(item, index) for index, item in enumerate(attachments)]
+def register_entries(user, drafts, *, check_permission=True):
+    """Register many new entries at once (a mailbox, an import): what ``register_entry`` does
+    for each, in one transaction, with the configuration read once and the rows written in
+    bulk. Returns a ``Registered`` per draft, in order: a draft with invalid fields gets its
+    error and is left out, the others are registered. A database error (a Message-ID
+    registered meanwhile by another intake) rolls back the whole run and is raised; the
+    caller may then register the drafts one by one."""
+    if check_permission:
+        access.require(access.can_register(user), _("You may not register correspondence."))
+    return _register_all(user, list(drafts), check_permission)
 
+
+def _register_one(user, draft):
+    result = _register_all(user, [draft], check_permission=False)[0]
+    if result.error is not None:
+        raise result.error
+    return result.entry
+
+
+def _new_entry(user, draft, now):
+    entry = Correspondence(direction=draft.direction, source=draft.source, created_by=user if user and user.pk else None,
+                           registered_at=now, **draft.fields)
+    if draft.direction == Direction.INBOUND and entry.received_at is None:
+        entry.received_at = now
+    if draft.in_reply_to is not None:
+        entry.in_reply_to = draft.in_reply_to
+        entry.thread_root_id = draft.in_reply_to.thread_root_id or draft.in_reply_to.pk
+        entry.customer_id = entry.customer_id or draft.in_reply_to.customer_id
+    return entry
+
+
+def _prepared(user, drafts, now, check_permission):
+    """(draft, entry, checked files) of the drafts that can be registered, and a
+    ``Registered`` per draft, the refused ones with their error."""
+    entries = [_new_entry(user, draft, now) for draft in drafts]
+    results, ready = [], []
+    for draft, entry, error in zip(drafts, entries, validate_entries(entries)):
+        try:
+            if check_permission:
+                check_may_choose_assignment(user, draft.fields)
+            if error is not None:
+                raise error
+            check_assignee(entry.assignee)
+            files = [_checked_attachment(item, index) for index, item in enumerate(draft.attachments)]
+        except ValidationError as exc:
+            results.append(Registered(error=exc))
+            continue
+        results.append(Registered(entry=entry))
+        ready.append((draft, entry, files))
+    return results, ready
+
+
+def _register_all(user, drafts, check_permission):
+    now = timezone.now()
+    results, ready = _prepared(user, drafts, now, check_permission)
+    if not ready:
+        return results
+    lookups, turns = Lookups(), Turns()
+    entries = [entry for _draft, entry, _files in ready]
     stored = []
     try:
         # Its log entries are sealed into the audit chain together, at the end.
         with transaction.atomic(), sealed_in_bulk():
-            # A letter's entry carries the letter's own number.
-            entry.reference = reference_override or next_reference(_pattern(direction),
-                                                                   when=timezone.localdate(now))
-            decision = (route(entry, _customer(entry.customer_id), assign=False)
-                        if direction != Direction.OUTBOUND else None)
-            if decision is not None:
-                _apply_routing(entry, decision, in_reply_to)
-            _follow_assignment(entry)
-            if direction != Direction.OUTBOUND:
-                entry.sla_policy = entry.sla_policy or sla.policy_for(entry)
-                sla.start_clock(entry)
-            if tags:
-                _set_tags(entry, tags)  # kept with the entry and saved in the same version
-            _save_version(entry, user, comment or _("Registered"))
-            log(entry, log_actions.REGISTER_CREATED, user=user, data={
-                "reference": entry.reference, "direction": direction, "source": source})
-            if decision is not None and entry.routing_decision.get("matched"):
-                log(entry, log_actions.REGISTER_ROUTED, user=user, data={
-                    "reference": entry.reference,
-                    "rule": entry.routing_decision.get("rule") or _("(follows its conversation)"),
-                    "department": str(entry.department or "-"),
-                    "assignee": entry.assignee.get_username() if entry.assignee_id else "-"})
-            for item, (content, content_type) in zip(attachments, files):
-                version = _store_version(entry, user, None, item.title or item.filename, item.filename, content,
-                                         content_type, "")
-                stored.append(version.file)
-            if in_reply_to is not None and direction == Direction.INBOUND:
-                _customer_answered(entry, user)
+            _number(ready, now)
+            routed = []
+            for draft, entry, _files in ready:
+                decision = (route(entry, lookups.customer(entry.customer_id), assign=False, lookups=lookups)
+                            if entry.direction != Direction.OUTBOUND else None)
+                if decision is not None:
+                    _apply_routing(entry, decision, draft.in_reply_to, turns)
+                    if entry.routing_decision.get("matched"):
+                        routed.append(entry)
+                _follow_assignment(entry)
+                if entry.direction != Direction.OUTBOUND:
+                    entry.sla_policy = entry.sla_policy or sla.policy_for(entry, lookups)
+                    sla.start_clock(entry, lookups=lookups)
+                if draft.tags:
+                    _set_tags(entry, draft.tags)  # kept with the entry and saved in the same version
+            turns.save()
+            Correspondence.objects.bulk_create(entries)
+            for draft, entry, _files in ready:
+                if draft.tags:
+                    entry.tagged_items.commit()
+            save_first_versions([(entry, list(entry.tagged_items.all()) if draft.tags else [],
+                                  draft.comment or _("Registered")) for draft, entry, _files in ready], user=user)
+            bulk_log(entries, log_actions.REGISTER_CREATED, user=user, data=[
+                {"reference": entry.reference, "direction": entry.direction, "source": entry.source}
+                for entry in entries])
+            bulk_log(routed, log_actions.REGISTER_ROUTED, user=user, data=[_routed(entry) for entry in routed])
+            for stored_file in _store_first_versions(user, ready):
+                stored.append(stored_file)
+            for draft, entry, _files in ready:
+                if draft.in_reply_to is not None and entry.direction == Direction.INBOUND:
+                    _customer_answered(entry, user)
+            # bulk_create sent no post_save: the search and reference indexes are told here.
+            transaction.on_commit(partial(index_in_bulk, Correspondence, entries))
     except BaseException:
         for stored_file in stored:  # the rows rolled back; their files must not stay behind
             stored_file.storage.delete(stored_file.name)
+        for entry in entries:  # nothing of the run was saved
+            entry.pk = entry.id = None
+            entry._state.adding = True
         raise
-    return entry
+    return results
 
 
-def _apply_routing(entry, decision, in_reply_to):
+def _number(ready, now):
+    """References for the entries of a run: one counter lock per pattern for all of them."""
+    by_pattern = {}
+    for draft, entry, _files in ready:
+        if draft.reference_override:
+            entry.reference = draft.reference_override
+        else:
+            by_pattern.setdefault(_pattern(entry.direction), []).append(entry)
+    for pattern, numbered in by_pattern.items():
+        for entry, reference in zip(numbered, next_references(pattern, len(numbered), when=timezone.localdate(now))):
+            entry.reference = reference
+
+
+def _routed(entry):
+    return {"reference": entry.reference,
+            "rule": entry.routing_decision.get("rule") or _("(follows its conversation)"),
+            "department": str(entry.department or "-"),
+            "assignee": entry.assignee.get_username() if entry.assignee_id else "-"}
+
+
+def _apply_routing(entry, decision, in_reply_to, turns=None):
     if in_reply_to is not None:
         # A reply stays with the people who know the conversation: its department and handler
         # come from the thread (unless given); a matching rule still sets priority and SLA.
@@ -250,7 +377,7 @@ def _apply_routing(entry, decision, in_reply_to):
         if not entry.assignee_id and entry.department_id == decision.department.pk:
             # Only now, so that a given assignee or department uses up no round-robin turn;
             # and never someone of a department other than the entry's.
-            decision.assignee = assignee_for(decision.rule)
+            decision.assignee = assignee_for(decision.rule, turns)
             entry.assignee = decision.assignee
         if decision.priority:
             entry.priority = decision.priority
@@ -514,24 +641,59 @@ def _checked_attachment(item, index=0):
     return item.content, content_type
 
 
-def _store_version(entry, user, attachment, title, filename, content, content_type, comment):
+def _new_version(entry, user, attachment, number, filename, content, content_type, comment):
+    """An attachment version with its file stored (the row is the caller's to save)."""
     if content_type in EXTENSIONS:
         # Named after what it is: a text file uploaded as "run.bat" is downloaded as "run.txt".
         filename = content_name(filename, content_type)
-    if attachment is None:
-        attachment = Attachment.objects.create(correspondence=entry, title=(title or filename)[:255])
-    number = (attachment.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     version = AttachmentVersion(attachment=attachment, number=number, filename=filename[:255] or "file",
                                 content_type=content_type, size=len(content),
                                 sha256=hashlib.sha256(content).hexdigest(), comment=comment[:500],
                                 uploaded_by=user if user and user.pk else None, uploaded_at=timezone.now())
     safe_name = "".join(char if char.isalnum() or char in "._-" else "_" for char in filename)[-100:] or "file"
     version.file.save(safe_name, ContentFile(content), save=False)
-    version.save()
-    log(entry, log_actions.REGISTER_ATTACHMENT_ADDED, user=user, data={
-        "reference": entry.reference, "title": attachment.title, "version": number, "sha256": version.sha256,
-        "size": version.size, "content_type": content_type})
     return version
+
+
+def _attachment_added(entry, version):
+    return {"reference": entry.reference, "title": version.attachment.title, "version": version.number,
+            "sha256": version.sha256, "size": version.size, "content_type": version.content_type}
+
+
+def _store_version(entry, user, attachment, title, filename, content, content_type, comment):
+    if attachment is None:
+        attachment = Attachment.objects.create(correspondence=entry, title=(title or filename)[:255])
+    number = (attachment.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    version = _new_version(entry, user, attachment, number, filename, content, content_type, comment)
+    version.save()
+    log(entry, log_actions.REGISTER_ATTACHMENT_ADDED, user=user, data=_attachment_added(entry, version))
+    return version
+
+
+def _store_first_versions(user, ready):
+    """The attachments of a run's new entries, each as its version 1: the files are stored one
+    by one, the rows and their log entries written in bulk. Yields each stored file as it is
+    stored, so that the caller can remove them if the run fails."""
+    attachments, files = [], []
+    for draft, entry, checked in ready:
+        for item, (content, content_type) in zip(draft.attachments, checked):
+            filename = item.filename
+            if content_type in EXTENSIONS:
+                filename = content_name(filename, content_type)
+            attachments.append(Attachment(correspondence=entry, title=(item.title or filename)[:255]))
+            files.append((entry, item.filename, content, content_type))
+    if not attachments:
+        return
+    Attachment.objects.bulk_create(attachments)
+    versions = []
+    for attachment, (entry, filename, content, content_type) in zip(attachments, files):
+        version = _new_version(entry, user, attachment, 1, filename, content, content_type, "")
+        yield version.file
+        versions.append(version)
+    AttachmentVersion.objects.bulk_create(versions)
+    owners = [attachment.correspondence for attachment in attachments]
+    bulk_log(owners, log_actions.REGISTER_ATTACHMENT_ADDED, user=user,
+             data=[_attachment_added(entry, version) for entry, version in zip(owners, versions)])
 
 
 def add_attachment(user, entry, upload, *, title="", attachment=None, comment=""):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ..models import Assignment, RoutingRule
 from ..rendering.sandbox import MergeError, evaluate_expression
+from .lookups import Lookups
 from .register_access import workers
 
 
@@ -39,7 +40,7 @@ def _domain(address):
     return address.rsplit("@", 1)[-1].lower() if "@" in address else ""
 
 
-def matches(rule, entry, customer=None):
+def matches(rule, entry, customer=None, lookups=None):
     """The conditions of ``rule`` that ``entry`` meets, or None when one fails."""
     matched = []
     if rule.direction and rule.direction != entry.direction:
@@ -54,9 +55,9 @@ def matches(rule, entry, customer=None):
         matched.append(f"channel={entry.channel}")
     rule_categories = list(rule.categories.all())
     if rule_categories:
-        if entry.category is None:
+        if entry.category_id is None:
             return None
-        lineage = {category.pk for category in entry.category.lineage()}
+        lineage = {category.pk for category in (lookups or Lookups()).category_lineage(entry.category_id)}
         hit = next((category for category in rule_categories if category.pk in lineage), None)
         if hit is None:
             return None
@@ -93,36 +94,62 @@ def eligible_members(department):
     return list(workers().filter(correspondence_departments=department).order_by("pk"))
 
 
+class Turns:
+    """Round-robin turns handed out during one run of registrations. Each rule's row is locked
+    the first time it is used (so that two intakes at once do not pick the same person) and
+    its members are read then; ``save`` writes each rule's last assignee once, before the
+    transaction that took the turns commits."""
+
+    def __init__(self):
+        self._members, self._last, self._taken = {}, {}, set()
+
+    def next(self, rule):
+        """The member after the one this rule assigned last."""
+        if rule.pk not in self._members:
+            locked = RoutingRule.objects.select_for_update().get(pk=rule.pk)
+            self._members[rule.pk] = eligible_members(locked.department)
+            self._last[rule.pk] = locked.last_assignee_id
+        members, last = self._members[rule.pk], self._last[rule.pk]
+        if not members:
+            return None
+        following = [member for member in members if last is None or member.pk > last]
+        chosen = following[0] if following else members[0]
+        self._last[rule.pk] = chosen.pk
+        self._taken.add(rule.pk)
+        return chosen
+
+    def save(self):
+        for rule_id in sorted(self._taken):
+            RoutingRule.objects.filter(pk=rule_id).update(last_assignee=self._last[rule_id])
+        self._taken.clear()
+
+
 def next_in_turn(rule):
-    """Round-robin: the member after the one this rule assigned last. The rule row is locked
-    so that two intakes at once do not pick the same person."""
-    locked = RoutingRule.objects.select_for_update().get(pk=rule.pk)
-    members = eligible_members(locked.department)
-    if not members:
-        return None
-    following = [member for member in members if locked.last_assignee_id is None or member.pk > locked.last_assignee_id]
-    chosen = following[0] if following else members[0]
-    RoutingRule.objects.filter(pk=rule.pk).update(last_assignee=chosen)
+    """Round-robin, for one entry: the member after the one this rule assigned last."""
+    turns = Turns()
+    chosen = turns.next(rule)
+    turns.save()
     return chosen
 
 
-def assignee_for(rule):
-    """Who a rule assigns: its fixed person, the next in turn, or nobody."""
+def assignee_for(rule, turns=None):
+    """Who a rule assigns: its fixed person, the next in turn, or nobody. With ``turns``, the
+    turn is recorded there (and written by ``turns.save()``)."""
     if rule.assignment == Assignment.FIXED:
         return rule.assignee
     if rule.assignment == Assignment.ROUND_ROBIN:
-        return next_in_turn(rule)
+        return turns.next(rule) if turns is not None else next_in_turn(rule)
     return None
 
 
-def route(entry, customer=None, assign=True):
+def route(entry, customer=None, assign=True, lookups=None):
     """Decide department, assignee, priority and SLA policy for a new entry (must run inside
     the transaction that saves it, for the round-robin lock). With ``assign=False`` nobody is
-    picked, so no round-robin turn is used up; ``assignee_for(decision.rule)`` picks later."""
-    rules = RoutingRule.objects.filter(is_active=True, direction=entry.direction).select_related(
-        "department", "assignee", "sla_policy").prefetch_related("categories").order_by("sort_order", "pk")
-    for rule in rules:
-        matched = matches(rule, entry, customer)
+    picked, so no round-robin turn is used up; ``assignee_for(decision.rule)`` picks later.
+    ``lookups``: the rules and categories of the run (read now when not given)."""
+    lookups = lookups or Lookups()
+    for rule in lookups.rules(entry.direction):
+        matched = matches(rule, entry, customer, lookups)
         if matched is None:
             continue
         decision = RoutingDecision(rule=rule, department=rule.department, priority=rule.priority,

@@ -37,6 +37,7 @@ from ..models import (
 )
 from .audit import bulk_log, sealed_in_bulk
 from .calendar import WorkingCalendar, calendar_for
+from .lookups import Lookups
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +65,15 @@ class EffectiveSla:
         return int(self.response_time * calendar.day_seconds)
 
 
-def policy_for(entry):
+def policy_for(entry, lookups=None):
     """The most specific active policy: the nearest matching category wins, then a policy
-    for the entry's priority over one for any priority."""
-    lineage = {category.pk: index for index, category in enumerate(entry.category.lineage())} \
+    for the entry's priority over one for any priority. ``lookups``: the policies and
+    categories of a run of registrations (read now when not given)."""
+    lookups = lookups or Lookups()
+    lineage = {category.pk: index for index, category in enumerate(lookups.category_lineage(entry.category_id))} \
         if entry.category_id else {}
     best, best_score = None, None
-    for policy in SlaPolicy.objects.filter(is_active=True).order_by("pk"):
+    for policy in lookups.sla_policies():
         if policy.category_id and policy.category_id not in lineage:
             continue
         if policy.priority and policy.priority != entry.priority:
@@ -87,10 +90,10 @@ def effective_sla(entry):
     return EffectiveSla.of(entry.sla_policy if entry.sla_policy_id else None)
 
 
-def start_clock(entry, start=None):
+def start_clock(entry, start=None, lookups=None):
     """Set the deadline of an entry from its policy, counting from ``start`` (received)."""
     start = start or entry.received_at or entry.registered_at or timezone.now()
-    calendar = calendar_for(entry.department)
+    calendar = lookups.calendar(entry.department) if lookups is not None else calendar_for(entry.department)
     budget = effective_sla(entry).budget_seconds(calendar)
     entry.sla_started_at = start
     entry.sla_budget_seconds = budget

@@ -3,6 +3,7 @@ import imaplib
 import ipaddress
 import mailbox
 import os
+from contextlib import closing
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -63,9 +64,12 @@ class Command(BaseCommand):
         counts = {intake.CREATED: 0, intake.DUPLICATE: 0, intake.FAILED: 0}
         for name, items in sources:
             try:
-                for result in intake.take_messages(items, user=user):
-                    counts[result.status] += 1
-                    self.stdout.write(self._line(result))
+                # Closed only once every run of messages is registered and marked in its
+                # source (an IMAP session must outlive the reading of the last message).
+                with closing(items):
+                    for result in intake.take_messages(items, user=user):
+                        counts[result.status] += 1
+                        self.stdout.write(self._line(result))
             except (OSError, mailbox.Error, imaplib.IMAP4.error, intake.ImapError) as exc:
                 # The source itself failed (unreachable, refused the login, missing): what it
                 # had not handed over yet is not read.
