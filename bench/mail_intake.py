@@ -314,7 +314,7 @@ def query_rows(statements, count):
         kind_seconds[base.statement_kind(sql)] += seconds
     total = sum(seconds for _sql, seconds in statements)
     rows = [("statements per message", f"{len(statements) / count:.2f} ({len(statements)} in all, "
-                                       f"INTAKE_RUN {get_setting('REGISTER')['INTAKE_RUN']})"),
+                                       f"INTAKE_RUN {get_setting('REGISTER').get('INTAKE_RUN', 'not in this version')})"),
             ("database time per message", f"{total / count * 1000:.1f} ms")]
     for kind, number in sorted(kinds.items(), key=lambda item: -kind_seconds[item[0]])[:12]:
         rows.append((f"  {kind}", f"{number / count:.2f} per message, {kind_seconds[kind] / count * 1000:.2f} ms"))
