@@ -290,6 +290,11 @@ def _original(raw):
 def reference_regex():
     """Any register or letter reference, as the configured patterns write them."""
     patterns = {*get_setting("REGISTER")["REFERENCE_PATTERNS"].values(), get_setting("LETTER_REFERENCE_PATTERN")}
+    return _references_of(frozenset(patterns))
+
+
+@lru_cache(maxsize=16)  # asked for every message; the patterns change only with the settings
+def _references_of(patterns):
     alternatives = sorted((_pattern_regex(pattern) for pattern in patterns), key=len, reverse=True)
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
 
