@@ -242,11 +242,11 @@ def test_attachments_of_a_run(officer, setup):
     files = {(version.attachment.title, version.filename, version.number, version.content_type, version.size)
              for version in AttachmentVersion.objects.filter(attachment__correspondence=entry)}
     assert files == {("Scan", "scan.pdf", 1, "application/pdf", len(PDF)),
-                     ("note.txt", "note.txt", 1, "text/plain", 5)}
+                     ("note.bat", "note.txt", 1, "text/plain", 5)}  # named after what it is
     version = AttachmentVersion.objects.get(filename="scan.pdf")
     assert version.file.read() == PDF and version.uploaded_by == officer
     logged = ModelLogEntry.objects.for_instance(entry).filter(action=log_actions.REGISTER_ATTACHMENT_ADDED)
-    assert sorted(item.data["title"] for item in logged) == ["Scan", "note.txt"]
+    assert sorted(item.data["title"] for item in logged) == ["Scan", "note.bat"]
     assert not Attachment.objects.filter(correspondence=results[1].entry).exists()
 
 

@@ -641,11 +641,13 @@ def _checked_attachment(item, index=0):
     return item.content, content_type
 
 
+def _named(filename, content_type):
+    # Named after what it is: a text file uploaded as "run.bat" is downloaded as "run.txt".
+    return content_name(filename, content_type) if content_type in EXTENSIONS else filename
+
+
 def _new_version(entry, user, attachment, number, filename, content, content_type, comment):
     """An attachment version with its file stored (the row is the caller's to save)."""
-    if content_type in EXTENSIONS:
-        # Named after what it is: a text file uploaded as "run.bat" is downloaded as "run.txt".
-        filename = content_name(filename, content_type)
     version = AttachmentVersion(attachment=attachment, number=number, filename=filename[:255] or "file",
                                 content_type=content_type, size=len(content),
                                 sha256=hashlib.sha256(content).hexdigest(), comment=comment[:500],
@@ -661,6 +663,7 @@ def _attachment_added(entry, version):
 
 
 def _store_version(entry, user, attachment, title, filename, content, content_type, comment):
+    filename = _named(filename, content_type)
     if attachment is None:
         attachment = Attachment.objects.create(correspondence=entry, title=(title or filename)[:255])
     number = (attachment.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
@@ -677,11 +680,9 @@ def _store_first_versions(user, ready):
     attachments, files = [], []
     for draft, entry, checked in ready:
         for item, (content, content_type) in zip(draft.attachments, checked):
-            filename = item.filename
-            if content_type in EXTENSIONS:
-                filename = content_name(filename, content_type)
-            attachments.append(Attachment(correspondence=entry, title=(item.title or filename)[:255]))
-            files.append((entry, item.filename, content, content_type))
+            # The title is the name it came with; the file is named after what it is.
+            attachments.append(Attachment(correspondence=entry, title=(item.title or item.filename)[:255]))
+            files.append((entry, _named(item.filename, content_type), content, content_type))
     if not attachments:
         return
     Attachment.objects.bulk_create(attachments)
