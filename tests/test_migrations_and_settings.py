@@ -72,11 +72,16 @@ def test_migrations_and_demo_run_on_postgresql(tmp_path):
                 "page = LetterTemplatePage.objects.get(slug='payment-reminder'); "
                 "last = max(int(r[-6:]) for r in Correspondence.objects.filter(direction='outbound')"
                 ".values_list('reference', flat=True)); "
-                "ref = s.generate_letter(agent, s.LetterRequest(template=page, customer_id='C-1004')).reference; "
-                "print(Correspondence.objects.count() > 150, last, ref)")
+                "new = s.generate_letter(agent, s.LetterRequest(template=page, customer_id='C-1004')); "
+                "unsealed = Letter.objects.filter(status='generated', pdf_sealed_by='').count(); "
+                "print(Correspondence.objects.count() > 150, s.check_letter_pdf(new).ok, unsealed, last, "
+                "new.reference)")
         result = run(MANAGE + ["shell", "-c", code], env)
-        has_register, last_outbound, reference = result.stdout.split()[-3:]
+        has_register, sealed, unsealed, last_outbound, reference = result.stdout.split()[-5:]
         assert has_register == "True", result.stdout + result.stderr
+        # The demo made its seal: its letters and the one generated afterwards are sealed.
+        assert (tmp_path / "demo-seal" / "seal.p12").exists()
+        assert sealed == "True" and unsealed == "0", result.stdout + result.stderr
         # The outbound counter (letters and other outbound entries) goes on without a gap.
         assert reference.endswith(f"-{int(last_outbound) + 1:06d}"), result.stdout + result.stderr
     finally:

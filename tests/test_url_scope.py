@@ -353,7 +353,7 @@ CASES = [
     # Letters, batches, print runs, portal replies.
     Case(rf"{LETTERS}:(edit|delete|history|history_results|usage|inspect|pdf)", "letter"),
     Case(r"wagtailadmin_editing_sessions:ping", "letter", args={"session_id": 1}),
-    Case(rf"{API}:letter-(detail|generate|pdf)", "letter"),
+    Case(rf"{API}:letter-(detail|generate|pdf|pdf-verification)", "letter"),
     Case(r"wagtail_correspondence_portal:(letter|pdf)", "portal"),
     Case(rf"{LETTERS}:(batch|batch_progress|batch_start|batch_cancel|batch_resume|batch_results)", "batch"),
     Case(rf"{API}:batch-(detail|cancel|start|resume|rows)", "batch"),

@@ -61,6 +61,22 @@ def audit_keys_valid(app_configs, **kwargs):
     return []
 
 
+@register()
+def pdf_seal_loads(app_configs, **kwargs):
+    """A configured seal whose key cannot be read would refuse every letter: said at start."""
+    from django.core.checks import Error
+    from django.core.exceptions import ImproperlyConfigured
+
+    from . import pdf_seal
+
+    try:
+        pdf_seal.certificate_fingerprint()
+    except (ImproperlyConfigured, pdf_seal.SealError) as exc:
+        return [Error(f"WAGTAIL_CORRESPONDENCE['PDF_SEAL']: {exc}", id="wagtail_correspondence.E070",
+                      hint="Letters cannot be generated until the seal's files and passphrase are right.")]
+    return []
+
+
 @register(Tags.security, deploy=True)
 def audit_checkpoints_write_once(app_configs, **kwargs):
     from django.core.checks import Error

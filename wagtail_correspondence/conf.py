@@ -53,6 +53,15 @@ DEFAULTS = {
     "PDF_BACKEND": "typst",
     # None, or "pdf/a-3b" to store letters as PDF/A-3b (WeasyPrint only).
     "PDF_VARIANT": None,
+    # The organisation's seal on every generated letter's PDF (a PAdES signature, pyHanko;
+    # see pdf_seal.py and the README, "Sealed PDFs"). None: letters are not sealed. Else a
+    # dict: "PKCS12" (a .p12/.pfx file) or "KEY" and "CERTIFICATE" (PEM files), "CHAIN" (PEM
+    # files of the issuing CAs), "PASSPHRASE" or "PASSPHRASE_ENV" (the name of an environment
+    # variable holding it), "TRUST_ROOTS" (PEM files of the CAs a verification accepts;
+    # default: the self-signed top of the chain, else the certificate itself), "REASON",
+    # "LOCATION", "FIELD_NAME" and "VISIBLE" (True: a seal box at the bottom left of the last
+    # page, in a standard font that is not embedded, so not for PDF/A). Keys stay in their files.
+    "PDF_SEAL": None,
     # Reference numbers: {year} and {seq} (a counter per prefix and year, never reused).
     "LETTER_REFERENCE_PATTERN": "OUT-{year}-{seq:06}",
     # The Django STORAGES alias that keeps letter PDFs. Keep it out of any publicly served

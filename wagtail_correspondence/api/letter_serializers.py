@@ -183,3 +183,26 @@ class LetterListSerializer(LetterSerializer):
         fields = ["id", "reference", "status", "template", "customer_id", "recipient_name", "channels", "subject",
                   "created_by", "created_at", "generated_at", "delivery_status", "links"]
         read_only_fields = fields
+
+
+class SealCheckSerializer(serializers.Serializer):
+    sealed = serializers.BooleanField()
+    intact = serializers.BooleanField(help_text="The signed bytes are unchanged, and nothing was added after.")
+    valid = serializers.BooleanField(help_text="The signature matches its certificate.")
+    trusted = serializers.BooleanField(help_text="The certificate chains to a trust root of the settings.")
+    ours = serializers.BooleanField(help_text="Sealed with the certificate recorded at generation.")
+    signer = serializers.CharField()
+    fingerprint = serializers.CharField(help_text="SHA-256 of the signing certificate.")
+    signed_at = serializers.DateTimeField(allow_null=True)
+    problem = serializers.CharField()
+    ok = serializers.BooleanField()
+
+
+class PdfCheckSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    ok = serializers.BooleanField(help_text="The stored PDF is the one generated, and its seal (if it was "
+                                            "sealed) is intact, ours and trusted.")
+    stored_pdf_matches = serializers.BooleanField(help_text="The stored PDF's SHA-256 is the one recorded.")
+    seal_expected = serializers.BooleanField(help_text="The letter was sealed when it was generated.")
+    seal = SealCheckSerializer(allow_null=True)
+    problem = serializers.CharField()

@@ -249,6 +249,17 @@ class LetterViewSet(viewsets.GenericViewSet):
         response["X-Content-SHA256"] = letter.pdf_sha256
         return response
 
+    @extend_schema(responses={200: serializers.PdfCheckSerializer})
+    @action(detail=True, methods=["get"], url_path="pdf/verification")
+    def pdf_verification(self, request, key=None):
+        """Whether the stored PDF is the one generated (its SHA-256) and, for a sealed letter,
+        whether the organisation's seal is intact, by the certificate recorded at generation,
+        and trusted. ``ok`` sums it up."""
+        letter = self.get_object()
+        if not letter.is_generated or not letter.pdf:
+            raise Http404
+        return Response(letter_service.verify_letter_pdf(request.user, letter).as_dict())
+
 
 class SnsReceiptThrottle(AnonRateThrottle):
     """Amazon SNS posts receipts in bursts from a few addresses: a rate of their own (the

@@ -42,6 +42,7 @@ OPERATIONS = {
         "generate": "Generate a saved draft",
         "preview": "Preview a letter without saving it",
         "pdf": "Download a letter's PDF",
+        "pdf_verification": "Check a letter's stored PDF and its seal",
     }),
     letters.TemplateViewSet: ("Templates", {
         "list": ("List templates", "Live letter templates the user may build letters from; ``search`` matches "

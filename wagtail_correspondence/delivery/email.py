@@ -9,7 +9,9 @@ from email.mime.image import MIMEImage
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.translation import gettext as _
+from pypdf.generic import ArrayObject, NameObject
 
+from .. import pdf_seal
 from .base import (
     Channel,
     DeliveryError,
@@ -82,17 +84,42 @@ def inline_images(html, domain):
     return DATA_IMAGE_RE.sub(replace, html), parts
 
 
-def encrypt_pdf(content, password):
-    """The PDF encrypted with AES-256; opening it asks for ``password``."""
+def encrypt_pdf(content, password, sealed_at=None):
+    """The PDF encrypted with AES-256; opening it asks for ``password``. Encrypting rewrites
+    the file, which breaks a seal: a sealed PDF (``sealed_at``: its signing time) loses its
+    seal in the rewrite and is sealed again inside the encryption."""
     import io
 
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
+    if sealed_at is not None:
+        _drop_signatures(writer)
     writer.encrypt(user_password=password, owner_password=None, algorithm="AES-256")
     buffer = io.BytesIO()
     writer.write(buffer)
-    return buffer.getvalue()
+    if sealed_at is None:
+        return buffer.getvalue()
+    try:
+        return pdf_seal.seal(buffer.getvalue(), when=sealed_at, password=password)
+    except pdf_seal.SealError as exc:
+        raise PermanentDeliveryError(f"the password-protected PDF cannot be sealed: {exc}") from exc
+
+
+def _drop_signatures(writer):
+    """Signature fields and their widgets out of a pypdf writer: their byte ranges no longer
+    describe the rewritten file."""
+    def is_signature(ref):
+        return ref.get_object().get("/FT") == "/Sig"
+
+    form = writer._root_object.get("/AcroForm")
+    if form is not None:
+        form = form.get_object()
+        form[NameObject("/Fields")] = ArrayObject(ref for ref in form.get("/Fields", []) if not is_signature(ref))
+        form.pop("/SigFlags", None)
+    for page in writer.pages:
+        if "/Annots" in page:
+            page[NameObject("/Annots")] = ArrayObject(ref for ref in page["/Annots"] if not is_signature(ref))
 
 
 class EmailChannel(Channel):
@@ -132,7 +159,7 @@ class EmailChannel(Channel):
         content = letter_pdf_bytes(letter)
         password = self.pdf_password(letter)
         if password is not None:
-            content = encrypt_pdf(content, password)
+            content = encrypt_pdf(content, password, sealed_at=letter.generated_at if letter.pdf_sealed_by else None)
         message.attach(f"{letter.reference}.pdf", content, "application/pdf")
         return message
 

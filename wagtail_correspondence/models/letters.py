@@ -44,7 +44,7 @@ class Letter(index.Indexed, models.Model):
         "customer_id", "data", "data_overrides", "slot_values", "optional_fragments", "channels", "in_reply_to_id",
         "language", "subject", "html",
         "email_subject", "email_html", "email_text", "sms_text", "pdf", "pdf_sha256", "html_sha256", "pdf_pages",
-        "generated_at", "generated_by_id",
+        "pdf_sealed_by", "generated_at", "generated_by_id",
     )
 
     uuid = models.UUIDField(_("identifier"), default=uuid.uuid4, unique=True, editable=False)
@@ -96,6 +96,8 @@ class Letter(index.Indexed, models.Model):
     pdf = models.FileField(_("PDF"), storage=letter_storage, upload_to=letter_pdf_path, blank=True, max_length=255)
     pdf_sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True)
     pdf_pages = models.PositiveIntegerField(_("pages"), null=True, blank=True)
+    # The SHA-256 of the certificate that sealed the PDF (pdf_seal.py); blank: not sealed.
+    pdf_sealed_by = models.CharField(_("sealed by (certificate SHA-256)"), max_length=64, blank=True)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("created by"))

@@ -70,6 +70,7 @@ class RenderedPdf:
     content: bytes
     pages: int
     refused_urls: list = field(default_factory=list)
+    sealed_by: str = ""  # the sealing certificate's SHA-256 (pdf_seal.py), once sealed
 
     @property
     def sha256(self):

@@ -20,7 +20,6 @@ that both rendered a chunk writes it. Nothing is generated twice and no number i
 import logging
 
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -189,10 +188,7 @@ def _render_row(batch, template, sources, result, user, department, now, stored)
     letter.idempotency_key = f"batch-{batch.uuid}-{row.row_number}"
     letter.request_fingerprint = request.fingerprint()
     pdf = letter_service._render_letter_pdf(assembled, sources, reference)
-    letter.pdf_sha256 = pdf.sha256
-    letter.pdf_pages = pdf.pages
-    letter.pdf.save(f"{reference}.pdf", ContentFile(pdf.content), save=False)
-    stored.append(letter.pdf.name)
+    stored.append(letter_service.store_pdf(letter, pdf))
     letter._fragment_revision_ids = dict(sources.fragment_revision_ids)
     return letter, set(assembled.included_fragment_ids)
 

@@ -7,7 +7,7 @@ responses; every rule lives here, so the admin and the API behave the same.
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
-from .. import log_actions
+from .. import log_actions, pdf_seal
 from ..conf import get_setting
 from ..customers import CustomerNotFound, get_customer_source
 from ..encryption import DecryptionError
@@ -335,10 +335,7 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
             letter.request_fingerprint = fingerprint if idempotency_key else ""
 
             pdf = _render_letter_pdf(assembled, sources, reference)
-            letter.pdf_sha256 = pdf.sha256
-            letter.pdf_pages = pdf.pages
-            letter.pdf.save(f"{reference}.pdf", ContentFile(pdf.content), save=False)
-            stored_file = letter.pdf.name
+            stored_file = store_pdf(letter, pdf)
             letter.save()
             _pin_fragments(letter, sources, included=set(assembled.included_fragment_ids))
             plan_dispatches(letter)  # sent by the workers once this transaction commits
@@ -367,13 +364,32 @@ def _store_outputs(letter, assembled):
 
 
 def _render_letter_pdf(assembled, sources, reference):
+    """The letter's final PDF: rendered, then sealed when a seal is configured (before it is
+    stored, archived or sent, so that every copy is the sealed one)."""
     metadata = PdfMetadata(title=assembled.subject or assembled.template.title, subject=reference,
                            author=get_setting("ORGANISATION_NAME"), created=assembled.input.created)
     try:
-        return render_pdf(assembled.html, metadata, page=PageSetup.for_layout(sources.layout),
-                          variant=get_setting("PDF_VARIANT"))
+        pdf = render_pdf(assembled.html, metadata, page=PageSetup.for_layout(sources.layout),
+                         variant=get_setting("PDF_VARIANT"))
     except PdfRenderingError as exc:
         raise LetterError([InputProblem("pdf", str(exc), CONTENT)]) from exc
+    if not pdf_seal.sealing_enabled():
+        return pdf
+    try:
+        sealed = pdf_seal.seal(pdf.content, when=assembled.input.created)
+        return replace(pdf, content=sealed, sealed_by=pdf_seal.certificate_fingerprint())
+    except pdf_seal.SealError as exc:
+        raise LetterError([InputProblem("pdf", str(exc), CONTENT)]) from exc
+
+
+def store_pdf(letter, pdf):
+    """Keep the letter's final PDF (a RenderedPdf) with what is recorded about it; returns the
+    stored file's name (the caller removes it if its transaction fails)."""
+    letter.pdf_sha256 = pdf.sha256
+    letter.pdf_pages = pdf.pages
+    letter.pdf_sealed_by = pdf.sealed_by
+    letter.pdf.save(f"{letter.reference}.pdf", ContentFile(pdf.content), save=False)
+    return letter.pdf.name
 
 
 def preview_pdf(user, request):
@@ -441,6 +457,52 @@ def verified_pdf(letter):
         raise LetterIntegrityError(_("The stored PDF of %(reference)s does not match its recorded SHA-256.") % {
             "reference": letter.reference})
     return content
+
+
+@dataclass
+class PdfCheck:
+    """What a check of a letter's stored PDF found (``check_letter_pdf``)."""
+
+    reference: str
+    stored_pdf_matches: bool  # the stored file is the one whose SHA-256 was recorded at generation
+    seal_expected: bool  # the letter was sealed when it was generated
+    seal: pdf_seal.SealCheck | None = None
+    problem: str = ""
+
+    @property
+    def ok(self):
+        return self.stored_pdf_matches and (not self.seal_expected or (self.seal is not None and self.seal.ok))
+
+    def as_dict(self):
+        return {"reference": self.reference, "ok": self.ok, "stored_pdf_matches": self.stored_pdf_matches,
+                "seal_expected": self.seal_expected, "seal": self.seal.as_dict() if self.seal else None,
+                "problem": self.problem}
+
+
+def check_letter_pdf(letter):
+    """Is the stored PDF the one generated, and (if it was sealed) is its seal intact, by the
+    certificate recorded at generation, and trusted? Reads and checks; changes nothing."""
+    try:
+        content = verified_pdf(letter)
+    except LetterIntegrityError as exc:
+        return PdfCheck(letter.reference, stored_pdf_matches=False, seal_expected=bool(letter.pdf_sealed_by),
+                        problem=str(exc))
+    except OSError as exc:
+        return PdfCheck(letter.reference, stored_pdf_matches=False, seal_expected=bool(letter.pdf_sealed_by),
+                        problem=_("The stored PDF cannot be read: %(error)s") % {"error": exc})
+    if not letter.pdf_sealed_by:
+        seal = pdf_seal.check_seal(content) if pdf_seal.is_sealed(content) else None
+        return PdfCheck(letter.reference, stored_pdf_matches=True, seal_expected=False, seal=seal)
+    seal = pdf_seal.check_seal(content, certificate=letter.pdf_sealed_by)
+    return PdfCheck(letter.reference, stored_pdf_matches=True, seal_expected=True, seal=seal, problem=seal.problem)
+
+
+def verify_letter_pdf(user, letter):
+    """``check_letter_pdf`` for a user who may see the letter."""
+    require(can_view_letter(user, letter), _("You may not see this letter."))
+    if not letter.is_generated or not letter.pdf:
+        raise LetterError([InputProblem("pdf", _("Only a generated letter has a PDF."), CONTENT)])
+    return check_letter_pdf(letter)
 
 
 def read_pdf(user, letter, inline=False):

@@ -398,6 +398,15 @@ WAGTAIL_CORRESPONDENCE = {
     },
 }
 
+# The organisation's seal on letter PDFs (README, "Sealed PDFs"): a PKCS#12 file, its
+# passphrase in the environment (never in the database), and the CAs a verification trusts.
+if os.environ.get("CORRESPONDENCE_SEAL_PKCS12"):
+    WAGTAIL_CORRESPONDENCE["PDF_SEAL"] = {
+        "PKCS12": os.environ["CORRESPONDENCE_SEAL_PKCS12"], "PASSPHRASE_ENV": "CORRESPONDENCE_SEAL_PASSPHRASE",
+        "TRUST_ROOTS": [path for path in os.environ.get("CORRESPONDENCE_SEAL_TRUST_ROOTS", "").split(",") if path],
+        "VISIBLE": env_bool("CORRESPONDENCE_SEAL_VISIBLE", False),
+    }
+
 # Checkpoints of the audit chain: beside the archive (the "archive" storage) by default; in
 # production an S3 bucket created with Object Lock, so that nobody can change or delete them.
 if os.environ.get("CORRESPONDENCE_AUDIT_CHECKPOINT_BUCKET"):

@@ -77,6 +77,9 @@ class LetterInspectView(generic.InspectView):
                                 pin.revision_id) if can_view_fragments else ""
             pins.append({"pin": pin, "url": revision_url, "current": pin.revision_id == pin.fragment.live_revision_id})
         context["pins"] = pins
+        # A sealed letter's seal is checked on every view (a few milliseconds): the page says
+        # whether the kept PDF is still the one sealed.
+        context["pdf_check"] = service.check_letter_pdf(letter) if letter.pdf_sealed_by and letter.pdf else None
         context["history"] = log_registry.get_logs_for_instance(letter).select_related("user")[:20]
         context["responses"] = letter.portal_responses.all()
         # Shown in a sandboxed frame, under the frame's own policy (content_security.py).
