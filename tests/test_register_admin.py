@@ -454,4 +454,9 @@ def test_list_rows_are_the_ones_modeladmin_renders(client, officer, supervisor, 
 
         ours = rows(response.content.decode())
         assert ours == rows(theirs) and len(ours) == (3 if user == officer else 4)
+        # Each row's buttons lead to its own entry (their words are made once per list).
+        soup = BeautifulSoup(response.content.decode(), "html.parser")
+        for row in soup.select("tbody tr"):
+            links = {link["href"] for link in row.select("ul.actions a")}
+            assert links and all(f"/{row['data-object-pk']}/" in link for link in links), links
         assert "&lt;b&gt;Bold&lt;/b&gt;" in response.content.decode() and "<script>" not in str(ours)

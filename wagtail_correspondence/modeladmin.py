@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import result_headers
-from django.contrib.admin.utils import lookup_field
+from django.contrib.admin.utils import lookup_field, quote
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import EmptyPage, InvalidPage
 from django.core.exceptions import PermissionDenied
@@ -306,6 +306,21 @@ class RegisterButtonHelper(ButtonHelper):
         button = super().add_button(classnames_add, classnames_exclude)
         button.update(label=_("Register incoming mail"), title=_("Register mail that arrived"))
         return button
+
+    def inspect_button(self, pk, classnames_add=None, classnames_exclude=None):
+        return self._row_button("inspect", super().inspect_button, pk, classnames_add, classnames_exclude)
+
+    def edit_button(self, pk, classnames_add=None, classnames_exclude=None):
+        return self._row_button("edit", super().edit_button, pk, classnames_add, classnames_exclude)
+
+    def _row_button(self, action, make, pk, classnames_add, classnames_exclude):
+        # A row's button differs from the next row's only by its address: its words and classes
+        # are made (and translated) once per list, not once per row.
+        key = (action, tuple(classnames_add or ()), tuple(classnames_exclude or ()))
+        made = self.__dict__.setdefault("_row_buttons", {})
+        if key not in made:
+            made[key] = make(pk, classnames_add, classnames_exclude)
+        return {**made[key], "url": self.url_helper.get_action_url(action, quote(pk))}
 
 
 class RegisterPaginator(WagtailPaginator):

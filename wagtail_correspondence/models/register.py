@@ -15,6 +15,14 @@ from wagtail.search import index
 from .fields import EncryptedTextField
 
 
+def _label(choices, value):
+    """The label of ``value`` among ``choices`` (a TextChoices), or the value itself if unknown."""
+    try:
+        return choices(value).label
+    except ValueError:
+        return value
+
+
 class Direction(models.TextChoices):
     INBOUND = "inbound", _("Inbound")
     OUTBOUND = "outbound", _("Outbound")
@@ -272,6 +280,14 @@ class Correspondence(index.Indexed, ClusterableModel):
 
     def get_indexed_instance(self):
         return None if _searched_by_document(self._state.db or "default") else self
+
+    # Django's get_FOO_display() builds a dict of every choice on each call, which translates
+    # every label: on a register list page that was a thousand gettext calls. One lookup here.
+    def get_status_display(self):
+        return _label(Status, self.status)
+
+    def get_priority_display(self):
+        return _label(Priority, self.priority)
 
     @property
     def is_open(self):
