@@ -294,7 +294,8 @@ def test_the_verification_endpoint(client, sealed, agent, template, make_user, b
     assert body["ok"] and body["stored_pdf_matches"] and body["seal_expected"]
     assert body["seal"]["intact"] and body["seal"]["ours"] and body["seal"]["trusted"]
     assert body["seal"]["fingerprint"] == letter.pdf_sealed_by
-    assert body["seal"]["signer"] == "Common Name: Example Insurance seal, Organization: Example Insurance"
+    assert body["seal"]["signer"] == "Example Insurance seal"
+    assert body["seal"]["subject"] == "Common Name: Example Insurance seal, Organization: Example Insurance"
     # Someone who may not see the letter learns nothing about it.
     outsider = make_user("outsider", roles.AGENTS)
     billing_and_claims["billing"].members.add(outsider)
@@ -331,7 +332,7 @@ def test_the_letter_page_says_whether_the_seal_is_intact(client, sealed, agent, 
     client.force_login(agent)
     url = f"/admin/correspondence/letters/inspect/{letter.pk}/"
     page = client.get(url).content.decode()
-    assert 'data-pdf-seal="intact"' in page and "Sealed by Common Name: Example Insurance seal" in page
+    assert 'data-pdf-seal="intact"' in page and "Sealed by Example Insurance seal" in page
     content = bytearray(_stored(letter))
     content[len(content) // 2] ^= 0x01
     _replace_stored(letter, bytes(content))

@@ -192,7 +192,8 @@ class SealCheck:
     valid: bool = False  # the signature matches its certificate
     trusted: bool = False  # the certificate chains to one of the trust roots
     ours: bool = False  # signed with the configured seal certificate
-    signer: str = ""
+    signer: str = ""  # the signing certificate's common name
+    subject: str = ""  # its whole subject
     fingerprint: str = ""  # SHA-256 of the signing certificate
     signed_at: datetime | None = None
     problem: str = ""
@@ -247,9 +248,16 @@ def check_seal(content, password=None, certificate=None):
     check = SealCheck(
         sealed=True, intact=bool(status.intact and whole), valid=bool(status.valid),
         trusted=bool(status.trusted), ours=bool(ours) and fingerprint == ours,
-        signer=certificate.subject.human_friendly if certificate is not None else "", fingerprint=fingerprint,
+        signer=_common_name(certificate), subject=certificate.subject.human_friendly if certificate else "",
+        fingerprint=fingerprint,
         signed_at=status.signer_reported_dt)
     return SealCheck(**{**asdict(check), "problem": _problem(check, config)})
+
+
+def _common_name(certificate):
+    if certificate is None:
+        return ""
+    return certificate.subject.native.get("common_name") or certificate.subject.human_friendly
 
 
 def _problem(check, config):
