@@ -5,6 +5,7 @@ copies are the sealed ones; tampering, another certificate and bad settings are 
 import copy
 import datetime
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography import x509
@@ -338,3 +339,16 @@ def test_the_letter_page_says_whether_the_seal_is_intact(client, sealed, agent, 
     _replace_stored(letter, bytes(content))
     page = client.get(url).content.decode()
     assert 'data-pdf-seal="broken"' in page and "does not match its recorded SHA-256" in page
+
+
+def test_sealing_and_checking_work_where_an_event_loop_runs(sealed):
+    """An async view or a worker with a running loop: pyHanko's asyncio.run would be refused."""
+    import asyncio
+
+    async def inside_a_loop():
+        sealed_pdf = pdf_seal.seal(_minimal_pdf(), when=datetime.datetime.now(datetime.timezone.utc))
+        return pdf_seal.check_seal(sealed_pdf)
+
+    # In a thread of its own: this one may already run Playwright's loop (the browser journeys).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, inside_a_loop()).result().ok

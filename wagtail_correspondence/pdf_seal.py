@@ -16,6 +16,7 @@ import asyncio
 import functools
 import io
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -171,10 +172,21 @@ def seal(content, when, password=None):
         if password is not None:
             writer.encrypt(password)
         pdf_signer = _pdf_signer(config, signer, when)
-        output = asyncio.run(pdf_signer.async_sign_pdf(writer, bytes_reserved=_room(signer)))
+        output = _run(pdf_signer.async_sign_pdf(writer, bytes_reserved=_room(signer)))
     except (PdfError, ValueError, KeyError) as exc:
         raise SealError(_("The PDF cannot be sealed: %(error)s") % {"error": exc}) from exc
     return output.getvalue()
+
+
+def _run(coroutine):
+    """pyHanko's asynchronous API from synchronous code, also in a thread that already runs an
+    event loop (an async view, a test driving a browser), where ``asyncio.run`` is refused."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _room(signer):
@@ -216,7 +228,7 @@ def check_seal(content, password=None, certificate=None):
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation.errors import SignatureValidationError
-    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
     from pyhanko.sign.validation.status import SignatureCoverageLevel
 
@@ -239,7 +251,7 @@ def check_seal(content, password=None, certificate=None):
     context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
     embedded = signatures[-1]
     try:
-        status = validate_pdf_signature(embedded, context)
+        status = _run(async_validate_pdf_signature(embedded, context))
     except (SignatureValidationError, PdfError, ValueError) as exc:
         return SealCheck(sealed=True, problem=_("The seal cannot be validated: %(error)s") % {"error": exc})
     certificate = status.signing_cert
