@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/batch.py [letters] [--keep] [--pdf typst|weasyprint|pdfkit]
                                     [--database sqlite|postgres] [--workers N] [--only pdf|placeholder]
+                                    [--seal]
 
 Builds a medium template (3 fragments, 9 paragraphs with merge fields, 2 conditional sections,
 an invoice table; channels print and email) and a customer data source of 200 synthetic
@@ -33,7 +34,8 @@ product's default), then with ``PlaceholderPdfBackend``, which returns the same 
 PDF for every letter, so the difference between the two runs is the cost of PDF rendering
 (``--only`` runs one of them). Counts are checked and printed: letters, unique references,
 void reference numbers (none expected), messages received by the sink, PDFs in the archive.
-``--keep`` leaves the work folder (database, PDFs, archive) in place.
+``--keep`` leaves the work folder (database, PDFs, archive) in place. ``--seal`` seals every PDF
+(``PDF_SEAL``, pdf_seal.py) with a throwaway certificate, to measure what the seal costs.
 """
 
 import argparse
@@ -74,6 +76,8 @@ def arguments():
     parser.add_argument("--workers", type=int, default=0,
                         help="0: every phase in this process; N: N real worker processes run the tasks")
     parser.add_argument("--only", choices=["pdf", "placeholder"], help="run only one of the two pipelines")
+    parser.add_argument("--seal", action="store_true",
+                        help="seal every PDF (PDF_SEAL) with a throwaway EC P-256 certificate, as the demo makes one")
     return parser.parse_args()
 
 
@@ -333,6 +337,11 @@ def configure(pdf_backend, archive_alias, smtp_port, customers_path):
         "ARCHIVE": {"BACKEND": "wagtail_correspondence.delivery.archive.StorageArchive",
                     "OPTIONS": {"storage": archive_alias, "prefix": ""}},
     }
+    if ARGS.seal:
+        from correspondence_demo import seal as demo_seal
+
+        demo_seal.create(WORK / "seal", "Bench")
+        bench["PDF_SEAL"] = demo_seal.settings_for(WORK / "seal")
     settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, **bench}
     reset_customer_source()
     return bench
