@@ -190,17 +190,24 @@ def test_the_archive_copy_is_the_sealed_one(sealed, authority, agent, template, 
     assert attachment.get_content() == archived
 
 
-def test_a_password_protected_email_copy_is_sealed_inside_its_encryption(sealed, authority, agent, smtp,  # noqa: F811
-                                                                         customer_dictionary, standard_layout,
-                                                                         django_capture_on_commit_callbacks):
+def _emailed_with_a_password(agent, smtp, customer_dictionary, standard_layout, capture):  # noqa: F811
+    """A letter of a template whose emailed PDF has a password (the customer's phone digits,
+    3225550123), sent to the SMTP sink: (letter, the attachment's bytes)."""
     smtp.start()
     fragment = factories.fragment(customer_dictionary, key="secret", html="<p>Dear {{ customer.first_name }},</p>")
     protected = factories.letter_template(customer_dictionary, standard_layout, [fragment],
                                           email_pdf_password="{{ customer.phone|digits }}")
-    letter = generate(agent, protected, django_capture_on_commit_callbacks)
+    letter = generate(agent, protected, capture)
     [message] = smtp.mailbox.messages
     [attachment] = [part for part in message.iter_attachments() if part.get_content_type() == "application/pdf"]
-    content = attachment.get_content()
+    return letter, attachment.get_content()
+
+
+def test_a_password_protected_email_copy_is_sealed_inside_its_encryption(sealed, authority, agent, smtp,  # noqa: F811
+                                                                         customer_dictionary, standard_layout,
+                                                                         django_capture_on_commit_callbacks):
+    letter, content = _emailed_with_a_password(agent, smtp, customer_dictionary, standard_layout,
+                                               django_capture_on_commit_callbacks)
     assert PdfReader(io.BytesIO(content)).is_encrypted
     # One seal (the one broken by the rewrite is gone), intact, ours, at the letter's time.
     status = _validate(content, authority.ca_file, password="3225550123")
@@ -352,3 +359,61 @@ def test_sealing_and_checking_work_where_an_event_loop_runs(sealed):
     # In a thread of its own: this one may already run Playwright's loop (the browser journeys).
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(asyncio.run, inside_a_loop()).result().ok
+
+
+def test_checking_a_copy_someone_holds(client, sealed, agent, template, make_user, billing_and_claims, smtp,  # noqa: F811
+                                       customer_dictionary, standard_layout, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    letter = _letter(agent, template)
+    genuine = _stored(letter)
+    url = "/api/correspondence/v1/letters/verify-pdf/"
+
+    def check(content, **extra):
+        return client.post(url, {"file": SimpleUploadedFile("copy.pdf", content, "application/pdf"), **extra})
+
+    assert check(genuine).status_code in (401, 403)  # anonymous
+    client.force_login(agent)
+    body = check(genuine).json()
+    assert body["ok"] and body["letter_found"] and body["same_as_stored"] and body["reference"] == letter.reference
+    assert body["seal"]["signer"] == "Example Insurance seal"
+    flipped = bytearray(genuine)
+    flipped[len(flipped) // 3] ^= 0x01
+    body = check(bytes(flipped)).json()
+    assert not body["ok"] and not body["same_as_stored"]
+    assert body["seal"]["problem"] == "The PDF was changed after it was sealed."
+    # Not a PDF: refused, naming the field, before anything is read.
+    response = check(b"MZ\x90\x00 not a pdf")
+    assert response.status_code == 400 and "file" in response.json()
+    # Someone of another department: the seal is genuine, but the letter is not theirs to see.
+    outsider = make_user("outsider", roles.AGENTS)
+    billing_and_claims["billing"].members.add(outsider)
+    client.force_login(outsider)
+    body = check(genuine).json()
+    assert body["ok"] and not body["letter_found"] and not body["same_as_stored"]
+    # A password-protected email copy: genuine with its password, not the stored bytes.
+    emailed, content = _emailed_with_a_password(agent, smtp, customer_dictionary, standard_layout,
+                                                django_capture_on_commit_callbacks)
+    client.force_login(agent)
+    body = check(content, password="3225550123").json()
+    assert body["ok"] and body["letter_found"] and body["reference"] == emailed.reference
+    assert not body["same_as_stored"]
+    body = check(content).json()
+    assert not body["ok"] and body["seal"]["problem"] == "The PDF is encrypted: its password is needed."
+
+
+def test_the_verify_command_checks_a_file(sealed, agent, template, tmp_path):
+    letter = _letter(agent, template)
+    copy = tmp_path / "copy.pdf"
+    copy.write_bytes(_stored(letter))
+    out = io.StringIO()
+    call_command("correspondence_verify_pdfs", "--file", str(copy), stdout=out)
+    assert f"genuine, letter {letter.reference}, byte for byte the stored PDF; sealed by Example Insurance seal" \
+        in out.getvalue()
+    content = bytearray(copy.read_bytes())
+    content[len(content) // 3] ^= 0x01
+    copy.write_bytes(bytes(content))
+    with pytest.raises(CommandError, match="NOT a genuine copy .*changed after it was sealed"):
+        call_command("correspondence_verify_pdfs", "--file", str(copy))
+    with pytest.raises(CommandError, match="cannot be read"):
+        call_command("correspondence_verify_pdfs", "--file", str(tmp_path / "missing.pdf"))

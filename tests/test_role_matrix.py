@@ -1039,7 +1039,9 @@ def _schema_operations():
 
 SCHEMA = _schema_operations()
 # A POST that reads: it checks a payload against a data dictionary and saves nothing.
-READ_ONLY_POSTS = {("/api/correspondence/v1/data-dictionaries/{id}/validate/", "post")}
+READ_ONLY_POSTS = {("/api/correspondence/v1/data-dictionaries/{id}/validate/", "post"),
+                   # checking a PDF someone holds reads and keeps nothing: auditors may
+                   ("/api/correspondence/v1/letters/verify-pdf/", "post")}
 # Paths whose {key} is a letter: tried with a draft and with a generated letter.
 LETTER_KEY = "/letters/{key}/"
 AUDITOR_FINDINGS = {}  # (path, method, variant) -> a finding, as an expected failure
@@ -1097,6 +1099,8 @@ def write_request(client, world, path, method, url):
         "/notes/": {"text": "Audited"}, "/letters/": letter, "/letters/preview/": letter,
         "/letters/{key}/": {"channel": "print"}, "/validate/": {"data": factories.SAMPLE_DATA},
     }
+    if method == "post" and path.endswith("/verify-pdf/"):
+        return client.post(url, {"file": SimpleUploadedFile("copy.pdf", PDF)})
     if method == "post" and path.endswith("/attachments/"):
         return client.post(url, {"file": SimpleUploadedFile("audit.pdf", PDF)})
     if method == "post" and path.endswith("/batches/"):

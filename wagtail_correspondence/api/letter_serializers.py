@@ -207,3 +207,17 @@ class PdfCheckSerializer(serializers.Serializer):
     seal_expected = serializers.BooleanField(help_text="The letter was sealed when it was generated.")
     seal = SealCheckSerializer(allow_null=True)
     problem = serializers.CharField()
+
+
+class PdfCopyRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The PDF to check.")
+    password = serializers.CharField(required=False, allow_blank=False, max_length=200, trim_whitespace=False,
+                                     help_text="Its password, for a password-protected email copy.")
+
+
+class PdfCopyCheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="The file carries our seal, intact and trusted.")
+    reference = serializers.CharField(help_text="The letter reference the file names, if any.")
+    letter_found = serializers.BooleanField(help_text="A letter with that reference that you may see exists.")
+    same_as_stored = serializers.BooleanField(help_text="The file is byte for byte that letter's stored PDF.")
+    seal = SealCheckSerializer()

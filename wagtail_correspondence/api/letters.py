@@ -20,6 +20,7 @@ from .. import json_limits
 from ..permissions import letter_policy
 from ..services.customer_records import read_customer_record
 from ..services.letter_access import search_letters
+from ..uploads import read_upload
 from . import letter_serializers as serializers
 from .parsers import PARSERS
 from .permissions import any_permission
@@ -249,6 +250,21 @@ class LetterViewSet(viewsets.GenericViewSet):
         response["X-Content-SHA256"] = letter.pdf_sha256
         return response
 
+    @extend_schema(request={"multipart/form-data": serializers.PdfCopyRequestSerializer},
+                   responses={200: serializers.PdfCopyCheckSerializer})
+    @action(detail=False, methods=["post"], url_path="verify-pdf")
+    def verify_pdf(self, request):
+        """Check a PDF someone holds (``file``; ``password`` for a password-protected email
+        copy): whether it carries our seal, intact, and which letter it is. ``same_as_stored``
+        says whether it is byte for byte the stored PDF of a letter you may see. Nothing is
+        kept."""
+        serializer = serializers.PdfCopyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        content, _type, _extension = read_upload(serializer.validated_data["file"], allowed=["application/pdf"],
+                                                 max_bytes=VERIFY_MAX_BYTES)
+        result = letter_service.check_pdf_copy_for(request.user, content, serializer.validated_data.get("password"))
+        return Response(result.as_dict())
+
     @extend_schema(responses={200: serializers.PdfCheckSerializer})
     @action(detail=True, methods=["get"], url_path="pdf/verification")
     def pdf_verification(self, request, key=None):
@@ -259,6 +275,10 @@ class LetterViewSet(viewsets.GenericViewSet):
         if not letter.is_generated or not letter.pdf:
             raise Http404
         return Response(letter_service.verify_letter_pdf(request.user, letter).as_dict())
+
+
+# A letter's PDF with a few images is well under this; a larger file is not one of ours.
+VERIFY_MAX_BYTES = 20 * 1024 * 1024
 
 
 class SnsReceiptThrottle(AnonRateThrottle):

@@ -43,6 +43,7 @@ OPERATIONS = {
         "preview": "Preview a letter without saving it",
         "pdf": "Download a letter's PDF",
         "pdf_verification": "Check a letter's stored PDF and its seal",
+        "verify_pdf": "Check a PDF someone holds: our seal, and which letter it is",
     }),
     letters.TemplateViewSet: ("Templates", {
         "list": ("List templates", "Live letter templates the user may build letters from; ``search`` matches "

@@ -6,6 +6,7 @@ responses; every rule lives here, so the admin and the API behave the same.
 """
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field, replace
 
@@ -33,7 +34,8 @@ from ..rendering.assembly import (
 )
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
 from .dispatch import plan_dispatches
-from .letter_access import can_view_letter, letter_department  # noqa: F401 - can_view_letter is used through here
+from .letter_access import (  # noqa: F401 - can_view_letter is used through here
+    can_view_letter, letter_department, may_list_letters, visible_letters)
 from .numbering import next_reference
 from .register_links import register_letter, reply_facts
 
@@ -503,6 +505,54 @@ def verify_letter_pdf(user, letter):
     if not letter.is_generated or not letter.pdf:
         raise LetterError([InputProblem("pdf", _("Only a generated letter has a PDF."), CONTENT)])
     return check_letter_pdf(letter)
+
+
+@dataclass
+class CopyCheck:
+    """What ``check_pdf_copy`` found about a PDF someone holds."""
+
+    reference: str  # the letter reference the PDF names (its subject), if it names one
+    letter_found: bool  # a generated letter with that reference the user may see
+    same_as_stored: bool  # byte for byte the stored PDF of that letter
+    seal: pdf_seal.SealCheck
+
+    @property
+    def ok(self):
+        # Our seal, intact: the copy is genuine, and a password-protected email copy (a
+        # rewritten file, sealed again) is genuine without being the stored bytes.
+        return self.seal.ok
+
+    def as_dict(self):
+        return {"ok": self.ok, "reference": self.reference, "letter_found": self.letter_found,
+                "same_as_stored": self.same_as_stored, "seal": self.seal.as_dict()}
+
+
+def check_pdf_copy_for(user, content, password=None):
+    """``check_pdf_copy`` for a user: only letters they may see are named and compared."""
+    require(may_list_letters(user), _("You may not see letters."))
+    return check_pdf_copy(content, password, letters=visible_letters(user, Letter.objects.all()))
+
+
+def check_pdf_copy(content, password=None, letters=None):
+    """Is a PDF someone holds (a customer's copy, an attachment sent back) one of our letters,
+    unchanged? Its seal is checked against the certificate recorded with the letter it names
+    (else the configured one), and it is compared with that letter's stored PDF. ``letters``:
+    those it may be found among (default: all). Nothing is stored or logged about the file."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    reference = ""
+    try:
+        reader = PdfReader(io.BytesIO(content), password=password)
+        reference = str((reader.metadata or {}).get("/Subject") or "")[:60]  # letters carry it there
+    except (PdfReadError, ValueError, KeyError, TypeError):
+        pass  # an encrypted file without its password, or no PDF: check_seal names which
+    letters = Letter.objects.all() if letters is None else letters
+    letter = letters.filter(status=LetterStatus.GENERATED, reference=reference).first() if reference else None
+    seal = pdf_seal.check_seal(content, password=password,
+                               certificate=letter.pdf_sealed_by if letter is not None else None)
+    return CopyCheck(reference=reference, letter_found=letter is not None, seal=seal,
+                     same_as_stored=letter is not None and hashlib.sha256(content).hexdigest() == letter.pdf_sha256)
 
 
 def read_pdf(user, letter, inline=False):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date
 
 from ...models import Letter, LetterStatus
-from ...services.letters import check_letter_pdf
+from ...services.letters import check_letter_pdf, check_pdf_copy
 
 
 class Command(BaseCommand):
@@ -15,10 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("references", nargs="*", metavar="REFERENCE", help="letter reference numbers")
         parser.add_argument("--all", action="store_true", help="every generated letter")
         parser.add_argument("--since", metavar="YYYY-MM-DD", help="letters generated on or after this day")
+        parser.add_argument("--file", metavar="PATH", help="a PDF someone holds: its seal, and the letter it names")
+        parser.add_argument("--password", help="with --file: the password of a password-protected email copy")
 
-    def handle(self, *args, references, all, since, **options):
+    def handle(self, *args, references, all, since, file, password, **options):
+        if file:
+            return self.check_file(file, password)
         if not (references or all or since):
-            raise CommandError("Name letters by reference, or use --all or --since.")
+            raise CommandError("Name letters by reference, or use --all, --since or --file.")
         letters = Letter.objects.filter(status=LetterStatus.GENERATED).exclude(pdf="")
         if since:
             day = parse_date(since)
@@ -45,3 +49,18 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(f"{failed} of {checked} letters are not in order.")
         self.stdout.write(self.style.SUCCESS(f"{checked} letters checked, all in order."))
+
+    def check_file(self, path, password):
+        try:
+            with open(path, "rb") as handle:
+                content = handle.read()
+        except OSError as exc:
+            raise CommandError(f"--file: {path} cannot be read: {exc.strerror}") from exc
+        result = check_pdf_copy(content, password)
+        letter = f"letter {result.reference}" if result.letter_found else "no letter of this register"
+        stored = ", byte for byte the stored PDF" if result.same_as_stored else ""
+        if not result.ok:
+            raise CommandError(f"{path}: NOT a genuine copy ({letter}): {result.seal.problem}")
+        self.stdout.write(self.style.SUCCESS(
+            f"{path}: genuine, {letter}{stored}; sealed by {result.seal.signer} at "
+            f"{result.seal.signed_at:%Y-%m-%d %H:%M:%S %Z}"))
