@@ -417,3 +417,18 @@ def test_the_verify_command_checks_a_file(sealed, agent, template, tmp_path):
         call_command("correspondence_verify_pdfs", "--file", str(copy))
     with pytest.raises(CommandError, match="cannot be read"):
         call_command("correspondence_verify_pdfs", "--file", str(tmp_path / "missing.pdf"))
+
+
+def test_a_seal_file_gone_later_is_named_not_a_500(client, settings, authority, agent, template):
+    p12, _cert = authority.issue_pkcs12()
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "PDF_SEAL": {
+        "PKCS12": str(p12), "PASSPHRASE": PASSPHRASE}}
+    letter = _letter(agent, template)
+    p12.unlink()
+    client.force_login(agent)
+    page = client.get(f"/admin/correspondence/letters/inspect/{letter.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'data-pdf-seal="broken"' in text and "cannot be checked against the settings" in text
+    body = client.get(f"/api/correspondence/v1/letters/{letter.reference}/pdf/verification/").json()
+    assert not body["ok"] and body["seal"]["intact"] and p12.name in body["problem"]

@@ -244,10 +244,14 @@ def check_seal(content, password=None, certificate=None):
     if not signatures:
         return SealCheck(sealed=False, problem=_("The PDF carries no seal."))
     config = configuration()
-    ours, roots = certificate or "", []
+    ours, roots, unreadable = certificate or "", [], ""
     if config is not None:
-        _config, signer, roots = _loaded()
-        ours = ours or signer.signing_cert.sha256.hex()
+        try:
+            _config, signer, roots = _loaded()
+            ours = ours or signer.signing_cert.sha256.hex()
+        except SealError as exc:
+            # The seal's files gone or wrong: a letter's check says so instead of failing.
+            unreadable = str(exc)
     context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
     embedded = signatures[-1]
     try:
@@ -263,7 +267,7 @@ def check_seal(content, password=None, certificate=None):
         signer=_common_name(certificate), subject=certificate.subject.human_friendly if certificate else "",
         fingerprint=fingerprint,
         signed_at=status.signer_reported_dt)
-    return SealCheck(**{**asdict(check), "problem": _problem(check, config)})
+    return SealCheck(**{**asdict(check), "problem": _problem(check, config, unreadable)})
 
 
 def _common_name(certificate):
@@ -272,11 +276,14 @@ def _common_name(certificate):
     return certificate.subject.native.get("common_name") or certificate.subject.human_friendly
 
 
-def _problem(check, config):
+def _problem(check, config, unreadable=""):
     if not check.intact:
         return _("The PDF was changed after it was sealed.")
     if not check.valid:
         return _("The seal's signature does not match its certificate.")
+    if unreadable and not (check.ours and check.trusted):
+        return _("The seal is intact, but it cannot be checked against the settings: %(error)s") % {
+            "error": unreadable}
     if config is None:
         return _("No seal is configured: its certificate and trust roots are unknown.")
     if not check.ours:
