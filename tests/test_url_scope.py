@@ -36,6 +36,7 @@ from wagtail_correspondence.models import (
     Department,
     Dispatch,
     Letter,
+    LetterApprovalRule,
     LetterBatch,
     PortalResponse,
     PrintRun,
@@ -113,6 +114,8 @@ SEEN = {
     "sla_policy": roles_see(REGISTER_SETTINGS_READERS),
     "calendar": roles_see(REGISTER_SETTINGS_READERS),
     "retention_policy": roles_see({"supervisor", "auditor", "admin", "superuser"}),
+    # Which letters need a second person: managed by supervisors and administrators, read by auditors.
+    "approval_rule": roles_see({"supervisor", "auditor", "admin", "superuser"}),
     # People's names and addresses: for those who manage users.
     "user": roles_see(ADMINS),
     # The organisation's own set-up, not confidential within it.
@@ -194,6 +197,8 @@ def marked(world, entries, letters, batches, library, customers, django_user_mod
     objects[("calendar", "in")] = BusinessCalendar.objects.create(name=marker("calendar", "in"))
     objects[("retention_policy", "in")] = RetentionPolicy.objects.create(
         name=marker("retention_policy", "in"), retain_years=7)
+    objects[("approval_rule", "in")] = LetterApprovalRule.objects.create(
+        name=marker("approval_rule", "in"), channel="fax", is_active=False)
 
     objects[("user", "in")] = django_user_model.objects.create_user(
         "zq-user", "zq@example.org", "x", first_name=marker("user", "in"), last_name=marker("user", "in"))
@@ -296,7 +301,8 @@ def arguments(kind, obj, world):
         return {**common, "key": getattr(obj, "key", ""), "app_label": "wagtail_correspondence",
                 "model_name": model._meta.model_name, "revision_id": revision, "revision_id_a": "earliest",
                 "revision_id_b": "latest"}
-    if kind in ("department", "category", "routing_rule", "sla_policy", "calendar", "retention_policy"):
+    if kind in ("department", "category", "routing_rule", "sla_policy", "calendar", "retention_policy",
+                "approval_rule"):
         return {**common, "instance_pk": obj.pk}
     if kind == "page":
         return {**common, "page_id": obj.pk, "parent_page_id": obj.pk, "page_to_move_id": obj.pk,
@@ -353,7 +359,8 @@ CASES = [
     # Letters, batches, print runs, portal replies.
     Case(rf"{LETTERS}:(edit|delete|history|history_results|usage|inspect|pdf)", "letter"),
     Case(r"wagtailadmin_editing_sessions:ping", "letter", args={"session_id": 1}),
-    Case(rf"{API}:letter-(detail|generate|pdf|pdf-verification)", "letter"),
+    Case(rf"{API}:letter-(detail|generate|pdf|pdf-verification|approve|return-for-changes|withdraw)", "letter"),
+    Case(rf"{LETTERS}:(decide|withdraw)", "letter"),
     Case(r"wagtail_correspondence_portal:(letter|pdf)", "portal"),
     Case(rf"{LETTERS}:(batch|batch_progress|batch_start|batch_cancel|batch_resume|batch_results)", "batch"),
     Case(rf"{API}:batch-(detail|cancel|start|resume|rows)", "batch"),
@@ -390,6 +397,7 @@ CASES = [
     Case(r"correspondence_register_sla-policies_modeladmin_.*", "sla_policy"),
     Case(r"correspondence_register_calendars_modeladmin_.*", "calendar"),
     Case(r"correspondence_register_retention-policies_modeladmin_.*", "retention_policy"),
+    Case(r"wagtail_correspondence_letter_approval_rules:.*", "approval_rule"),
     # Wagtail's own objects.
     Case(r"wagtailusers_users:.*", "user"),
     Case(r"wagtailusers_groups:.*", "group"),

@@ -218,6 +218,23 @@ def evaluate(rules, data, letter_date, index):
     return problems
 
 
+def condition_holds(rule, data, letter_date, index):
+    """Whether the comparison ``rule`` holds for ``data``, when a rule is a condition (letters
+    that need approval) rather than a requirement: a field the dictionary does not have, or the
+    data leaves empty, does not hold. Raises ValueError when the rule cannot be applied as
+    written (the caller decides what a broken condition means)."""
+    if index.get(rule.field) is None:
+        return False
+    data = data if isinstance(data, dict) else {}
+    try:
+        spec = _spec(index, rule.field, rule.origin)
+        if _blank(_typed(spec, schema.value_at(data, rule.field))):
+            return False
+        return _check(rule, data, letter_date, index) is None
+    except _Misconfigured as exc:
+        raise ValueError(str(exc)) from None
+
+
 def check_rule_shape(kind, operator, field, other_field, value):
     """What is wrong with a rule as typed, before any dictionary is known, as {field: message}."""
     errors = {}

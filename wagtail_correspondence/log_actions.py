@@ -9,6 +9,11 @@ from wagtail.log_actions import LogFormatter
 LETTER_CREATED = "wagtail_correspondence.letter.created"
 LETTER_DRAFT_SAVED = "wagtail_correspondence.letter.draft_saved"
 LETTER_GENERATED = "wagtail_correspondence.letter.generated"
+LETTER_SUBMITTED = "wagtail_correspondence.letter.submitted_for_approval"
+LETTER_RESUBMITTED = "wagtail_correspondence.letter.resubmitted_for_approval"
+LETTER_APPROVED = "wagtail_correspondence.letter.approved"
+LETTER_RETURNED = "wagtail_correspondence.letter.returned"
+LETTER_WITHDRAWN = "wagtail_correspondence.letter.withdrawn"
 LETTER_PDF_DOWNLOADED = "wagtail_correspondence.letter.pdf_downloaded"
 LETTER_PDF_VIEWED = "wagtail_correspondence.letter.pdf_viewed"
 LETTER_DISPATCHED = "wagtail_correspondence.letter.dispatched"
@@ -41,6 +46,23 @@ class LetterGeneratedFormatter(LogFormatter):
         data = log_entry.data or {}
         return _("Generated %(reference)s from '%(template)s'") % {
             "reference": data.get("reference", "?"), "template": data.get("template", "?")}
+
+
+class ApprovalStepFormatter(LogFormatter):
+    """A step of a letter's approval, with the reasons it was held or the approver's comment."""
+
+    def __init__(self, label, template, detail_key):
+        self.label = label
+        self.template = template
+        self.detail_key = detail_key
+
+    def format_message(self, log_entry):
+        data = log_entry.data or {}
+        detail = data.get(self.detail_key) or ""
+        if isinstance(detail, list):
+            detail = "; ".join(str(item) for item in detail)
+        message = self.template % {"reference": data.get("reference", "?")}
+        return f"{message}: {detail}" if detail else message
 
 
 class PdfDownloadedFormatter(LogFormatter):
@@ -120,6 +142,16 @@ def register(actions):
     actions.register_action(LETTER_VIEWED, _("View letter"), _("Letter viewed"))
     actions.register_action(AUDIT_LOG_EXPORTED, _("Export audit log"), _("Audit log exported"))
     actions.register_action(LETTER_GENERATED)(LetterGeneratedFormatter)
+    actions.register_action(LETTER_SUBMITTED)(lambda: ApprovalStepFormatter(
+        _("Submit letter for approval"), _("Generated %(reference)s and held it for approval"), "reasons"))
+    actions.register_action(LETTER_RESUBMITTED)(lambda: ApprovalStepFormatter(
+        _("Resubmit letter for approval"), _("Changed %(reference)s and submitted it again"), "reasons"))
+    actions.register_action(LETTER_APPROVED)(lambda: ApprovalStepFormatter(
+        _("Approve letter"), _("Approved %(reference)s for sending"), "comment"))
+    actions.register_action(LETTER_RETURNED)(lambda: ApprovalStepFormatter(
+        _("Return letter for changes"), _("Returned %(reference)s to its agent"), "comment"))
+    actions.register_action(LETTER_WITHDRAWN)(lambda: ApprovalStepFormatter(
+        _("Withdraw letter"), _("Withdrew %(reference)s: it will not be sent"), "reason"))
     actions.register_action(LETTER_PDF_DOWNLOADED)(PdfDownloadedFormatter)
     actions.register_action(LETTER_PDF_VIEWED)(PdfViewedFormatter)
     actions.register_action(LETTER_DISPATCHED)(

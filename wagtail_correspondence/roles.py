@@ -9,12 +9,15 @@ OFFICERS = "Correspondence officers"
 SUPERVISORS = "Supervisors"
 AUDITORS = "Auditors"
 ADMINISTRATORS = "Administrators"
+# Second pair of eyes on letters that approval rules hold (four-eyes on letters): they approve
+# or return the letters of their departments (and those below), never their own.
+LETTER_APPROVERS = "Letter approvers"
 # Accounts of systems that call the API (api/throttling.py): their own, higher request rate.
 # Holds no permission itself: such an account gets the roles of the work it does as well.
 API_INTEGRATIONS = "API integrations"
 
 ALL_ROLES = [CONTENT_AUTHORS, CONTENT_REVIEWERS, AGENTS, OFFICERS, SUPERVISORS, AUDITORS, ADMINISTRATORS,
-             API_INTEGRATIONS]
+             API_INTEGRATIONS, LETTER_APPROVERS]
 
 # Permission types each role holds on the template library pages. With four-eyes review on
 # (WAGTAIL_CORRESPONDENCE["FOUR_EYES"], the default), "publish_page" (like publish_fragment and

@@ -16,7 +16,7 @@ from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
 from .exports import FormulaSafeExportMixin
 from .forms import DataDictionaryForm, MergeFieldCheckedForm
-from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter, LetterBatch
+from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter, LetterApprovalRule, LetterBatch
 from .permissions import (
     batch_policy,
     guard_patterns,
@@ -52,6 +52,7 @@ from .views.letters.batches import (
     BatchResumeView,
     BatchStartView,
 )
+from .views.letters.approval import LetterDecisionView, LetterWithdrawView
 from .views.letters.detail import LetterInspectView, LetterPdfView, PortalAttachmentView
 from .views.letters.printing import PrintRunDetailView, PrintRunFileView, PrintRunIndexView, PrintRunProgressView
 from .views.merge_fields import MergeFieldsView, can_author_content
@@ -336,6 +337,8 @@ class LetterViewSet(ModelViewSet):
             path("preview/<int:template_id>/", LetterPreviewView.as_view(), name="preview"),
             path("preview-pdf/<int:template_id>/", LetterPdfPreviewView.as_view(), name="preview_pdf"),
             path("pdf/<int:pk>/", LetterPdfView.as_view(), name="pdf"),
+            path("decide/<int:pk>/", LetterDecisionView.as_view(), name="decide"),
+            path("withdraw/<int:pk>/", LetterWithdrawView.as_view(), name="withdraw"),
             path("customers/", CustomerSearchView.as_view(), name="customer_search"),
             path("customers/<str:customer_id>/", CustomerRecordView.as_view(), name="customer_record"),
             path("batches/", BatchIndexView.as_view(), name="batches"),
@@ -352,3 +355,34 @@ class LetterViewSet(ModelViewSet):
             path("print-runs/<int:pk>/progress/", PrintRunProgressView.as_view(), name="print_run_progress"),
             path("print-runs/<int:pk>/<str:kind>/", PrintRunFileView.as_view(), name="print_run_file"),
         ]
+
+
+class ApprovalRuleConditionsColumn(Column):
+    def get_value(self, instance):
+        return instance.describe()
+
+
+class LetterApprovalRuleViewSet(ModelViewSet):
+    """The rules that hold letters for a second person's approval (services/letter_approval.py).
+    Supervisors and administrators manage them; auditors read them; every change is in the
+    rule's history."""
+
+    model = LetterApprovalRule
+    icon = "tasks"
+    menu_label = _("Approval rules")
+    add_to_admin_menu = False  # in the "Letters" menu (wagtail_hooks)
+    url_prefix = "correspondence/letter-approval-rules"
+    url_namespace = "wagtail_correspondence_letter_approval_rules"
+    list_display = [
+        TitleColumn("name", label=_("Name"), get_url=lambda rule: reverse(
+            "wagtail_correspondence_letter_approval_rules:edit", args=[rule.pk])),
+        ApprovalRuleConditionsColumn("conditions", label=_("Holds letters when")),
+        BooleanColumn("is_active", label=_("Active")), UpdatedAtColumn(),
+    ]
+    list_filter = ["is_active", "channel"]
+    list_export = ["name", "is_active", "template", "channel", "department", "agent_wrote_text", "confidential_reply",
+                   "field", "operator", "value"]
+    search_fields = ["name"]
+    search_backend_name = None  # a few rows, matched in the database
+    copy_view_enabled = False
+    edit_handler = ObjectList(LetterApprovalRule.panels)

@@ -25,7 +25,9 @@ from .services.letters import can_build_letters
 from .services.subject_access import can_export_subject_access
 from .views.register import dashboard
 from .views.register import urls as register_urls
-from .viewsets import ContentLibraryViewSetGroup, LetterViewSet
+from .services.letter_approval import may_approve_letters
+from .views.letters.dashboard import LetterApprovalPanel
+from .viewsets import ContentLibraryViewSetGroup, LetterApprovalRuleViewSet, LetterViewSet
 
 register_snippet(ContentLibraryViewSetGroup)
 modeladmin_register(DepartmentAdmin)
@@ -56,11 +58,17 @@ sla_admin = _registered(SlaPolicyAdmin)
 calendar_admin = _registered(BusinessCalendarAdmin)
 retention_admin = _registered(RetentionPolicyAdmin)
 letter_viewset = LetterViewSet()
+approval_rule_viewset = LetterApprovalRuleViewSet()
 
 
 @hooks.register("register_admin_viewset")
 def register_letter_viewset():
     return letter_viewset
+
+
+@hooks.register("register_admin_viewset")
+def register_approval_rule_viewset():
+    return approval_rule_viewset
 
 
 @hooks.register("register_admin_viewset")
@@ -85,6 +93,17 @@ class LetterListMenuItem(MenuItem):
         return letter_viewset.permission_policy.user_has_any_permission(request.user, ["add", "change", "view"])
 
 
+class ApprovalQueueMenuItem(MenuItem):
+    def is_shown(self, request):
+        return may_approve_letters(request.user)
+
+
+class ApprovalRulesMenuItem(MenuItem):
+    def is_shown(self, request):
+        return approval_rule_viewset.permission_policy.user_has_any_permission(
+            request.user, ["add", "change", "delete", "view"])
+
+
 @hooks.register("register_admin_menu_item")
 def register_letters_menu():
     menu = Menu(items=[
@@ -93,10 +112,15 @@ def register_letters_menu():
                            icon_name="draft", order=200),
         LetterListMenuItem(_("All letters"), reverse("wagtail_correspondence_letters:index"), icon_name="mail",
                            order=300),
+        ApprovalQueueMenuItem(_("Awaiting approval"),
+                              reverse("wagtail_correspondence_letters:index") + "?status=pending_approval",
+                              icon_name="tasks", order=350),
         LetterListMenuItem(_("Batches"), reverse("wagtail_correspondence_letters:batches"), icon_name="table",
                            order=400),
         LetterListMenuItem(_("Print runs"), reverse("wagtail_correspondence_letters:print_runs"), icon_name="doc-full-inverse",
                            order=500),
+        ApprovalRulesMenuItem(_("Approval rules"), reverse("wagtail_correspondence_letter_approval_rules:index"),
+                              icon_name="tasks", order=600),
     ])
     return SubmenuMenuItem(_("Letters"), menu, icon_name="mail", name="letters", order=140)
 
@@ -213,6 +237,7 @@ def add_register_panels(request, panels):
     if register_admin.permission_helper.user_can_list(request.user):
         panels.insert(0, dashboard.MyWorkPanel(request.user))
         panels.append(dashboard.DepartmentVolumesPanel(request.user, request.GET))
+    panels.insert(0, LetterApprovalPanel(request.user))
 
 
 @hooks.register("register_admin_urls")

@@ -36,6 +36,8 @@ from wagtail_correspondence.services.setup import ensure_template_library
 DEFAULT_PASSWORD = "correspondence-demo"
 # The customer who prefers the portal (customers.json): their renewal letter waits there.
 PORTAL_CUSTOMER = "C-1017"
+# Owes €999.74: a payment reminder to him is held for approval (approval_rules below).
+APPROVAL_CUSTOMER = "C-1020"
 BATCH_FILE = Path(__file__).resolve().parent.parent / "demo_data" / "batch-1000.csv"
 
 USERS = [
@@ -44,6 +46,7 @@ USERS = [
     ("agent", "Amir", "Agent", roles.AGENTS, "billing"),
     ("officer", "Olga", "Officer", roles.OFFICERS, "complaints"),
     ("supervisor", "Sam", "Supervisor", roles.SUPERVISORS, "customer-service"),
+    ("approver", "Petra", "Approver", roles.LETTER_APPROVERS, "billing"),
     ("auditor", "Aude", "Auditor", roles.AUDITORS, None),
     ("admin", "Ada", "Admin", roles.ADMINISTRATORS, None),
 ]
@@ -258,7 +261,42 @@ class DemoBuilder:
             RegisterDemo(self, departments, users).build()
             self.portal_letter(users)
             finished_batch(self, users, BATCH_FILE)
+        # After the register and the batch, whose letters went out without a second look.
+        self.approval_rules(departments)
+        if self.with_register:
+            self.letter_awaiting_approval(users)
         return self.created
+
+    def approval_rules(self, departments):
+        """Four-eyes on letters: large payment reminders and replies to strictly confidential
+        entries wait for a second person (``approver`` for Billing, ``supervisor`` for all)."""
+        from wagtail_correspondence.models import LetterApprovalRule
+
+        reminder = LetterTemplatePage.objects.filter(slug="payment-reminder").first()
+        specs = [
+            {"name": "Payment reminders over €950", "template": reminder, "field": "balance", "operator": "gt",
+             "value": "950"},
+            {"name": "Replies to strictly confidential entries", "confidential_reply": True},
+        ]
+        for spec in specs:
+            if not LetterApprovalRule.objects.filter(name=spec["name"]).exists():
+                rule = LetterApprovalRule(**spec)
+                rule.full_clean()
+                rule.save()
+                self.note(True, f"approval rule: {spec['name']}")
+
+    def letter_awaiting_approval(self, users):
+        """One payment reminder held for approval: Thomas Laurent owes €999.74."""
+        from wagtail_correspondence.models import Letter, LetterStatus
+        from wagtail_correspondence.services.letters import LetterRequest, generate_letter
+
+        template = LetterTemplatePage.objects.live().filter(slug="payment-reminder").first()
+        if template is None or Letter.objects.filter(status=LetterStatus.PENDING_APPROVAL).exists():
+            return
+        letter = generate_letter(users["agent"], LetterRequest(
+            template=template, customer_id=APPROVAL_CUSTOMER, channel="print",
+            slots={"personal_note": "We can spread the payment over three months if that helps."}))
+        self.note(True, f"letter {letter.reference} awaiting approval ({'; '.join(letter.approval_reasons)})")
 
     def portal_letter(self, users):
         """A letter waiting for a customer in the portal: the customer who prefers the portal

@@ -102,8 +102,11 @@ class LetterRequestSerializer(serializers.Serializer):
 
 
 class LetterCreateSerializer(LetterRequestSerializer):
-    status = serializers.ChoiceField(choices=LetterStatus.choices, default=LetterStatus.GENERATED,
-                                     help_text="'generated' (default) generates now; 'draft' saves a draft")
+    status = serializers.ChoiceField(
+        choices=[(LetterStatus.GENERATED.value, LetterStatus.GENERATED.label),
+                 (LetterStatus.DRAFT.value, LetterStatus.DRAFT.label)], default=LetterStatus.GENERATED,
+        help_text="'generated' (default) generates now; 'draft' saves a draft. A letter that an approval rule "
+                  "holds is generated as 'pending_approval' and sent once approved.")
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -136,13 +139,14 @@ class LetterSerializer(serializers.ModelSerializer):
     links = serializers.SerializerMethodField()
     delivery_status = serializers.CharField(read_only=True)
     delivery = serializers.SerializerMethodField()
+    approval = serializers.SerializerMethodField()
 
     class Meta:
         model = Letter
         fields = ["id", "reference", "status", "template", "revisions", "fragments", "customer_id", "recipient_name",
                   "channels", "language", "subject", "data", "slots", "optional_fragments", "pdf_sha256",
                   "pdf_pages", "html_sha256", "created_by", "created_at", "generated_by", "generated_at",
-                  "delivery_status", "delivery", "links"]
+                  "approval", "delivery_status", "delivery", "links"]
         read_only_fields = fields
 
     def get_template(self, letter) -> dict:
@@ -162,6 +166,15 @@ class LetterSerializer(serializers.ModelSerializer):
                  "sent_at": dispatch.sent_at, "delivered_at": dispatch.delivered_at, "last_error": dispatch.last_error}
                 for dispatch in letter.dispatches.all()]
 
+    def get_approval(self, letter) -> dict | None:
+        """Why the letter needed approval, who approved it, the approver's comment when it was
+        returned; null for a letter no rule held."""
+        if not (letter.approval_reasons or letter.approved_by_id or letter.return_comment):
+            return None
+        return {"reasons": list(letter.approval_reasons or []),
+                "approved_by": letter.approved_by.get_username() if letter.approved_by_id else None,
+                "approved_at": letter.approved_at, "return_comment": letter.return_comment}
+
     def get_links(self, letter) -> dict:
         request = self.context.get("request")
         key = letter.reference or str(letter.uuid)
@@ -171,10 +184,13 @@ class LetterSerializer(serializers.ModelSerializer):
 
         links = {"self": absolute(reverse("wagtail_correspondence_api:letter-detail", args=[key])),
                  "admin": absolute(reverse("wagtail_correspondence_letters:inspect", args=[letter.pk]))}
-        if letter.is_generated:
+        if letter.has_output:
             links["pdf"] = absolute(reverse("wagtail_correspondence_api:letter-pdf", args=[key]))
-        else:
+        if letter.status in (LetterStatus.DRAFT, LetterStatus.RETURNED):
             links["generate"] = absolute(reverse("wagtail_correspondence_api:letter-generate", args=[key]))
+        if letter.is_awaiting_approval:
+            links["approve"] = absolute(reverse("wagtail_correspondence_api:letter-approve", args=[key]))
+            links["return"] = absolute(reverse("wagtail_correspondence_api:letter-return-for-changes", args=[key]))
         return links
 
 
@@ -183,6 +199,15 @@ class LetterListSerializer(LetterSerializer):
         fields = ["id", "reference", "status", "template", "customer_id", "recipient_name", "channels", "subject",
                   "created_by", "created_at", "generated_at", "delivery_status", "links"]
         read_only_fields = fields
+
+
+class ApprovalDecisionSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=4000,
+                                    help_text="The approver's comment; required to return a letter.")
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class SealCheckSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from wagtail.log_actions import log
 from .. import log_actions
 from ..customers import CustomerNotFound, get_customer_source
 from ..models import Letter, LetterStatus
+from ..services import letter_approval
 from ..services import letters as letter_service
 from .. import json_limits
 from ..permissions import letter_policy
@@ -91,10 +92,18 @@ class LetterFilter(django_filters.FilterSet):
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="search", label="Words found in the reference, recipient, customer or subject")
+    awaiting_my_approval = django_filters.BooleanFilter(
+        method="awaiting_approval", label="true: only the letters awaiting approval that you may decide")
 
     class Meta:
         model = Letter
         fields = ["status", "template", "created_by", "customer_id"]
+
+    def awaiting_approval(self, queryset, name, value):
+        if value is None:
+            return queryset
+        mine = letter_approval.approvable_letters(self.request.user, queryset)
+        return mine if value else queryset.exclude(pk__in=mine.values("pk"))
 
     def search(self, queryset, name, value):
         # Within the queryset the view scoped already, so search never widens what a user sees.
@@ -196,7 +205,8 @@ class LetterViewSet(viewsets.GenericViewSet):
         if not letter_service.can_build_letters(request.user):
             raise PermissionDenied
         if not letter.is_draft:
-            return Response({"detail": "A generated letter cannot be deleted."}, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": "A numbered letter cannot be deleted; withdraw it while it awaits approval."},
+                            status=status.HTTP_409_CONFLICT)
         letter_service.discard_draft(request.user, letter)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -204,11 +214,12 @@ class LetterViewSet(viewsets.GenericViewSet):
                    responses={201: serializers.LetterSerializer, 400: PROBLEMS})
     @action(detail=True, methods=["post"])
     def generate(self, request, key=None):
-        """Generate a saved draft, as it is."""
+        """Generate a saved draft, as it is; for a letter returned by its approver, submit it
+        again (same reference)."""
         letter = self.get_object()
         if not letter_service.can_build_letters(request.user):
             raise PermissionDenied
-        if not letter.is_draft:
+        if letter.status not in letter_service.EDITABLE_STATUSES:
             return self._letter_response(letter)
         try:
             letter = letter_service.generate_letter(request.user, letter_service.request_for_draft(letter),
@@ -216,6 +227,46 @@ class LetterViewSet(viewsets.GenericViewSet):
         except letter_service.LetterError as exc:
             return problems_response(exc.problems)
         return self._letter_response(letter, status.HTTP_201_CREATED)
+
+    def _decide(self, request, decide):
+        serializer = serializers.ApprovalDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        letter = self.get_object()
+        try:
+            letter = decide(request.user, letter, serializer.validated_data.get("comment", ""))
+        except letter_approval.ApprovalError as exc:
+            code = status.HTTP_400_BAD_REQUEST if exc.field == "comment" else status.HTTP_409_CONFLICT
+            return Response({exc.field: [exc.message]}, status=code)
+        return self._letter_response(Letter.objects.get(pk=letter.pk))
+
+    @extend_schema(request=serializers.ApprovalDecisionSerializer,
+                   responses={200: serializers.LetterSerializer, 409: OpenApiResponse(description="Not awaiting approval")})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, key=None):
+        """Approve a letter awaiting approval: it is sent. Not your own letter."""
+        return self._decide(request, letter_approval.approve_letter)
+
+    @extend_schema(request=serializers.ApprovalDecisionSerializer,
+                   responses={200: serializers.LetterSerializer, 400: OpenApiResponse(description="No comment"),
+                              409: OpenApiResponse(description="Not awaiting approval")})
+    @action(detail=True, methods=["post"], url_path="return", url_name="return-for-changes")
+    def return_for_changes(self, request, key=None):
+        """Return a letter awaiting approval to its agent, with a ``comment`` saying what to change."""
+        return self._decide(request, letter_approval.return_letter)
+
+    @extend_schema(request=serializers.WithdrawSerializer,
+                   responses={200: serializers.LetterSerializer, 409: OpenApiResponse(description="Not under approval")})
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, key=None):
+        """Withdraw your letter awaiting approval or returned for changes: it is never sent."""
+        serializer = serializers.WithdrawSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        letter = self.get_object()
+        try:
+            letter = letter_approval.withdraw_letter(request.user, letter, serializer.validated_data.get("reason", ""))
+        except letter_approval.ApprovalError as exc:
+            return Response({exc.field: [exc.message]}, status=status.HTTP_409_CONFLICT)
+        return self._letter_response(Letter.objects.get(pk=letter.pk))
 
     @extend_schema(request=serializers.LetterRequestSerializer,
                    responses={200: serializers.PreviewSerializer, 400: PROBLEMS})
@@ -239,7 +290,7 @@ class LetterViewSet(viewsets.GenericViewSet):
     def pdf(self, request, key=None):
         """The letter's PDF; its SHA-256 is in the ``X-Content-SHA256`` header."""
         letter = self.get_object()
-        if not letter.is_generated or not letter.pdf:
+        if not letter.has_output or not letter.pdf:
             raise Http404
         try:
             content = letter_service.read_pdf(request.user, letter)
@@ -272,7 +323,7 @@ class LetterViewSet(viewsets.GenericViewSet):
         whether the organisation's seal is intact, by the certificate recorded at generation,
         and trusted. ``ok`` sums it up."""
         letter = self.get_object()
-        if not letter.is_generated or not letter.pdf:
+        if not letter.has_output or not letter.pdf:
             raise Http404
         return Response(letter_service.verify_letter_pdf(request.user, letter).as_dict())
 

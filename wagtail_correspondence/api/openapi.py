@@ -33,13 +33,17 @@ TAGS = [
 OPERATIONS = {
     letters.LetterViewSet: ("Letters", {
         "list": ("List letters", "Letters the user may see, drafts and generated, newest first; filter by "
-                                 "status, template, customer or reference."),
+                                 "status, template, customer or reference; ``awaiting_my_approval=true`` lists "
+                                 "the letters you may approve."),
         "retrieve": ("Get a letter", "A letter with its outputs, pinned content revisions and delivery on each "
                                      "channel. Each read is in the audit log."),
         "create": "Generate a letter, or save a draft",
         "partial_update": "Change a draft",
         "destroy": "Discard a draft",
-        "generate": "Generate a saved draft",
+        "generate": "Generate a saved draft, or submit a returned letter again",
+        "approve": "Approve a letter awaiting approval",
+        "return_for_changes": "Return a letter awaiting approval to its agent",
+        "withdraw": "Withdraw a letter under approval",
         "preview": "Preview a letter without saving it",
         "pdf": "Download a letter's PDF",
         "pdf_verification": "Check a letter's stored PDF and its seal",

@@ -11,6 +11,7 @@ from .dispatch import Dispatch, DispatchStatus, PortalResponse, PrintRun, PrintR
 from .dictionary import DataDictionary, DataField, SampleDataSet
 from .layouts import Layout
 from .leases import BatchLease, JobOutcome, ScheduledJob
+from .letter_approval import LetterApprovalRule
 from .letters import Letter, LetterFragmentPin, LetterStatus
 from .numbering import ReferenceSequence, VoidReference
 from .register import (
@@ -42,7 +43,8 @@ __all__ = [
     "overdue_condition",
     "BatchChunk", "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch", "FourEyesReviewTask", "VoidReference",
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
-    "LetterFragmentPin", "LetterStatus", "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
+    "LetterApprovalRule", "LetterFragmentPin", "LetterStatus",
+    "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
     "PrintRunStatus",
     "TemplateFolderPage", "TemplateLibraryPage", "RetentionAction", "RetentionPolicy", "RetentionRecord",
     "BatchLease", "JobOutcome", "ScheduledJob", "DictionaryRule", "TemplateRule",

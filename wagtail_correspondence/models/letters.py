@@ -27,7 +27,19 @@ def letter_pdf_path(instance, filename):
 
 class LetterStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
+    # Numbered and rendered, held until a second person approves it (services/letter_approval.py).
+    PENDING_APPROVAL = "pending_approval", _("Awaiting approval")
+    # Sent back by the approver: the agent changes it and submits it again, same reference.
+    RETURNED = "returned", _("Returned for changes")
+    # Taken back before approval: never sent; its reference stays used.
+    WITHDRAWN = "withdrawn", _("Withdrawn")
     GENERATED = "generated", _("Generated")
+
+
+# A letter under approval has its reference and outputs but may still change.
+AWAITING_STATUSES = (LetterStatus.PENDING_APPROVAL, LetterStatus.RETURNED)
+# Records: nothing of what makes them what they are changes again.
+FINAL_STATUSES = (LetterStatus.GENERATED, LetterStatus.WITHDRAWN)
 
 
 class LetterImmutable(ValidationError):
@@ -44,7 +56,7 @@ class Letter(index.Indexed, models.Model):
         "customer_id", "data", "data_overrides", "slot_values", "optional_fragments", "channels", "in_reply_to_id",
         "language", "subject", "html",
         "email_subject", "email_html", "email_text", "sms_text", "pdf", "pdf_sha256", "html_sha256", "pdf_pages",
-        "pdf_sealed_by", "generated_at", "generated_by_id",
+        "pdf_sealed_by", "generated_at", "generated_by_id", "approval_reasons", "approved_by_id", "approved_at",
     )
 
     uuid = models.UUIDField(_("identifier"), default=uuid.uuid4, unique=True, editable=False)
@@ -99,6 +111,14 @@ class Letter(index.Indexed, models.Model):
     # The SHA-256 of the certificate that sealed the PDF (pdf_seal.py); blank: not sealed.
     pdf_sealed_by = models.CharField(_("sealed by (certificate SHA-256)"), max_length=64, blank=True)
 
+    # Four-eyes on letters: why it needed approval (the rules' names), who approved it, and the
+    # approver's last comment when it was returned.
+    approval_reasons = models.JSONField(_("approval needed because"), default=list, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("approved by"))
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    return_comment = models.TextField(_("comment of the approver"), blank=True)
+
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
@@ -121,7 +141,8 @@ class Letter(index.Indexed, models.Model):
         verbose_name = _("letter")
         verbose_name_plural = _("letters")
         ordering = ["-created_at", "-pk"]
-        permissions = [("view_all_letters", "Can view the letters of every department")]
+        permissions = [("view_all_letters", "Can view the letters of every department"),
+                       ("approve_letter", "Can approve letters before they are sent")]
         constraints = [
             models.UniqueConstraint(fields=["created_by", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
                                     name="unique_letter_idempotency_key"),
@@ -135,26 +156,29 @@ class Letter(index.Indexed, models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        if instance.status == LetterStatus.GENERATED:
+        if instance.status in FINAL_STATUSES:
             instance._frozen = {name: getattr(instance, name) for name in cls.FROZEN_FIELDS if name in field_names}
+            instance._frozen_status = instance.status
         return instance
 
     def save(self, *args, **kwargs):
         frozen = getattr(self, "_frozen", None)
         if frozen is not None:
-            if self.status != LetterStatus.GENERATED:
-                raise LetterImmutable(_("A generated letter cannot go back to draft."))
+            if self.status != self._frozen_status:
+                raise LetterImmutable(_("A generated letter cannot go back to draft.") if self._frozen_status
+                                      == LetterStatus.GENERATED else _("A withdrawn letter stays withdrawn."))
             changed = sorted(name for name, value in frozen.items() if getattr(self, name) != value)
             if changed:
                 raise LetterImmutable(_("A generated letter cannot be changed (attempted: %(fields)s).") % {
                     "fields": ", ".join(changed)})
         super().save(*args, **kwargs)
-        if self.status == LetterStatus.GENERATED:
+        if self.status in FINAL_STATUSES:
             self._frozen = {name: getattr(self, name) for name in self.FROZEN_FIELDS}
+            self._frozen_status = self.status
 
     def delete(self, *args, **kwargs):
-        if self.status == LetterStatus.GENERATED:
-            raise LetterImmutable(_("A generated letter is a record and cannot be deleted."))
+        if self.status != LetterStatus.DRAFT:
+            raise LetterImmutable(_("A numbered letter is a record and cannot be deleted."))
         return super().delete(*args, **kwargs)
 
     @property
@@ -164,6 +188,20 @@ class Letter(index.Indexed, models.Model):
     @property
     def is_generated(self):
         return self.status == LetterStatus.GENERATED
+
+    @property
+    def is_awaiting_approval(self):
+        return self.status == LetterStatus.PENDING_APPROVAL
+
+    @property
+    def is_returned(self):
+        return self.status == LetterStatus.RETURNED
+
+    @property
+    def has_output(self):
+        """Numbered and rendered: generated, or held for approval (its PDF can be read)."""
+        return self.status in (LetterStatus.GENERATED, LetterStatus.PENDING_APPROVAL, LetterStatus.RETURNED,
+                               LetterStatus.WITHDRAWN) and bool(self.reference)
 
     @property
     def channel(self):

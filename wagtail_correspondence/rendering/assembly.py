@@ -200,6 +200,9 @@ class AssembledLetter:
     recipient_lines: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     included_fragment_ids: list = field(default_factory=list)
+    # The data as the dictionary types it (Decimal, date), for rules read after assembly.
+    typed_data: dict = field(default_factory=dict)
+    letter_date: datetime.date | None = None
 
     @property
     def can_generate(self):
@@ -341,7 +344,8 @@ def assemble(sources, letter_input):
     data = with_paths(typed)
 
     locale = formatting.locale_for_language(template.language)
-    letter = AssembledLetter(sources=sources, input=letter_input, locale=locale)
+    letter = AssembledLetter(sources=sources, input=letter_input, locale=locale, typed_data=typed,
+                             letter_date=letter_date)
     render_problems, text_problems = [], []
     slots = letter_input.slots if isinstance(letter_input.slots, dict) else {}
     optional = letter_input.optional_fragments if isinstance(letter_input.optional_fragments, list) else None

@@ -29,7 +29,7 @@ from ..conf import get_setting
 from ..models import BatchChunk, BatchLease, BatchRow, BatchRowStatus, BatchStatus, LetterBatch, VoidReference
 from ..models import Letter, LetterFragmentPin, LetterStatus
 from ..rendering.assembly import assemble
-from . import audit, batch_leases, numbering
+from . import audit, batch_leases, letter_approval, numbering
 from . import dispatch as dispatch_service
 from . import letters as letter_service
 from .indexing import index_in_bulk
@@ -154,13 +154,14 @@ def _render(batch, chunk, holder, stored):
         return results
     department = letter_service.letter_department(user, None)
     now = timezone.now()
+    rules = letter_approval.active_rules()  # read once per chunk
     for result in results:
         if result.row.status != BatchRowStatus.VALID or result.row.letter_id:
             result.void_reason = _("the row was no longer ready when its chunk was generated")
             continue
         try:
             result.letter, result.included = _render_row(batch, template, sources, result, user, department, now,
-                                                         stored)
+                                                         stored, rules)
         except letter_service.LetterError as exc:
             result.errors = [item.as_dict() for item in exc.problems]
             result.void_reason = "; ".join(f"{item.field}: {item.message}" for item in exc.problems)[:2000]
@@ -168,7 +169,7 @@ def _render(batch, chunk, holder, stored):
     return results
 
 
-def _render_row(batch, template, sources, result, user, department, now, stored):
+def _render_row(batch, template, sources, result, user, department, now, stored, rules):
     row = result.row
     request = _request(batch, template, row)
     data = letter_service.request_data(request)
@@ -182,7 +183,9 @@ def _render_row(batch, template, sources, result, user, department, now, stored)
     letter_service._set_revisions(letter, sources)
     letter_service._store_outputs(letter, assembled)
     letter.reference = reference
-    letter.status = LetterStatus.GENERATED
+    # A letter an approval rule holds waits for a second person, as from the builder.
+    letter.approval_reasons = letter_approval.approval_reasons(letter, assembled, rules)
+    letter.status = LetterStatus.PENDING_APPROVAL if letter.approval_reasons else LetterStatus.GENERATED
     letter.generated_at = now
     letter.generated_by = user
     letter.idempotency_key = f"batch-{batch.uuid}-{row.row_number}"
@@ -229,9 +232,14 @@ def _write(batch, chunk, rendered):
                 pins.append(LetterFragmentPin(letter=result.letter, fragment_id=fragment_id, revision_id=revision_id,
                                               included=fragment_id in result.included))
         LetterFragmentPin.objects.bulk_create(pins, batch_size=500)
-        dispatches = dispatch_service.plan_dispatches_bulk(letters)
-        register_letters(letters, user)
-        audit.bulk_log(letters, log_actions.LETTER_GENERATED, user=user, data=_generated_data)
+        # Letters held for approval are sent (and registered) when they are approved.
+        released = [letter for letter in letters if letter.is_generated]
+        held = [letter for letter in letters if not letter.is_generated]
+        dispatches = dispatch_service.plan_dispatches_bulk(released)
+        register_letters(released, user)
+        audit.bulk_log(released, log_actions.LETTER_GENERATED, user=user, data=_generated_data)
+        audit.bulk_log(held, log_actions.LETTER_SUBMITTED, user=user,
+                       data=lambda letter: {**_generated_data(letter), "reasons": letter.approval_reasons})
         voids = [VoidReference(reference=result.reference, batch=batch, row_number=result.row.row_number,
                                reason=result.void_reason or _("not generated")) for result in rendered
                  if result.letter is None]

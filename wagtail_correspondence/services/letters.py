@@ -33,6 +33,7 @@ from ..rendering.assembly import (
     revision_objects,
 )
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
+from . import letter_approval
 from .dispatch import plan_dispatches
 from .letter_access import (  # noqa: F401 - can_view_letter is used through here
     can_view_letter, letter_department, may_list_letters, visible_letters)
@@ -42,6 +43,7 @@ from .register_links import register_letter, reply_facts
 ADD_LETTER = "wagtail_correspondence.add_letter"
 CHANGE_LETTER = "wagtail_correspondence.change_letter"
 VIEW_LETTER = "wagtail_correspondence.view_letter"
+EDITABLE_STATUSES = (LetterStatus.DRAFT, LetterStatus.RETURNED)
 
 
 class LetterError(Exception):
@@ -84,8 +86,9 @@ def can_build_letters(user):
 
 
 def can_edit_draft(user, letter):
-    """Drafts belong to the agent who started them; administrators may take them over."""
-    if not letter.is_draft or not user.is_active:
+    """Drafts belong to the agent who started them; administrators may take them over. A
+    letter returned by its approver is a draft again for them (under its reference)."""
+    if letter.status not in EDITABLE_STATUSES or not user.is_active:
         return False
     return (letter.created_by_id == user.pk and user.has_perm(ADD_LETTER)) or user.is_superuser
 
@@ -94,7 +97,7 @@ def editable_drafts(user, queryset):
     """The same rule as ``can_edit_draft``, as a filter of ``queryset``."""
     if not user.is_active:
         return queryset.none()
-    drafts = queryset.filter(status=LetterStatus.DRAFT)
+    drafts = queryset.filter(status__in=EDITABLE_STATUSES)
     if user.is_superuser:
         return drafts
     return drafts.filter(created_by=user) if user.has_perm(ADD_LETTER) else queryset.none()
@@ -310,7 +313,7 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
     _check_template(request.template)
     data = request_data(request)
     sources = _sources(request.template)
-    stored_file = None
+    stored_file = replaced_file = None
     try:
         with transaction.atomic():
             if draft is not None:
@@ -318,36 +321,53 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
                 require(can_edit_draft(user, letter), _("Only the agent who started this draft may generate it."))
             else:
                 letter = Letter(created_by=user)
+            resubmitted = letter.is_returned
             now = timezone.now()
             today = timezone.localdate(now)
-            reference = next_reference(get_setting("LETTER_REFERENCE_PATTERN"), when=today)
+            # A letter returned by its approver keeps its number: the approver and the
+            # register know it by it.
+            reference = letter.reference if resubmitted else next_reference(
+                get_setting("LETTER_REFERENCE_PATTERN"), when=today)
             assembled = assemble(sources, letter_input(request, data, reference=reference, letter_date=today,
                                                        created=now))
             if assembled.problems:
                 raise LetterError(assembled.problems)  # rolls the reference number back too
 
             _apply_request(letter, request, data)
+            reasons = letter_approval.approval_reasons(letter, assembled)
+            if resubmitted:
+                # Once held, a letter goes out only with an approver's yes.
+                reasons = reasons or list(letter.approval_reasons) or [_("returned for changes")]
             _set_revisions(letter, sources)
             _store_outputs(letter, assembled)
             letter.reference = reference
-            letter.status = LetterStatus.GENERATED
+            letter.status = LetterStatus.PENDING_APPROVAL if reasons else LetterStatus.GENERATED
+            letter.approval_reasons = reasons
             letter.generated_at = now
             letter.generated_by = user
             letter.idempotency_key = idempotency_key or None
             letter.request_fingerprint = fingerprint if idempotency_key else ""
 
             pdf = _render_letter_pdf(assembled, sources, reference)
+            replaced_file = letter.pdf.name if resubmitted and letter.pdf else None
             stored_file = store_pdf(letter, pdf)
             letter.save()
             _pin_fragments(letter, sources, included=set(assembled.included_fragment_ids))
-            plan_dispatches(letter)  # sent by the workers once this transaction commits
-            register_letter(letter, user)  # its outbound register entry, same number
-            log(letter, log_actions.LETTER_GENERATED, user=user, data={
-                "reference": reference, "template": request.template.title,
-                "template_revision": sources.template_revision_id, "pdf_sha256": pdf.sha256,
-                "fragments": sources.fragment_revision_ids and {str(k): v for k, v in
-                                                                sources.fragment_revision_ids.items()},
-            })
+            details = {"reference": reference, "template": request.template.title,
+                       "template_revision": sources.template_revision_id, "pdf_sha256": pdf.sha256,
+                       "fragments": sources.fragment_revision_ids and {
+                           str(k): v for k, v in sources.fragment_revision_ids.items()}}
+            if reasons:
+                # Held for a second person: nothing is sent and nothing is registered yet.
+                log(letter, log_actions.LETTER_RESUBMITTED if resubmitted else log_actions.LETTER_SUBMITTED,
+                    user=user, data={**details, "reasons": reasons})
+            else:
+                plan_dispatches(letter)  # sent by the workers once this transaction commits
+                register_letter(letter, user)  # its outbound register entry, same number
+                log(letter, log_actions.LETTER_GENERATED, user=user, data=details)
+            if replaced_file:
+                storage = letter.pdf.storage
+                transaction.on_commit(lambda: storage.delete(replaced_file))
     except BaseException:
         if stored_file:
             letter.pdf.storage.delete(stored_file)
@@ -423,8 +443,8 @@ def pinned_sources(letter):
 def rerender_letter(letter):
     """Assemble a generated letter again from its pinned revisions and stored input. The
     print HTML is byte-identical to the stored one as long as the pinned content exists."""
-    if not letter.is_generated:
-        raise ValueError("only generated letters have pinned revisions to re-render from")
+    if not letter.has_output:
+        raise ValueError("only numbered letters have pinned revisions to re-render from")
     generated_at = letter.generated_at
     return assemble(pinned_sources(letter), LetterInput(
         data=letter.data, slots=letter.slot_values, optional_fragments=letter.optional_fragments,
@@ -567,5 +587,6 @@ def read_pdf(user, letter, inline=False):
 @transaction.atomic
 def discard_draft(user, letter):
     require(can_edit_draft(user, letter), _("Only the agent who started this draft may discard it."))
+    require(letter.is_draft, _("A numbered letter is never deleted: withdraw it instead."))
     log(letter, log_actions.LETTER_DISCARDED, user=user, data={"template": letter.template.title})
     letter.delete()

@@ -91,7 +91,7 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
             self.template = get_object_or_404(service.available_templates(), pk=kwargs["template_id"])
 
     def dispatch(self, request, *args, **kwargs):
-        if self.letter is not None and not self.letter.is_draft:
+        if self.letter is not None and self.letter.status not in service.EDITABLE_STATUSES:
             return redirect(letters_url("inspect", self.letter.pk))
         if self.letter is not None and not service.can_edit_draft(request.user, self.letter):
             raise PermissionDenied
@@ -190,7 +190,12 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
             if request.POST.get("action") == "generate":
                 letter = service.generate_letter(request.user, letter_request, draft=self.letter,
                                                  idempotency_key=form.cleaned_data.get("idempotency_key") or None)
-                messages.success(request, _("Letter %(reference)s generated.") % {"reference": letter.reference})
+                if letter.is_awaiting_approval:
+                    messages.warning(request, _("Letter %(reference)s is waiting for a second person to approve it "
+                                                "(%(reasons)s). It will be sent once approved.") % {
+                        "reference": letter.reference, "reasons": "; ".join(letter.approval_reasons)})
+                else:
+                    messages.success(request, _("Letter %(reference)s generated.") % {"reference": letter.reference})
                 return redirect(letters_url("inspect", letter.pk))
             letter = service.save_draft(request.user, letter_request, self.letter)
         except service.LetterError as exc:
@@ -200,6 +205,9 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
         except service.IdempotencyConflict as exc:
             messages.error(request, str(exc))
             return self.render(form, status=409)
+        if letter.is_returned:
+            messages.success(request, _("Changes saved. Submit the letter again when it is ready."))
+            return redirect(letters_url("edit", letter.pk))
         messages.success(request, _("Draft saved. You can resume it from the letters list."))
         return redirect(letters_url("edit", letter.pk))
 

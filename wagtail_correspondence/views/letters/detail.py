@@ -16,6 +16,7 @@ from wagtail.log_actions import registry as log_registry
 from ... import log_actions
 from ...content_security import framed_document, without_inline_script
 from ...models import Letter
+from ...services import letter_approval as approval
 from ...services import letters as service
 from ...services.register_access import visible_entries
 
@@ -44,12 +45,13 @@ class LetterInspectView(generic.InspectView):
     def header_buttons(self):
         letter = self.object
         buttons = []
-        if letter.is_generated and letter.pdf:
+        if service.can_edit_draft(self.request.user, letter):
+            edit_url = reverse("wagtail_correspondence_letters:edit", args=[letter.pk])
+            label = _("Change and submit again") if letter.is_returned else _("Continue editing")
+            buttons.append(HeaderButton(label, url=edit_url, icon_name="edit"))
+        if letter.has_output and letter.pdf:
             pdf_url = reverse("wagtail_correspondence_letters:pdf", args=[letter.pk])
             buttons.append(HeaderButton(_("Download PDF"), url=pdf_url, icon_name="download"))
-        elif service.can_edit_draft(self.request.user, letter):
-            edit_url = reverse("wagtail_correspondence_letters:edit", args=[letter.pk])
-            buttons.append(HeaderButton(_("Continue editing"), url=edit_url, icon_name="edit"))
         return buttons
 
     def get_fields(self):
@@ -85,8 +87,29 @@ class LetterInspectView(generic.InspectView):
         # Shown in a sandboxed frame, under the frame's own policy (content_security.py).
         context["letter_document"] = framed_document(letter.html, title=letter.reference) if letter.html else ""
         context["pdf_url"] = reverse("wagtail_correspondence_letters:pdf", args=[letter.pk]) if (
-            letter.is_generated and letter.pdf) else ""
+            letter.has_output and letter.pdf) else ""
+        context["approval"] = self.approval_context(letter, user)
         return context
+
+    def approval_context(self, letter, user):
+        """What the page says of the letter's approval, and what this user may do about it."""
+        if not (letter.approval_reasons or letter.approved_by_id or letter.status in approval.AWAITING_STATUSES):
+            return None
+        may_decide = letter.is_awaiting_approval and approval.can_approve(user, letter)
+        template = letter.template.specific
+        # The approver reads what the agent wrote themselves apart from the approved wording.
+        written = [(slot["label"], letter.slot_values.get(slot["name"])) for slot in template.slots()
+                   if (letter.slot_values or {}).get(slot["name"], "").strip()] if may_decide else []
+        return {
+            "reasons": letter.approval_reasons,
+            "may_decide": may_decide,
+            "decide_url": reverse("wagtail_correspondence_letters:decide", args=[letter.pk]),
+            "may_withdraw": approval.can_withdraw(user, letter),
+            "withdraw_url": reverse("wagtail_correspondence_letters:withdraw", args=[letter.pk]),
+            "own_letter": letter.is_awaiting_approval and user.pk in (letter.created_by_id, letter.generated_by_id),
+            "withdrawn_content": approval.withdrawn_content(letter) if may_decide else [],
+            "agent_text": written,
+        }
 
 
 @method_decorator(xframe_options_sameorigin, name="dispatch")
@@ -96,7 +119,7 @@ class LetterPdfView(View):
 
     def get(self, request, pk):
         letter = get_object_or_404(Letter, pk=pk)
-        if not letter.is_generated or not letter.pdf:
+        if not letter.has_output or not letter.pdf:
             return HttpResponse(_("This letter has no PDF yet."), status=404, content_type="text/plain")
         inline = bool(request.GET.get("inline"))
         try:
