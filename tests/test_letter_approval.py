@@ -431,3 +431,27 @@ def test_the_api_holds_approves_returns_and_withdraws(client, people, template, 
     withdrawn = client.post(f"{API}{second}/withdraw/", {"reason": "Paid."}, content_type="application/json")
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     assert client.post(f"{API}{second}/withdraw/", {}, content_type="application/json").status_code == 409
+
+
+def test_approvers_are_emailed_and_the_agent_hears_back(people, template, big_refunds, mailoutbox,
+                                                        django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = write(people["agent"], template, balance="5000.00")
+    to = sorted(address for message in mailoutbox for address in message.to)
+    # Billing's approver and the supervisor (every department); not the agent, not Claims.
+    assert to == sorted([people["approver"].email, people["supervisor"].email])
+    assert all(message.subject == f"Letter {letter.reference} waits for your approval" for message in mailoutbox)
+    assert "Balances over 1,000" in mailoutbox[0].body and f"/inspect/{letter.pk}/" in mailoutbox[0].body
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        approval.return_letter(people["approver"], letter, "Check the balance.")
+    [returned] = mailoutbox
+    assert returned.to == [people["agent"].email] and "Check the balance." in returned.body
+    mailoutbox.clear()
+    letter = Letter.objects.get(pk=letter.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = service.generate_letter(people["agent"], service.request_for_draft(letter), draft=letter)
+        approval.approve_letter(people["supervisor"], again)
+    # Resubmitted, then approved before its notice went out: nobody is asked to approve a decided letter.
+    assert [message.to for message in mailoutbox] == [[people["agent"].email]]
+    assert "approved" in mailoutbox[0].subject

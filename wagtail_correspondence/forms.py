@@ -168,3 +168,22 @@ class BusinessCalendarForm(VersionedForm):
         model = BusinessCalendar
         fields = ["name", "country", "subdivision", "working_days", "day_start", "day_end", "time_zone",
                   "extra_closed_days"]
+
+
+class LetterApprovalRuleForm(WagtailAdminModelForm):
+    """A rule's conditions in the words of their empty value ("Any template", not "-------"),
+    and templates picked from a list: the page chooser keeps letter templates out."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import LetterTemplatePage
+
+        template = self.fields["template"]
+        template.queryset = LetterTemplatePage.objects.order_by("title")
+        template.widget = forms.Select(choices=template.choices)
+        template.empty_label = _("Any template")
+        template.widget.choices = template.choices
+        self.fields["department"].empty_label = _("Any department")
+        self.fields["department"].widget.choices = self.fields["department"].choices
+        channel = self.fields["channel"]
+        channel.choices = [("", _("Any channel"))] + [item for item in channel.choices if item[0]]

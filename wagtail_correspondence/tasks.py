@@ -116,3 +116,11 @@ def register_export_task(context, export_id):
     from .services.register_exports import run_export
 
     return str(run_export(export_id, **_holder(context)))
+
+
+@task()
+def letter_approval_notice_task(letter_id, event):
+    """Email about a letter's approval (services.approval_notices); how many were written to."""
+    from .services.approval_notices import send_notice
+
+    return send_notice(letter_id, event)

@@ -15,7 +15,7 @@ from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetVie
 from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
 from .exports import FormulaSafeExportMixin
-from .forms import DataDictionaryForm, MergeFieldCheckedForm
+from .forms import DataDictionaryForm, LetterApprovalRuleForm, MergeFieldCheckedForm
 from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter, LetterApprovalRule, LetterBatch
 from .permissions import (
     batch_policy,
@@ -385,4 +385,4 @@ class LetterApprovalRuleViewSet(ModelViewSet):
     search_fields = ["name"]
     search_backend_name = None  # a few rows, matched in the database
     copy_view_enabled = False
-    edit_handler = ObjectList(LetterApprovalRule.panels)
+    edit_handler = ObjectList(LetterApprovalRule.panels, base_form_class=LetterApprovalRuleForm)

@@ -10,6 +10,8 @@ it again under the same reference; or its agent withdraws it. Every step is logg
 letter. The admin, the API and batches all come here, so the rules hold the same everywhere.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -24,6 +26,8 @@ from ..rendering.templates import slot_text
 from .dispatch import plan_dispatches
 from .letter_access import visible_letters
 from .register_links import register_letter
+
+logger = logging.getLogger(__name__)
 
 APPROVE_LETTER = "wagtail_correspondence.approve_letter"
 ADD_LETTER = "wagtail_correspondence.add_letter"
@@ -136,6 +140,21 @@ def waiting_for_others(user, queryset=None):
     return queryset.filter(status=LetterStatus.PENDING_APPROVAL, created_by=user)
 
 
+def notify(letter, event):
+    """Email the people ``event`` concerns once the transaction commits (approval_notices)."""
+    letter_id = letter.pk
+
+    def enqueue():
+        from ..tasks import letter_approval_notice_task
+
+        try:
+            letter_approval_notice_task.enqueue(letter_id, event)
+        except Exception:  # the letter is safe in the queue; only the email is missed
+            logger.exception("Could not queue the %s notice of letter %s", event, letter_id)
+
+    transaction.on_commit(enqueue)
+
+
 # Decisions ------------------------------------------------------------------------------------
 
 
@@ -192,6 +211,7 @@ def approve_letter(user, letter, comment=""):
     register_letter(letter, letter.generated_by or user)
     log(letter, log_actions.LETTER_APPROVED, user=user, data={"reference": letter.reference,
                                                               "comment": (comment or "").strip()[:2000]})
+    notify(letter, "approved")
     return letter
 
 
@@ -208,6 +228,7 @@ def return_letter(user, letter, comment):
     letter.save()
     log(letter, log_actions.LETTER_RETURNED, user=user, data={"reference": letter.reference,
                                                               "comment": letter.return_comment})
+    notify(letter, "returned")
     return letter
 
 

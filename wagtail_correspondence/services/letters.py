@@ -361,6 +361,7 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
                 # Held for a second person: nothing is sent and nothing is registered yet.
                 log(letter, log_actions.LETTER_RESUBMITTED if resubmitted else log_actions.LETTER_SUBMITTED,
                     user=user, data={**details, "reasons": reasons})
+                letter_approval.notify(letter, "submitted")
             else:
                 plan_dispatches(letter)  # sent by the workers once this transaction commits
                 register_letter(letter, user)  # its outbound register entry, same number
