@@ -37,11 +37,12 @@ def test_migrations_run_on_an_empty_database_and_create_roles_and_workflow(tmp_p
             "select p.codename from auth_group_permissions gp join auth_permission p on p.id = gp.permission_id "
             "join auth_group g on g.id = gp.group_id where g.name = 'Content authors'")}
     assert {"Content authors", "Content reviewers", "Agents", "Correspondence officers", "Supervisors", "Auditors",
-            "Administrators"} <= groups
-    assert sorted(workflows) == [("fragment", "Legal review"), ("layout", "Legal review")]
+            "Administrators", "Letter approvers"} <= groups
+    assert sorted(workflows) == [("enclosure", "Legal review"), ("fragment", "Legal review"),
+                                 ("layout", "Legal review")]
     assert library == [("Legal review",)]
-    assert {"add_fragment", "change_fragment", "access_admin"} <= author_perms
-    assert "publish_fragment" not in author_perms
+    assert {"add_fragment", "change_fragment", "access_admin", "add_enclosure", "change_enclosure"} <= author_perms
+    assert "publish_fragment" not in author_perms and "publish_enclosure" not in author_perms
     # Re-running is harmless.
     run(MANAGE + ["migrate", "--noinput", "-v0"], env)
     run(MANAGE + ["correspondence_setup"], env)

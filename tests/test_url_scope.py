@@ -35,6 +35,7 @@ from wagtail_correspondence.models import (
     Correspondence,
     Department,
     Dispatch,
+    Enclosure,
     Letter,
     LetterApprovalRule,
     LetterBatch,
@@ -105,6 +106,7 @@ SEEN = {
     "template": roles_see(STAFF),
     "fragment": roles_see(STAFF),
     "layout": roles_see(STAFF),
+    "enclosure": roles_see(STAFF),
     "dictionary": roles_see(STAFF),
     "content_category": roles_see(STAFF),
     "department": roles_see(STAFF),
@@ -185,6 +187,7 @@ def marked(world, entries, letters, batches, library, customers, django_user_mod
     objects[("template", "in")] = template.specific_class.objects.get(pk=template.pk)
     objects[("fragment", "in")] = rename(library.fragment, "title", marker("fragment", "in"))
     objects[("layout", "in")] = rename(library.layout, "name", marker("layout", "in"))
+    objects[("enclosure", "in")] = enclosure(marker("enclosure", "in"))
     objects[("dictionary", "in")] = rename(library.dictionary, "name", marker("dictionary", "in"))
     objects[("content_category", "in")] = ContentCategory.objects.create(name=marker("content_category", "in"))
 
@@ -262,6 +265,17 @@ def register_export(user, text):
                                          rows_written=1, total_rows=1)
 
 
+def enclosure(title):
+    """A published enclosure (a PDF of the library), named ``title``."""
+    from correspondence_demo.register import tiny_pdf
+    from django.core.files.base import ContentFile
+
+    item = Enclosure(title=title, key="zq-enclosure", file=ContentFile(tiny_pdf(["zq"]), name="zq.pdf"))
+    item.save()
+    item.save_revision().publish()
+    return Enclosure.objects.get(pk=item.pk)
+
+
 def rename(instance, attribute, value):
     """A snippet renamed in a new revision, published when it has drafts."""
     setattr(instance, attribute, value)
@@ -295,7 +309,7 @@ def arguments(kind, obj, world):
     if kind == "template":
         return {**common, "template_id": obj.pk, "page_id": obj.pk, "parent_page_id": obj.pk,
                 "page_to_move_id": obj.pk, "revision_id": obj.latest_revision_id}
-    if kind in ("fragment", "layout", "dictionary", "content_category"):
+    if kind in ("fragment", "layout", "dictionary", "content_category", "enclosure"):
         model = type(obj)
         revision = getattr(obj, "latest_revision_id", None)
         return {**common, "key": getattr(obj, "key", ""), "app_label": "wagtail_correspondence",
@@ -344,7 +358,7 @@ SNIPPETS = "wagtailsnippets_wagtail_correspondence_"
 CHOOSERS = "wagtailsnippetchoosers_wagtail_correspondence_"
 WORKFLOW_ARGS = {"action_name": "approve", "task_state_id": 1, "task_id": 1, "workflow_state_id": 1}
 SNIPPET_KINDS = {"fragment": "fragment", "layout": "layout", "datadictionary": "dictionary",
-                 "contentcategory": "content_category"}
+                 "contentcategory": "content_category", "enclosure": "enclosure"}
 NO_WORKFLOW = "the object is in no workflow, so the task state named does not exist"
 
 CASES = [

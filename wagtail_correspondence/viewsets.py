@@ -16,7 +16,16 @@ from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
 from .exports import FormulaSafeExportMixin
 from .forms import DataDictionaryForm, LetterApprovalRuleForm, MergeFieldCheckedForm
-from .models import ContentCategory, DataDictionary, Fragment, Layout, Letter, LetterApprovalRule, LetterBatch
+from .models import (
+    ContentCategory,
+    DataDictionary,
+    Enclosure,
+    Fragment,
+    Layout,
+    Letter,
+    LetterApprovalRule,
+    LetterBatch,
+)
 from .permissions import (
     batch_policy,
     guard_patterns,
@@ -211,11 +220,36 @@ class ContentCategoryViewSet(SnippetViewSet):
     panels = [FieldPanel("name"), FieldPanel("description")]
 
 
+class EnclosureFilterSet(WagtailFilterSet):
+    review_status = review_status_filter()
+
+    class Meta:
+        model = Enclosure
+        fields = ["live", "owning_department"]
+
+
+class EnclosureViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
+    """The enclosure library: PDFs sent with letters, reviewed like the wording."""
+
+    index_view_class = ReviewedSnippetIndexView
+    model = Enclosure
+    icon = "doc-full-inverse"
+    menu_label = _("Enclosures")
+    menu_order = 250
+    url_prefix = "correspondence/enclosures"
+    list_display = ["title", "key", Column("pages", label=_("Pages")), ReviewStatusColumn(), UpdatedAtColumn()]
+    list_export = ["title", "key", "pages", "file_sha256", "live"]
+    filterset_class = EnclosureFilterSet
+    search_fields = None  # the model's own index fields (see FragmentViewSet)
+    inspect_view_enabled = True
+    edit_view_class = ReviewedSnippetEditView
+
+
 class ContentLibraryViewSetGroup(SnippetViewSetGroup):
     menu_label = _("Content library")
     menu_icon = "folder-open-inverse"
     menu_order = 150
-    items = (FragmentViewSet, LayoutViewSet, DataDictionaryViewSet, ContentCategoryViewSet)
+    items = (FragmentViewSet, LayoutViewSet, EnclosureViewSet, DataDictionaryViewSet, ContentCategoryViewSet)
 
 
 # Letters --------------------------------------------------------------------------------
@@ -362,12 +396,17 @@ class ApprovalRuleConditionsColumn(Column):
         return instance.describe()
 
 
+class ApprovalRuleIndexView(FormulaSafeExportMixin, generic.IndexView):
+    """Approval rules export formula-safe spreadsheets (exports.py)."""
+
+
 class LetterApprovalRuleViewSet(ModelViewSet):
     """The rules that hold letters for a second person's approval (services/letter_approval.py).
     Supervisors and administrators manage them; auditors read them; every change is in the
     rule's history."""
 
     model = LetterApprovalRule
+    index_view_class = ApprovalRuleIndexView
     icon = "tasks"
     menu_label = _("Approval rules")
     add_to_admin_menu = False  # in the "Letters" menu (wagtail_hooks)

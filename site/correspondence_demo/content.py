@@ -22,10 +22,12 @@ from wagtail_correspondence.models import (
     DataField,
     Department,
     DictionaryRule,
+    Enclosure,
     Fragment,
     Layout,
     LetterTemplatePage,
     SampleDataSet,
+    TemplateEnclosure,
     TemplateFolderPage,
     TemplateRule,
 )
@@ -36,6 +38,14 @@ from wagtail_correspondence.services.setup import ensure_template_library
 DEFAULT_PASSWORD = "correspondence-demo"
 # The customer who prefers the portal (customers.json): their renewal letter waits there.
 PORTAL_CUSTOMER = "C-1017"
+ENCLOSURES = [
+    ("policy-terms", "General terms and conditions", [
+        "These terms apply to every Northwind Mutual policy.", "1. Your cover starts on the date in your policy.",
+        "2. You may cancel within 14 days of renewal.", "(Demo document.)"]),
+    ("direct-debit-mandate", "Direct debit mandate", [
+        "Fill in and sign this form to pay your premium by SEPA direct debit.", "IBAN: ____________________",
+        "Signature: ________________", "(Demo document.)"]),
+]
 # Owes €999.74: a payment reminder to him is held for approval (approval_rules below).
 APPROVAL_CUSTOMER = "C-1020"
 BATCH_FILE = Path(__file__).resolve().parent.parent / "demo_data" / "batch-1000.csv"
@@ -227,6 +237,7 @@ def template_specs(fragments):
                             "max_length": 600, "default_text": ""}),
             ("fragment", f["contact-details"]), ("fragment", f["closing"]), ("fragment", f["signature-block"]),
         ],
+        "enclosures": [("policy-terms", "mandatory"), ("direct-debit-mandate", "optional")],
         "email_subject": "Your policy {{ policy.number }} renews soon",
         "email_intro": "Dear {{ customer.first_name }}, your renewal letter is attached.",
         "sms_text": "Northwind: policy {{ policy.number }} renews on {{ policy.renewal_date|date('short') }}.",
@@ -253,6 +264,7 @@ class DemoBuilder:
         dictionary = self.dictionary()
         fragments = self.fragments(dictionary, departments, users)
         layout = self.layout()
+        self.enclosures()
         self.templates(dictionary, layout, fragments, departments)
         self.pending_review(fragments, users)
         self.review_states(fragments, users)
@@ -274,8 +286,9 @@ class DemoBuilder:
 
         reminder = LetterTemplatePage.objects.filter(slug="payment-reminder").first()
         specs = [
-            {"name": "Payment reminders over €950", "template": reminder, "field": "balance", "operator": "gt",
-             "value": "950"},
+            # With the agent's own note: a batch of plain reminders goes out without waiting.
+            {"name": "Payment reminders over €950 with a personal note", "template": reminder,
+             "agent_wrote_text": True, "field": "balance", "operator": "gt", "value": "950"},
             {"name": "Replies to strictly confidential entries", "confidential_reply": True},
         ]
         for spec in specs:
@@ -403,6 +416,23 @@ class DemoBuilder:
             self.note(True, "layout")
         return layout
 
+    def enclosures(self):
+        """The enclosure library: approved PDFs the renewal letter sends (terms, always) and
+        offers (a direct debit mandate)."""
+        from django.core.files.base import ContentFile
+
+        from .register import tiny_pdf
+
+        for key, title, lines in ENCLOSURES:
+            if Enclosure.objects.filter(key=key).exists():
+                continue
+            item = Enclosure(title=title, key=key, description=lines[0],
+                             file=ContentFile(tiny_pdf([f"Northwind Mutual - {title}", "", *lines]), name=f"{key}.pdf"))
+            item.full_clean()
+            item.save()
+            item.save_revision(log_action=True).publish()
+            self.note(True, f"enclosure {title}")
+
     def templates(self, dictionary, layout, fragments, departments):
         library = ensure_template_library()
         for spec in template_specs(fragments):
@@ -420,6 +450,8 @@ class DemoBuilder:
                 email_subject=spec["email_subject"], email_intro=spec["email_intro"], sms_text=spec["sms_text"],
                 description=f"{spec['title']} letter, ready for agents.",
             )
+            page.enclosures = [TemplateEnclosure(enclosure=Enclosure.objects.get(key=key), inclusion=inclusion)
+                               for key, inclusion in spec.get("enclosures", [])]
             folder.add_child(instance=page)
             page.save_revision(log_action=True).publish()
             self.note(True, f"template {spec['title']}")

@@ -9,6 +9,7 @@ import pytest
 
 from wagtail_correspondence.models import Dispatch, Letter, LetterStatus
 
+from .builder import open_builder
 from .test_letter_journey import PASSWORD, demo  # noqa: F401 (demo: a fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -19,12 +20,7 @@ LETTER_PAGE = re.compile(r".*/admin/correspondence/letters/inspect/\d+/$")
 
 def test_a_held_letter_is_returned_changed_and_approved(demo, open_session, screenshot):  # noqa: F811
     agent = open_session("agent", PASSWORD)
-    agent.goto("/admin/correspondence/letters/new/")
-    agent.locator("[data-template-choice=payment-reminder]").click()
-    agent.wait_for_url("**/admin/correspondence/letters/new/*/")
-    agent.locator("[data-customer-search]").press_sequentially("Jacobs", delay=30)
-    agent.locator("[data-customer-results] button", has_text=CUSTOMER_NAME).click()
-    agent.locator("[data-customer-chosen]", has_text=CUSTOMER_ID).wait_for()
+    open_builder(agent, "payment-reminder", "Jacobs", CUSTOMER_NAME, CUSTOMER_ID)
     agent.locator("textarea[name='slot:personal_note']").fill("We waived the reminder fee.")
     agent.locator("[data-problems]", has_text="Ready to generate").wait_for()
     agent.locator("[data-generate]").click()

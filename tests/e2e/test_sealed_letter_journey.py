@@ -15,6 +15,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from wagtail_correspondence.models import Letter
 
+from .builder import open_builder
 from .test_letter_journey import CUSTOMER_ID, CUSTOMER_NAME, PASSWORD, demo  # noqa: F401 (demo: a fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,12 +33,7 @@ def sealing(settings, tmp_path):
 def test_a_sealed_letter_from_the_builder_to_a_validated_download(demo, sealing, open_session,  # noqa: F811
                                                                   screenshot, tmp_path):
     page = open_session("agent", PASSWORD)
-    page.goto("/admin/correspondence/letters/new/")
-    page.locator("[data-template-choice=payment-reminder]").click()
-    page.wait_for_url("**/admin/correspondence/letters/new/*/")
-    page.locator("[data-customer-search]").press_sequentially(CUSTOMER_NAME.split()[1], delay=30)
-    page.locator("[data-customer-results] button", has_text=CUSTOMER_NAME).click()
-    page.locator("[data-customer-chosen]", has_text=CUSTOMER_ID).wait_for()
+    open_builder(page, "payment-reminder", CUSTOMER_NAME.split()[1], CUSTOMER_NAME, CUSTOMER_ID)
     page.locator("[data-problems]", has_text="Ready to generate").wait_for()
     page.locator("[data-generate]").click()
     page.wait_for_url(re.compile(r".*/admin/correspondence/letters/inspect/\d+/$"), timeout=60_000)

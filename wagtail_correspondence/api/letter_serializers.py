@@ -6,7 +6,15 @@ from rest_framework import serializers
 from ..conf import get_setting
 from ..models import Letter, LetterStatus
 from ..services.letters import LetterRequest, available_templates
+from .register_serializers import NamedChoiceField
 from .serializers import IdField
+
+
+class LetterStatusField(NamedChoiceField):
+    """A letter's status, every value (``StatusEnum`` names the two a new letter may ask for)."""
+
+    enum_name = "LetterStatusEnum"
+    enum_choices = LetterStatus.choices
 
 
 class CustomerSummarySerializer(serializers.Serializer):
@@ -46,6 +54,15 @@ class LetterTemplateSerializer(serializers.Serializer):
     data_dictionary = serializers.SerializerMethodField()
     slots = serializers.SerializerMethodField()
     optional_fragments = serializers.SerializerMethodField()
+    enclosures = serializers.SerializerMethodField()
+    enclosures_reorderable = serializers.BooleanField()
+    max_enclosures = serializers.IntegerField(allow_null=True)
+
+    def get_enclosures(self, page) -> list[dict]:
+        """The enclosures the template sends or offers, in its order (``inclusion``: mandatory,
+        preselected or optional)."""
+        return [{"key": row.enclosure.key, "title": row.enclosure.title, "inclusion": row.inclusion,
+                 "pages": row.enclosure.pages} for row in page.enclosures.select_related("enclosure")]
 
     def get_folder(self, page) -> str:
         return " / ".join(ancestor.title for ancestor in page.get_ancestors()[2:])
@@ -78,6 +95,10 @@ class LetterRequestSerializer(serializers.Serializer):
                                                help_text="Names of the optional groups to include; omit for the "
                                                          "template's defaults")
     channel = serializers.ChoiceField(choices=[], required=False, allow_blank=True)
+    enclosures = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, allow_null=True, max_length=50,
+        help_text="Keys of the enclosures to send, in order (the order counts where the template lets agents "
+                  "change it); omit for the template's choice. Mandatory ones cannot be left out.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -98,13 +119,14 @@ class LetterRequestSerializer(serializers.Serializer):
         values = self.validated_data
         return LetterRequest(template=values["template"].specific, customer_id=values.get("customer_id", ""),
                              data=values.get("data"), slots=values.get("slots") or {},
+                             enclosures=values.get("enclosures"),
                              optional_fragments=values.get("optional_fragments"), channel=values.get("channel", ""))
 
 
 class LetterCreateSerializer(LetterRequestSerializer):
     status = serializers.ChoiceField(
-        choices=[(LetterStatus.GENERATED.value, LetterStatus.GENERATED.label),
-                 (LetterStatus.DRAFT.value, LetterStatus.DRAFT.label)], default=LetterStatus.GENERATED,
+        choices=[(LetterStatus.DRAFT.value, LetterStatus.DRAFT.label),
+                 (LetterStatus.GENERATED.value, LetterStatus.GENERATED.label)], default=LetterStatus.GENERATED,
         help_text="'generated' (default) generates now; 'draft' saves a draft. A letter that an approval rule "
                   "holds is generated as 'pending_approval' and sent once approved.")
 
@@ -129,6 +151,7 @@ class PreviewSerializer(serializers.Serializer):
 
 class LetterSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
+    status = LetterStatusField(read_only=True)
     template = serializers.SerializerMethodField()
     revisions = serializers.SerializerMethodField()
     fragments = serializers.SerializerMethodField()
@@ -140,10 +163,12 @@ class LetterSerializer(serializers.ModelSerializer):
     delivery_status = serializers.CharField(read_only=True)
     delivery = serializers.SerializerMethodField()
     approval = serializers.SerializerMethodField()
+    enclosures = serializers.SerializerMethodField()
 
     class Meta:
         model = Letter
-        fields = ["id", "reference", "status", "template", "revisions", "fragments", "customer_id", "recipient_name",
+        fields = ["id", "reference", "status", "template", "revisions", "fragments", "enclosures", "customer_id",
+                  "recipient_name",
                   "channels", "language", "subject", "data", "slots", "optional_fragments", "pdf_sha256",
                   "pdf_pages", "html_sha256", "created_by", "created_at", "generated_by", "generated_at",
                   "approval", "delivery_status", "delivery", "links"]
@@ -159,6 +184,15 @@ class LetterSerializer(serializers.ModelSerializer):
     def get_fragments(self, letter) -> list[dict]:
         return [{"key": pin.fragment.key, "title": pin.fragment.title, "revision": pin.revision_id,
                  "included": pin.included} for pin in letter.pinned_fragments]
+
+    def get_enclosures(self, letter) -> list[dict]:
+        """The enclosures the letter carries after its own pages, with the revision pinned; for
+        a draft, the keys chosen (null: the template's choice)."""
+        pins = list(letter.enclosure_pins.select_related("enclosure").order_by("position"))
+        if pins or letter.has_output:
+            return [{"key": pin.enclosure.key, "title": pin.enclosure.title, "revision": pin.revision_id,
+                     "pages": pin.pages, "sha256": pin.file_sha256} for pin in pins]
+        return [{"key": key} for key in letter.enclosure_keys or []]
 
     def get_delivery(self, letter) -> list[dict]:
         return [{"channel": dispatch.channel, "status": dispatch.status, "recipient": dispatch.recipient,

@@ -186,7 +186,8 @@ class LetterViewSet(viewsets.GenericViewSet):
         if not letter_service.can_edit_draft(request.user, letter):
             raise PermissionDenied
         current = {"template": letter.template_id, "customer_id": letter.customer_id, "slots": letter.slot_values,
-                   "optional_fragments": letter.optional_fragments, "channel": letter.channel}
+                   "optional_fragments": letter.optional_fragments, "channel": letter.channel,
+                   "enclosures": letter.enclosure_keys}
         if letter.data_overrides is not None:
             current["data"] = letter.data_overrides
         serializer = serializers.LetterRequestSerializer(data={**current, **request.data})

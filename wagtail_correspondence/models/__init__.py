@@ -11,6 +11,7 @@ from .dispatch import Dispatch, DispatchStatus, PortalResponse, PrintRun, PrintR
 from .dictionary import DataDictionary, DataField, SampleDataSet
 from .layouts import Layout
 from .leases import BatchLease, JobOutcome, ScheduledJob
+from .enclosures import Enclosure, Inclusion, LetterEnclosurePin, TemplateEnclosure
 from .letter_approval import LetterApprovalRule
 from .letters import Letter, LetterFragmentPin, LetterStatus
 from .numbering import ReferenceSequence, VoidReference
@@ -43,6 +44,7 @@ __all__ = [
     "overdue_condition",
     "BatchChunk", "BatchRow", "BatchRowStatus", "BatchStatus", "LetterBatch", "FourEyesReviewTask", "VoidReference",
     "ContentCategory", "DataDictionary", "DataField", "Department", "Dispatch", "DispatchStatus", "Fragment", "Layout", "Letter",
+    "Enclosure", "Inclusion", "LetterEnclosurePin", "TemplateEnclosure",
     "LetterApprovalRule", "LetterFragmentPin", "LetterStatus",
     "LetterTemplatePage", "PortalResponse", "PrintRun", "ReferenceSequence", "SampleDataSet",
     "PrintRunStatus",

@@ -53,7 +53,8 @@ class Letter(index.Indexed, models.Model):
     # Fields that make a generated letter what it is; any change to them is refused.
     FROZEN_FIELDS = (
         "reference", "template_id", "template_revision_id", "layout_revision_id", "dictionary_revision_id",
-        "customer_id", "data", "data_overrides", "slot_values", "optional_fragments", "channels", "in_reply_to_id",
+        "customer_id", "data", "data_overrides", "slot_values", "optional_fragments", "enclosure_keys", "channels",
+        "in_reply_to_id",
         "language", "subject", "html",
         "email_subject", "email_html", "email_text", "sms_text", "pdf", "pdf_sha256", "html_sha256", "pdf_pages",
         "pdf_sealed_by", "generated_at", "generated_by_id", "approval_reasons", "approved_by_id", "approved_at",
@@ -91,6 +92,9 @@ class Letter(index.Indexed, models.Model):
     slot_values = EncryptedJSONField(_("slot texts"), default=dict, blank=True)
     optional_fragments = models.JSONField(_("optional fragments"), null=True, blank=True,
                                           help_text=_("Names of the ticked groups; empty means the template's choice"))
+    enclosure_keys = models.JSONField(_("enclosures"), null=True, blank=True,
+                                      help_text=_("Keys of the enclosures chosen, in order; empty means the "
+                                                  "template's choice"))
     channels = models.JSONField(_("channels"), default=list, blank=True)
     in_reply_to = models.ForeignKey("wagtail_correspondence.Correspondence", on_delete=models.PROTECT, null=True,
                                     blank=True, related_name="reply_letters", verbose_name=_("in reply to"),

@@ -123,6 +123,11 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
     email_intro = models.TextField(_("email introduction"), blank=True,
                                    help_text=_("Text of the email that carries the letter; merge fields allowed"))
     sms_text = models.TextField(_("SMS text"), blank=True, help_text=_("Merge fields allowed; keep it short"))
+    enclosures_reorderable = models.BooleanField(
+        _("agents may change the order of enclosures"), default=False,
+        help_text=_("Otherwise enclosures follow the order listed here"))
+    max_enclosures = models.PositiveSmallIntegerField(
+        _("at most this many enclosures"), null=True, blank=True, help_text=_("Empty: no limit"))
     email_pdf_password = models.CharField(
         _("PDF password for email"), max_length=255, blank=True,
         help_text=_("Protects the emailed PDF (AES-256) with a password drawn from the data, e.g. "
@@ -148,9 +153,15 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
     rule_panels = [MultiFieldPanel([InlinePanel("data_rules", label=_("Rule"))], heading=_("Template rules"), help_text=_(
         "Refuse a letter whose data makes no sense for this template (e.g. an amount due that is not greater "
         "than 0). The data dictionary's own rules apply too."))]
+    enclosure_panels = [MultiFieldPanel([
+        InlinePanel("enclosures", label=_("Enclosure")), FieldPanel("enclosures_reorderable"),
+        FieldPanel("max_enclosures")], heading=_("Enclosures"), help_text=_(
+        "Approved documents appended to the letter's PDF after the letter: always, or offered to the agent "
+        "(ticked or not)."))]
     edit_handler = TabbedInterface([
         ObjectList(content_panels, heading=_("Content")),
         ObjectList(channel_panels, heading=_("Channel variants")),
+        ObjectList(enclosure_panels, heading=_("Enclosures")),
         ObjectList(rule_panels, heading=_("Data rules")),
         # Remarks on the wording while it is drafted and reviewed (Wagtail's comments).
         ObjectList([CommentPanel()], heading=_("Comments")),
@@ -188,8 +199,23 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
     def check_content(self):
         return engine().check_letter_template(self)
 
+    def enclosure_errors(self):
+        """What is wrong with the template's enclosures as listed (the inline rows in the form)."""
+        rows = [row for row in self.enclosures.all() if row.enclosure_id]
+        mandatory = sum(1 for row in rows if row.inclusion == "mandatory")
+        errors = {}
+        if len({row.enclosure_id for row in rows}) != len(rows):
+            errors["enclosures"] = [_("An enclosure is listed twice.")]
+        if self.max_enclosures is not None and mandatory > self.max_enclosures:
+            errors["max_enclosures"] = [_("%(count)s enclosures are always sent: the maximum cannot be lower.") % {
+                "count": mandatory}]
+        return errors
+
     def clean(self):
         super().clean()
+        enclosure_errors = self.enclosure_errors()
+        if enclosure_errors:
+            raise ValidationError(enclosure_errors)
         if not self.data_dictionary_id:
             return
         problems = self.check_content()

@@ -6,7 +6,7 @@ policies with four-eyes review on top: review/permissions.py, registered from he
 
 from wagtail.permissions import register_permission_policy
 
-from ..models import Fragment, Layout
+from ..models import Enclosure, Fragment, Layout
 from ..review.permissions import ReviewedContentPermissionPolicy
 from .base import ScopedPermissionPolicy, guard_patterns, permission_rule, policy_rule
 from .letters import batch_policy, letter_policy, portal_response_policy, print_run_policy
@@ -21,7 +21,7 @@ def register_permission_policies():
     for policy in (register_entry_policy, register_export_policy, letter_policy, batch_policy, print_run_policy,
                    portal_response_policy):
         register_permission_policy(policy.model, policy, exact_class=True)
-    for model in (Fragment, Layout):
+    for model in (Fragment, Layout, Enclosure):
         register_permission_policy(model, ReviewedContentPermissionPolicy(model))
 
 

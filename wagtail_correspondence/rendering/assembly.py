@@ -203,6 +203,7 @@ class AssembledLetter:
     # The data as the dictionary types it (Decimal, date), for rules read after assembly.
     typed_data: dict = field(default_factory=dict)
     letter_date: datetime.date | None = None
+    enclosures: list = field(default_factory=list)  # chosen by services.enclosures, for previews
 
     @property
     def can_generate(self):

@@ -27,9 +27,9 @@ from django.utils.translation import gettext as _
 from .. import log_actions
 from ..conf import get_setting
 from ..models import BatchChunk, BatchLease, BatchRow, BatchRowStatus, BatchStatus, LetterBatch, VoidReference
-from ..models import Letter, LetterFragmentPin, LetterStatus
+from ..models import Letter, LetterEnclosurePin, LetterFragmentPin, LetterStatus
 from ..rendering.assembly import assemble
-from . import audit, batch_leases, letter_approval, numbering
+from . import audit, batch_leases, enclosures, letter_approval, numbering
 from . import dispatch as dispatch_service
 from . import letters as letter_service
 from .indexing import index_in_bulk
@@ -143,6 +143,10 @@ def _render(batch, chunk, holder, stored):
         letter_service.require(letter_service.can_build_letters(user), _("You may not build letters."))
         letter_service._check_template(template)
         sources = letter_service._sources(template)
+        # A batch's letters carry the template's own choice of enclosures.
+        chosen, enclosure_problems = enclosures.choose(sources.template, None)
+        if enclosure_problems:
+            raise letter_service.LetterError(enclosure_problems)
     except PermissionDenied as exc:
         problem = [{"field": "(batch)", "message": str(exc)}]
     except letter_service.LetterError as exc:
@@ -161,7 +165,7 @@ def _render(batch, chunk, holder, stored):
             continue
         try:
             result.letter, result.included = _render_row(batch, template, sources, result, user, department, now,
-                                                         stored, rules)
+                                                         stored, rules, chosen)
         except letter_service.LetterError as exc:
             result.errors = [item.as_dict() for item in exc.problems]
             result.void_reason = "; ".join(f"{item.field}: {item.message}" for item in exc.problems)[:2000]
@@ -169,7 +173,7 @@ def _render(batch, chunk, holder, stored):
     return results
 
 
-def _render_row(batch, template, sources, result, user, department, now, stored, rules):
+def _render_row(batch, template, sources, result, user, department, now, stored, rules, chosen):
     row = result.row
     request = _request(batch, template, row)
     data = letter_service.request_data(request)
@@ -190,7 +194,8 @@ def _render_row(batch, template, sources, result, user, department, now, stored,
     letter.generated_by = user
     letter.idempotency_key = f"batch-{batch.uuid}-{row.row_number}"
     letter.request_fingerprint = request.fingerprint()
-    pdf = letter_service._render_letter_pdf(assembled, sources, reference)
+    pdf = letter_service._render_letter_pdf(assembled, sources, reference, chosen)
+    letter._enclosures = chosen
     stored.append(letter_service.store_pdf(letter, pdf))
     letter._fragment_revision_ids = dict(sources.fragment_revision_ids)
     return letter, set(assembled.included_fragment_ids)
@@ -232,6 +237,8 @@ def _write(batch, chunk, rendered):
                 pins.append(LetterFragmentPin(letter=result.letter, fragment_id=fragment_id, revision_id=revision_id,
                                               included=fragment_id in result.included))
         LetterFragmentPin.objects.bulk_create(pins, batch_size=500)
+        LetterEnclosurePin.objects.bulk_create(
+            [pin for letter in letters for pin in enclosures.pins(letter, letter._enclosures)], batch_size=500)
         # Letters held for approval are sent (and registered) when they are approved.
         released = [letter for letter in letters if letter.is_generated]
         held = [letter for letter in letters if not letter.is_generated]

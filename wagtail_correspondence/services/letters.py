@@ -33,7 +33,7 @@ from ..rendering.assembly import (
     revision_objects,
 )
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
-from . import letter_approval
+from . import enclosures, letter_approval
 from .dispatch import plan_dispatches
 from .letter_access import (  # noqa: F401 - can_view_letter is used through here
     can_view_letter, letter_department, may_list_letters, visible_letters)
@@ -70,11 +70,14 @@ class LetterRequest:
     optional_fragments: list | None = None
     channel: str = ""
     in_reply_to: object = None  # the Correspondence entry the letter answers
+    enclosures: list | None = None  # keys, in order; None: the template's choice
 
     def fingerprint(self):
         payload = {"template": self.template.pk, "customer_id": self.customer_id, "data": self.data,
                    "slots": self.slots, "optional_fragments": self.optional_fragments, "channel": self.channel,
                    "in_reply_to": self.in_reply_to.pk if self.in_reply_to is not None else None}
+        if self.enclosures is not None:
+            payload["enclosures"] = self.enclosures
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -193,7 +196,11 @@ def preview_letter(user, request):
     require(can_build_letters(user), _("You may not build letters."))
     _check_template(request.template)
     data = request_data(request)
-    return assemble(_sources(request.template), letter_input(request, data))
+    sources = _sources(request.template)
+    letter = assemble(sources, letter_input(request, data))
+    letter.enclosures, problems = enclosures.choose(sources.template, request.enclosures)
+    letter.problems += problems
+    return letter
 
 
 def preview_payload(letter):
@@ -211,6 +218,8 @@ def preview_payload(letter):
         "fragments": [{"key": fragments[pk].key, "title": fragments[pk].title,
                        "revision": letter.sources.fragment_revision_ids.get(pk)}
                       for pk in letter.included_fragment_ids if pk in fragments],
+        "enclosures": [{"key": item.key, "title": item.title, "revision": item.revision_id, "pages": item.pages}
+                       for item in getattr(letter, "enclosures", [])],
     }
 
 
@@ -229,6 +238,7 @@ def _apply_request(letter, request, data):
     letter.data_overrides = request.data
     letter.slot_values = request.slots or {}
     letter.optional_fragments = request.optional_fragments
+    letter.enclosure_keys = request.enclosures
     letter.channels = [request.channel or default_channel(request.template, data)]
     letter.language = request.template.language
     letter.in_reply_to = request.in_reply_to
@@ -330,8 +340,9 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
                 get_setting("LETTER_REFERENCE_PATTERN"), when=today)
             assembled = assemble(sources, letter_input(request, data, reference=reference, letter_date=today,
                                                        created=now))
-            if assembled.problems:
-                raise LetterError(assembled.problems)  # rolls the reference number back too
+            chosen, enclosure_problems = enclosures.choose(sources.template, request.enclosures)
+            if assembled.problems or enclosure_problems:
+                raise LetterError(assembled.problems + enclosure_problems)  # rolls the reference number back too
 
             _apply_request(letter, request, data)
             reasons = letter_approval.approval_reasons(letter, assembled)
@@ -348,11 +359,12 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
             letter.idempotency_key = idempotency_key or None
             letter.request_fingerprint = fingerprint if idempotency_key else ""
 
-            pdf = _render_letter_pdf(assembled, sources, reference)
+            pdf = _render_letter_pdf(assembled, sources, reference, chosen)
             replaced_file = letter.pdf.name if resubmitted and letter.pdf else None
             stored_file = store_pdf(letter, pdf)
             letter.save()
             _pin_fragments(letter, sources, included=set(assembled.included_fragment_ids))
+            enclosures.pin(letter, chosen)
             details = {"reference": reference, "template": request.template.title,
                        "template_revision": sources.template_revision_id, "pdf_sha256": pdf.sha256,
                        "fragments": sources.fragment_revision_ids and {
@@ -386,9 +398,10 @@ def _store_outputs(letter, assembled):
     letter.sms_text = assembled.sms.text if assembled.sms else ""
 
 
-def _render_letter_pdf(assembled, sources, reference):
-    """The letter's final PDF: rendered, then sealed when a seal is configured (before it is
-    stored, archived or sent, so that every copy is the sealed one)."""
+def _render_letter_pdf(assembled, sources, reference, chosen=()):
+    """The letter's final PDF: rendered, its enclosures (``chosen``) appended, then sealed
+    when a seal is configured (before it is stored, archived or sent, so that every copy is
+    the sealed one, enclosures included)."""
     metadata = PdfMetadata(title=assembled.subject or assembled.template.title, subject=reference,
                            author=get_setting("ORGANISATION_NAME"), created=assembled.input.created)
     try:
@@ -396,6 +409,12 @@ def _render_letter_pdf(assembled, sources, reference):
                          variant=get_setting("PDF_VARIANT"))
     except PdfRenderingError as exc:
         raise LetterError([InputProblem("pdf", str(exc), CONTENT)]) from exc
+    if chosen:
+        try:
+            pdf = replace(pdf, content=enclosures.append(pdf.content, chosen),
+                          pages=pdf.pages + sum(item.pages for item in chosen))
+        except enclosures.EnclosureIntegrityError as exc:
+            raise LetterError([InputProblem(enclosures.FIELD, str(exc), CONTENT)]) from exc
     if not pdf_seal.sealing_enabled():
         return pdf
     try:
@@ -420,7 +439,12 @@ def preview_pdf(user, request):
     letter = preview_letter(user, request)
     metadata = PdfMetadata(title=letter.subject or letter.template.title, subject=_("Preview"),
                            author=get_setting("ORGANISATION_NAME"))
-    return render_pdf(letter.html, metadata, page=PageSetup.for_layout(letter.sources.layout))
+    pdf = render_pdf(letter.html, metadata, page=PageSetup.for_layout(letter.sources.layout))
+    chosen = getattr(letter, "enclosures", [])
+    if chosen and not any(problem.field == enclosures.FIELD for problem in letter.problems):
+        pdf = replace(pdf, content=enclosures.append(pdf.content, chosen),
+                      pages=pdf.pages + sum(item.pages for item in chosen))
+    return pdf
 
 
 # Reproduction ----------------------------------------------------------------------------
@@ -459,7 +483,7 @@ def request_for_draft(letter, **changes):
     values = {"template": letter.template.specific, "customer_id": letter.customer_id,
               "data": letter.data_overrides, "slots": letter.slot_values,
               "optional_fragments": letter.optional_fragments, "channel": letter.channel,
-              "in_reply_to": letter.in_reply_to}
+              "in_reply_to": letter.in_reply_to, "enclosures": letter.enclosure_keys}
     values.update(changes)
     return LetterRequest(**values)
 

@@ -124,6 +124,8 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
                    "in_reply_to": self.letter.in_reply_to.reference if self.letter.in_reply_to_id else ""}
         for name, text in (self.letter.slot_values or {}).items():
             initial[f"slot:{name}"] = text
+        if self.letter.enclosure_keys is not None:
+            initial["enclosures"] = list(self.letter.enclosure_keys)
         if self.letter.optional_fragments is not None:
             for group in self.template.optional_groups():
                 initial[f"optional:{group['name']}"] = group["name"] in self.letter.optional_fragments

@@ -79,6 +79,7 @@ class LetterInspectView(generic.InspectView):
                                 pin.revision_id) if can_view_fragments else ""
             pins.append({"pin": pin, "url": revision_url, "current": pin.revision_id == pin.fragment.live_revision_id})
         context["pins"] = pins
+        context["enclosure_pins"] = letter.enclosure_pins.select_related("enclosure").order_by("position")
         # A sealed letter's seal is checked on every view (a few milliseconds): the page says
         # whether the kept PDF is still the one sealed.
         context["pdf_check"] = service.check_letter_pdf(letter) if letter.pdf_sealed_by and letter.pdf else None

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ... import json_limits, schema
 from ...customers import CustomerNotFound, get_customer_source
+from ...models import Inclusion
 from ...services.letters import LetterRequest, deep_merge
 from ...services.register_links import REPLY_KEY
 
@@ -71,6 +72,23 @@ class LetterBuilderForm(forms.Form):
             self.fields[name] = forms.BooleanField(label=group["label"], required=False, help_text=group["help"])
             self.initial.setdefault(name, group["preselected"])
             self.optional_field_names.append(name)
+        self._add_enclosure_field(template)
+
+    def _add_enclosure_field(self, template):
+        """The enclosures the agent may tick (the template's mandatory ones are listed, always
+        sent); none when the template offers none."""
+        rows = list(template.enclosures.select_related("enclosure"))
+        self.mandatory_enclosures = [row.enclosure for row in rows if row.inclusion == Inclusion.MANDATORY]
+        self.enclosure_order = [row.enclosure.key for row in rows]
+        offered = [row for row in rows if row.inclusion != Inclusion.MANDATORY]
+        if not offered:
+            return
+        self.fields["enclosures"] = forms.MultipleChoiceField(
+            label=_("Enclosures"), required=False, widget=forms.CheckboxSelectMultiple,
+            choices=[(row.enclosure.key, row.enclosure.title) for row in offered],
+            help_text=_("Appended to the letter's PDF after the letter."))
+        self.initial.setdefault("enclosures", [row.enclosure.key for row in offered
+                                               if row.inclusion == Inclusion.PRESELECTED])
 
     def _add_data_field(self, spec, value):
         name = f"{FIELD_PREFIX}{spec.name}"
@@ -117,6 +135,19 @@ class LetterBuilderForm(forms.Form):
     @property
     def optional_fields(self):
         return self.bound_fields(self.optional_field_names)
+
+    @property
+    def enclosure_field(self):
+        return self["enclosures"] if "enclosures" in self.fields else None
+
+    def chosen_enclosures(self):
+        """The mandatory enclosures and the ticked ones, in the template's order; None (the
+        template's choice) when the template offers nothing to choose."""
+        if "enclosures" not in self.fields:
+            return None
+        ticked = set(self.cleaned_data.get("enclosures") or [])
+        mandatory = {enclosure.key for enclosure in self.mandatory_enclosures}
+        return [key for key in self.enclosure_order if key in ticked or key in mandatory]
 
     # Cleaning --------------------------------------------------------------------------
 
@@ -196,7 +227,8 @@ class LetterBuilderForm(forms.Form):
             template=self.template, customer_id=customer_id,
             data=overrides if (overrides or not customer_id) else None,
             slots={name[len(SLOT_PREFIX):]: self.cleaned_data.get(name) or "" for name in self.slot_field_names},
-            optional_fragments=optional, channel=self.cleaned_data.get("channel") or "")
+            optional_fragments=optional, channel=self.cleaned_data.get("channel") or "",
+            enclosures=self.chosen_enclosures())
 
 
 def _parse_json(text, path, depth=0):
