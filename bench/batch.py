@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/batch.py [letters] [--keep] [--pdf typst|weasyprint|pdfkit]
                                     [--database sqlite|postgres] [--workers N] [--only pdf|placeholder]
-                                    [--seal]
+                                    [--seal] [--enclosures N]
 
 Builds a medium template (3 fragments, 9 paragraphs with merge fields, 2 conditional sections,
 an invoice table; channels print and email) and a customer data source of 200 synthetic
@@ -36,6 +36,8 @@ PDF for every letter, so the difference between the two runs is the cost of PDF 
 void reference numbers (none expected), messages received by the sink, PDFs in the archive.
 ``--keep`` leaves the work folder (database, PDFs, archive) in place. ``--seal`` seals every PDF
 (``PDF_SEAL``, pdf_seal.py) with a throwaway certificate, to measure what the seal costs.
+``--enclosures N`` has the template always send N one-page enclosures, appended to every
+letter's PDF (services/enclosures.py), to measure what appending costs.
 """
 
 import argparse
@@ -76,6 +78,8 @@ def arguments():
     parser.add_argument("--workers", type=int, default=0,
                         help="0: every phase in this process; N: N real worker processes run the tasks")
     parser.add_argument("--only", choices=["pdf", "placeholder"], help="run only one of the two pipelines")
+    parser.add_argument("--enclosures", type=int, default=0,
+                        help="N one-page enclosures always sent with the template, appended to every PDF")
     parser.add_argument("--seal", action="store_true",
                         help="seal every PDF (PDF_SEAL) with a throwaway EC P-256 certificate, as the demo makes one")
     return parser.parse_args()
@@ -172,7 +176,8 @@ from tests import factories  # noqa: E402
 from wagtail_correspondence import roles  # noqa: E402
 from wagtail_correspondence.conf import get_setting  # noqa: E402
 from wagtail_correspondence.customers import reset_customer_source  # noqa: E402
-from wagtail_correspondence.models import BatchRow, BatchRowStatus, Dispatch, LetterBatch  # noqa: E402
+from wagtail_correspondence.models import (  # noqa: E402
+    BatchRow, BatchRowStatus, Dispatch, Enclosure, LetterBatch, TemplateEnclosure)
 from wagtail_correspondence.services import batches  # noqa: E402
 from wagtail_correspondence.services import dispatch as outbox  # noqa: E402
 
@@ -293,7 +298,22 @@ def build_template():
     return factories.letter_template(
         dictionary, factories.layout(), fragments, title="Batch reminder", channels=["print", "email"],
         email_intro="Dear {{ customer.first_name }}, your letter about {{ balance|money }} is attached.",
-        body=factories.template_body(*[("fragment", fragment) for fragment in fragments]))
+        body=factories.template_body(*[("fragment", fragment) for fragment in fragments]),
+        enclosures=[TemplateEnclosure(enclosure=enclosure(number), inclusion="mandatory")
+                    for number in range(1, ARGS.enclosures + 1)])
+
+
+def enclosure(number):
+    """A published one-page enclosure (a generated PDF with a few lines of text)."""
+    from correspondence_demo.register import tiny_pdf
+    from django.core.files.base import ContentFile
+
+    item = Enclosure(title=f"Leaflet {number}", key=f"leaflet-{number}",
+                     file=ContentFile(tiny_pdf([f"Leaflet {number}", "Terms that go with every letter."]),
+                                      name="leaflet.pdf"))
+    item.save()
+    item.save_revision().publish()
+    return item
 
 
 def ascii_name(name):

@@ -231,3 +231,13 @@ def test_authors_write_enclosures_and_only_the_review_publishes_them(client, mak
         "title": "Not a PDF", "key": "not-a-pdf", "file": ContentFile(b"MZ...", name="x.pdf"), "notes": ""})
     assert refused.status_code == 200 and "This file is not a PDF." in refused.content.decode()
     assert not Enclosure.objects.filter(key="not-a-pdf").exists()
+
+
+def test_an_enclosure_a_letter_carried_cannot_be_deleted(client, agent, template, library, make_user):
+    service.generate_letter(agent, request_for(template))
+    client.force_login(make_user("root", roles.ADMINISTRATORS, superuser=True))
+    url = f"/admin/correspondence/enclosures/delete/{library['terms'].pk}/"
+    assert "references to this enclosure prevent it from being deleted" in client.get(url).content.decode()
+    response = client.post(url)
+    assert response.status_code == 302  # Wagtail refuses it (its "no permission" redirect)
+    assert Enclosure.objects.filter(pk=library["terms"].pk).exists()

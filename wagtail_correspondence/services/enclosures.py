@@ -4,6 +4,7 @@ and appended to the letter's PDF after the letter, before it is sealed, stored a
 One sealed document per letter: print, archive, email and portal all carry the enclosures
 inside the letter's PDF, and a letter pins the exact revision (and bytes) of each."""
 
+import hashlib
 import io
 from dataclasses import dataclass
 
@@ -96,8 +97,6 @@ def choose(template, requested):
 
 def read(chosen):
     """The approved bytes of an enclosure, checked against the SHA-256 its revision recorded."""
-    import hashlib
-
     from ..models.letters import letter_storage
 
     with letter_storage().open(chosen.file_name, "rb") as handle:
@@ -115,11 +114,12 @@ def append(letter_pdf, chosen):
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(letter_pdf)))
+    letter = PdfReader(io.BytesIO(letter_pdf))
+    writer.append(letter)
     for enclosure in chosen:
         writer.append(PdfReader(io.BytesIO(read(enclosure))))
     # The letter's own metadata (title, subject = reference) stays the document's.
-    writer.add_metadata({key: value for key, value in (PdfReader(io.BytesIO(letter_pdf)).metadata or {}).items()})
+    writer.add_metadata(dict(letter.metadata or {}))
     output = io.BytesIO()
     writer.write(output)
     return output.getvalue()
