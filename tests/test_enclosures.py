@@ -241,3 +241,26 @@ def test_an_enclosure_a_letter_carried_cannot_be_deleted(client, agent, template
     response = client.post(url)
     assert response.status_code == 302  # Wagtail refuses it (its "no permission" redirect)
     assert Enclosure.objects.filter(pk=library["terms"].pk).exists()
+
+
+def test_a_new_pdf_for_a_live_enclosure_waits_in_a_draft_and_opens_from_the_editor(client, library, make_user):
+    author = make_user("author", roles.CONTENT_AUTHORS)
+    client.force_login(author)
+    terms = library["terms"]
+    editor = client.get(f"/admin/correspondence/enclosures/edit/{terms.pk}/").content.decode()
+    assert f"/admin/correspondence/enclosures/pdf/{terms.pk}/" in editor and "data-current-enclosure-pdf" in editor
+    opened = client.get(f"/admin/correspondence/enclosures/pdf/{terms.pk}/")
+    assert opened.status_code == 200 and opened["Content-Type"] == "application/pdf"
+    assert hashlib.sha256(opened.content).hexdigest() == terms.file_sha256
+    response = client.post(f"/admin/correspondence/enclosures/edit/{terms.pk}/", {
+        "title": terms.title, "key": terms.key, "description": "", "notes": "",
+        "file": ContentFile(tiny_pdf(["TERMS 2027 DRAFT"]), name="terms.pdf")})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    terms = Enclosure.objects.get(pk=terms.pk)
+    draft = terms.latest_revision.as_object()
+    assert terms.file_sha256 == library["terms"].file_sha256, "the live PDF is unchanged until approved"
+    assert draft.file_sha256 != terms.file_sha256
+    with letter_storage().open(draft.file.name, "rb") as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == draft.file_sha256, "the draft's upload is stored"
+    client.logout()
+    assert client.get(f"/admin/correspondence/enclosures/pdf/{terms.pk}/").status_code in (302, 403)

@@ -1,7 +1,30 @@
 """Edit-handler panels of the content library."""
 
+from django import forms
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, InlinePanel
+
+
+class EnclosureFileInput(forms.ClearableFileInput):
+    """The enclosure's PDF field: the current file as a link that opens it through the
+    library's own view (the file sits in private storage, which has no URL), with its pages
+    and SHA-256, instead of the storage path."""
+
+    template_name = "wagtail_correspondence/widgets/enclosure_file_input.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        instance = getattr(value, "instance", None)
+        url = ""
+        if instance is not None and instance.pk and getattr(value, "_committed", False):
+            try:
+                url = reverse("wagtailsnippets_wagtail_correspondence_enclosure:pdf", args=[instance.pk])
+            except NoReverseMatch:
+                url = ""
+        context["widget"]["current"] = instance if url else None
+        context["widget"]["current_url"] = url
+        return context
 
 
 class TableInlinePanel(InlinePanel):

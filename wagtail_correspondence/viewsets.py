@@ -42,6 +42,7 @@ from .services.letter_access import search_letters
 from .services.letters import can_build_letters, can_edit_draft
 from .services.usage import fragment_usage
 from .views.compare import FragmentSideBySideView
+from .views.enclosures import EnclosurePdfView
 from .views.letters.builder import (
     ChooseTemplateView,
     CustomerRecordView,
@@ -220,6 +221,10 @@ class ContentCategoryViewSet(SnippetViewSet):
     panels = [FieldPanel("name"), FieldPanel("description")]
 
 
+def can_view_enclosures(user):
+    return user.is_active and user.has_perm("wagtail_correspondence.view_enclosure")
+
+
 class EnclosureFilterSet(WagtailFilterSet):
     review_status = review_status_filter()
 
@@ -243,6 +248,12 @@ class EnclosureViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     search_fields = None  # the model's own index fields (see FragmentViewSet)
     inspect_view_enabled = True
     edit_view_class = ReviewedSnippetEditView
+
+    def get_urlpatterns(self):
+        # The editor's "Current PDF" link: the file sits in private storage, which has no URL.
+        return super().get_urlpatterns() + guard_patterns(
+            [path("pdf/<int:pk>/", EnclosurePdfView.as_view(), name="pdf")],
+            rules={"pdf": [permission_rule("pk", can_view_enclosures, "staff who may see the enclosure library")]})
 
 
 class ContentLibraryViewSetGroup(SnippetViewSetGroup):

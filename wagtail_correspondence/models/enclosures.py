@@ -16,6 +16,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, Pub
 from wagtail.models import DraftStateMixin, LockableMixin, Orderable, RevisionMixin, WorkflowMixin
 from wagtail.search import index
 
+from ..panels import EnclosureFileInput
 from .letters import letter_storage
 
 MAX_ENCLOSURE_BYTES = 10 * 1024 * 1024
@@ -46,7 +47,7 @@ class Enclosure(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, in
 
     panels = [
         MultiFieldPanel([FieldPanel("title"), FieldPanel("key"), FieldPanel("description")], heading=_("Identity")),
-        FieldPanel("file"),
+        FieldPanel("file", widget=EnclosureFileInput),
         MultiFieldPanel([FieldPanel("owning_department"), FieldPanel("notes")], heading=_("Metadata")),
         PublishingPanel(),
     ]
