@@ -177,7 +177,7 @@ from wagtail_correspondence import roles  # noqa: E402
 from wagtail_correspondence.conf import get_setting  # noqa: E402
 from wagtail_correspondence.customers import reset_customer_source  # noqa: E402
 from wagtail_correspondence.models import (  # noqa: E402
-    BatchRow, BatchRowStatus, Dispatch, Enclosure, LetterBatch, TemplateEnclosure)
+    BatchRow, BatchRowStatus, Dispatch, LetterBatch, TemplateEnclosure)
 from wagtail_correspondence.services import batches  # noqa: E402
 from wagtail_correspondence.services import dispatch as outbox  # noqa: E402
 
@@ -299,21 +299,9 @@ def build_template():
         dictionary, factories.layout(), fragments, title="Batch reminder", channels=["print", "email"],
         email_intro="Dear {{ customer.first_name }}, your letter about {{ balance|money }} is attached.",
         body=factories.template_body(*[("fragment", fragment) for fragment in fragments]),
-        enclosures=[TemplateEnclosure(enclosure=enclosure(number), inclusion="mandatory")
-                    for number in range(1, ARGS.enclosures + 1)])
-
-
-def enclosure(number):
-    """A published one-page enclosure (a generated PDF with a few lines of text)."""
-    from correspondence_demo.register import tiny_pdf
-    from django.core.files.base import ContentFile
-
-    item = Enclosure(title=f"Leaflet {number}", key=f"leaflet-{number}",
-                     file=ContentFile(tiny_pdf([f"Leaflet {number}", "Terms that go with every letter."]),
-                                      name="leaflet.pdf"))
-    item.save()
-    item.save_revision().publish()
-    return item
+        enclosures=[TemplateEnclosure(inclusion="mandatory", enclosure=factories.enclosure(
+            f"leaflet-{number}", f"Leaflet {number}", "Terms that go with every letter."))
+            for number in range(1, ARGS.enclosures + 1)])
 
 
 def ascii_name(name):

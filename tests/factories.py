@@ -8,7 +8,8 @@ from wagtail.blocks import StreamValue
 from wagtail.rich_text import RichText
 
 from wagtail_correspondence.blocks import FragmentBodyBlock, TemplateBodyBlock
-from wagtail_correspondence.models import DataDictionary, DataField, Fragment, Layout, LetterTemplatePage, SampleDataSet
+from wagtail_correspondence.models import (
+    DataDictionary, DataField, Enclosure, Fragment, Layout, LetterTemplatePage, SampleDataSet)
 from wagtail_correspondence.services.setup import ensure_template_library
 
 PASSWORD = "correct-horse-battery"
@@ -118,3 +119,19 @@ def letter_template(data_dictionary, layout_instance, fragments, title="Payment 
         revision.publish()
         page.refresh_from_db()
     return page
+
+
+def enclosure(key, title, *lines, publish=True):
+    """An enclosure of the library: a generated one-page PDF with ``lines`` (else its title),
+    checked as the editor checks it, and published when ``publish``."""
+    from correspondence_demo.register import tiny_pdf
+    from django.core.files.base import ContentFile
+
+    item = Enclosure(title=title, key=key, file=ContentFile(tiny_pdf(lines or [title]), name=f"{key}.pdf"))
+    item.full_clean()
+    item.save()
+    revision = item.save_revision()
+    if publish:
+        revision.publish()
+        item.refresh_from_db()
+    return item

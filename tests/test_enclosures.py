@@ -23,17 +23,6 @@ pytestmark = pytest.mark.usefixtures("one_customer")
 API = "/api/correspondence/v1/"
 
 
-def make_enclosure(key, title, *lines, publish=True):
-    item = Enclosure(title=title, key=key, file=ContentFile(tiny_pdf(lines or [title]), name="upload.pdf"))
-    item.full_clean()
-    item.save()
-    revision = item.save_revision()
-    if publish:
-        revision.publish()
-        item.refresh_from_db()
-    return item
-
-
 def replace_file(item, *lines):
     item.file = ContentFile(tiny_pdf(lines), name="upload.pdf")
     item.full_clean()
@@ -46,9 +35,9 @@ def replace_file(item, *lines):
 @pytest.fixture
 def library(db):
     return {
-        "terms": make_enclosure("terms", "Terms and conditions", "TERMS AND CONDITIONS 2026"),
-        "mandate": make_enclosure("mandate", "Direct debit mandate", "DIRECT DEBIT MANDATE FORM"),
-        "leaflet": make_enclosure("leaflet", "Budget help leaflet", "BUDGET HELP LEAFLET"),
+        "terms": factories.enclosure("terms", "Terms and conditions", "TERMS AND CONDITIONS 2026"),
+        "mandate": factories.enclosure("mandate", "Direct debit mandate", "DIRECT DEBIT MANDATE FORM"),
+        "leaflet": factories.enclosure("leaflet", "Budget help leaflet", "BUDGET HELP LEAFLET"),
     }
 
 
@@ -84,7 +73,7 @@ def test_an_enclosure_is_a_readable_pdf_stored_under_its_hash(db):
         with pytest.raises(ValidationError) as caught:
             Enclosure(title="Bad", key="bad", file=ContentFile(content, name="bad.pdf")).full_clean()
         assert message in " ".join(caught.value.message_dict["file"])
-    item = make_enclosure("terms", "Terms", "Line one")
+    item = factories.enclosure("terms", "Terms", "Line one")
     content = tiny_pdf(["Line one"])
     assert item.file_sha256 == hashlib.sha256(content).hexdigest() and item.pages == 1
     assert item.file.name.endswith(f"{item.file_sha256}.pdf")

@@ -35,7 +35,6 @@ from wagtail_correspondence.models import (
     Correspondence,
     Department,
     Dispatch,
-    Enclosure,
     Letter,
     LetterApprovalRule,
     LetterBatch,
@@ -187,7 +186,7 @@ def marked(world, entries, letters, batches, library, customers, django_user_mod
     objects[("template", "in")] = template.specific_class.objects.get(pk=template.pk)
     objects[("fragment", "in")] = rename(library.fragment, "title", marker("fragment", "in"))
     objects[("layout", "in")] = rename(library.layout, "name", marker("layout", "in"))
-    objects[("enclosure", "in")] = enclosure(marker("enclosure", "in"))
+    objects[("enclosure", "in")] = factories.enclosure("zq-enclosure", marker("enclosure", "in"), "zq")
     objects[("dictionary", "in")] = rename(library.dictionary, "name", marker("dictionary", "in"))
     objects[("content_category", "in")] = ContentCategory.objects.create(name=marker("content_category", "in"))
 
@@ -263,17 +262,6 @@ def register_export(user, text):
     return RegisterExport.objects.create(requested_by=user, format="csv", list_title=text, status="done",
                                          parts=[part], size=len(content), file_name="register-zq.csv",
                                          rows_written=1, total_rows=1)
-
-
-def enclosure(title):
-    """A published enclosure (a PDF of the library), named ``title``."""
-    from correspondence_demo.register import tiny_pdf
-    from django.core.files.base import ContentFile
-
-    item = Enclosure(title=title, key="zq-enclosure", file=ContentFile(tiny_pdf(["zq"]), name="zq.pdf"))
-    item.save()
-    item.save_revision().publish()
-    return Enclosure.objects.get(pk=item.pk)
 
 
 def rename(instance, attribute, value):
