@@ -14,7 +14,7 @@ from tests.test_four_eyes import (
 )
 from tests.test_workflow import edit_post_data
 from wagtail_correspondence import roles
-from wagtail_correspondence.review.redline import DELETED, EQUAL, INSERTED, redline, text_of
+from wagtail_correspondence.rendering.redline import DELETED, EQUAL, INSERTED, redline, text_of
 from wagtail_correspondence.review.status import (
     CHANGES_REQUESTED, DRAFT, EXPIRED, IN_REVIEW, LIVE, LIVE_WITH_DRAFT, filter_by_review_status, review_status,
     with_review_status,

@@ -39,7 +39,7 @@ def invalid_change(customer_dictionary, *blocks, **fields):
 def test_template_may_only_reference_live_fragments(customer_dictionary, standard_layout):
     draft = factories.fragment(customer_dictionary, key="draft", publish=False)
     errors = invalid_change(customer_dictionary, ("fragment", draft))
-    assert errors["body"] == ["Block 1 (Fragment): the fragment 'Draft' is not approved and live"]
+    assert errors["body"] == ["Block 1 (Locked fragment): the fragment 'Draft' is not approved and live"]
 
 
 def test_fragment_from_another_dictionary_is_refused(customer_dictionary, standard_layout):

@@ -195,8 +195,73 @@ class ConditionalIncludeBlock(blocks.StructBlock):
         label = _("Conditional fragment")
 
 
+# What an agent may do with a tailorable fragment (rendering/tailoring.py reads these).
+EDIT, REMOVE, EDIT_OR_REMOVE = "edit", "remove", "edit_or_remove"
+
+
+class TailorableFragmentBlock(blocks.StructBlock):
+    """A fragment the agent may reword (its approved text is where they start) or leave out.
+    A plain "Fragment" block is locked: agents can change nothing in it."""
+
+    name = blocks.CharBlock(max_length=50, validators=[slot_name_validator],
+                            help_text=_("Key of this paragraph in the API and saved letters, e.g. apology"))
+    label = blocks.CharBlock(max_length=150, help_text=_("What agents see above it, e.g. Apology paragraph"))
+    fragment = LiveFragmentChooserBlock(help_text=_("Its approved wording is what the agent starts from. Only "
+                                                    "fragments made of rich text can be edited."))
+    agents_may = blocks.ChoiceBlock(choices=[(EDIT, _("Edit the wording")), (REMOVE, _("Leave it out")),
+                                             (EDIT_OR_REMOVE, _("Edit the wording or leave it out"))],
+                                    default=EDIT, label=_("agents may"))
+    allow_links = blocks.BooleanBlock(required=False, default=False, label=_("links allowed in edits"),
+                                      help_text=_("Edits may always use bold, italic and lists; links only if "
+                                                  "ticked"))
+    max_length = blocks.IntegerBlock(min_value=50, max_value=20000, default=4000,
+                                     help_text=_("At most this many characters of text in an edit"))
+
+    class Meta:
+        icon = "edit"
+        label = _("Fragment agents may tailor")
+
+
+ANY_ORDER, LISTED_ORDER, CHOOSE_ONE = "any_order", "listed_order", "choose_one"
+
+
+class FragmentZoneBlock(blocks.StructBlock):
+    """A place where the agent puts approved fragments from a list: adds, removes and (if
+    allowed) reorders them, or chooses exactly one; page breaks between them if allowed."""
+
+    name = blocks.CharBlock(max_length=50, validators=[slot_name_validator],
+                            help_text=_("Key of the zone in the API and saved letters, e.g. next_steps"))
+    label = blocks.CharBlock(max_length=150)
+    help = blocks.CharBlock(required=False, max_length=300)
+    fragments = blocks.ListBlock(LiveFragmentChooserBlock(), min_num=1, label=_("fragments agents may use"))
+    arrangement = blocks.ChoiceBlock(choices=[
+        (ANY_ORDER, _("Agents add any of them, in the order they choose")),
+        (LISTED_ORDER, _("Agents add any of them; they keep the order listed here")),
+        (CHOOSE_ONE, _("Agents choose exactly one"))], default=ANY_ORDER)
+    start_with = blocks.ChoiceBlock(choices=[("none", _("Nothing (the first, when choosing one)")),
+                                             ("all", _("Every fragment listed"))], default="none",
+                                    help_text=_("What a new letter has in this zone before the agent changes it"))
+    min_count = blocks.IntegerBlock(min_value=0, max_value=50, default=0, label=_("at least"))
+    max_count = blocks.IntegerBlock(required=False, min_value=1, max_value=50, label=_("at most"),
+                                    help_text=_("Empty: no limit"))
+    page_breaks = blocks.BooleanBlock(required=False, default=False, label=_("agents may insert page breaks"))
+
+    class Meta:
+        icon = "list-ol"
+        label = _("Fragments agents arrange")
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value["max_count"] is not None and value["max_count"] < value["min_count"]:
+            raise blocks.StructBlockValidationError(block_errors={"max_count": ValidationError(
+                _("“At most” cannot be lower than “at least”."))})
+        return value
+
+
 class TemplateBodyBlock(blocks.StreamBlock):
-    fragment = LiveFragmentChooserBlock(icon="doc-full")
+    fragment = LiveFragmentChooserBlock(icon="doc-full", label=_("Locked fragment"))
+    tailorable_fragment = TailorableFragmentBlock()
+    fragment_zone = FragmentZoneBlock()
     agent_slot = AgentSlotBlock()
     optional_fragments = OptionalFragmentGroupBlock()
     conditional_include = ConditionalIncludeBlock()

@@ -40,8 +40,9 @@ class LetterApprovalRule(models.Model):
                                    blank=True, related_name="letter_approval_rules", verbose_name=_("department"),
                                    help_text=_("Letters of this department or one below it; empty: any department"))
     agent_wrote_text = models.BooleanField(
-        _("when the agent wrote text"), default=False,
-        help_text=_("Only letters in which the agent typed their own text into a slot of the template"))
+        _("when the agent wrote text or changed approved wording"), default=False,
+        help_text=_("Only letters in which the agent typed their own text into a slot, or edited or left out an "
+                    "approved paragraph"))
     confidential_reply = models.BooleanField(
         _("when answering a strictly confidential entry"), default=False,
         help_text=_("Only letters that answer a strictly confidential register entry"))
@@ -123,7 +124,7 @@ class LetterApprovalRule(models.Model):
         if self.department_id:
             parts.append(_("department %(name)s") % {"name": self.department.name})
         if self.agent_wrote_text:
-            parts.append(_("the agent wrote text"))
+            parts.append(_("the agent wrote text or changed approved wording"))
         if self.confidential_reply:
             parts.append(_("answers a strictly confidential entry"))
         if self.field:

@@ -54,6 +54,7 @@ class Letter(index.Indexed, models.Model):
     FROZEN_FIELDS = (
         "reference", "template_id", "template_revision_id", "layout_revision_id", "dictionary_revision_id",
         "customer_id", "data", "data_overrides", "slot_values", "optional_fragments", "enclosure_keys", "channels",
+        "fragment_edits", "zone_choices",
         "in_reply_to_id",
         "language", "subject", "html",
         "email_subject", "email_html", "email_text", "sms_text", "pdf", "pdf_sha256", "html_sha256", "pdf_pages",
@@ -92,6 +93,13 @@ class Letter(index.Indexed, models.Model):
     slot_values = EncryptedJSONField(_("slot texts"), default=dict, blank=True)
     optional_fragments = models.JSONField(_("optional fragments"), null=True, blank=True,
                                           help_text=_("Names of the ticked groups; empty means the template's choice"))
+    # What the agent tailored within the template's bounds (rendering/tailoring.py): their text
+    # of each edited paragraph with the approved revision it started from, or its removal; and
+    # the fragments of each zone in their order. Edits are the agent's words: encrypted.
+    fragment_edits = EncryptedJSONField(_("edited wording"), default=dict, blank=True)
+    zone_choices = models.JSONField(_("arranged fragments"), null=True, blank=True,
+                                    help_text=_("Zone name → fragment keys and page breaks; empty means the "
+                                                "template's start"))
     enclosure_keys = models.JSONField(_("enclosures"), null=True, blank=True,
                                       help_text=_("Keys of the enclosures chosen, in order; empty means the "
                                                   "template's choice"))

@@ -181,6 +181,13 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
     def optional_groups(self):
         return [child.value for child in self.body if child.block_type == "optional_fragments"]
 
+    def tailorable_fragments(self):
+        """The fragments agents may edit or leave out (by name); every other fragment is locked."""
+        return [child.value for child in self.body if child.block_type == "tailorable_fragment"]
+
+    def fragment_zones(self):
+        return [child.value for child in self.body if child.block_type == "fragment_zone"]
+
     def referenced_fragments(self):
         """Every fragment the body can include, with where it is referenced."""
         found = []
@@ -188,9 +195,11 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
             where = f"Block {position + 1} ({child.block.label})"
             if child.block_type == "fragment" and child.value is not None:
                 found.append((child.value, where, position))
+            elif child.block_type == "tailorable_fragment" and child.value["fragment"] is not None:
+                found.append((child.value["fragment"], where, position))
             elif child.block_type == "conditional_include" and child.value["fragment"] is not None:
                 found.append((child.value["fragment"], where, position))
-            elif child.block_type == "optional_fragments":
+            elif child.block_type in ("optional_fragments", "fragment_zone"):
                 for fragment in child.value["fragments"]:
                     if fragment is not None:
                         found.append((fragment, where, position))

@@ -18,7 +18,7 @@ from wagtail.rich_text import expand_db_html
 
 from .. import data_rules, schema
 from ..conf import get_setting
-from . import formatting
+from . import formatting, tailoring
 from .budget import letter_budget
 from .document import framed_letter_document
 from .frames import render_email
@@ -27,16 +27,18 @@ from .plain_text import html_to_text
 from .richtext import clean_static_html
 from .sms import SmsText, measure_sms, normalise_sms
 from .sandbox import MergeError, collect_missing, render_source, text_to_template, with_paths
-from .templates import LetterBodyRenderer, recipient_lines, slot_text
+from .templates import REMOVED, LetterBodyRenderer, recipient_lines, slot_text
 
 DATA, SLOT, MISSING, CONTENT, CHANNEL, RULE = "data", "slot", "missing", "content", "channel", "rule"
+TAILORING = "tailoring"
 
 
 @dataclass(frozen=True)
 class InputProblem:
     """Why a letter cannot be generated yet. ``field`` names what to fix: a data path
     (``customer.email``, ``invoices[1].amount``), ``slots.<name>``, ``optional_fragments``,
-    ``channel``, or ``template`` for content that cannot be rendered."""
+    ``channel``, ``edits.<name>`` and ``zones.<name>`` (what the agent tailored), or
+    ``template`` for content that cannot be rendered."""
 
     field: str
     message: str
@@ -183,6 +185,8 @@ class LetterInput:
     reference: str = ""
     letter_date: datetime.date | None = None
     created: datetime.datetime | None = None
+    edits: dict | None = None  # tailorable fragment name → {"html"|"removed", "based_on"} (tailoring.py)
+    zones: dict | None = None  # zone name → fragment keys and "page_break"; a zone not named: its start
 
 
 @dataclass
@@ -204,6 +208,16 @@ class AssembledLetter:
     typed_data: dict = field(default_factory=dict)
     letter_date: datetime.date | None = None
     enclosures: list = field(default_factory=list)  # chosen by services.enclosures, for previews
+    # What the agent tailored: templates.Tailored for each fragment changed or left out, and what
+    # a letter stores of it (the edits kept, with the revision each started from; every zone).
+    tailored: list = field(default_factory=list)
+    edits: dict = field(default_factory=dict)
+    zones: dict = field(default_factory=dict)
+
+    @property
+    def changed_wording(self):
+        """The agent edited or left out approved wording."""
+        return bool(self.tailored)
 
     @property
     def can_generate(self):
@@ -302,6 +316,90 @@ def check_rules(sources, typed, letter_date, reported):
     return problems
 
 
+def _key_of(sources):
+    def key_of(fragment):
+        resolved = sources.fragments.get(fragment.pk) if fragment is not None else None
+        return resolved.key if resolved is not None else None
+    return key_of
+
+
+def check_edits(sources, raw):
+    """(edits for the renderer, edits to store, problems) of the agent's ``edits``."""
+    template = sources.template
+    blocks = {block["name"]: block for block in template.tailorable_fragments()}
+    edits, shape_problems = tailoring.parse_edits(raw)
+    problems = [InputProblem(problem.field, problem.message, TAILORING) for problem in shape_problems]
+    field_index = dictionary_steps(sources.dictionary).field_index
+    prepared, stored = {}, {}
+    for name, edit in edits.items():
+        field_name = f"{tailoring.EDITS}.{name}"
+        block = blocks.get(name)
+        if block is None:
+            problems.append(InputProblem(field_name, _("This template has no paragraph agents may tailor named "
+                                                       "“%(name)s”; its other fragments are locked.") % {
+                "name": name}, TAILORING))
+            continue
+        label, fragment = block["label"], block["fragment"]
+        revision = sources.fragment_revision_ids.get(fragment.pk) if fragment is not None else None
+        if revision is None:
+            continue  # the sources already say that the fragment is not approved and live
+        if edit.based_on is not None and edit.based_on != revision:
+            problems.append(InputProblem(field_name, _(
+                "The approved wording of “%(label)s” changed since this edit was made: read the new wording, then "
+                "submit your edit again (based on revision %(revision)s).") % {"label": label, "revision": revision},
+                TAILORING))
+            continue
+        if edit.removed:
+            if not tailoring.may_remove(block):
+                problems.append(InputProblem(field_name, _("The template does not let agents leave out “%(label)s”.")
+                                             % {"label": label}, TAILORING))
+            else:
+                prepared[name] = REMOVED
+                stored[name] = {"removed": True, "based_on": revision}
+            continue
+        if not tailoring.may_edit(block):
+            problems.append(InputProblem(field_name, _("The template does not let agents change the wording of "
+                                                       "“%(label)s”.") % {"label": label}, TAILORING))
+            continue
+        approved_html = tailoring.editable_html(sources.fragments[fragment.pk].body)
+        if approved_html is None:
+            problems.append(InputProblem(field_name, _("“%(label)s” cannot be edited: its approved fragment holds "
+                                                       "more than text.") % {"label": label}, TAILORING))
+            continue
+        result, messages = tailoring.prepare_edit(edit, block, approved_html, field_index)
+        problems += [InputProblem(field_name, f"{label}: {message}", TAILORING) for message in messages]
+        if result is not None and result.changed:
+            prepared[name] = result
+            stored[name] = {"html": result.html, "based_on": revision}
+    return prepared, stored, problems
+
+
+def check_zones(sources, raw):
+    """(zones for the renderer, zones to store, problems): every zone of the template, as
+    the agent arranged it or as the template starts it."""
+    if raw is not None and not isinstance(raw, dict):
+        return {}, {}, [InputProblem(tailoring.ZONES, _("Zones must be an object of zone name → list of fragment "
+                                                        "keys."), TAILORING)]
+    raw = raw or {}
+    zones = {zone["name"]: zone for zone in sources.template.fragment_zones()}
+    problems = [InputProblem(f"{tailoring.ZONES}.{name}", _("This template has no zone “%(name)s”.") % {"name": name},
+                             TAILORING) for name in raw if name not in zones]
+    key_of = _key_of(sources)
+    resolved, stored = {}, {}
+    for name, zone in zones.items():
+        entries = raw[name] if name in raw else tailoring.zone_default(zone, key_of)
+        messages = tailoring.check_zone(zone, entries, key_of)
+        if messages:
+            problems += [InputProblem(f"{tailoring.ZONES}.{name}", f"{zone['label']}: {message}", TAILORING)
+                         for message in messages]
+            continue
+        by_key = {key_of(fragment): fragment for fragment in zone["fragments"] if fragment is not None}
+        resolved[name] = [tailoring.PAGE_BREAK if entry == tailoring.PAGE_BREAK else by_key[entry]
+                          for entry in entries]
+        stored[name] = list(entries)
+    return resolved, stored, problems
+
+
 # Assembly -----------------------------------------------------------------------------
 
 
@@ -330,6 +428,9 @@ def assemble(sources, letter_input):
     problems = list(sources.problems)
     problems += check_slots(template, letter_input.slots)
     problems += check_optional_fragments(template, letter_input.optional_fragments)
+    edits, stored_edits, edit_problems = check_edits(sources, letter_input.edits)
+    zones, stored_zones, zone_problems = check_zones(sources, letter_input.zones)
+    problems += edit_problems + zone_problems
 
     raw = letter_input.data
     if isinstance(raw, dict):
@@ -346,7 +447,7 @@ def assemble(sources, letter_input):
 
     locale = formatting.locale_for_language(template.language)
     letter = AssembledLetter(sources=sources, input=letter_input, locale=locale, typed_data=typed,
-                             letter_date=letter_date)
+                             letter_date=letter_date, edits=stored_edits, zones=stored_zones)
     render_problems, text_problems = [], []
     slots = letter_input.slots if isinstance(letter_input.slots, dict) else {}
     optional = letter_input.optional_fragments if isinstance(letter_input.optional_fragments, list) else None
@@ -356,9 +457,10 @@ def assemble(sources, letter_input):
             letter_budget():
         renderer = LetterBodyRenderer(data, slot_values=slots, optional_choices=optional, image_src=inline_image_src,
                                       fragment_body=sources.fragment_body, problems=render_problems,
-                                      use_plans=True)
+                                      use_plans=True, edits=edits, zones=zones)
         letter.body_html = renderer.render(template)
         letter.included_fragment_ids = renderer.included_fragments
+        letter.tailored = renderer.tailored
         text = _TextRenderer(data, text_problems)
         subject_html = text(template.subject, _("Subject"), html=True)
         letter.subject = text(template.subject, _("Subject"))

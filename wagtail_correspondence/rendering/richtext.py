@@ -44,10 +44,36 @@ _STRAY_MARKERS = re.compile(f"[{_OPEN}{_CLOSE}]")
 _START_TAG = re.compile(r'<([a-zA-Z][^\s/>]*)((?:\s+[^\s"\'>/=]+(?:="[^"]*")?)*)\s*/?>')
 _ATTRIBUTE = re.compile(r'([^\s"\'>/=]+)(?:="([^"]*)")?')
 
-_CLEANER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS), attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
-    url_schemes=set(URL_SCHEMES), link_rel=None, strip_comments=True,
-    clean_content_tags={"script", "style", "template", "noscript", "iframe", "object", "textarea", "title"})
+
+def _cleaner(tags, attributes):
+    return nh3.Cleaner(
+        tags=set(tags), attributes={tag: set(names) for tag, names in attributes.items()},
+        url_schemes=set(URL_SCHEMES), link_rel=None, strip_comments=True,
+        clean_content_tags={"script", "style", "template", "noscript", "iframe", "object", "textarea", "title"})
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What markup a kind of rich text may hold. Authors' content has the editor's features;
+    an agent's edit of approved wording has the letter's own styles only (``AGENT_TEXT``)."""
+
+    name: str
+    tags: frozenset
+    attributes: dict
+
+    @functools.cached_property
+    def cleaner(self):
+        return _cleaner(self.tags, self.attributes)
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+CONTENT = Profile("content", ALLOWED_TAGS, ALLOWED_ATTRIBUTES)
+# Bold, italic, paragraphs and lists: what pasted Word or HTML in an agent's edit is cleaned to.
+AGENT_TEXT = Profile("agent", frozenset({"p", "br", "b", "strong", "i", "em", "ol", "ul", "li"}), {"*": frozenset()})
+AGENT_TEXT_WITH_LINKS = Profile("agent_links", AGENT_TEXT.tags | {"a"}, {"a": frozenset({"href"}), "*": frozenset()})
+_CLEANER = CONTENT.cleaner
 
 
 @dataclass(frozen=True)
@@ -67,9 +93,9 @@ def placeholder(index):
 class _MarkupInspector(HTMLParser):
     """Lists the markup the allow-list removes, and merge tags where they may not stand."""
 
-    def __init__(self, tags, line_of):
+    def __init__(self, tags, line_of, profile=CONTENT):
         super().__init__(convert_charrefs=True)
-        self.tags, self.line_of, self.problems = tags, line_of, []
+        self.tags, self.line_of, self.problems, self.profile = tags, line_of, [], profile
 
     def shown(self, text):
         return _PLACEHOLDER.sub(lambda match: self.tags[int(match.group(1))].text, text)
@@ -79,10 +105,10 @@ class _MarkupInspector(HTMLParser):
         self.problems.append(f"{message} (line {self.line_of(line, column)})")
 
     def handle_starttag(self, tag, attrs):
-        if tag not in ALLOWED_TAGS:
+        if tag not in self.profile.tags:
             self.problem(f"the HTML element <{self.shown(tag)}> is not allowed in content")
             return
-        allowed = ALLOWED_ATTRIBUTES.get(tag, frozenset()) | ALLOWED_ATTRIBUTES["*"]
+        allowed = self.profile.attributes.get(tag, frozenset()) | self.profile.attributes["*"]
         for name, value in attrs:
             value = value or ""
             if name in DROPPED_ATTRIBUTES and not _PLACEHOLDER.search(value):
@@ -146,8 +172,9 @@ def _placeholders_kept(cleaned, count):
 
 
 @functools.lru_cache(maxsize=2048)
-def rich_text_source(expanded_html):
-    """The template source of rich text (after ``expand_db_html``), cleaned; cached per source."""
+def rich_text_source(expanded_html, profile=CONTENT):
+    """The template source of rich text (after ``expand_db_html``), cleaned to ``profile``;
+    cached per source."""
     pieces = split_merge_tags(_STRAY_MARKERS.sub("\ufffd", expanded_html), entities=True)
     tags = [piece for piece in pieces if isinstance(piece, Tag)]
     skeleton_parts, starts, length = [], [], 0
@@ -159,12 +186,12 @@ def rich_text_source(expanded_html):
         length += len(piece)
     skeleton = "".join(skeleton_parts)
 
-    inspector = _MarkupInspector(tags, _line_mapper(skeleton, tags, starts))
+    inspector = _MarkupInspector(tags, _line_mapper(skeleton, tags, starts), profile)
     inspector.feed(skeleton)
     inspector.close()
     problems = list(dict.fromkeys(inspector.problems))
 
-    cleaned = _CLEANER.clean(skeleton)
+    cleaned = profile.cleaner.clean(skeleton)
     if not _placeholders_kept(cleaned, len(tags)):
         return RichTextSource("", tuple(problems) or (
             "the markup around the merge fields is not allowed (a merge field must stand in text)",), fatal=True)
@@ -188,5 +215,6 @@ def _clean_static(html):
     return _CLEANER.clean(html)
 
 
-__all__ = ["rich_text_source", "clean_static_html", "RichTextSource", "ALLOWED_TAGS", "ALLOWED_ATTRIBUTES",
+__all__ = ["rich_text_source", "clean_static_html", "RichTextSource", "Profile", "CONTENT", "AGENT_TEXT",
+           "AGENT_TEXT_WITH_LINKS", "ALLOWED_TAGS", "ALLOWED_ATTRIBUTES",
            "URL_SCHEMES"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.utils.html import linebreaks
 from markupsafe import Markup, escape
 
+from ..blocks import CHOOSE_ONE
 from ..schema import ADDRESS
 from .fragments import Problem, lookup_path, record_or_raise, render_fragment_body
 from .plans import render_planned
@@ -17,8 +18,10 @@ from .sandbox import (
     parse_expression,
     parse_template,
     referenced_fields,
+    render_source,
     text_to_template,
 )
+from .tailoring import PAGE_BREAK, editable_html, may_edit
 
 TEXT_FIELDS = ("subject", "email_subject", "email_intro", "sms_text", "email_pdf_password")
 
@@ -67,7 +70,7 @@ def check_letter_template(page):
     names = {}
     for position, child in enumerate(page.body):
         where = f"Block {position + 1} ({child.block.label})"
-        if child.block_type in ("agent_slot", "optional_fragments"):
+        if child.block_type in ("agent_slot", "optional_fragments", "tailorable_fragment", "fragment_zone"):
             name = child.value["name"]
             if name in names:
                 problems.append(TemplateProblem(where, f"the name '{name}' is already used by {names[name]}",
@@ -84,6 +87,7 @@ def check_letter_template(page):
                     if message:
                         problems.append(TemplateProblem(f"{where} › condition", str(message), position, "body"))
 
+    problems += _check_tailoring(page)
     for fragment, where, position in page.referenced_fragments():
         if not fragment.is_usable:
             state = "expired" if fragment.is_expired else "not approved and live"
@@ -92,6 +96,28 @@ def check_letter_template(page):
             problems.append(TemplateProblem(
                 where, f"the fragment '{fragment}' uses the data dictionary '{fragment.data_dictionary}', "
                        f"not '{dictionary}'", position, "body"))
+    return problems
+
+
+def _check_tailoring(page):
+    """A tailorable fragment must be editable as text; a zone must be able to meet its counts."""
+    problems = []
+    for position, child in enumerate(page.body):
+        where = f"Block {position + 1} ({child.block.label})"
+        value = child.value
+        if child.block_type == "tailorable_fragment" and may_edit(value) and value["fragment"] is not None:
+            live = value["fragment"].live_object()
+            if live is not None and editable_html(live.body) is None:
+                problems.append(TemplateProblem(where, f"the fragment '{value['fragment']}' holds more than rich "
+                                                       "text (a list, table, image or condition): agents could "
+                                                       "only leave it out, not edit it", position, "body"))
+        elif child.block_type == "fragment_zone":
+            listed = [fragment.pk for fragment in value["fragments"] if fragment is not None]
+            if len(set(listed)) != len(listed):
+                problems.append(TemplateProblem(where, "a fragment is listed twice", position, "body"))
+            if value["arrangement"] != CHOOSE_ONE and value["min_count"] > len(listed):
+                problems.append(TemplateProblem(where, f"at least {value['min_count']} are required but only "
+                                                       f"{len(listed)} are listed", position, "body"))
     return problems
 
 
@@ -118,6 +144,32 @@ def optional_group_chosen(group, optional_choices):
     return group["preselected"] if optional_choices is None else group["name"] in optional_choices
 
 
+@dataclass(frozen=True)
+class Tailored:
+    """A tailorable fragment the agent changed: the approved wording and theirs, as rendered
+    for this letter (``html`` is empty when they left it out)."""
+
+    name: str
+    label: str
+    fragment_id: int
+    approved_html: str
+    html: str
+    removed: bool
+
+
+# What the renderer receives for a tailorable fragment the agent left out.
+REMOVED = "removed"
+PAGE_BREAK_HTML = Markup('<div class="page-break"></div>')
+
+
+def zone_start(zone):
+    """The fragments a zone holds when the agent has not arranged it."""
+    listed = [fragment for fragment in zone["fragments"] if fragment is not None]
+    if zone["arrangement"] == CHOOSE_ONE:
+        return listed[:1]
+    return listed if zone["start_with"] == "all" else []
+
+
 class LetterBodyRenderer:
     """Renders a template body: fragments, agent slot text (as data, escaped), the ticked
     optional fragments and the conditional ones whose condition holds.
@@ -125,10 +177,13 @@ class LetterBodyRenderer:
     ``fragment_body(fragment, where)`` returns the body to render for a referenced fragment:
     its live revision for previews, its pinned revision when a letter is re-rendered.
     ``problems``, when given, collects what cannot be rendered instead of raising.
+    ``edits``: tailorable fragment name → a checked edit (``tailoring.PreparedEdit``) or
+    ``REMOVED``; ``zones``: zone name → fragments and ``PAGE_BREAK`` in the agent's order
+    (checked by the assembly); a zone not named holds what the template starts it with.
     """
 
     def __init__(self, data, *, slot_values=None, optional_choices=None, image_src=None,
-                 fragment_body=live_fragment_body, problems=None, use_plans=False):
+                 fragment_body=live_fragment_body, problems=None, use_plans=False, edits=None, zones=None):
         self.data = data
         self.use_plans = use_plans and image_src is not None
         self.slot_values = slot_values or {}
@@ -137,10 +192,13 @@ class LetterBodyRenderer:
         self.fragment_body = fragment_body
         self.problems = problems
         self.included_fragments = []  # primary keys, in order of first inclusion
+        self.edits = edits or {}
+        self.zones = zones or {}
+        self.tailored = []  # Tailored, in the order of the body
 
-    def fragment(self, fragment, where):
+    def fragment(self, fragment, where, include=True):
         body = self.fragment_body(fragment, where)
-        if fragment.pk not in self.included_fragments:
+        if include and fragment.pk not in self.included_fragments:
             self.included_fragments.append(fragment.pk)
         if self.use_plans:
             html = render_planned(body, self.data, self.image_src)
@@ -175,8 +233,28 @@ class LetterBodyRenderer:
                 return [self.fragment(value["fragment"], where)]
             return []
         if block_type == "page_break":
-            return [Markup('<div class="page-break"></div>')]
+            return [PAGE_BREAK_HTML]
+        if block_type == "tailorable_fragment":
+            return self.tailorable_fragment(value, where)
+        if block_type == "fragment_zone":
+            entries = self.zones.get(value["name"])
+            entries = zone_start(value) if entries is None else entries
+            return [PAGE_BREAK_HTML if entry == PAGE_BREAK else self.fragment(entry, where) for entry in entries]
         return []
+
+    def tailorable_fragment(self, value, where):
+        edit = self.edits.get(value["name"])
+        if edit is None:
+            return [self.fragment(value["fragment"], where)]
+        approved = self.fragment(value["fragment"], where, include=edit != REMOVED)
+        if edit == REMOVED:
+            self.tailored.append(Tailored(value["name"], value["label"], value["fragment"].pk, approved, "", True))
+            return []
+        # The agent's text as the sandbox renders authored rich text: merge fields filled and
+        # escaped, under the letter's work budget.
+        html = Markup(render_source(edit.source, self.data))
+        self.tailored.append(Tailored(value["name"], value["label"], value["fragment"].pk, approved, html, False))
+        return [html]
 
 
 def render_body(page, data, slot_values=None, optional_choices=None, image_src=None):

@@ -69,7 +69,8 @@ def _matches(rule, letter, assembled):
         department = letter.department
         if department is None or not department.path.startswith(rule.department.path):
             return False, ""
-    if rule.agent_wrote_text and not agent_wrote_text(assembled.template, letter.slot_values):
+    if rule.agent_wrote_text and not (agent_wrote_text(assembled.template, letter.slot_values)
+                                      or assembled.changed_wording):
         return False, ""
     if rule.confidential_reply:
         entry = letter.in_reply_to

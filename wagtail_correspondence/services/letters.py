@@ -32,6 +32,7 @@ from ..rendering.assembly import (
     live_sources,
     revision_objects,
 )
+from ..rendering import redline
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
 from . import enclosures, letter_approval
 from .dispatch import plan_dispatches
@@ -71,13 +72,19 @@ class LetterRequest:
     channel: str = ""
     in_reply_to: object = None  # the Correspondence entry the letter answers
     enclosures: list | None = None  # keys, in order; None: the template's choice
+    # Tailoring within the template's bounds (rendering/tailoring.py): paragraph name →
+    # {"html": …} or {"removed": true} (with "based_on", the approved revision); zone name →
+    # fragment keys and "page_break". None: nothing tailored, the template's start.
+    edits: dict | None = None
+    zones: dict | None = None
 
     def fingerprint(self):
         payload = {"template": self.template.pk, "customer_id": self.customer_id, "data": self.data,
                    "slots": self.slots, "optional_fragments": self.optional_fragments, "channel": self.channel,
                    "in_reply_to": self.in_reply_to.pk if self.in_reply_to is not None else None}
-        if self.enclosures is not None:
-            payload["enclosures"] = self.enclosures
+        for name in ("enclosures", "edits", "zones"):
+            if getattr(self, name) is not None:
+                payload[name] = getattr(self, name)
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -171,7 +178,7 @@ def channel_choices():
 
 def letter_input(request, data, **extra):
     return LetterInput(data=data, slots=request.slots if request.slots is not None else {},
-                       optional_fragments=request.optional_fragments,
+                       optional_fragments=request.optional_fragments, edits=request.edits, zones=request.zones,
                        channel=request.channel or default_channel(request.template, data), **extra)
 
 
@@ -239,6 +246,9 @@ def _apply_request(letter, request, data):
     letter.slot_values = request.slots or {}
     letter.optional_fragments = request.optional_fragments
     letter.enclosure_keys = request.enclosures
+    # A draft keeps what the agent asked for; generation stores the checked form (_generate).
+    letter.fragment_edits = request.edits or {}
+    letter.zone_choices = request.zones
     letter.channels = [request.channel or default_channel(request.template, data)]
     letter.language = request.template.language
     letter.in_reply_to = request.in_reply_to
@@ -345,6 +355,7 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
                 raise LetterError(assembled.problems + enclosure_problems)  # rolls the reference number back too
 
             _apply_request(letter, request, data)
+            letter.fragment_edits, letter.zone_choices = assembled.edits, assembled.zones or None
             reasons = letter_approval.approval_reasons(letter, assembled)
             if resubmitted:
                 # Once held, a letter goes out only with an approver's yes.
@@ -369,6 +380,10 @@ def _generate(user, request, draft, idempotency_key, fingerprint):
                        "template_revision": sources.template_revision_id, "pdf_sha256": pdf.sha256,
                        "fragments": sources.fragment_revision_ids and {
                            str(k): v for k, v in sources.fragment_revision_ids.items()}}
+            if assembled.tailored:
+                details["tailored"] = tailoring_record(assembled)
+            if assembled.zones:
+                details["zones"] = assembled.zones
             if reasons:
                 # Held for a second person: nothing is sent and nothing is registered yet.
                 log(letter, log_actions.LETTER_RESUBMITTED if resubmitted else log_actions.LETTER_SUBMITTED,
@@ -424,6 +439,21 @@ def _render_letter_pdf(assembled, sources, reference, chosen=()):
         raise LetterError([InputProblem("pdf", str(exc), CONTENT)]) from exc
 
 
+def tailoring_record(assembled):
+    """What the agent changed in approved wording, as the audit log and the API show it: per
+    paragraph, the fragment and revision it started from and a redline against it."""
+    revisions = assembled.sources.fragment_revision_ids
+    fragments = assembled.sources.fragments
+    record = []
+    for item in assembled.tailored:
+        pieces = redline.redline(item.approved_html, item.html, styles=True)
+        record.append({"name": item.name, "label": item.label,
+                       "fragment": getattr(fragments.get(item.fragment_id), "key", item.fragment_id),
+                       "revision": revisions.get(item.fragment_id), "removed": item.removed,
+                       "redline": redline.as_text(pieces)})
+    return record
+
+
 def store_pdf(letter, pdf):
     """Keep the letter's final PDF (a RenderedPdf) with what is recorded about it; returns the
     stored file's name (the caller removes it if its transaction fails)."""
@@ -473,8 +503,8 @@ def rerender_letter(letter):
     generated_at = letter.generated_at
     return assemble(pinned_sources(letter), LetterInput(
         data=letter.data, slots=letter.slot_values, optional_fragments=letter.optional_fragments,
-        channel=letter.channel, reference=letter.reference, letter_date=timezone.localdate(generated_at),
-        created=generated_at))
+        edits=letter.fragment_edits or None, zones=letter.zone_choices, channel=letter.channel,
+        reference=letter.reference, letter_date=timezone.localdate(generated_at), created=generated_at))
 
 
 def request_for_draft(letter, **changes):
@@ -483,7 +513,8 @@ def request_for_draft(letter, **changes):
     values = {"template": letter.template.specific, "customer_id": letter.customer_id,
               "data": letter.data_overrides, "slots": letter.slot_values,
               "optional_fragments": letter.optional_fragments, "channel": letter.channel,
-              "in_reply_to": letter.in_reply_to, "enclosures": letter.enclosure_keys}
+              "in_reply_to": letter.in_reply_to, "enclosures": letter.enclosure_keys,
+              "edits": letter.fragment_edits or None, "zones": letter.zone_choices}
     values.update(changes)
     return LetterRequest(**values)
 

@@ -23,7 +23,7 @@ from ..models import Fragment
 from ..rendering.fragments import render_fragment_body
 from ..rendering.sandbox import MergeError
 from ..review.editors import review_message
-from ..review.redline import DELETED, INSERTED, has_changes, redline
+from ..rendering.redline import DELETED, INSERTED, has_changes, redline
 from ..review.rules import may_approve
 
 # The review decisions this screen offers, by the workflow action's name.
