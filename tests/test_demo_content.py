@@ -64,7 +64,7 @@ def test_content_is_live_valid_and_renders_with_every_sample(demo):
             html = str(render_template_preview(page, sample.data))
             assert sample.data["customer"]["full_name"] in html
             assert "Northwind Mutual" in html
-    assert titles == {"Payment reminder", "Complaint acknowledgement", "Policy renewal"}
+    assert titles == {"Payment reminder", "Complaint acknowledgement", "Policy renewal", "Claim update"}
 
 
 def test_letters_use_a_small_part_of_the_render_budget(demo):

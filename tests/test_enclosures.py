@@ -253,3 +253,25 @@ def test_a_new_pdf_for_a_live_enclosure_waits_in_a_draft_and_opens_from_the_edit
         assert hashlib.sha256(handle.read()).hexdigest() == draft.file_sha256, "the draft's upload is stored"
     client.logout()
     assert client.get(f"/admin/correspondence/enclosures/pdf/{terms.pk}/").status_code in (302, 403)
+
+
+def test_an_email_attaches_each_enclosure_as_its_own_file_checked_against_its_pin(agent, template, library):
+    from wagtail_correspondence.delivery.base import PermanentDeliveryError
+    from wagtail_correspondence.delivery.email import EmailChannel
+    from wagtail_correspondence.models import Dispatch
+
+    letter = service.generate_letter(agent, request_for(template, enclosures=["terms", "leaflet"]))
+    letter = Letter.objects.get(pk=letter.pk)
+    dispatch = Dispatch(letter=letter, channel="email", recipient="ada@example.org", idempotency_key="k1")
+    message = EmailChannel().build_message(dispatch)
+    names = [name for name, _content, _mimetype in message.attachments if isinstance(name, str)]
+    assert names == [f"{letter.reference}.pdf", "Terms and conditions.pdf", "Budget help leaflet.pdf"]
+    assert dict((name, content) for name, content, _type in message.attachments if isinstance(name, str))[
+        "Terms and conditions.pdf"] == tiny_pdf(["TERMS AND CONDITIONS 2026"])
+    # A stored file that is not the approved one is never sent.
+    storage = letter_storage()
+    name = library["leaflet"].file.name
+    storage.delete(name)
+    storage.save(name, ContentFile(tiny_pdf(["SOMETHING ELSE"])))
+    with pytest.raises(PermanentDeliveryError, match="leaflet is not the one approved"):
+        EmailChannel().build_message(dispatch)

@@ -6,8 +6,10 @@ the builder or the API; a re-rendered letter is byte for byte the one generated.
 
 import copy
 import json
+import re
 
 import pytest
+from django.urls import reverse
 from wagtail.models import Revision
 
 from wagtail_correspondence import log_actions, roles
@@ -282,3 +284,110 @@ def test_a_draft_keeps_the_edits_and_zones_to_resume(agent, content):
     assert "Draft words" in letter.html and "STEP SEND-PAPERS" in letter.html
     assert Revision.objects.filter(pk=letter.fragment_edits["apology"]["based_on"]).exists()
     assert json.dumps(letter.fragment_edits)
+
+
+def test_the_api_offers_the_bounds_takes_edits_and_shows_the_redline(client, agent, content, make_user):
+    template = content["template"]
+    client.force_login(agent)
+    offered = client.get(f"{API}templates/{template.pk}/").json()
+    apology = next(item for item in offered["tailorable_fragments"] if item["name"] == "apology")
+    assert apology["agents_may"] == "edit_or_remove" and apology["revision"] == content["apology"].live_revision_id
+    assert "{{ customer.first_name }}" in apology["approved_html"] and "data-block-key" not in apology["approved_html"]
+    assert offered["zones"][0]["fragments"] == ["call-us", "send-papers", "visit-office"]
+    payload = {"template": template.pk, "data": factories.SAMPLE_DATA, "channel": "print",
+               "edits": {"apology": {"html": "<p>We are <em>very</em> sorry, {{ customer.first_name }}.</p>",
+                                     "based_on": apology["revision"]}},
+               "zones": {"next_steps": ["send-papers", "page_break", "call-us"]}}
+    preview = client.post(f"{API}letters/preview/", payload, content_type="application/json").json()
+    assert preview["can_generate"] and "We are <em>very</em> sorry, Ada." in preview["html"]
+    created = client.post(f"{API}letters/", payload, content_type="application/json")
+    assert created.status_code == 201, created.content
+    letter = created.json()
+    assert letter["zones"] == {"next_steps": ["send-papers", "page_break", "call-us"]}
+    assert letter["edits"]["apology"]["based_on"] == apology["revision"]
+    [tailored] = letter["tailoring"]
+    assert tailored["name"] == "apology" and tailored["fragment"] == "apology" and not tailored["removed"]
+    assert "{+_very_+}" in tailored["redline"]
+    assert {"kind": "insert", "text": "very", "bold": False, "italic": True} in [
+        {**piece, "text": piece["text"].strip()} for piece in tailored["changes"]]
+    # Tampered payloads: locked fragments, changes the template does not allow.
+    for edits, field, words in (({"greeting": {"html": "<p>Hi</p>"}}, "edits.greeting", "locked"),
+                                ({"closing": {"removed": True}}, "edits.closing", "leave out “Closing”"),
+                                ({"apology": {"html": 5}}, "edits.apology", "“html” text")):
+        refused = client.post(f"{API}letters/", {**payload, "edits": edits}, content_type="application/json")
+        assert refused.status_code == 400
+        errors = {error["field"]: error["message"] for error in refused.json()["errors"]}
+        assert words in errors[field], errors
+    refused = client.post(f"{API}letters/", {**payload, "zones": {"next_steps": ["greeting"]}},
+                          content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "zones.next_steps"
+    assert Letter.objects.count() == 1
+
+
+def contentstate(text, bold=None):
+    styles = [{"offset": text.index(bold), "length": len(bold), "style": "BOLD"}] if bold else []
+    return json.dumps({"blocks": [{"key": "a1b2c", "text": text, "type": "unstyled", "depth": 0,
+                                   "inlineStyleRanges": styles, "entityRanges": [], "data": {}}], "entityMap": {}})
+
+
+def test_the_builder_offers_only_what_the_template_allows_and_refuses_tampered_posts(client, agent, content):
+    template = content["template"]
+    client.force_login(agent)
+    url = f"/admin/correspondence/letters/new/{template.pk}/"
+    page = client.get(f"{url}?customer=C-1001").content.decode()
+    assert 'name="tailor:apology" value="remove"' in page and 'name="tailor:apology" value="edit"' in page
+    assert 'name="tailor:closing" value="remove"' not in page and 'name="tailor:balance" value="edit"' not in page
+    assert 'name="edit:balance"' not in page and 'data-tailor-editor="apology"' in page
+    assert "tailor:greeting" not in page and 'data-zone="next_steps"' in page
+    revision = content["apology"].live_revision_id
+    assert f'name="based_on:apology" value="{revision}"' in page
+    form = {"customer_id": "C-1001", "channel": "print", "tailor:apology": "edit", "based_on:apology": revision,
+            "edit:apology": contentstate("We are truly sorry, {{ customer.first_name }}.", bold="truly"),
+            "tailor:closing": "keep", "tailor:balance": "remove", "zone:next_steps": "visit-office,page_break,call-us",
+            "action": "generate"}
+    for tampered, words in (({"tailor:closing": "remove"}, "does not let agents do this with “Closing”"),
+                            ({"edit:greeting": contentstate("Hi")}, "“greeting” is locked"),
+                            ({"zone:elsewhere": "call-us"}, "“elsewhere” is locked"),
+                            ({"edit:apology": "<p>not the editor's JSON</p>"}, "The edited text is empty")):
+        refused = client.post(url, {**form, **tampered})
+        assert refused.status_code == 400 and words in refused.content.decode(), tampered
+    assert not Letter.objects.exists()
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    letter = Letter.objects.get()
+    assert "We are <b>truly</b> sorry, Ada." in letter.html and "Balance" not in body_text(letter)
+    assert letter.zone_choices == {"next_steps": ["visit-office", PAGE_BREAK, "call-us"]}
+    assert letter.fragment_edits["apology"]["based_on"] == revision
+    # The letter's page shows the redline against the approved wording.
+    page = client.get(f"/admin/correspondence/letters/inspect/{letter.pk}/").content.decode()
+    assert 'data-tailored="apology"' in page and "<ins" in page and "<del" in page
+    assert 'data-tailored="balance"' in page
+
+
+def test_a_returned_letter_resumes_with_its_edits_and_the_stale_edit_is_rebased(client, agent, content):
+    template = content["template"]
+    draft = service.save_draft(agent, request_for(template, edits={"apology": {
+        "html": "<p>Draft words</p>", "based_on": content["apology"].live_revision_id}},
+        zones={"next_steps": ["send-papers"]}))
+    client.force_login(agent)
+    url = reverse("wagtail_correspondence_letters:edit", args=[draft.pk])
+    page = client.get(url).content.decode()
+    assert re.search(r'<input type="radio" name="tailor:apology" value="edit"[^>]*checked', page)
+    assert "Draft words" in page and 'value="send-papers"' in page
+    # The approved wording changes before the agent generates: they are told, and the next
+    # submission is based on the new revision.
+    apology = content["apology"]
+    apology.body = factories.fragment_body(factories.rich_text("<p>New approved apology.</p>"))
+    apology.save_revision().publish(skip_permission_checks=True)
+    apology.refresh_from_db()
+    form = {"customer_id": "C-1001", "channel": "print", "tailor:apology": "edit",
+            "based_on:apology": draft.fragment_edits["apology"]["based_on"],
+            "edit:apology": contentstate("Draft words"), "tailor:closing": "keep", "tailor:balance": "keep",
+            "zone:next_steps": "send-papers", "action": "generate"}
+    refused = client.post(url, form)
+    assert refused.status_code == 400 and "changed since this edit was made" in refused.content.decode()
+    assert f'name="based_on:apology" value="{apology.live_revision_id}"' in refused.content.decode()
+    accepted = client.post(url, {**form, "based_on:apology": apology.live_revision_id})
+    assert accepted.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == LetterStatus.GENERATED and "Draft words" in draft.html

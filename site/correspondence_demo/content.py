@@ -45,9 +45,17 @@ ENCLOSURES = [
     ("direct-debit-mandate", "Direct debit mandate", [
         "Fill in and sign this form to pay your premium by SEPA direct debit.", "IBAN: ____________________",
         "Signature: ________________", "(Demo document.)"]),
+    ("claim-form", "Claim form", [
+        "CLAIM FORM", "Describe what happened, when and where.", "List the damaged items and their value.",
+        "Date and signature: ________________", "(Demo document.)"]),
 ]
 # Owes €999.74: a payment reminder to him is held for approval (approval_rules below).
 APPROVAL_CUSTOMER = "C-1020"
+# A claim update with the apology reworded by the agent, held for approval with its redline.
+TAILORED_CUSTOMER = "C-1002"
+TAILORED_APOLOGY = ("<p>We are <b>truly</b> sorry that the handling of your claim after the storm is taking longer "
+                    "than we promised, {{ customer.first_name }}. We understand how frustrating this is, and we are "
+                    "doing what we can to speed it up.</p>")
 BATCH_FILE = Path(__file__).resolve().parent.parent / "demo_data" / "batch-1000.csv"
 
 USERS = [
@@ -167,6 +175,19 @@ FRAGMENTS = [
      [PREMIUM_TABLE]),
     ("contact-details", "Contact details", "Closings", "customer-service", ["print", "email"],
      [rt("<p>Questions? Call us on +32 2 555 00 00 (weekdays 8:00–18:00) or write to help@northwind.example.</p>")]),
+    # The claim update: agents may reword the apology and arrange the next steps.
+    ("claim-apology", "Claim delay apology", "Complaints", "complaints", ["print", "email"],
+     [rt("<p>We are sorry that the handling of your claim is taking longer than we promised. We understand how "
+         "frustrating this is, {{ customer.first_name }}, and we are doing what we can to speed it up.</p>")]),
+    ("claim-documents", "Claim: documents needed", "Complaints", "complaints", ["print", "email"],
+     [rt("<p><b>Documents.</b> Please send us the repair estimate and photos of the damage, quoting "
+         "{{ customer.id }}, by email or in your customer portal.</p>")]),
+    ("claim-expert-visit", "Claim: expert visit", "Complaints", "complaints", ["print", "email"],
+     [rt("<p><b>Expert visit.</b> An independent expert will call you within five working days to arrange a "
+         "visit.</p>")]),
+    ("claim-advance-payment", "Claim: advance payment", "Complaints", "complaints", ["print", "email"],
+     [rt("<p><b>Advance payment.</b> We will pay an advance on the undisputed part of your claim within ten "
+         "working days.</p>")]),
     ("closing", "Closing", "Closings", "marketing", ["print", "email"],
      [rt("<p>Kind regards,</p>")]),
     ("signature-block", "Signature block", "Closings", "customer-service", ["print", "email"],
@@ -242,7 +263,29 @@ def template_specs(fragments):
         "email_intro": "Dear {{ customer.first_name }}, your renewal letter is attached.",
         "sms_text": "Northwind: policy {{ policy.number }} renews on {{ policy.renewal_date|date('short') }}.",
     }
-    return [payment_reminder, complaint, renewal]
+    claim_update = {
+        "folder": "Complaints", "title": "Claim update", "slug": "claim-update",
+        "subject": "Your claim — customer {{ customer.id }}",
+        "description": "Tell a customer where their claim stands. You may reword or leave out the apology and "
+                       "choose the next steps, in the order that fits; everything else is locked.",
+        "body": [
+            ("fragment", f["greeting"]),
+            ("tailorable_fragment", {"name": "apology", "label": "Apology", "fragment": f["claim-apology"],
+                                     "agents_may": "edit_or_remove", "allow_links": False, "max_length": 1200}),
+            ("fragment_zone", {"name": "next_steps", "label": "Next steps",
+                               "help": "Keep the steps that apply to this claim, in the order they will happen.",
+                               "fragments": [f["claim-documents"], f["claim-expert-visit"], f["claim-advance-payment"]],
+                               "arrangement": "any_order", "start_with": "all", "min_count": 1, "max_count": 3,
+                               "page_breaks": True}),
+            ("fragment", f["contact-details"]), ("fragment", f["closing"]), ("fragment", f["signature-block"]),
+            ("fragment", f["data-protection"]),
+        ],
+        "enclosures": [("claim-form", "optional")],
+        "email_subject": "News about your claim",
+        "email_intro": "Dear {{ customer.first_name }}, our letter about your claim is attached.",
+        "sms_text": "Northwind: news about your claim, customer {{ customer.id }}. See your letter.",
+    }
+    return [payment_reminder, complaint, renewal, claim_update]
 
 
 class DemoBuilder:
@@ -285,7 +328,10 @@ class DemoBuilder:
         from wagtail_correspondence.models import LetterApprovalRule
 
         reminder = LetterTemplatePage.objects.filter(slug="payment-reminder").first()
+        claim_update = LetterTemplatePage.objects.filter(slug="claim-update").first()
         specs = [
+            # Approved wording changed by an agent is read by a second person before it goes out.
+            {"name": "Claim updates with changed wording", "template": claim_update, "agent_wrote_text": True},
             # With the agent's own note: a batch of plain reminders goes out without waiting.
             {"name": "Payment reminders over €950 with a personal note", "template": reminder,
              "agent_wrote_text": True, "field": "balance", "operator": "gt", "value": "950"},
@@ -310,6 +356,21 @@ class DemoBuilder:
             template=template, customer_id=APPROVAL_CUSTOMER, channel="print",
             slots={"personal_note": "We can spread the payment over three months if that helps."}))
         self.note(True, f"letter {letter.reference} awaiting approval ({'; '.join(letter.approval_reasons)})")
+        self.tailored_letter_awaiting_approval(users)
+
+    def tailored_letter_awaiting_approval(self, users):
+        """A claim update whose apology the agent reworded: it waits for the approver, who reads
+        the redline against the approved wording."""
+        from wagtail_correspondence.services.letters import LetterRequest, generate_letter
+
+        template = LetterTemplatePage.objects.live().filter(slug="claim-update").first()
+        if template is None:
+            return
+        letter = generate_letter(users["agent"], LetterRequest(
+            template=template, customer_id=TAILORED_CUSTOMER, channel="print",
+            edits={"apology": {"html": TAILORED_APOLOGY}},
+            zones={"next_steps": ["claim-expert-visit", "claim-advance-payment"]}))
+        self.note(True, f"letter {letter.reference} awaiting approval (reworded apology)")
 
     def portal_letter(self, users):
         """A letter waiting for a customer in the portal: the customer who prefers the portal
@@ -448,7 +509,7 @@ class DemoBuilder:
                 channels=["print", "email", "sms", "portal"], owning_department=departments["customer-service"],
                 fallback_channel="print",
                 email_subject=spec["email_subject"], email_intro=spec["email_intro"], sms_text=spec["sms_text"],
-                description=f"{spec['title']} letter, ready for agents.",
+                description=spec.get("description") or f"{spec['title']} letter, ready for agents.",
             )
             page.enclosures = [TemplateEnclosure(enclosure=Enclosure.objects.get(key=key), inclusion=inclusion)
                                for key, inclusion in spec.get("enclosures", [])]

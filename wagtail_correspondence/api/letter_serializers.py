@@ -1,11 +1,12 @@
 """Serializers of the letter API: customers, templates, letter requests and letters."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..conf import get_setting
 from ..models import Letter, LetterStatus
-from ..services.letters import LetterRequest, available_templates
+from ..services.letters import LetterRequest, available_templates, letter_tailoring, tailorable_fragments
 from .register_serializers import NamedChoiceField
 from .serializers import IdField
 
@@ -43,6 +44,23 @@ class OptionalGroupSerializer(serializers.Serializer):
     fragments = serializers.ListField(child=serializers.CharField(), help_text="Fragment keys")
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "object", "properties": {
+    "html": {"type": "string", "description": "The agent's wording: HTML with bold, italic, paragraphs and lists "
+                                              "(links where the template allows them); other markup is cleaned "
+                                              "away. Merge fields such as {{ customer.first_name }} stay merge "
+                                              "fields."},
+    "removed": {"type": "boolean", "description": "true: leave the paragraph out"},
+    "based_on": {"type": "integer", "description": "The approved revision the edit started from "
+                                                   "(tailorable_fragments[].revision of the template)"}}}})
+class EditsField(serializers.JSONField):
+    """Paragraph name → edit; checked by the letter service, which names the paragraph."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}})
+class ZonesField(serializers.JSONField):
+    """Zone name → fragment keys in order, and "page_break" where the zone allows one."""
+
+
 class LetterTemplateSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -57,6 +75,22 @@ class LetterTemplateSerializer(serializers.Serializer):
     enclosures = serializers.SerializerMethodField()
     enclosures_reorderable = serializers.BooleanField()
     max_enclosures = serializers.IntegerField(allow_null=True)
+    tailorable_fragments = serializers.SerializerMethodField()
+    zones = serializers.SerializerMethodField()
+
+    def get_tailorable_fragments(self, page) -> list[dict]:
+        """The paragraphs agents may change (``agents_may``: edit, remove, edit_or_remove), with
+        the approved wording to start from and its revision (send it as ``based_on``). Every
+        other fragment of the template is locked."""
+        return tailorable_fragments(page)
+
+    def get_zones(self, page) -> list[dict]:
+        """Where agents arrange approved fragments (``arrangement``: any_order, listed_order,
+        choose_one; ``start_with``: what a letter has before the agent changes it)."""
+        return [{"name": zone["name"], "label": zone["label"], "help": zone["help"],
+                 "fragments": [fragment.key for fragment in zone["fragments"] if fragment is not None],
+                 "arrangement": zone["arrangement"], "start_with": zone["start_with"], "min_count": zone["min_count"],
+                 "max_count": zone["max_count"], "page_breaks": zone["page_breaks"]} for zone in page.fragment_zones()]
 
     def get_enclosures(self, page) -> list[dict]:
         """The enclosures the template sends or offers, in its order (``inclusion``: mandatory,
@@ -99,6 +133,12 @@ class LetterRequestSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=100), required=False, allow_null=True, max_length=50,
         help_text="Keys of the enclosures to send, in order (the order counts where the template lets agents "
                   "change it); omit for the template's choice. Mandatory ones cannot be left out.")
+    edits = EditsField(required=False, allow_null=True, help_text=(
+        "Changes to the paragraphs the template lets agents tailor (GET templates/{id}/: tailorable_fragments), "
+        "by name: {\"html\": …} or {\"removed\": true}, with \"based_on\". Locked fragments cannot be changed."))
+    zones = ZonesField(required=False, allow_null=True, help_text=(
+        "The fragments of each zone (GET templates/{id}/: zones), by name, as a list of fragment keys in order, "
+        "with \"page_break\" where allowed; omit a zone for what the template starts it with."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,7 +159,7 @@ class LetterRequestSerializer(serializers.Serializer):
         values = self.validated_data
         return LetterRequest(template=values["template"].specific, customer_id=values.get("customer_id", ""),
                              data=values.get("data"), slots=values.get("slots") or {},
-                             enclosures=values.get("enclosures"),
+                             enclosures=values.get("enclosures"), edits=values.get("edits"), zones=values.get("zones"),
                              optional_fragments=values.get("optional_fragments"), channel=values.get("channel", ""))
 
 
@@ -164,12 +204,16 @@ class LetterSerializer(serializers.ModelSerializer):
     delivery = serializers.SerializerMethodField()
     approval = serializers.SerializerMethodField()
     enclosures = serializers.SerializerMethodField()
+    edits = EditsField(source="fragment_edits", read_only=True)
+    zones = ZonesField(source="zone_choices", read_only=True)
+    tailoring = serializers.SerializerMethodField()
 
     class Meta:
         model = Letter
         fields = ["id", "reference", "status", "template", "revisions", "fragments", "enclosures", "customer_id",
                   "recipient_name",
-                  "channels", "language", "subject", "data", "slots", "optional_fragments", "pdf_sha256",
+                  "channels", "language", "subject", "data", "slots", "optional_fragments", "edits", "zones",
+                  "tailoring", "pdf_sha256",
                   "pdf_pages", "html_sha256", "created_by", "created_at", "generated_by", "generated_at",
                   "approval", "delivery_status", "delivery", "links"]
         read_only_fields = fields
@@ -193,6 +237,12 @@ class LetterSerializer(serializers.ModelSerializer):
             return [{"key": pin.enclosure.key, "title": pin.enclosure.title, "revision": pin.revision_id,
                      "pages": pin.pages, "sha256": pin.file_sha256} for pin in pins]
         return [{"key": key} for key in letter.enclosure_keys or []]
+
+    def get_tailoring(self, letter) -> list[dict]:
+        """Each paragraph the agent edited or left out: the fragment and approved revision it
+        started from, and a redline against that wording as the customer reads it (``redline``
+        in wdiff form, ``changes`` as pieces). Empty for drafts and untailored letters."""
+        return letter_tailoring(letter)
 
     def get_delivery(self, letter) -> list[dict]:
         return [{"channel": dispatch.channel, "status": dispatch.status, "recipient": dispatch.recipient,

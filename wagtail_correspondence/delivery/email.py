@@ -1,7 +1,9 @@
 """Email through Django's email backends (SMTP by default): HTML and text bodies, the PDF
-attached, images as inline parts (mail clients block data: URIs)."""
+attached (the sealed letter, its enclosures inside), each enclosure also attached as its own
+file, images as inline parts (mail clients block data: URIs)."""
 
 import base64
+import hashlib
 import re
 import smtplib
 from email.mime.image import MIMEImage
@@ -23,6 +25,32 @@ from .base import (
 )
 
 DATA_IMAGE_RE = re.compile(r'src="data:(image/[a-z+.-]+);base64,([A-Za-z0-9+/=]+)"')
+# Characters a file name in a mail client may not hold.
+UNSAFE_FILE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def enclosure_attachments(letter):
+    """(file name, bytes) of each enclosure the letter carries, in its order: the approved
+    revision's file, checked against the SHA-256 pinned with the letter. A file that is not
+    the one approved is never sent."""
+    from ..models.letters import letter_storage
+    from ..rendering.assembly import revision_objects
+
+    pins = list(letter.enclosure_pins.order_by("position"))
+    approved = revision_objects([pin.revision_id for pin in pins])
+    attachments = []
+    for pin in pins:
+        enclosure = approved[pin.revision_id]
+        try:
+            with letter_storage().open(enclosure.file.name, "rb") as handle:
+                content = handle.read()
+        except OSError as exc:
+            raise TemporaryDeliveryError(f"the enclosure {enclosure.key} cannot be read: {exc}") from exc
+        if hashlib.sha256(content).hexdigest() != pin.file_sha256:
+            raise PermanentDeliveryError(f"the stored file of the enclosure {enclosure.key} is not the one approved")
+        name = UNSAFE_FILE_NAME.sub("-", enclosure.title).strip(" .-")[:100] or enclosure.key
+        attachments.append((f"{name}.pdf", content))
+    return attachments
 
 
 def lookup(data, path):
@@ -161,6 +189,8 @@ class EmailChannel(Channel):
         if password is not None:
             content = encrypt_pdf(content, password, sealed_at=letter.generated_at if letter.pdf_sealed_by else None)
         message.attach(f"{letter.reference}.pdf", content, "application/pdf")
+        for name, enclosure in enclosure_attachments(letter):
+            message.attach(name, enclosure, "application/pdf")
         return message
 
     def pdf_password(self, letter):

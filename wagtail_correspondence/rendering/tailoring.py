@@ -139,6 +139,8 @@ def prepare_edit(edit, block, approved_html, field_index):
         return None, list(prepared.problems)
     messages = []
     length = len(text_of(html))
+    if not length:
+        return None, [_("The edited text is empty: leave the paragraph out instead, if the template allows it.")]
     if length > block["max_length"]:
         messages.append(_("The text has %(length)s characters; at most %(max)s are allowed.") % {
             "length": length, "max": block["max_length"]})

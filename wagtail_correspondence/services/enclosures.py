@@ -2,7 +2,8 @@
 and appended to the letter's PDF after the letter, before it is sealed, stored and sent.
 
 One sealed document per letter: print, archive, email and portal all carry the enclosures
-inside the letter's PDF, and a letter pins the exact revision (and bytes) of each."""
+inside the letter's PDF, and a letter pins the exact revision (and bytes) of each. Email also
+attaches each enclosure as its own file (delivery/email.py), checked against the same pin."""
 
 import hashlib
 import io

@@ -32,7 +32,7 @@ from ..rendering.assembly import (
     live_sources,
     revision_objects,
 )
-from ..rendering import redline
+from ..rendering import redline, tailoring
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
 from . import enclosures, letter_approval
 from .dispatch import plan_dispatches
@@ -439,19 +439,47 @@ def _render_letter_pdf(assembled, sources, reference, chosen=()):
         raise LetterError([InputProblem("pdf", str(exc), CONTENT)]) from exc
 
 
-def tailoring_record(assembled):
-    """What the agent changed in approved wording, as the audit log and the API show it: per
-    paragraph, the fragment and revision it started from and a redline against it."""
+def tailoring_record(assembled, pieces=False):
+    """What the agent changed in approved wording, as the audit log, the API and the letter
+    page show it: per paragraph, the fragment and revision it started from and a redline
+    against it (``pieces``: also the styled pieces, for screens)."""
     revisions = assembled.sources.fragment_revision_ids
     fragments = assembled.sources.fragments
     record = []
     for item in assembled.tailored:
-        pieces = redline.redline(item.approved_html, item.html, styles=True)
-        record.append({"name": item.name, "label": item.label,
-                       "fragment": getattr(fragments.get(item.fragment_id), "key", item.fragment_id),
-                       "revision": revisions.get(item.fragment_id), "removed": item.removed,
-                       "redline": redline.as_text(pieces)})
+        changes = redline.redline(item.approved_html, item.html, styles=True)
+        entry = {"name": item.name, "label": item.label,
+                 "fragment": getattr(fragments.get(item.fragment_id), "key", item.fragment_id),
+                 "revision": revisions.get(item.fragment_id), "removed": item.removed,
+                 "redline": redline.as_text(changes)}
+        if pieces:
+            entry["changes"] = redline.as_dicts(changes)
+        record.append(entry)
     return record
+
+
+def letter_tailoring(letter):
+    """``tailoring_record`` of a numbered letter, from its record (re-rendered from its pinned
+    revisions); empty when the agent changed no approved wording."""
+    if not letter.has_output or not letter.fragment_edits:
+        return []
+    return tailoring_record(rerender_letter(letter), pieces=True)
+
+
+def tailorable_fragments(template):
+    """The paragraphs of a template agents may change, with the approved wording (as the
+    agent edits it) and its live revision: what the builder and the API start an edit from."""
+    found = []
+    for block in template.tailorable_fragments():
+        fragment = block["fragment"]
+        live = fragment.live_object() if fragment is not None and fragment.is_usable else None
+        approved = tailoring.editable_html(live.body) if live is not None else None
+        approved = tailoring.cleaned_edit(approved, block) if approved is not None else None
+        found.append({"name": block["name"], "label": block["label"], "fragment": getattr(fragment, "key", None),
+                      "agents_may": block["agents_may"], "allow_links": block["allow_links"],
+                      "max_length": block["max_length"], "approved_html": approved,
+                      "revision": fragment.live_revision_id if live is not None else None})
+    return found
 
 
 def store_pdf(letter, pdf):

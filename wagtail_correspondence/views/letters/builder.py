@@ -21,7 +21,7 @@ from ...services import letters as service
 from ...services.customer_records import read_customer_record
 from ...services.letters import deep_merge
 from ...services.register_links import reply_target
-from .forms import LetterBuilderForm
+from .forms import BASED_ON_PREFIX, LetterBuilderForm, tailoring_initial
 
 URL_NAMESPACE = "wagtail_correspondence_letters"
 
@@ -126,6 +126,7 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
             initial[f"slot:{name}"] = text
         if self.letter.enclosure_keys is not None:
             initial["enclosures"] = list(self.letter.enclosure_keys)
+        initial.update(tailoring_initial(self.template, self.letter.fragment_edits, self.letter.zone_choices))
         if self.letter.optional_fragments is not None:
             for group in self.template.optional_groups():
                 initial[f"optional:{group['name']}"] = group["name"] in self.letter.optional_fragments
@@ -203,6 +204,13 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
         except service.LetterError as exc:
             messages.error(request, _("The letter cannot be generated yet: %(count)s problem(s) to fix.") % {
                 "count": len(exc.problems)})
+            # An edit made on approved wording that changed since: the agent has been told, and
+            # what they submit next is based on the wording they now see.
+            stale = form.stale_edits()
+            if stale:
+                form.data = form.data.copy()
+                for name, revision in stale:
+                    form.data[f"{BASED_ON_PREFIX}{name}"] = revision
             return self.render(form, problems=exc.problems, status=400)
         except service.IdempotencyConflict as exc:
             messages.error(request, str(exc))

@@ -90,6 +90,9 @@ class LetterInspectView(generic.InspectView):
         context["pdf_url"] = reverse("wagtail_correspondence_letters:pdf", args=[letter.pk]) if (
             letter.has_output and letter.pdf) else ""
         context["approval"] = self.approval_context(letter, user)
+        # What the agent changed in approved wording, as a redline (the letter re-rendered from
+        # its record: only for letters that have edits).
+        context["tailoring"] = service.letter_tailoring(letter)
         return context
 
     def approval_context(self, letter, user):

@@ -6,16 +6,23 @@ import uuid
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.rich_text import DraftailRichTextArea
 
 from ... import json_limits, schema
 from ...customers import CustomerNotFound, get_customer_source
+from ...blocks import ANY_ORDER, CHOOSE_ONE
 from ...models import Inclusion
-from ...services.letters import LetterRequest, deep_merge
+from ...rendering.redline import text_of
+from ...rendering.tailoring import PAGE_BREAK, may_edit, may_remove
+from ...services.letters import LetterRequest, deep_merge, tailorable_fragments
 from ...services.register_links import REPLY_KEY
 
 FIELD_PREFIX = "field:"
 SLOT_PREFIX = "slot:"
 OPTIONAL_PREFIX = "optional:"
+TAILOR_PREFIX, EDIT_PREFIX, BASED_ON_PREFIX, ZONE_PREFIX = "tailor:", "edit:", "based_on:", "zone:"
+TAILORING_PREFIXES = (TAILOR_PREFIX, EDIT_PREFIX, BASED_ON_PREFIX, ZONE_PREFIX)
+KEEP, EDIT, REMOVE = "keep", "edit", "remove"
 REPLY_PREFIX = f"{REPLY_KEY}."
 
 _INPUT_TYPES = {schema.DATE: "date", schema.EMAIL: "email", schema.PHONE: "tel", schema.NUMBER: "text",
@@ -73,6 +80,64 @@ class LetterBuilderForm(forms.Form):
             self.initial.setdefault(name, group["preselected"])
             self.optional_field_names.append(name)
         self._add_enclosure_field(template)
+        self._add_tailoring_fields(template, kwargs.get("initial") or {})
+
+    def _add_tailoring_fields(self, template, initial):
+        """Per tailorable paragraph: keep, edit (a rich-text editor with the letter's styles
+        only, starting from the approved wording) or leave out, as the template allows; per
+        zone: the fragments in their order (a list the agent rearranges), ticks when the order
+        is fixed, or a choice of one. Locked fragments get no field at all."""
+        self.tailor_names, self.zone_field_names = [], []
+        for block in tailorable_fragments(template):
+            name = block["name"]
+            choices = [(KEEP, _("Keep the approved wording"))]
+            if may_edit(block):
+                choices.append((EDIT, _("Edit the wording")))
+            if may_remove(block):
+                choices.append((REMOVE, _("Leave it out")))
+            self.fields[f"{TAILOR_PREFIX}{name}"] = forms.ChoiceField(
+                label=block["label"], choices=choices, initial=KEEP, widget=forms.RadioSelect(
+                    attrs={"data-tailor-choice": name}),
+                error_messages={"invalid_choice": _("The template does not let agents do this with “%(label)s”.")
+                                % {"label": block["label"]}})
+            if may_edit(block) and block["approved_html"] is not None:
+                features = ["bold", "italic", "ol", "ul"] + (["link"] if block["allow_links"] else [])
+                self.fields[f"{EDIT_PREFIX}{name}"] = forms.CharField(
+                    label=_("%(label)s: your wording") % {"label": block["label"]}, required=False,
+                    # An id Draftail can select by: it looks its input up with a CSS selector (no ":").
+                    widget=AgentTextEditor(features=features, attrs={"data-tailor-editor": name, "id": f"id_edit-{name}"}),
+                    help_text=_("Bold, italic and lists; merge fields such as {{ customer.first_name }} stay merge "
+                                "fields. At most %(max)s characters.") % {"max": block["max_length"]})
+                self.initial.setdefault(f"{EDIT_PREFIX}{name}", block["approved_html"])
+            self.fields[f"{BASED_ON_PREFIX}{name}"] = forms.IntegerField(required=False, widget=forms.HiddenInput)
+            # The approved revision the agent sees now: the edit starts from it (a draft keeps its own).
+            self.initial.setdefault(f"{BASED_ON_PREFIX}{name}", block["revision"])
+            self.tailor_names.append((name, block))
+        for zone in template.fragment_zones():
+            self._add_zone_field(zone)
+
+    def _add_zone_field(self, zone):
+        name = f"{ZONE_PREFIX}{zone['name']}"
+        offered = [(fragment.key, fragment.title) for fragment in zone["fragments"] if fragment is not None]
+        if zone["arrangement"] == CHOOSE_ONE:
+            field = forms.ChoiceField(label=zone["label"], help_text=zone["help"], choices=offered,
+                                      widget=forms.RadioSelect, required=False)
+            self.initial.setdefault(name, offered[0][0] if offered else "")
+        elif zone["arrangement"] == ANY_ORDER:
+            # The agent's order: a list they rearrange (letter-builder.js) over a plain text input
+            # of keys separated by commas, which is what is posted.
+            field = forms.CharField(label=zone["label"], help_text=zone["help"], required=False, widget=forms.TextInput(
+                attrs={"data-zone": zone["name"], "data-zone-offered": json.dumps(
+                    offered + ([(PAGE_BREAK, str(_("Page break")))] if zone["page_breaks"] else [])),
+                    "data-zone-max": zone["max_count"] or ""}))
+            self.initial.setdefault(name, ",".join(key for key, _title in offered) if zone["start_with"] == "all"
+                                    else "")
+        else:
+            field = forms.MultipleChoiceField(label=zone["label"], help_text=zone["help"], choices=offered,
+                                              widget=forms.CheckboxSelectMultiple, required=False)
+            self.initial.setdefault(name, [key for key, _title in offered] if zone["start_with"] == "all" else [])
+        self.fields[name] = field
+        self.zone_field_names.append(name)
 
     def _add_enclosure_field(self, template):
         """The enclosures the agent may tick (the template's mandatory ones are listed, always
@@ -137,6 +202,25 @@ class LetterBuilderForm(forms.Form):
         return self.bound_fields(self.optional_field_names)
 
     @property
+    def tailoring_fields(self):
+        """Per tailorable paragraph: its name, the choice, the editor (None when it may only be
+        left out), the based-on input and the approved wording as text."""
+        return [{"name": name, "choice": self[f"{TAILOR_PREFIX}{name}"],
+                 "editor": self[f"{EDIT_PREFIX}{name}"] if f"{EDIT_PREFIX}{name}" in self.fields else None,
+                 "based_on": self[f"{BASED_ON_PREFIX}{name}"],
+                 "approved_text": text_of(block["approved_html"]) if block["approved_html"] else ""}
+                for name, block in self.tailor_names]
+
+    def stale_edits(self):
+        """Names whose edit started from an approved revision that is no longer the live one."""
+        return [(name, block["revision"]) for name, block in self.tailor_names
+                if self.cleaned_data.get(f"{BASED_ON_PREFIX}{name}") not in (None, block["revision"])]
+
+    @property
+    def zone_fields(self):
+        return self.bound_fields(self.zone_field_names)
+
+    @property
     def enclosure_field(self):
         return self["enclosures"] if "enclosures" in self.fields else None
 
@@ -163,6 +247,12 @@ class LetterBuilderForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        # A post naming a paragraph or zone this template does not open to agents (a locked
+        # fragment, another template's name) is refused, not ignored.
+        for key in self.data:
+            if key.startswith(TAILORING_PREFIXES) and key not in self.fields:
+                self.add_error(None, _("“%(name)s” is locked: this template does not let agents change it.") % {
+                    "name": key.split(":", 1)[1]})
         for spec in self.specs:
             if spec.type != schema.LIST or self.field_index.list_parent(spec.name) is not None:
                 continue
@@ -219,6 +309,34 @@ class LetterBuilderForm(forms.Form):
                 _set(overrides, spec.name, entered)
         return overrides
 
+    def edits(self):
+        """The paragraphs the agent chose to edit or leave out, as the letter service takes them."""
+        edits = {}
+        for name, _block in self.tailor_names:
+            choice = self.cleaned_data.get(f"{TAILOR_PREFIX}{name}") or KEEP
+            based_on = self.cleaned_data.get(f"{BASED_ON_PREFIX}{name}")
+            if choice == EDIT:
+                edits[name] = {"html": self.cleaned_data.get(f"{EDIT_PREFIX}{name}") or ""}
+            elif choice == REMOVE:
+                edits[name] = {"removed": True}
+            else:
+                continue
+            if based_on is not None:
+                edits[name]["based_on"] = based_on
+        return edits or None
+
+    def zones(self):
+        zones = {}
+        for name in self.zone_field_names:
+            value = self.cleaned_data.get(name) or []
+            if isinstance(self.fields[name], forms.ChoiceField) and not isinstance(
+                    self.fields[name], forms.MultipleChoiceField):
+                value = [value] if value else []  # the one chosen
+            elif isinstance(value, str):
+                value = [key.strip() for key in value.split(",") if key.strip()]  # the agent's order
+            zones[name[len(ZONE_PREFIX):]] = list(value)
+        return zones or None
+
     def letter_request(self):
         customer_id = self.cleaned_data.get("customer_id") or ""
         overrides = self.data_overrides()
@@ -228,7 +346,38 @@ class LetterBuilderForm(forms.Form):
             data=overrides if (overrides or not customer_id) else None,
             slots={name[len(SLOT_PREFIX):]: self.cleaned_data.get(name) or "" for name in self.slot_field_names},
             optional_fragments=optional, channel=self.cleaned_data.get("channel") or "",
-            enclosures=self.chosen_enclosures())
+            enclosures=self.chosen_enclosures(), edits=self.edits(), zones=self.zones())
+
+
+class AgentTextEditor(DraftailRichTextArea):
+    """Draftail with the letter's styles. A post that is not the editor's own (contentstate)
+    JSON, a tampered one, reads as no text: the letter service then refuses the empty edit."""
+
+    def value_from_datadict(self, data, files, name):
+        try:
+            return super().value_from_datadict(data, files, name)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return ""
+
+
+def tailoring_initial(template, edits, zones):
+    """The builder's starting values for a saved letter's edits and zones."""
+    initial = {}
+    for name, edit in (edits or {}).items():
+        if not isinstance(edit, dict):
+            continue
+        initial[f"{TAILOR_PREFIX}{name}"] = REMOVE if edit.get("removed") else EDIT
+        if edit.get("html") is not None:
+            initial[f"{EDIT_PREFIX}{name}"] = edit["html"]
+        if edit.get("based_on") is not None:
+            initial[f"{BASED_ON_PREFIX}{name}"] = edit["based_on"]
+    arrangements = {zone["name"]: zone["arrangement"] for zone in template.fragment_zones()}
+    for name, keys in (zones or {}).items():
+        if name not in arrangements or not isinstance(keys, list):
+            continue
+        initial[f"{ZONE_PREFIX}{name}"] = {ANY_ORDER: ",".join(keys), CHOOSE_ONE: keys[0] if keys else ""}.get(
+            arrangements[name], keys)
+    return initial
 
 
 def _parse_json(text, path, depth=0):

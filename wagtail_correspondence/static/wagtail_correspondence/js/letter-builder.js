@@ -12,6 +12,112 @@
     };
   }
 
+  // A tailorable paragraph: its editor shows only while "Edit the wording" is chosen.
+  function initTailor(fieldset) {
+    const box = fieldset.querySelector('[data-tailor-editor-box]');
+    if (!box) return;
+    function sync() {
+      const chosen = fieldset.querySelector('input[type=radio]:checked');
+      box.hidden = !chosen || chosen.value !== 'edit';
+    }
+    fieldset.addEventListener('change', sync);
+    sync();
+  }
+
+  // A zone the agent arranges: the posted input holds the keys in order, separated by commas;
+  // this list adds, moves and removes them with buttons.
+  function initZone(input) {
+    const offered = JSON.parse(input.dataset.zoneOffered || '[]');
+    const titles = {};
+    offered.forEach(function (pair) { titles[pair[0]] = pair[1]; });
+    const max = parseInt(input.dataset.zoneMax || '0', 10);
+    const label = input.closest('.w-field__wrapper, .w-field') ;
+    input.type = 'hidden';
+    const list = document.createElement('ol');
+    list.className = 'cc-zone';
+    list.setAttribute('aria-label', (label && label.querySelector('label') ? label.querySelector('label').textContent.trim() : 'Zone'));
+    const adder = document.createElement('div');
+    adder.className = 'cc-zone__add';
+    const select = document.createElement('select');
+    select.setAttribute('aria-label', 'Fragment to add');
+    select.dataset.zoneAddChoice = input.dataset.zone;
+    const add = document.createElement('button');
+    add.type = 'button';
+    add.className = 'button button-small button-secondary';
+    add.textContent = 'Add';
+    add.dataset.zoneAdd = input.dataset.zone;
+    adder.append(select, add);
+    input.after(list, adder);
+
+    function keys() { return input.value.split(',').map(function (key) { return key.trim(); }).filter(Boolean); }
+    function write(next) {
+      input.value = next.join(',');
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      render();
+    }
+    function button(text, name, action, disabled) {
+      const element = document.createElement('button');
+      element.type = 'button';
+      element.className = 'button button-small button-secondary';
+      element.textContent = text;
+      element.setAttribute('aria-label', text + ': ' + name);
+      element.disabled = disabled;
+      element.addEventListener('click', action);
+      return element;
+    }
+    function render() {
+      const current = keys();
+      list.replaceChildren();
+      current.forEach(function (key, index) {
+        const item = document.createElement('li');
+        item.dataset.zoneItem = key;
+        const name = document.createElement('span');
+        name.className = key === 'page_break' ? 'cc-zone__name cc-zone__name--break' : 'cc-zone__name';
+        name.textContent = titles[key] || key;
+        const move = function (by) {
+          return function () {
+            const next = current.slice();
+            next.splice(index + by, 0, next.splice(index, 1)[0]);
+            write(next);
+          };
+        };
+        const actions = document.createElement('span');
+        actions.className = 'cc-zone__actions';
+        actions.append(
+          button('Move up', name.textContent, move(-1), index === 0),
+          button('Move down', name.textContent, move(1), index === current.length - 1),
+          button('Remove', name.textContent, function () {
+            const next = current.slice();
+            next.splice(index, 1);
+            write(next);
+          }, false));
+        item.append(name, actions);
+        list.appendChild(item);
+      });
+      if (!current.length) {
+        const empty = document.createElement('li');
+        empty.className = 'cc-muted';
+        empty.textContent = 'Nothing here yet.';
+        list.appendChild(empty);
+      }
+      const fragments = current.filter(function (key) { return key !== 'page_break'; }).length;
+      select.replaceChildren();
+      offered.forEach(function (pair) {
+        if (pair[0] !== 'page_break' && current.indexOf(pair[0]) >= 0) return;
+        if (pair[0] !== 'page_break' && max && fragments >= max) return;
+        const option = document.createElement('option');
+        option.value = pair[0];
+        option.textContent = pair[1];
+        select.appendChild(option);
+      });
+      add.disabled = !select.options.length;
+    }
+    add.addEventListener('click', function () {
+      if (select.value) write(keys().concat([select.value]));
+    });
+    render();
+  }
+
   function init(form) {
     const frame = form.querySelector('[data-preview-frame]');
     const smsBox = form.querySelector('[data-preview-sms]');
@@ -83,10 +189,16 @@
         .catch(function () { status.textContent = 'The preview could not be updated.'; });
     }, 350);
 
+    // Typing in a rich-text editor: Draftail writes its hidden input 250 ms after the last
+    // change, so the preview waits a little longer for it.
+    const refreshAfterEditor = debounce(refresh, 400);
     form.addEventListener('input', function (event) {
       if (event.target === search) return;
-      refresh();
+      if (event.target.closest && event.target.closest('.Draftail-Editor')) refreshAfterEditor();
+      else refresh();
     });
+    form.querySelectorAll('[data-tailor]').forEach(initTailor);
+    form.querySelectorAll('input[data-zone]').forEach(initZone);
     // ARIA tabs: the selected tab is the one in the tab order (arrow keys move between them),
     // and the one panel is labelled by it.
     const tabs = Array.prototype.slice.call(form.querySelectorAll('[data-preview-tab]'));
