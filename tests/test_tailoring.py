@@ -92,6 +92,7 @@ def test_an_edited_paragraph_is_the_agents_text_with_merge_fields_and_the_approv
                        "removed": False, "redline": record[0]["redline"]}]
     assert record[0]["redline"] == ("We are{+ *truly*+} sorry that your claim took {+so long, +}Ada "
                                     "[-so long.-]{+Peeters.+}\nYou can call us any day.")
+    assert entry.message.endswith("; approved wording changed (Apology paragraph: " + record[0]["redline"] + ")")
     # Re-rendering from the record reproduces it byte for byte, the edit included.
     assert service.rerender_letter(letter).html == letter.html
 
@@ -184,6 +185,8 @@ def test_leaving_out_and_an_unchanged_edit(agent, content):
     assert "sorry" not in letter.html.lower() and "Balance" not in body_text(letter)
     assert not letter.fragment_pins.get(fragment=content["apology"]).included
     assert set(letter.fragment_edits) == {"apology", "balance"}
+    assert letter_log(letter, log_actions.LETTER_GENERATED).message.endswith(
+        "approved wording changed (Apology paragraph left out | Balance left out)")
     assert letter.fragment_edits["apology"]["removed"] is True
     # The approved wording sent back as it is is no edit.
     unchanged = service.generate_letter(agent, request_for(template, edits={"apology": {"html": APOLOGY}}))
@@ -318,6 +321,13 @@ def test_the_api_offers_the_bounds_takes_edits_and_shows_the_redline(client, age
         assert refused.status_code == 400
         errors = {error["field"]: error["message"] for error in refused.json()["errors"]}
         assert words in errors[field], errors
+    # A draft changed through the API keeps its edits and zones unless they are given.
+    draft = client.post(f"{API}letters/", {**payload, "status": "draft"}, content_type="application/json").json()
+    patched = client.patch(f"{API}letters/{draft['id']}/", {"channel": "email"}, content_type="application/json")
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["edits"]["apology"]["html"].startswith("<p>We are <em>very</em>")
+    assert patched.json()["zones"] == payload["zones"]
+    Letter.objects.filter(status=LetterStatus.DRAFT).delete()
     refused = client.post(f"{API}letters/", {**payload, "zones": {"next_steps": ["greeting"]}},
                           content_type="application/json")
     assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "zones.next_steps"

@@ -39,13 +39,27 @@ AUDIT_REKEYED = "wagtail_correspondence.audit.rekeyed"
 AUDIT_REKEY_REFUSED = "wagtail_correspondence.audit.rekey_refused"
 
 
+def tailored_wording(data):
+    """What the agent changed in approved wording, as the redline the letter's log entry keeps
+    (services.letters.tailoring_record): "" when nothing was changed."""
+    changes = []
+    for item in data.get("tailored") or []:
+        if not isinstance(item, dict):
+            continue
+        if item.get("removed"):
+            changes.append(_("%(label)s left out") % {"label": item.get("label", "?")})
+        else:
+            changes.append(f"{item.get('label', '?')}: {item.get('redline', '')}")
+    return _("; approved wording changed (%(changes)s)") % {"changes": " | ".join(changes)} if changes else ""
+
+
 class LetterGeneratedFormatter(LogFormatter):
     label = _("Generate letter")
 
     def format_message(self, log_entry):
         data = log_entry.data or {}
         return _("Generated %(reference)s from '%(template)s'") % {
-            "reference": data.get("reference", "?"), "template": data.get("template", "?")}
+            "reference": data.get("reference", "?"), "template": data.get("template", "?")} + tailored_wording(data)
 
 
 class ApprovalStepFormatter(LogFormatter):
@@ -62,7 +76,7 @@ class ApprovalStepFormatter(LogFormatter):
         if isinstance(detail, list):
             detail = "; ".join(str(item) for item in detail)
         message = self.template % {"reference": data.get("reference", "?")}
-        return f"{message}: {detail}" if detail else message
+        return (f"{message}: {detail}" if detail else message) + tailored_wording(data)
 
 
 class PdfDownloadedFormatter(LogFormatter):

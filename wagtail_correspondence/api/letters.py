@@ -187,7 +187,8 @@ class LetterViewSet(viewsets.GenericViewSet):
             raise PermissionDenied
         current = {"template": letter.template_id, "customer_id": letter.customer_id, "slots": letter.slot_values,
                    "optional_fragments": letter.optional_fragments, "channel": letter.channel,
-                   "enclosures": letter.enclosure_keys}
+                   "enclosures": letter.enclosure_keys, "edits": letter.fragment_edits or None,
+                   "zones": letter.zone_choices}
         if letter.data_overrides is not None:
             current["data"] = letter.data_overrides
         serializer = serializers.LetterRequestSerializer(data={**current, **request.data})
