@@ -401,3 +401,29 @@ def test_a_returned_letter_resumes_with_its_edits_and_the_stale_edit_is_rebased(
     assert accepted.status_code == 302
     draft.refresh_from_db()
     assert draft.status == LetterStatus.GENERATED and "Draft words" in draft.html
+
+
+@pytest.mark.parametrize("html, expected", [
+    ("<p>{{ 'a' * 100000000 }}</p>", "refused: result too large"),
+    ("<p>{{ range(100000000)|list }}</p>", "refused: Range too big"),
+    ("<p>{{ customer.__class__.__mro__ }}</p>", "refused: names starting with '_' are private"),
+    ("<p>{{ lipsum.__globals__ }}</p>", "refused: names starting with '_' are private"),
+    ("<p>{{ customer.first_name }</p>", "refused: syntax error"),
+    ("<p>}}{{</p>", "refused: syntax error"),
+    ("<p>{# a comment #}x</p>", "<p>x</p>"),  # dropped, as Jinja drops comments
+    ("<p>{% raw %}{{ x }}{% endraw %}</p>", "<p>&#123;&#123; x }}</p>"),  # raw blocks are text
+    ('<p><a href="{{ customer.email }}">x</a></p>', "<p>x</p>"),  # no links in this paragraph
+    ("\ue000 0 \ue001", "\ufffd 0 \ufffd"),  # the cleaner's own markers cannot be smuggled in
+    ("<p>&#123;&#123; customer.id &#125;&#125;</p>", "<p>C-1001</p>"),  # as typed: a checked merge field
+])
+def test_hostile_edits_are_refused_naming_the_paragraph_or_rendered_as_text(agent, content, html, expected):
+    try:
+        letter = service.generate_letter(agent, request_for(content["template"], edits={"apology": {"html": html}}))
+    except service.LetterError as exc:
+        assert expected.startswith("refused: "), exc.problems
+        [problem] = exc.problems
+        assert problem.field == "edits.apology" and expected[len("refused: "):] in problem.message
+        return
+    assert not expected.startswith("refused"), f"rendered: {html}"
+    paragraph = body_text(letter).split("Dear Ada,</p>", 1)[1].split('<table class="content-table">')[0]
+    assert paragraph.strip() == expected
