@@ -9,6 +9,7 @@ PORT ?= 8000
 export WAGTAILADMIN_BASE_URL ?= http://127.0.0.1:$(PORT)
 MANAGE := $(PY) site/manage.py
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 
 .PHONY: demo test install install-test system-deps lint lint-imports serve clean
 
@@ -58,9 +59,15 @@ lint-imports: install-test
 
 # PostgreSQL (concurrency tests) and Redis (the RQ task backend): the servers on their usual
 # loopback ports if they answer, else private ones on free loopback ports, stopped afterwards.
+# Without PYTEST_ARGS: everything but the browser journeys on TEST_WORKERS processes (xdist; each
+# worker has its own test databases), then the journeys one at a time (each drives a browser
+# against its own live server; two at once on two cores only wait for each other).
 test: install-test system-deps lint lint-imports
 	@pg=$$(./scripts/ensure-postgres.sh) || exit 1; redis=$$(./scripts/ensure-redis.sh) || exit 1; \
-	TEST_POSTGRES_URL="$$pg" TEST_REDIS_URL="$$redis" $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	export TEST_POSTGRES_URL="$$pg" TEST_REDIS_URL="$$redis"; \
+	if [ -n "$(PYTEST_ARGS)" ]; then $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	else $(PY) -m pytest -n $(TEST_WORKERS) --durations=20 --ignore=tests/e2e tests && $(PY) -m pytest tests/e2e; \
+	status=$$?; fi; \
 	./scripts/ensure-postgres.sh --stop; ./scripts/ensure-redis.sh --stop; exit $$status
 
 clean:
