@@ -275,3 +275,22 @@ def test_an_email_attaches_each_enclosure_as_its_own_file_checked_against_its_pi
     storage.save(name, ContentFile(tiny_pdf(["SOMETHING ELSE"])))
     with pytest.raises(PermanentDeliveryError, match="leaflet is not the one approved"):
         EmailChannel().build_message(dispatch)
+
+
+def test_the_builder_lets_agents_arrange_enclosures_where_the_template_allows(client, agent, template):
+    template.enclosures_reorderable = True
+    template.save_revision().publish()
+    client.force_login(agent)
+    url = f"/admin/correspondence/letters/new/{template.pk}/"
+    page = client.get(f"{url}?customer=C-1001").content.decode()
+    assert 'data-zone="enclosures"' in page and 'value="terms,mandate"' in page
+    assert "data-mandatory-enclosures" not in page  # they are in the list, placed
+    form = {"customer_id": "C-1001", "channel": "print", "action": "generate"}
+    refused = client.post(url, {**form, "enclosures": "leaflet,mandate"})
+    assert refused.status_code == 400 and "Terms and conditions" in refused.content.decode()
+    response = client.post(url, {**form, "enclosures": "leaflet,terms"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    letter = Letter.objects.get()
+    assert letter.enclosure_keys == ["leaflet", "terms"]
+    text = pdf_text(letter)
+    assert text.index("BUDGET HELP LEAFLET") < text.index("TERMS AND CONDITIONS 2026")

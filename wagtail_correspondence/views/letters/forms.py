@@ -141,11 +141,26 @@ class LetterBuilderForm(forms.Form):
 
     def _add_enclosure_field(self, template):
         """The enclosures the agent may tick (the template's mandatory ones are listed, always
-        sent); none when the template offers none."""
+        sent); none when the template offers none. Where the template lets agents change the
+        order, a list they arrange instead (letter-builder.js), the mandatory ones in it too."""
         rows = list(template.enclosures.select_related("enclosure"))
         self.mandatory_enclosures = [row.enclosure for row in rows if row.inclusion == Inclusion.MANDATORY]
         self.enclosure_order = [row.enclosure.key for row in rows]
+        self.enclosures_arranged = bool(rows) and template.enclosures_reorderable
         offered = [row for row in rows if row.inclusion != Inclusion.MANDATORY]
+        preselected = [row.enclosure.key for row in rows if row.inclusion != Inclusion.OPTIONAL]
+        if self.enclosures_arranged:
+            self.fields["enclosures"] = forms.CharField(
+                label=_("Enclosures"), required=False, help_text=_(
+                    "Appended to the letter's PDF after the letter, in this order."), widget=forms.TextInput(attrs={
+                        "data-zone": "enclosures",
+                        "data-zone-offered": json.dumps([(row.enclosure.key, row.enclosure.title) for row in rows]),
+                        "data-zone-fixed": json.dumps([item.key for item in self.mandatory_enclosures]),
+                        "data-zone-max": template.max_enclosures or ""}))
+            chosen = self.initial.get("enclosures")  # a draft's keys, in its order
+            self.initial["enclosures"] = ",".join(chosen if isinstance(chosen, list) else preselected)
+            self.mandatory_enclosures = []  # in the list, where the agent sees them placed
+            return
         if not offered:
             return
         self.fields["enclosures"] = forms.MultipleChoiceField(
@@ -229,6 +244,8 @@ class LetterBuilderForm(forms.Form):
         template's choice) when the template offers nothing to choose."""
         if "enclosures" not in self.fields:
             return None
+        if self.enclosures_arranged:  # the agent's order, checked by the letter service
+            return [key.strip() for key in (self.cleaned_data.get("enclosures") or "").split(",") if key.strip()]
         ticked = set(self.cleaned_data.get("enclosures") or [])
         mandatory = {enclosure.key for enclosure in self.mandatory_enclosures}
         return [key for key in self.enclosure_order if key in ticked or key in mandatory]

@@ -31,6 +31,7 @@
     const titles = {};
     offered.forEach(function (pair) { titles[pair[0]] = pair[1]; });
     const max = parseInt(input.dataset.zoneMax || '0', 10);
+    const fixed = JSON.parse(input.dataset.zoneFixed || '[]'); // always there: moved, never removed
     const label = input.closest('.w-field__wrapper, .w-field') ;
     input.type = 'hidden';
     const list = document.createElement('ol');
@@ -85,12 +86,19 @@
         actions.className = 'cc-zone__actions';
         actions.append(
           button('Move up', name.textContent, move(-1), index === 0),
-          button('Move down', name.textContent, move(1), index === current.length - 1),
-          button('Remove', name.textContent, function () {
+          button('Move down', name.textContent, move(1), index === current.length - 1));
+        if (fixed.indexOf(key) >= 0) {
+          const note = document.createElement('span');
+          note.className = 'cc-muted';
+          note.textContent = 'always sent';
+          actions.append(note);
+        } else {
+          actions.append(button('Remove', name.textContent, function () {
             const next = current.slice();
             next.splice(index, 1);
             write(next);
           }, false));
+        }
         item.append(name, actions);
         list.appendChild(item);
       });
