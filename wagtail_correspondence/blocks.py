@@ -210,8 +210,8 @@ class TailorableFragmentBlock(blocks.StructBlock):
                                                     "fragments made of rich text can be edited."))
     agents_may = blocks.ChoiceBlock(choices=[(EDIT, _("Edit the wording")), (REMOVE, _("Leave it out")),
                                              (EDIT_OR_REMOVE, _("Edit the wording or leave it out"))],
-                                    default=EDIT, label=_("agents may"))
-    allow_links = blocks.BooleanBlock(required=False, default=False, label=_("links allowed in edits"),
+                                    default=EDIT, label=_("Agents may"))
+    allow_links = blocks.BooleanBlock(required=False, default=False, label=_("Links allowed in edits"),
                                       help_text=_("Edits may always use bold, italic and lists; links only if "
                                                   "ticked"))
     max_length = blocks.IntegerBlock(min_value=50, max_value=20000, default=4000,
@@ -233,7 +233,7 @@ class FragmentZoneBlock(blocks.StructBlock):
                             help_text=_("Key of the zone in the API and saved letters, e.g. next_steps"))
     label = blocks.CharBlock(max_length=150)
     help = blocks.CharBlock(required=False, max_length=300)
-    fragments = blocks.ListBlock(LiveFragmentChooserBlock(), min_num=1, label=_("fragments agents may use"))
+    fragments = blocks.ListBlock(LiveFragmentChooserBlock(), min_num=1, label=_("Fragments agents may use"))
     arrangement = blocks.ChoiceBlock(choices=[
         (ANY_ORDER, _("Agents add any of them, in the order they choose")),
         (LISTED_ORDER, _("Agents add any of them; they keep the order listed here")),
@@ -241,10 +241,10 @@ class FragmentZoneBlock(blocks.StructBlock):
     start_with = blocks.ChoiceBlock(choices=[("none", _("Nothing (the first, when choosing one)")),
                                              ("all", _("Every fragment listed"))], default="none",
                                     help_text=_("What a new letter has in this zone before the agent changes it"))
-    min_count = blocks.IntegerBlock(min_value=0, max_value=50, default=0, label=_("at least"))
-    max_count = blocks.IntegerBlock(required=False, min_value=1, max_value=50, label=_("at most"),
+    min_count = blocks.IntegerBlock(min_value=0, max_value=50, default=0, label=_("At least"))
+    max_count = blocks.IntegerBlock(required=False, min_value=1, max_value=50, label=_("At most"),
                                     help_text=_("Empty: no limit"))
-    page_breaks = blocks.BooleanBlock(required=False, default=False, label=_("agents may insert page breaks"))
+    page_breaks = blocks.BooleanBlock(required=False, default=False, label=_("Agents may insert page breaks"))
 
     class Meta:
         icon = "list-ol"
