@@ -11,10 +11,29 @@ letter's language (``rendering.formatting``).
 """
 
 import datetime
+import functools
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.formats import date_format
+from django.utils.formats import date_format as django_date_format
+
+
+@functools.lru_cache(maxsize=8192)
+def _formatted(stamp, zone, format_name, language, value):
+    """``value`` formatted; cached by what the result depends on: the moment as written
+    (``stamp``: the ISO form, with its offset), its zone's name, the format and the active
+    language. A list page shows the same days many times over."""
+    return django_date_format(value, format_name)
+
+
+def forget_formats():
+    """After a change of the format settings (tests, ``signal_handlers.date_formats_changed``)."""
+    _formatted.cache_clear()
+
+
+def date_format(value, format_name):
+    return _formatted(value.isoformat(), str(getattr(value, "tzinfo", None)), format_name,
+                      translation.get_language(), value)
 
 
 def _parse(value):

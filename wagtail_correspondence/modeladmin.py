@@ -19,7 +19,7 @@ from django.forms.utils import flatatt
 from django.http import HttpRequest, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -313,14 +313,20 @@ class RegisterButtonHelper(ButtonHelper):
     def edit_button(self, pk, classnames_add=None, classnames_exclude=None):
         return self._row_button("edit", super().edit_button, pk, classnames_add, classnames_exclude)
 
+    # Stands for an entry's key in an action's address, made once per list (see _row_button).
+    PK_PLACEHOLDER = "cc_pk_placeholder"
+
     def _row_button(self, action, make, pk, classnames_add, classnames_exclude):
         # A row's button differs from the next row's only by its address: its words and classes
-        # are made (and translated) once per list, not once per row.
+        # are made (and translated) once per list, not once per row, and its address is the
+        # action's, reversed once, with the row's key put in.
         key = (action, tuple(classnames_add or ()), tuple(classnames_exclude or ()))
         made = self.__dict__.setdefault("_row_buttons", {})
         if key not in made:
-            made[key] = make(pk, classnames_add, classnames_exclude)
-        return {**made[key], "url": self.url_helper.get_action_url(action, quote(pk))}
+            made[key] = (make(pk, classnames_add, classnames_exclude),
+                         self.url_helper.get_action_url(action, self.PK_PLACEHOLDER))
+        button, address = made[key]
+        return {**button, "url": address.replace(self.PK_PLACEHOLDER, str(quote(pk)))}
 
 
 class RegisterPaginator(WagtailPaginator):
@@ -414,39 +420,46 @@ class RegisterIndexView(FormulaSafeExportMixin, CheckedIndexView):
     def result_rows(self, entries):
         """The list's rows as HTML, each made in one pass: the cells modeladmin's result_list
         tag renders (the same classes, attributes and action buttons), without its lookup,
-        display and template per cell, which cost a third of the page's time."""
+        display and template per cell, which cost a third of the page's time. Text is escaped
+        with ``conditional_escape`` as ``format_html`` would; the string is built directly (a
+        page of 50 rows made some 800 ``format_html`` calls)."""
         admin, request = self.model_admin, self.request
         first = admin.get_list_display_add_buttons(request)
-        columns = [(name, getattr(admin, name, None)) for name in admin.get_list_display(request)]
+        columns = []
+        for name in admin.get_list_display(request):
+            method = getattr(admin, name, None)
+            nowrap = method is None and isinstance(Correspondence._meta.get_field(name),
+                                                   (models.DateField, models.ForeignKey))
+            columns.append((name, method, f"field-{name} title" + (" nowrap" if nowrap else "")))
+        empty = admin.get_empty_value_display()
         rows = []
         for index, entry in enumerate(entries):
             attrs = admin.get_extra_attrs_for_row(entry, {})
             attrs["data-object-pk"] = entry.pk
             attrs["class"] = " ".join(filter(None, [attrs.get("class", ""), "even" if index % 2 else "odd"]))
             cells = []
-            for name, method in columns:
+            for name, method, classes in columns:
                 value = method(entry) if method is not None else getattr(entry, name)
-                nowrap = method is None and isinstance(Correspondence._meta.get_field(name),
-                                                       (models.DateField, models.ForeignKey))
-                classes = f"field-{name} title" + (" nowrap" if nowrap else "")
-                shown = admin.get_empty_value_display() if value is None or value == "" else value
+                shown = empty if value is None or value == "" else value
                 if name == first:
                     cells.append(self.first_cell(entry, classes, shown))
                 else:
-                    cells.append(format_html('<td class="{}">{}</td>', classes, shown))
+                    cells.append(f'<td class="{classes}">{conditional_escape(shown)}</td>')
             rows.append({"attrs": flatatt(attrs), "cells": mark_safe("".join(cells))})
         return rows
 
     def first_cell(self, entry, classes, shown):
+        shown = conditional_escape(shown)
         primary = self.button_helper.get_primary_button(entry)
         if primary and primary.get("url"):
-            shown = format_html('<div class="title-wrapper"><a href="{}" title="{}">{}</a></div>', primary["url"],
-                                primary.get("title", ""), shown)
-        buttons = format_html_join("", '<li><a href="{}" class="{}" title="{}">{}</a></li>', (
-            (button["url"], button["classname"], button["title"], button["label"])
-            for button in self.get_buttons_for_obj(entry)))
-        return format_html('<td class="{}">{}{}</td>', classes, shown,
-                           format_html('<ul class="actions">{}</ul>', buttons) if buttons else "")
+            shown = (f'<div class="title-wrapper"><a href="{conditional_escape(primary["url"])}" '
+                     f'title="{conditional_escape(primary.get("title", ""))}">{shown}</a></div>')
+        buttons = "".join(
+            f'<li><a href="{conditional_escape(button["url"])}" class="{conditional_escape(button["classname"])}" '
+            f'title="{conditional_escape(button["title"])}">{conditional_escape(button["label"])}</a></li>'
+            for button in self.get_buttons_for_obj(entry))
+        actions = f'<ul class="actions">{buttons}</ul>' if buttons else ""
+        return f'<td class="{classes}">{shown}{actions}</td>'
 
     # Set by ``write_register_list`` (a background export): (binary file, progress). The view
     # then writes the list's export there instead of answering with it.
@@ -537,18 +550,22 @@ class CorrespondenceAdmin(GuardedModelAdmin):
     def get_extra_attrs_for_row(self, obj, context):
         return {"data-entry": obj.reference, "class": "cc-overdue" if obj.is_overdue else ""}
 
+    # The cells below build their HTML with conditional_escape and mark_safe, as format_html
+    # would, without its formatting machinery: they run for every row of every list page.
+
     @admin.display(description=_("Subject"), ordering="subject")
     def subject_and_party(self, obj):
         received = obj.received_at or obj.sent_at or obj.registered_at
-        return format_html('{}<br><small class="cc-muted">{} · {}{}</small>', obj.subject, obj.party or "—",
-                           dates.day(received),
-                           format_html(' · <span class="w-status w-status--label">{}</span>', obj.get_priority_display())
-                           if obj.priority in ("high", "urgent") else "")
+        priority = (f' · <span class="w-status w-status--label">{conditional_escape(obj.get_priority_display())}'
+                    '</span>') if obj.priority in ("high", "urgent") else ""
+        return mark_safe(f'{conditional_escape(obj.subject)}<br><small class="cc-muted">'
+                         f'{conditional_escape(obj.party or "—")} · {conditional_escape(dates.day(received))}'
+                         f'{priority}</small>')
 
     @admin.display(description=_("Status"), ordering="status")
     def status_badge(self, obj):
-        return format_html('<span class="w-status{}">{}</span>',
-                           " w-status--primary" if obj.is_open else "", obj.get_status_display())
+        primary = " w-status--primary" if obj.is_open else ""
+        return mark_safe(f'<span class="w-status{primary}">{conditional_escape(obj.get_status_display())}</span>')
 
     @admin.display(description=_("Assignee"), ordering="assignee__first_name")
     def assignee_name(self, obj):
@@ -558,12 +575,12 @@ class CorrespondenceAdmin(GuardedModelAdmin):
     def due(self, obj):
         if not obj.due_at or not obj.is_open:
             return "—"
-        label = dates.when(obj.due_at)
+        label = conditional_escape(dates.when(obj.due_at))
         if obj.sla_paused_at:
-            return format_html('{} <span class="w-status">{}</span>', label, _("paused"))
+            return mark_safe(f'{label} <span class="w-status">{conditional_escape(_("paused"))}</span>')
         if obj.is_overdue:
-            return format_html('<strong class="cc-overdue-label">{}</strong> <span class="w-status '
-                               'w-status--label">{}</span>', label, _("overdue"))
+            return mark_safe(f'<strong class="cc-overdue-label">{label}</strong> <span class="w-status '
+                             f'w-status--label">{conditional_escape(_("overdue"))}</span>')
         return label
 
 

@@ -1,9 +1,11 @@
 """Signal receivers, connected from AppConfig.ready()."""
 
+from django.core.signals import setting_changed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from wagtail.models import ModelLogEntry, PageLogEntry
 
+from . import dates
 from .models import AuditSeal
 from .services import audit
 
@@ -26,3 +28,14 @@ def seal_model_log_entry(sender, instance, created, raw=False, using=None, **kwa
 def seal_page_log_entry(sender, instance, created, raw=False, using=None, **kwargs):
     if created and not raw:
         _seal(AuditSeal.PAGE, instance, using)
+
+
+# What changes how a date is written: the formatted dates dates.py keeps are forgotten.
+DATE_SETTINGS = frozenset({"DATE_FORMAT", "DATETIME_FORMAT", "FORMAT_MODULE_PATH", "USE_L10N", "USE_TZ", "TIME_ZONE",
+                           "LANGUAGE_CODE", "LANGUAGES"})
+
+
+@receiver(setting_changed, dispatch_uid="correspondence_date_formats_changed")
+def date_formats_changed(sender, setting, **kwargs):
+    if setting in DATE_SETTINGS:
+        dates.forget_formats()
