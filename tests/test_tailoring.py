@@ -427,3 +427,51 @@ def test_hostile_edits_are_refused_naming_the_paragraph_or_rendered_as_text(agen
     assert not expected.startswith("refused"), f"rendered: {html}"
     paragraph = body_text(letter).split("Dear Ada,</p>", 1)[1].split('<table class="content-table">')[0]
     assert paragraph.strip() == expected
+
+
+def test_a_draft_never_keeps_what_the_template_forbids(client, agent, content):
+    """Drafts may lack data, but the shape and bounds of edits and zones are checked when they
+    are saved (the API's draft and PATCH, the service), naming the field; nothing is saved."""
+    template = content["template"]
+    for edits, zones, field in (("garbage", None, "edits"), ({"greeting": {"html": "<p>x</p>"}}, None, "edits.greeting"),
+                                ({"closing": {"removed": True}}, None, "edits.closing"),
+                                (None, ["call-us"], "zones"), (None, {"next_steps": "call-us"}, "zones.next_steps"),
+                                (None, {"elsewhere": []}, "zones.elsewhere")):
+        with pytest.raises(service.LetterError) as caught:
+            service.save_draft(agent, request_for(template, edits=edits, zones=zones))
+        assert [problem.field for problem in caught.value.problems] == [field]
+    assert not Letter.objects.exists()
+    client.force_login(agent)
+    payload = {"template": template.pk, "data": factories.SAMPLE_DATA, "status": "draft"}
+    draft = client.post(f"{API}letters/", payload, content_type="application/json").json()
+    refused = client.patch(f"{API}letters/{draft['id']}/", {"zones": ["call-us"]}, content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "zones"
+    assert Letter.objects.get().zone_choices is None
+    # A draft the builder resumes always opens (even one stored before these checks).
+    Letter.objects.update(fragment_edits="garbage", zone_choices=["call-us"])
+    assert client.get(reverse("wagtail_correspondence_letters:edit", args=[Letter.objects.get().pk])).status_code == 200
+
+
+def test_the_builder_ticks_an_ordered_zone_and_chooses_one(client, agent, content, customer_dictionary,
+                                                           standard_layout):
+    steps = content["steps"]
+    body = factories.template_body(
+        ("fragment_zone", {"name": "steps", "label": "Steps", "help": "", "fragments": list(steps.values()),
+                           "arrangement": "listed_order", "start_with": "none", "min_count": 0, "max_count": None,
+                           "page_breaks": False}),
+        ("fragment_zone", {"name": "reach", "label": "How to reach us", "help": "",
+                           "fragments": [steps["call-us"], steps["visit-office"]], "arrangement": "choose_one",
+                           "start_with": "none", "min_count": 0, "max_count": None, "page_breaks": False}))
+    template = factories.letter_template(customer_dictionary, standard_layout, [], title="Ordered", body=body)
+    client.force_login(agent)
+    url = f"/admin/correspondence/letters/new/{template.pk}/"
+    page = client.get(f"{url}?customer=C-1001").content.decode()
+    assert 'type="checkbox" name="zone:steps" value="visit-office"' in page
+    assert re.search(r'type="radio" name="zone:reach" value="call-us"[^>]*checked', page)
+    form = {"customer_id": "C-1001", "channel": "print", "action": "generate",
+            "zone:steps": ["visit-office", "call-us"], "zone:reach": "visit-office"}
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    letter = Letter.objects.get()
+    # Ticks keep the template's order, whatever order the post lists them in.
+    assert letter.zone_choices == {"steps": ["call-us", "visit-office"], "reach": ["visit-office"]}

@@ -323,6 +323,45 @@ def _key_of(sources):
     return key_of
 
 
+def _out_of_bounds(blocks, name, edit):
+    """Why the template does not let agents make this edit at all, or None."""
+    block = blocks.get(name)
+    if block is None:
+        return _("This template has no paragraph agents may tailor named “%(name)s”; its other fragments are "
+                 "locked.") % {"name": name}
+    if edit.removed and not tailoring.may_remove(block):
+        return _("The template does not let agents leave out “%(label)s”.") % {"label": block["label"]}
+    if not edit.removed and not tailoring.may_edit(block):
+        return _("The template does not let agents change the wording of “%(label)s”.") % {"label": block["label"]}
+    return None
+
+
+def tailoring_bounds(template, raw_edits, raw_zones):
+    """What a request asks that no content or data could make right: edits and zones of the
+    wrong shape, a paragraph or zone the template does not have (a locked fragment), a change
+    the block does not allow. A draft is held to this (services.letters.save_draft); a letter
+    to ``check_edits`` and ``check_zones`` as well, which include it."""
+    blocks = {block["name"]: block for block in template.tailorable_fragments()}
+    edits, shape_problems = tailoring.parse_edits(raw_edits)
+    problems = [InputProblem(problem.field, problem.message, TAILORING) for problem in shape_problems]
+    for name, edit in edits.items():
+        message = _out_of_bounds(blocks, name, edit)
+        if message:
+            problems.append(InputProblem(f"{tailoring.EDITS}.{name}", message, TAILORING))
+    if raw_zones is not None and not isinstance(raw_zones, dict):
+        return problems + [InputProblem(tailoring.ZONES, _("Zones must be an object of zone name → list of fragment "
+                                                           "keys."), TAILORING)]
+    zones = {zone["name"] for zone in template.fragment_zones()}
+    for name, entries in (raw_zones or {}).items():
+        if name not in zones:
+            problems.append(InputProblem(f"{tailoring.ZONES}.{name}", _("This template has no zone “%(name)s”.") % {
+                "name": name}, TAILORING))
+        elif not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+            problems.append(InputProblem(f"{tailoring.ZONES}.{name}", _("A zone is a list of fragment keys (and "
+                                                                        "“page_break”)."), TAILORING))
+    return problems
+
+
 def check_edits(sources, raw):
     """(edits for the renderer, edits to store, problems) of the agent's ``edits``."""
     template = sources.template
@@ -333,12 +372,11 @@ def check_edits(sources, raw):
     prepared, stored = {}, {}
     for name, edit in edits.items():
         field_name = f"{tailoring.EDITS}.{name}"
-        block = blocks.get(name)
-        if block is None:
-            problems.append(InputProblem(field_name, _("This template has no paragraph agents may tailor named "
-                                                       "“%(name)s”; its other fragments are locked.") % {
-                "name": name}, TAILORING))
+        message = _out_of_bounds(blocks, name, edit)
+        if message:
+            problems.append(InputProblem(field_name, message, TAILORING))
             continue
+        block = blocks[name]
         label, fragment = block["label"], block["fragment"]
         revision = sources.fragment_revision_ids.get(fragment.pk) if fragment is not None else None
         if revision is None:
@@ -350,16 +388,8 @@ def check_edits(sources, raw):
                 TAILORING))
             continue
         if edit.removed:
-            if not tailoring.may_remove(block):
-                problems.append(InputProblem(field_name, _("The template does not let agents leave out “%(label)s”.")
-                                             % {"label": label}, TAILORING))
-            else:
-                prepared[name] = REMOVED
-                stored[name] = {"removed": True, "based_on": revision}
-            continue
-        if not tailoring.may_edit(block):
-            problems.append(InputProblem(field_name, _("The template does not let agents change the wording of "
-                                                       "“%(label)s”.") % {"label": label}, TAILORING))
+            prepared[name] = REMOVED
+            stored[name] = {"removed": True, "based_on": revision}
             continue
         approved_html = tailoring.editable_html(sources.fragments[fragment.pk].body)
         if approved_html is None:

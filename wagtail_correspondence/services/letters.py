@@ -31,6 +31,7 @@ from ..rendering.assembly import (
     assemble,
     live_sources,
     revision_objects,
+    tailoring_bounds,
 )
 from ..rendering import redline, tailoring
 from ..rendering.pdf import PageSetup, PdfMetadata, PdfRenderingError, render_pdf
@@ -269,8 +270,12 @@ def save_draft(user, request, letter=None):
         letter = Letter.objects.select_for_update().get(pk=letter.pk)
         require(can_edit_draft(user, letter), _("Only the agent who started this draft may change it."))
         action = log_actions.LETTER_DRAFT_SAVED
-    _apply_request(letter, request, data)
     sources = _sources(request.template)
+    # A draft may lack data or text, but never asks for what its template forbids.
+    bounds = tailoring_bounds(sources.template, request.edits, request.zones)
+    if bounds:
+        raise LetterError(bounds)
+    _apply_request(letter, request, data)
     _set_revisions(letter, sources)
     letter.save()
     _pin_fragments(letter, sources)

@@ -351,6 +351,9 @@ class LetterBuilderForm(forms.Form):
                 value = [value] if value else []  # the one chosen
             elif isinstance(value, str):
                 value = [key.strip() for key in value.split(",") if key.strip()]  # the agent's order
+            else:  # ticks have no order of their own: the template's
+                listed = [key for key, _title in self.fields[name].choices]
+                value = sorted(value, key=listed.index)
             zones[name[len(ZONE_PREFIX):]] = list(value)
         return zones or None
 
@@ -380,7 +383,7 @@ class AgentTextEditor(DraftailRichTextArea):
 def tailoring_initial(template, edits, zones):
     """The builder's starting values for a saved letter's edits and zones."""
     initial = {}
-    for name, edit in (edits or {}).items():
+    for name, edit in (edits if isinstance(edits, dict) else {}).items():
         if not isinstance(edit, dict):
             continue
         initial[f"{TAILOR_PREFIX}{name}"] = REMOVE if edit.get("removed") else EDIT
@@ -389,7 +392,7 @@ def tailoring_initial(template, edits, zones):
         if edit.get("based_on") is not None:
             initial[f"{BASED_ON_PREFIX}{name}"] = edit["based_on"]
     arrangements = {zone["name"]: zone["arrangement"] for zone in template.fragment_zones()}
-    for name, keys in (zones or {}).items():
+    for name, keys in (zones if isinstance(zones, dict) else {}).items():
         if name not in arrangements or not isinstance(keys, list):
             continue
         initial[f"{ZONE_PREFIX}{name}"] = {ANY_ORDER: ",".join(keys), CHOOSE_ONE: keys[0] if keys else ""}.get(
