@@ -140,18 +140,17 @@ def letter_templates_instead_of_pages(request, menu_items):
     that also serves web pages (pages outside the library besides its sites' root pages) keeps
     Wagtail's entry and gets this one beside it."""
     from .models import TemplateLibraryPage
-    from .services.setup import serves_web_pages
+    from .services.setup import library_without_web_pages
 
     position = next((index for index, item in enumerate(menu_items) if item.name == "explorer"), None)
-    library = TemplateLibraryPage.objects.first()
-    if position is None or library is None:
-        return  # no page permission (Wagtail left its entry out), or no library yet
+    if position is None:
+        return  # no page permission: Wagtail left its entry out
     item = MenuItem(_("Letter templates"), reverse("letter_templates:index"),
                     name="letter-templates", icon_name="doc-full", order=menu_items[position].order)
-    if serves_web_pages(library):
-        menu_items.insert(position + 1, item)
-    else:
+    if library_without_web_pages(request):
         menu_items[position] = item
+    elif TemplateLibraryPage.objects.exists():
+        menu_items.insert(position + 1, item)
 
 
 # After Wagtail's own hook (order 0), which adds the page count this one replaces.
@@ -160,12 +159,11 @@ def letter_templates_instead_of_page_count(request, summary_items):
     """The dashboard counts letter templates, not "Pages" (same rule as the menu above)."""
     from wagtail.admin.site_summary import PagesSummaryItem
 
-    from .models import TemplateLibraryPage
-    from .services.setup import serves_web_pages
+    from .services.setup import library_without_web_pages
     from .views.template_library import LetterTemplatesSummaryItem
 
-    library = TemplateLibraryPage.objects.first()
-    if library is None or serves_web_pages(library):
+    library = library_without_web_pages(request)
+    if library is None:
         return
     summary_items[:] = [item for item in summary_items if not isinstance(item, PagesSummaryItem)]
     summary_items.append(LetterTemplatesSummaryItem(request, library))
@@ -279,11 +277,9 @@ def reports_in_the_librarys_words(request, menu_items):
     """Without web pages (same rule as the main menu above), Wagtail's page reports speak of
     letter templates: the locked ones keep their report under that name, and the reports that
     only make sense for a website (aging pages, page types) are left out."""
-    from .models import TemplateLibraryPage
-    from .services.setup import serves_web_pages
+    from .services.setup import library_without_web_pages
 
-    library = TemplateLibraryPage.objects.first()
-    if library is None or serves_web_pages(library):
+    if library_without_web_pages(request) is None:
         return
     menu_items[:] = [relabelled(item, _("Locked letter templates")) if item.name == "locked-pages" else item
                      for item in menu_items if item.name not in WEB_PAGE_REPORTS]

@@ -35,6 +35,16 @@ def ensure_template_library(title="Letter templates"):
     return library
 
 
+def library_without_web_pages(request):
+    """The template library when the site has no web pages besides it (the admin then speaks of
+    letter templates instead of pages), else None. Asked by the main menu, the reports menu and
+    the dashboard of every admin page: read once per request."""
+    if not hasattr(request, "_correspondence_library"):
+        library = TemplateLibraryPage.objects.first()
+        request._correspondence_library = library if library and not serves_web_pages(library) else None
+    return request._correspondence_library
+
+
 def serves_web_pages(library):
     """Whether the site has web pages besides the template library: pages outside the library
     other than its sites' root pages (Wagtail's first page included). The admin then keeps

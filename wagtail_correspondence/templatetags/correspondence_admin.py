@@ -33,3 +33,13 @@ def language_name(code):
         return translation.get_language_info(code)["name_translated"]
     except KeyError:
         return code
+
+
+@register.simple_tag
+def register_list_filter(view, spec):
+    """One filter of the register list: the select filters write their own HTML
+    (``SelectFilter.as_html``), the others render their template as modeladmin does."""
+    from wagtail_modeladmin.templatetags.modeladmin_tags import admin_list_filter
+
+    as_html = getattr(spec, "as_html", None)
+    return as_html(view) if as_html else admin_list_filter(view, spec)
