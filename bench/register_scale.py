@@ -6,7 +6,10 @@
 
 Other options: ``--database NAME``, ``--batch ROWS`` (bulk-load batch, default 10,000),
 ``--intake N`` (default 200), ``--deep N`` (API cursor pages followed, default 20),
-``--max-minutes M`` (start no further size after M minutes), ``--sweep-once-after SECONDS``.
+``--max-minutes M`` (start no further size after M minutes), ``--sweep-once-after SECONDS``,
+``--reuse`` (measure again in a database an earlier run kept with ``--keep``: warm caches, no
+new load; entries are only added up to the size asked) and ``--pages-only`` (no export, intake
+or sweep).
 
 With a PostgreSQL ``DATABASE_URL`` the script makes a database of its own on that server
 (``--database``, default ``bench_register_scale``; dropped first if it exists, dropped at the
@@ -118,6 +121,10 @@ def arguments():
                         help="start no further size once this many minutes have passed (default: no limit)")
     parser.add_argument("--sweep-once-after", type=float, default=300,
                         help="skip the second sweep when the first took longer (seconds, default 300)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="PostgreSQL: measure again in a database kept by --keep (no drop, no new setup; "
+                             "only missing entries are loaded)")
+    parser.add_argument("--pages-only", action="store_true", help="measure the pages only: no export, intake or sweep")
     return parser.parse_args()
 
 
@@ -146,7 +153,9 @@ def server_command(sql):
         server.execute(sql)
 
 
-if POSTGRES:
+if ARGS.reuse and not POSTGRES:
+    sys.exit("--reuse needs a PostgreSQL DATABASE_URL (the SQLite file of a run is a temporary folder)")
+if POSTGRES and not ARGS.reuse:
     server_command(f'DROP DATABASE IF EXISTS "{ARGS.database}" WITH (FORCE)')
     server_command(f'CREATE DATABASE "{ARGS.database}"')
 
@@ -844,6 +853,9 @@ def measure_size(size, users, categories, officer_code, results):
             else:
                 print(f"  {label:10} {name:28} FAILED: {page['status']}  {url}", flush=True)
 
+    if ARGS.pages_only:
+        return
+
     # Export, as the supervisor.
     client = Client(HTTP_HOST="testserver")
     client.force_login(supervisor)
@@ -951,6 +963,8 @@ def print_final(results, loads):
             print(f"  export CSV (supervisor, once, {how}): {export['seconds']:.1f} s, {export['rows']:,} rows, "
                   f"{export['bytes'] / 1e6:.0f} MB, memory +{export['growth_mb']:.0f} MB ({export['how']}), "
                   f"{export['queries']} queries")
+        elif export["status"] == "not measured":
+            print("  export CSV: not measured")
         else:
             print(f"  export CSV: !!! {export['status']}")
         intake = figures.get("intake")
@@ -976,6 +990,21 @@ def print_final(results, loads):
               + (f"; {sweep['skipped']}" if sweep["skipped"] else ""))
 
 
+def kept_configuration():
+    """The setup of bench/register.py as an earlier run left it in the database (--reuse)."""
+    from django.contrib.auth import get_user_model
+
+    from wagtail_correspondence.models import Category, Department
+
+    departments = {department.code: department for department in Department.objects.all()}
+    if not departments:
+        sys.exit(f"--reuse: the database {ARGS.database} holds no setup of an earlier run (keep one with --keep)")
+    usernames = [username for username, _role, _codes in base.USERS]
+    users = {user.username: user for user in get_user_model().objects.filter(username__in=usernames)}
+    categories = {category.code: category for category in Category.objects.all()}
+    return departments, users, categories
+
+
 def main():
     started = time.perf_counter()
     package = Path(wagtail_correspondence.__file__).resolve().parent
@@ -988,7 +1017,7 @@ def main():
 
     print("  migrating...", file=sys.stderr, flush=True)
     call_command("migrate", verbosity=0)
-    departments, users, categories = base.build_configuration()
+    departments, users, categories = kept_configuration() if ARGS.reuse else base.build_configuration()
     officer_code = "complaints"
     now = timezone.now()
     loader = Loader(EntryFactory(departments, users, categories, now))

@@ -282,12 +282,17 @@ def test_dashboard_panels_count_my_work(client, officer, departments):
     entry = register(officer, subject="Mine", department=departments["complaints"], assignee=officer)
     Correspondence.objects.filter(pk=entry.pk).update(due_at=timezone.now() - timezone.timedelta(hours=1))
     register(officer, subject="Mine too", department=departments["complaints"], assignee=officer)
+    soon = register(officer, subject="Due soon", department=departments["complaints"], assignee=officer)
+    paused = register(officer, subject="Due soon, paused", department=departments["complaints"], assignee=officer)
+    Correspondence.objects.filter(pk__in=[soon.pk, paused.pk]).update(due_at=timezone.now() + timezone.timedelta(hours=2))
+    Correspondence.objects.filter(pk=paused.pk).update(sla_paused_at=timezone.now())
     from wagtail_correspondence.services import sla
 
     sla.sweep()  # the overdue entry: an alert to its assignee, shown on the dashboard too
     client.force_login(officer)
     page = client.get("/admin/").content.decode()
-    assert re.search(r'data-count="assigned">2<', page) and re.search(r'data-count="overdue">1<', page)
+    assert re.search(r'data-count="assigned">4<', page) and re.search(r'data-count="overdue">1<', page)
+    assert re.search(r'data-count="due-soon">1<', page)
     assert 'data-department="complaints"' in page
     notices = re.search(r"data-my-notices>(.*?)</ul>", page, re.S).group(1)
     assert entry.reference in notices and "Overdue" in notices

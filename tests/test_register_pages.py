@@ -199,7 +199,8 @@ def test_admin_list_says_more_than_beyond_the_limit(client, people, entries, set
     for page in range(1, 5):
         response, counts = admin_list(client, p=page)
         text = response.content.decode()
-        assert len(counts) == 1 and "More than 20 register entries" in text
+        # Counted on the first page; the next ones remember "more than" (LARGE_COUNT_SECONDS).
+        assert len(counts) == (page == 1) and "More than 20 register entries" in text
         assert f"Page {page}</p>" in text.replace("\n", "").replace("  ", "") or f"Page {page}" in text
         assert "of 4" not in text
         seen += shown(response)
@@ -208,6 +209,34 @@ def test_admin_list_says_more_than_beyond_the_limit(client, people, entries, set
     # Filters narrow it below the limit: exact again.
     response, _ = admin_list(client, department="claims")
     assert "10 register entries" in response.content.decode()
+
+
+def test_a_list_larger_than_the_limit_is_not_counted_again(client, people, entries, settings):
+    """Once a list is found larger than the limit, its pages say "more than" without counting
+    for LARGE_COUNT_SECONDS; the memory belongs to that scope and those filters only (another
+    user, another filter or a search counts for itself), and 0 turns it off."""
+    settings.WAGTAIL_CORRESPONDENCE = {**getattr(settings, "WAGTAIL_CORRESPONDENCE", {}),
+                                       "REGISTER": {"EXACT_COUNT_LIMIT": 20}}
+    client.force_login(people["sue"])  # sees all 43
+    for expected_counts in (1, 0, 0):
+        response, counts = admin_list(client)
+        assert len(counts) == expected_counts and "More than 20 register entries" in response.content.decode()
+    assert client.get(API).json()["count"] is None  # the API's count of the same list remembers it too
+    response, counts = admin_list(client, department="claims")  # 10: exact, and counted every time
+    assert len(counts) == 1 and "10 register entries" in response.content.decode()
+    response, counts = admin_list(client, department="claims")
+    assert len(counts) == 1
+    client.force_login(people["officer"])  # 32 in their scope: counted for their scope, not remembered from sue's
+    response, counts = admin_list(client)
+    assert len(counts) == 1 and "More than 20 register entries" in response.content.decode()
+    response, counts = admin_list(client, status__exact="registered")  # another filter: counted for itself
+    assert len(counts) == 1 and "More than 20 register entries" in response.content.decode()
+    response, counts = admin_list(client, q="billing")  # a search: its own limit, its own count
+    assert len(counts) == 1
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE,
+                                       "REGISTER": {"EXACT_COUNT_LIMIT": 20, "LARGE_COUNT_SECONDS": 0}}
+    response, counts = admin_list(client)
+    assert len(counts) == 1 and "More than 20 register entries" in response.content.decode()
 
 
 def test_searched_lists_count_up_to_the_search_limit(client, people, entries, settings, monkeypatch):
@@ -293,8 +322,8 @@ def test_a_count_that_takes_too_long_is_given_up_on_postgresql(settings):
     assert capped_count(slow) is UNCOUNTED  # 5 rows x 50 ms > 100 ms
     assert capped_count(Correspondence.objects.using("postgres").all()) == 5
     settings.WAGTAIL_CORRESPONDENCE = {**getattr(settings, "WAGTAIL_CORRESPONDENCE", {}),
-                                       "REGISTER": {"COUNT_TIME_LIMIT_MS": 0}}
-    assert capped_count(slow) == 5  # no time limit
+                                       "REGISTER": {"COUNT_TIME_LIMIT_MS": 0, "LARGE_COUNT_SECONDS": 0}}
+    assert capped_count(slow) == 5  # no time limit (nor the memory of the slow count above)
     with connections["postgres"].cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == before

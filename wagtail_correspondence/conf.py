@@ -200,6 +200,9 @@ DEFAULTS = {
         # beyond: a common word matches tens of thousands of entries, each of which would be
         # read to be counted; people narrow a search rather than page through it.
         "SEARCH_COUNT_LIMIT": 1_000,
+        # A list found larger than its count limit (or too slow to count) is not counted again
+        # for this long: its next pages say "more than" from memory. 0: counted on every page.
+        "LARGE_COUNT_SECONDS": 300,
         # The dashboard's weekly volumes and overdue count are counted at most this often per
         # scope (everyone who sees the whole register shares them): at a million entries they
         # cost some 70 ms to count. 0: counted on every visit.

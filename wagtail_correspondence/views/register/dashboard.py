@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, F, Q, prefetch_related_objects
+from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from wagtail.admin.ui.components import Component
 
 from ...conf import get_setting
-from ...models import Department, Direction, SlaNotice
+from ...models import Department, Direction, SlaNotice, overdue_condition
 from ...services import register_access as access
 
 WEEKS = 8
@@ -39,10 +39,13 @@ class MyWorkPanel(RegisterPanel):
         now = timezone.now()
         soon = now + timedelta(hours=get_setting("REGISTER")["DUE_SOON_HOURS"])
         mine = access.visible_entries(self.user).open().filter(assignee=self.user)
+        # One pass over the user's open entries for the three counts (three counts built and
+        # run separately were a fifth of the dashboard's time).
+        counts = mine.aggregate(
+            assigned=Count("pk"), overdue=Count("pk", filter=overdue_condition(now)),
+            due_soon=Count("pk", filter=Q(due_at__gte=now, due_at__lt=soon, sla_paused_at__isnull=True)))
         return {
-            "assigned": mine.count(),
-            "overdue": mine.overdue(now).count(),
-            "due_soon": mine.filter(due_at__gte=now, due_at__lt=soon, sla_paused_at__isnull=True).count(),
+            **counts,
             "entries": mine.select_related("department").order_by("due_at", "pk")[:10],
             "unassigned": access.visible_entries(self.user).open().filter(
                 assignee__isnull=True, department__in=Department.objects.filter(
@@ -61,14 +64,18 @@ class MyWorkPanel(RegisterPanel):
         # of entries the user may see: testing every recent notice against the user's scope cost
         # a third of a second at a million. Their entries are read for the few shown, after the
         # newest have been picked (a supervisor is sent thousands of notices a week).
+        # Only the columns that decide are read for the 200 candidates; the few shown are read
+        # whole afterwards.
         recent = (SlaNotice.objects.filter(created_at__gte=now - timedelta(days=days))
-                  .filter(addressed_to(self.user.email, SlaNotice.objects.db)).order_by("-created_at")[:200])
-        mine = [notice for notice in recent if email in (address.lower() for address in notice.recipients)]
+                  .filter(addressed_to(self.user.email, SlaNotice.objects.db)).order_by("-created_at")
+                  .values_list("pk", "correspondence_id", "recipients")[:200])
+        mine = [(pk, entry) for pk, entry, recipients in recent
+                if email in (address.lower() for address in recipients)]
         visible = set(access.visible_entries(self.user).filter(
-            pk__in={notice.correspondence_id for notice in mine}).values_list("pk", flat=True))
-        shown = [notice for notice in mine if notice.correspondence_id in visible][:limit]
-        prefetch_related_objects(shown, "correspondence")
-        return shown
+            pk__in={entry for _pk, entry in mine}).values_list("pk", flat=True))
+        shown = [pk for pk, entry in mine if entry in visible][:limit]
+        notices = SlaNotice.objects.select_related("correspondence").in_bulk(shown)
+        return [notices[pk] for pk in shown]
 
 
 def addressed_to(email, using):
