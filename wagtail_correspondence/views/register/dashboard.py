@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from wagtail.admin.ui.components import Component
 
 from ...conf import get_setting
-from ...models import Department, Direction, SlaNotice, overdue_condition
+from ...models import Department, Direction, SlaNotice
 from ...services import register_access as access
 
 WEEKS = 8
@@ -39,13 +39,13 @@ class MyWorkPanel(RegisterPanel):
         now = timezone.now()
         soon = now + timedelta(hours=get_setting("REGISTER")["DUE_SOON_HOURS"])
         mine = access.visible_entries(self.user).open().filter(assignee=self.user)
-        # One pass over the user's open entries for the three counts (three counts built and
-        # run separately were a fifth of the dashboard's time).
-        counts = mine.aggregate(
-            assigned=Count("pk"), overdue=Count("pk", filter=overdue_condition(now)),
-            due_soon=Count("pk", filter=Q(due_at__gte=now, due_at__lt=soon, sla_paused_at__isnull=True)))
+        # Three counts, not one aggregate with filters: each is answered from a partial index
+        # of open entries (migration 0029), where one pass had to read every row of the user's
+        # open entries (78 ms for a supervisor with 20,000 of them, against 2 ms).
         return {
-            **counts,
+            "assigned": mine.count(),
+            "overdue": mine.overdue(now).count(),
+            "due_soon": mine.filter(due_at__gte=now, due_at__lt=soon, sla_paused_at__isnull=True).count(),
             "entries": mine.select_related("department").order_by("due_at", "pk")[:10],
             "unassigned": access.visible_entries(self.user).open().filter(
                 assignee__isnull=True, department__in=Department.objects.filter(
