@@ -119,10 +119,10 @@ def volume_range(params, today=None):
     return start, end, error
 
 
-def register_list_url(**params):
+def register_list_url(path=None, **params):
     from django.urls import reverse
 
-    return reverse("correspondence_register_entries_modeladmin_index") + "?" + urlencode(params)
+    return (path or reverse("correspondence_register_entries_modeladmin_index")) + "?" + urlencode(params)
 
 
 def week_range(week):
@@ -192,6 +192,7 @@ class DepartmentVolumesPanel(RegisterPanel):
         weeks = [first + timedelta(weeks=offset) for offset in range((last - first).days // 7 + 1)]
         volumes, answered, overdue, counted_at = self.counted(first, last)
         departments = Department.objects.filter(pk__in=volumes.keys()).order_by("path")
+        path = register_list_url().split("?")[0]  # reversed once for every bar's link
         rows, datasets = [], []
         for department in departments:
             counts = [volumes[department.pk].get(week, 0) for week in weeks]
@@ -203,10 +204,10 @@ class DepartmentVolumesPanel(RegisterPanel):
                 "total": sum(counts),
                 "compliance": round(100 * on_time / total) if total else None,
                 "answered": total,
-                "url": register_list_url(**period, registered_at_from=first.isoformat(),
+                "url": register_list_url(path, **period, registered_at_from=first.isoformat(),
                                          registered_at_to=(last + timedelta(days=6)).isoformat()),
             })
-            links = [register_list_url(**period, **week_range(week)) for week in weeks]
+            links = [register_list_url(path, **period, **week_range(week)) for week in weeks]
             # No names in the JSON: the script takes each department's name from the table's row,
             # so text people typed reaches the page only as escaped HTML text.
             datasets.append({"code": department.code, "data": counts, "links": links})
