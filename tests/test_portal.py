@@ -311,3 +311,46 @@ def portal_letter_factory(client, agent, customer_dictionary, standard_layout, d
         return response
 
     return generate
+
+
+def test_the_portal_speaks_the_letters_language(client, portal_letter):
+    """A French letter's portal page, its messages and its notice email are in French; a Dutch
+    one in Dutch; a link that leads to no letter follows the browser among the product's
+    languages, and a letter in a language the product does not speak falls back to English."""
+    from django.utils import translation
+
+    from wagtail_correspondence.conf import get_setting
+    from wagtail_correspondence.delivery.portal import notice_message
+    from wagtail_correspondence.models import Letter
+
+    path = link_path(mail.outbox[0])
+    Letter.objects.filter(pk=portal_letter.pk).update(language="fr")
+    response = client.get(path)
+    page = response.content.decode()
+    assert response["Content-Language"] == "fr" and '<html lang="fr">' in page
+    for words in ("Download the PDF", "I have received this letter", "Send my reply"):
+        with translation.override("fr"):
+            french = translation.gettext(words)
+        assert french != words and french in page and words not in page, words
+    assert "Télécharger" in page  # a word a French reader expects, not only "a translation exists"
+    followed = client.post(path, {"action": "acknowledge"}, follow=True).content.decode()
+    with translation.override("fr"):
+        assert translation.gettext("Thank you: we have recorded that you received this letter.") in followed
+    portal_letter.refresh_from_db()
+    dispatch = Dispatch.objects.get(letter=portal_letter, channel="portal")
+    email = notice_message(dispatch, "https://portal.example/x/")
+    with translation.override("fr"):
+        assert email.subject == translation.gettext("A new letter from %(organisation)s") % {
+            "organisation": get_setting("ORGANISATION_NAME")} and email.subject.startswith("Une")
+
+    Letter.objects.filter(pk=portal_letter.pk).update(language="nl-be")
+    response = client.get(path)
+    assert response["Content-Language"] == "nl" and "Download the PDF" not in response.content.decode()
+    Letter.objects.filter(pk=portal_letter.pk).update(language="de")
+    assert client.get(path)["Content-Language"] == "en"
+
+    bad = path.replace(path.split("/")[-2], "not-a-token")
+    refused = client.get(bad, HTTP_ACCEPT_LANGUAGE="de-DE,nl;q=0.8,en;q=0.5")
+    assert refused.status_code == 403 and refused["Content-Language"] == "nl"
+    assert "This link is not valid" not in refused.content.decode()
+    assert client.get(bad, HTTP_ACCEPT_LANGUAGE="ja")["Content-Language"] == "en"

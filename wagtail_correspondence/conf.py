@@ -8,6 +8,11 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+# The languages the product's own screens, the portal and its emails are translated into
+# (locale/<code>/). Letters may be written in other languages (LANGUAGES below); the portal
+# of such a letter speaks the site's LANGUAGE_CODE.
+UI_LANGUAGES = ("en", "fr", "nl")
+
 DEFAULTS = {
     "ORGANISATION_NAME": "Correspondence",
     # Fernet keys encrypting customer data at rest (letter data and texts, batch rows, notes,

@@ -6,15 +6,17 @@ shown in a sandboxed frame under the policy for rendered content (content_securi
 import hashlib
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from ..conf import get_setting
+from ..conf import UI_LANGUAGES, get_setting
 from ..content_security import framed_document, with_policy
 from ..delivery.portal_tokens import ExpiredLink, InvalidLink, read_token
 from ..models import PortalResponse
@@ -58,19 +60,46 @@ def private(response):
 
 
 class PortalView(View):
+    """The portal speaks the letter's language (the customer's); a link that leads to no letter
+    is answered in the browser's language among those the product speaks."""
+
     def dispatch(self, request, token, *args, **kwargs):
         try:
             self.portal_dispatch = read_token(token)
-        except ExpiredLink:
-            return private(TemplateResponse(request, "wagtail_correspondence/portal/invalid.html", {
-                "expired": True, "days": get_setting("PORTAL")["LINK_MAX_AGE_DAYS"],
-                "organisation": get_setting("ORGANISATION_NAME")}, status=410))
-        except InvalidLink:
-            return private(TemplateResponse(request, "wagtail_correspondence/portal/invalid.html", {
-                "expired": False, "organisation": get_setting("ORGANISATION_NAME")}, status=403))
+        except (ExpiredLink, InvalidLink) as error:
+            expired = isinstance(error, ExpiredLink)
+            with translation.override(browser_language(request)):
+                return private(in_language(TemplateResponse(request, "wagtail_correspondence/portal/invalid.html", {
+                    "expired": expired, "days": get_setting("PORTAL")["LINK_MAX_AGE_DAYS"],
+                    "organisation": get_setting("ORGANISATION_NAME")}, status=410 if expired else 403)))
         self.letter = self.portal_dispatch.letter
         self.token = token
-        return private(super().dispatch(request, *args, **kwargs))
+        with translation.override(portal_language(self.letter.language)):
+            return private(in_language(super().dispatch(request, *args, **kwargs)))
+
+
+def portal_language(code):
+    """The product's language for ``code`` (``nl-be`` → ``nl``), else the site's."""
+    return spoken_language(code) or settings.LANGUAGE_CODE
+
+
+def browser_language(request):
+    accepted = translation.trans_real.parse_accept_lang_header(request.headers.get("Accept-Language", ""))
+    return next(filter(None, (spoken_language(code) for code, _quality in accepted)), settings.LANGUAGE_CODE)
+
+
+def spoken_language(code):
+    code = (code or "").lower()
+    return next((candidate for candidate in (code, code.split("-")[0]) if candidate in UI_LANGUAGES), None)
+
+
+def in_language(response):
+    """Rendered now, in the active language (a TemplateResponse would render after the view,
+    in whatever language is active then), and labelled with it."""
+    if hasattr(response, "render") and not response.is_rendered:
+        response.render()
+    response["Content-Language"] = translation.get_language()
+    return response
 
 
 class PortalLetterView(PortalView):
