@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from django.urls import reverse
 from django.utils import translation
 
 import wagtail_correspondence
@@ -68,3 +69,37 @@ def test_the_admin_speaks_the_language_each_user_picks(client, make_user):
     offered = set(re.findall(r'<option value="([a-z-]+)"', account.split('name="locale-preferred_language"')[1]
                              .split("</select>")[0]))
     assert offered == {"en", "fr", "nl"}, offered
+
+
+@pytest.mark.parametrize("script, name", [("letter-builder.js", "builder"), ("register-form.js", "register_form")])
+def test_scripts_write_only_words_they_are_given(script, name):
+    """Every key a script asks t() for is one of its translated words, and no English sentence
+    is left in the script itself (a word the server does not hand over would show as its key)."""
+    from wagtail_correspondence.script_strings import STRINGS
+
+    source = (Path(wagtail_correspondence.__file__).parent / "static" / "wagtail_correspondence" / "js"
+              / script).read_text()
+    asked = set(re.findall(r"\bt\('([a-z_]+)'", source)) | set(re.findall(r"'(sms_meta_[a-z]+)'", source))
+    assert asked and asked <= set(STRINGS[name]), asked - set(STRINGS[name])
+    assert not re.findall(r"textContent = '[A-Z]", source)
+
+
+def test_the_builders_words_reach_it_in_the_users_language(client, make_user, customer_dictionary, standard_layout):
+    import json
+
+    from wagtail.users.models import UserProfile
+
+    from tests import factories
+
+    template = factories.letter_template(customer_dictionary, standard_layout,
+                                         [factories.fragment(customer_dictionary, key="greeting")])
+    user = make_user("agent-nl", superuser=True)
+    UserProfile.objects.update_or_create(user=user, defaults={"preferred_language": "nl"})
+    client.force_login(user)
+    page = client.get(reverse("wagtail_correspondence_letters:build", args=[template.pk])).content.decode()
+    words = json.loads(re.search(r'<script id="cc-strings-builder" type="application/json">(.*?)</script>',
+                                 page, re.S).group(1))
+    assert words["move_up"] != "Move up" and words["add"] == "Toevoegen"
+    assert words["ready"] == "Klaar om te genereren" and words["no_customer"] == "Geen klant gevonden."
+    register = client.get("/admin/correspondence/register/entries/create/").content.decode()
+    assert 'id="cc-strings-register_form"' in register and "Afzender: %(name)s (%(id)s)" in register

@@ -43,3 +43,14 @@ def register_list_filter(view, spec):
 
     as_html = getattr(spec, "as_html", None)
     return as_html(view) if as_html else admin_list_filter(view, spec)
+
+
+@register.simple_tag
+def script_strings(name):
+    """The words of one admin script (script_strings.STRINGS[name]) in the reader's language,
+    as a JSON script element the script reads (id ``cc-strings-<name>``)."""
+    from django.utils.html import json_script
+
+    from ..script_strings import STRINGS
+
+    return json_script({key: str(text) for key, text in STRINGS[name].items()}, f"cc-strings-{name}")

@@ -3,6 +3,14 @@
 (function () {
   'use strict';
 
+  // The words this script writes, in the reader's language ({% script_strings "builder" %}).
+  const STRINGS = JSON.parse((document.getElementById('cc-strings-builder') || {}).textContent || '{}');
+  function t(key, values) {
+    let text = STRINGS[key] || key;
+    Object.keys(values || {}).forEach(function (name) { text = text.split('%(' + name + ')s').join(values[name]); });
+    return text;
+  }
+
   function debounce(fn, wait) {
     let timer;
     return function () {
@@ -36,16 +44,16 @@
     input.type = 'hidden';
     const list = document.createElement('ol');
     list.className = 'cc-zone';
-    list.setAttribute('aria-label', (label && label.querySelector('label') ? label.querySelector('label').textContent.trim() : 'Zone'));
+    list.setAttribute('aria-label', (label && label.querySelector('label') ? label.querySelector('label').textContent.trim() : t('zone')));
     const adder = document.createElement('div');
     adder.className = 'cc-zone__add';
     const select = document.createElement('select');
-    select.setAttribute('aria-label', 'Fragment to add');
+    select.setAttribute('aria-label', t('fragment_to_add'));
     select.dataset.zoneAddChoice = input.dataset.zone;
     const add = document.createElement('button');
     add.type = 'button';
     add.className = 'button button-small button-secondary';
-    add.textContent = 'Add';
+    add.textContent = t('add');
     add.dataset.zoneAdd = input.dataset.zone;
     adder.append(select, add);
     input.after(list, adder);
@@ -85,15 +93,15 @@
         const actions = document.createElement('span');
         actions.className = 'cc-zone__actions';
         actions.append(
-          button('Move up', name.textContent, move(-1), index === 0),
-          button('Move down', name.textContent, move(1), index === current.length - 1));
+          button(t('move_up'), name.textContent, move(-1), index === 0),
+          button(t('move_down'), name.textContent, move(1), index === current.length - 1));
         if (fixed.indexOf(key) >= 0) {
           const note = document.createElement('span');
           note.className = 'cc-muted';
-          note.textContent = 'always sent';
+          note.textContent = t('always_sent');
           actions.append(note);
         } else {
-          actions.append(button('Remove', name.textContent, function () {
+          actions.append(button(t('remove'), name.textContent, function () {
             const next = current.slice();
             next.splice(index, 1);
             write(next);
@@ -105,7 +113,7 @@
       if (!current.length) {
         const empty = document.createElement('li');
         empty.className = 'cc-muted';
-        empty.textContent = 'Nothing here yet.';
+        empty.textContent = t('nothing_yet');
         list.appendChild(empty);
       }
       const fragments = current.filter(function (key) { return key !== 'page_break'; }).length;
@@ -147,9 +155,9 @@
       if (tab === 'sms') {
         form.querySelector('[data-sms-text]').textContent = last.sms ? last.sms.text : '';
         form.querySelector('[data-sms-meta]').textContent = last.sms
-          ? last.sms.length + ' characters · ' + last.sms.units + ' ' + last.sms.encoding +
-            (last.sms.encoding === 'GSM-7' ? ' septets' : ' code units') + ' · ' + last.sms.segments + ' segment(s)'
-          : 'This template has no SMS text.';
+          ? t(last.sms.encoding === 'GSM-7' ? 'sms_meta_gsm' : 'sms_meta_ucs',
+              { length: last.sms.length, units: last.sms.units, segments: last.sms.segments })
+          : t('no_sms');
       } else {
         // The frame is sandboxed (no allow-scripts); each document starts with its own policy.
         const frames = last.frames || {};
@@ -162,7 +170,7 @@
       problemsBox.replaceChildren();
       problemsBox.classList.toggle('cc-problems--ok', problems.length === 0);
       const heading = document.createElement('h2');
-      heading.textContent = problems.length ? 'To fix before generating (' + problems.length + ')' : 'Ready to generate';
+      heading.textContent = problems.length ? t('to_fix', { count: problems.length }) : t('ready');
       problemsBox.appendChild(heading);
       if (!problems.length) return;
       const list = document.createElement('ul');
@@ -182,7 +190,7 @@
 
     const refresh = debounce(function () {
       const number = ++requestNumber;
-      status.textContent = 'Updating preview…';
+      status.textContent = t('updating');
       fetch(form.dataset.previewUrl, { method: 'POST', body: new FormData(form), credentials: 'same-origin',
                                        headers: { 'X-Requested-With': 'fetch' } })
         .then(function (response) { return response.json(); })
@@ -191,10 +199,10 @@
           last = data;
           showProblems(data.missing || []);
           generate.disabled = !data.can_generate;
-          status.textContent = data.can_generate ? 'Preview up to date' : 'Preview up to date · not ready';
+          status.textContent = data.can_generate ? t('up_to_date') : t('up_to_date_not_ready');
           show();
         })
-        .catch(function () { status.textContent = 'The preview could not be updated.'; });
+        .catch(function () { status.textContent = t('preview_failed'); });
     }, 350);
 
     // Typing in a rich-text editor: Draftail writes its hidden input 250 ms after the last
@@ -291,7 +299,7 @@
         })
         .catch(function () {
           customerInput.value = '';
-          chosen.textContent = 'The customer record could not be loaded; choose the customer again.';
+          chosen.textContent = t('customer_failed');
           refresh();
         });
     }
@@ -322,7 +330,7 @@
           if (!(data.results || []).length) {
             const item = document.createElement('li');
             item.className = 'cc-muted';
-            item.textContent = 'No customer found.';
+            item.textContent = t('no_customer');
             results.appendChild(item);
           }
         })
@@ -331,7 +339,7 @@
           results.replaceChildren();
           const item = document.createElement('li');
           item.className = 'cc-muted';
-          item.textContent = 'The customer search is not available right now.';
+          item.textContent = t('search_unavailable');
           results.appendChild(item);
         });
     }, 250);

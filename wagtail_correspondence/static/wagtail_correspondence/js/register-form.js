@@ -5,6 +5,14 @@
 (function () {
   'use strict';
 
+  // The words this script writes, in the reader's language ({% script_strings "register_form" %}).
+  const STRINGS = JSON.parse((document.getElementById('cc-strings-register_form') || {}).textContent || '{}');
+  function t(key, values) {
+    let text = STRINGS[key] || key;
+    Object.keys(values || {}).forEach(function (name) { text = text.split('%(' + name + ')s').join(values[name]); });
+    return text;
+  }
+
   function setup(box) {
     const form = box.closest('form');
     const query = box.querySelector('[data-customer-query]');
@@ -41,10 +49,10 @@
         .then(function (data) {
           fill(data.party);
           results.replaceChildren();
-          chosen.textContent = 'Sender: ' + customer.full_name + ' (' + customer.id + ')';
+          chosen.textContent = t('sender', { name: customer.full_name, id: customer.id });
           chosen.dataset.customerId = customer.id;
         })
-        .catch(function () { message('The customer record could not be read; type the sender by hand.'); });
+        .catch(function () { message(t('customer_failed')); });
     }
 
     function search() {
@@ -72,9 +80,9 @@
             item.appendChild(button);
             results.appendChild(item);
           });
-          if (!results.children.length) { message('No customer found.'); }
+          if (!results.children.length) { message(t('no_customer')); }
         })
-        .catch(function () { message('The customer search is not available right now.'); });
+        .catch(function () { message(t('search_unavailable')); });
     }
 
     query.addEventListener('input', function () {
