@@ -103,3 +103,4 @@ def test_the_builders_words_reach_it_in_the_users_language(client, make_user, cu
     assert words["ready"] == "Klaar om te genereren" and words["no_customer"] == "Geen klant gevonden."
     register = client.get("/admin/correspondence/register/entries/create/").content.decode()
     assert 'id="cc-strings-register_form"' in register and "Afzender: %(name)s (%(id)s)" in register
+    assert ">Registreren</button>" in register  # the verb, not the register's name ("Register")

@@ -1,4 +1,4 @@
-"""Wagtail's publishing words read as the review's in English (wagtail_correspondence/locale/en):
+"""Wagtail's publishing words read as the review's (wagtail_correspondence/locale/en, fr and nl):
 "Changes requested" rather than "Rejected", "waiting for review" rather than "awaiting moderation"."""
 
 from pathlib import Path
@@ -29,13 +29,25 @@ def test_the_compiled_catalogue_matches_its_source():
     assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}
 
 
-def test_workflow_words_in_english_and_wagtails_own_elsewhere():
+def test_workflow_words_in_the_reviews_words_in_every_language():
     with translation.override("en"):
         assert str(status_label(WorkflowState, WorkflowState.STATUS_NEEDS_CHANGES)) == "Changes requested"
         assert str(status_label(TaskState, TaskState.STATUS_REJECTED)) == "Changes requested"
         assert translation.gettext("No publishing schedule set") == "No go-live or expiry date set"
+    # French and Dutch say the same in their own words (review/words.py keeps the messages).
     with translation.override("fr"):
-        assert translation.gettext("Rejected") != "Changes requested"
+        assert str(status_label(TaskState, TaskState.STATUS_REJECTED)) == "Modifications demandées"
+        assert translation.gettext("Submit for moderation") == "Soumettre à la relecture"
+    with translation.override("nl"):
+        assert str(status_label(WorkflowState, WorkflowState.STATUS_NEEDS_CHANGES)) == "Wijzigingen gevraagd"
+
+
+def test_every_language_overrides_the_same_wagtail_words():
+    from wagtail_correspondence.review.words import WAGTAIL_WORDS
+
+    with open(CATALOGUE / "django.po", "rb") as source:
+        english = {message.id for message in read_po(source) if message.id}
+    assert english == set(WAGTAIL_WORDS)
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ directly elsewhere, so that defaults and validation stay in one place.
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 # The languages the product's own screens, the portal and its emails are translated into
 # (locale/<code>/). Letters may be written in other languages (LANGUAGES below); the portal
@@ -41,8 +42,9 @@ DEFAULTS = {
     # Babel locale for a letter language, e.g. {"fr": "fr_BE"}. Unlisted languages use
     # DEFAULT_LOCALE when it is of the same language, else the bare language code.
     "LOCALES": {},
-    "LANGUAGES": [("en", "English"), ("fr", "French"), ("nl", "Dutch"), ("de", "German")],
-    "CHANNELS": [("print", "Print"), ("email", "Email"), ("sms", "SMS"), ("portal", "Secure portal"), ("fax", "Fax")],
+    "LANGUAGES": [("en", _("English")), ("fr", _("French")), ("nl", _("Dutch")), ("de", _("German"))],
+    "CHANNELS": [("print", _("Print")), ("email", _("Email")), ("sms", _("SMS")), ("portal", _("Secure portal")),
+                 ("fax", _("Fax"))],
     # Name of the workflow that content must pass before it is live.
     "REVIEW_WORKFLOW_NAME": "Legal review",
     # Four-eyes review of content (fragments, layouts, letter templates): nobody approves a

@@ -46,7 +46,7 @@ def backoff(attempts):
 
 
 def channel_label(name):
-    return dict(get_setting("CHANNELS")).get(name, name) if name else _("none")
+    return str(dict(get_setting("CHANNELS")).get(name, name)) if name else _("none")
 
 
 @dataclass(frozen=True)
