@@ -104,3 +104,53 @@ def test_the_builders_words_reach_it_in_the_users_language(client, make_user, cu
     register = client.get("/admin/correspondence/register/entries/create/").content.decode()
     assert 'id="cc-strings-register_form"' in register and "Afzender: %(name)s (%(id)s)" in register
     assert ">Registreren</button>" in register  # the verb, not the register's name ("Register")
+
+
+def eager_calls(node, eager, in_function=False):
+    """Lines of calls to ``eager`` names outside any function body."""
+    import ast
+
+    for child in ast.iter_child_nodes(node):
+        if (not in_function and isinstance(child, ast.Call) and isinstance(child.func, ast.Name)
+                and child.func.id in eager):
+            yield child.lineno
+        yield from eager_calls(child, eager, in_function or isinstance(
+            child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+
+def test_no_words_are_translated_at_import():
+    """A message translated by gettext() in a module's or a class's body is translated once, when
+    the module is imported, in whatever language the first request speaks: every later reader
+    sees it in that one. Such messages must be lazy (gettext_lazy)."""
+    import ast
+
+    package = Path(wagtail_correspondence.__file__).parent
+    found = []
+    for path in package.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        source = path.read_text()
+        tree = ast.parse(source)
+        eager = {alias.asname or alias.name for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"
+                 for alias in node.names if alias.name in ("gettext", "ngettext", "pgettext", "npgettext")}
+
+        found += [f"{path.relative_to(package)}:{line}" for line in eager_calls(tree, eager)]
+    assert not found, found
+
+
+def test_the_fragment_list_speaks_dutch_in_its_columns_and_counts(
+        client, make_user, customer_dictionary, standard_layout):
+    from wagtail.users.models import UserProfile
+
+    from tests import factories
+
+    fragment = factories.fragment(customer_dictionary, key="greeting")
+    factories.letter_template(customer_dictionary, standard_layout, [fragment])
+    user = make_user("author-nl", superuser=True)
+    UserProfile.objects.update_or_create(user=user, defaults={"preferred_language": "nl"})
+    client.force_login(user)
+    page = client.get(reverse("wagtailsnippets_wagtail_correspondence_fragment:list")).content.decode()
+    assert "1 sjabloon · 0 concepten · 0 brieven" in page and "template(s)" not in page
+    compact = page.replace("\n", "").replace(" ", "")
+    assert "Bijgewerkt" in page and ">Updated<" not in compact

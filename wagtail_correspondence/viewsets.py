@@ -68,6 +68,15 @@ from .views.letters.printing import PrintRunDetailView, PrintRunFileView, PrintR
 from .views.merge_fields import MergeFieldsView, can_author_content
 
 
+class UpdatedColumn(UpdatedAtColumn):
+    """Wagtail's "Updated" column, labelled lazily: Wagtail's labels itself with gettext() when
+    it is made, and the listings here are made at import, in no reader's language."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Updated"))
+        super().__init__(**kwargs)
+
+
 class FragmentFilterSet(WagtailFilterSet):
     review_status = review_status_filter()
     review_overdue = django_filters.BooleanFilter(label=_("Review overdue"), method="filter_review_overdue")
@@ -157,7 +166,7 @@ class FragmentViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     list_display = [
         "title", "key", Column("language", label=_("Language")), Column("category", label=_("Category")),
         UsageColumn("usage", label=_("Used in")), ReviewStatusColumn(), DateColumn("review_by", label=_("Review by")),
-        UpdatedAtColumn(),
+        UpdatedColumn(),
     ]
     list_export = ["title", "key", "language", "category", "owning_department", "live", "review_by"]
     filterset_class = FragmentFilterSet
@@ -185,7 +194,7 @@ class LayoutViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     url_prefix = "correspondence/layouts"
     list_display = [
         "name", "page_size", "address_window", BooleanColumn("show_page_numbers", label=_("Page X of Y")),
-        ReviewStatusColumn(), UpdatedAtColumn(),
+        ReviewStatusColumn(), UpdatedColumn(),
     ]
     filterset_class = LayoutFilterSet
     inspect_view_enabled = True
@@ -199,7 +208,7 @@ class DataDictionaryViewSet(SnippetViewSet):
     menu_label = _("Data dictionaries")
     menu_order = 300
     url_prefix = "correspondence/data-dictionaries"
-    list_display = ["name", Column("field_count", label=_("Fields"), accessor="fields.count"), UpdatedAtColumn()]
+    list_display = ["name", Column("field_count", label=_("Fields"), accessor="fields.count"), UpdatedColumn()]
     inspect_view_enabled = True
     edit_handler = ObjectList(DataDictionary.panels, base_form_class=DataDictionaryForm)
 
@@ -242,7 +251,7 @@ class EnclosureViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     menu_label = _("Enclosures")
     menu_order = 250
     url_prefix = "correspondence/enclosures"
-    list_display = ["title", "key", Column("pages", label=_("Pages")), ReviewStatusColumn(), UpdatedAtColumn()]
+    list_display = ["title", "key", Column("pages", label=_("Pages")), ReviewStatusColumn(), UpdatedColumn()]
     list_export = ["title", "key", "pages", "file_sha256", "live"]
     filterset_class = EnclosureFilterSet
     search_fields = None  # the model's own index fields (see FragmentViewSet)
@@ -341,7 +350,7 @@ class LetterViewSet(ModelViewSet):
         LetterStatusColumn("status", label=_("Status")),
         Column("template", label=_("Template")), Column("recipient_name", label=_("Recipient")),
         Column("customer_id", label=_("Customer")), Column("created_by", label=_("Agent")),
-        DateColumn("generated_at", label=_("Generated")), UpdatedAtColumn(),
+        DateColumn("generated_at", label=_("Generated")), UpdatedColumn(),
     ]
     filterset_class = LetterFilterSet
     list_export = ["reference", "status", "template", "recipient_name", "customer_id", "created_by", "created_at",
@@ -427,7 +436,7 @@ class LetterApprovalRuleViewSet(ModelViewSet):
         TitleColumn("name", label=_("Name"), get_url=lambda rule: reverse(
             "wagtail_correspondence_letter_approval_rules:edit", args=[rule.pk])),
         ApprovalRuleConditionsColumn("conditions", label=_("Holds letters when")),
-        BooleanColumn("is_active", label=_("Active")), UpdatedAtColumn(),
+        BooleanColumn("is_active", label=_("Active")), UpdatedColumn(),
     ]
     list_filter = ["is_active", "channel"]
     list_export = ["name", "is_active", "template", "channel", "department", "agent_wrote_text", "confidential_reply",

@@ -5,6 +5,7 @@ were built from (LetterFragmentPin), so a fragment's letters are one query."""
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
+from django.utils.translation import ngettext
 from wagtail.models import Page, ReferenceIndex
 
 
@@ -23,7 +24,12 @@ class FragmentUsage:
         return len(self.templates) + self.letters
 
     def __str__(self):
-        return f"{len(self.templates)} template(s) · {self.draft_letters} draft(s) · {self.generated_letters} letter(s)"
+        templates, drafts, letters = len(self.templates), self.draft_letters, self.generated_letters
+        return " · ".join([
+            ngettext("%(count)s template", "%(count)s templates", templates) % {"count": templates},
+            ngettext("%(count)s draft", "%(count)s drafts", drafts) % {"count": drafts},
+            ngettext("%(count)s letter", "%(count)s letters", letters) % {"count": letters},
+        ])
 
 
 def fragment_letters(fragment):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -42,8 +43,8 @@ class ChooseTemplateView(BuilderPermissionMixin, WagtailAdminTemplateMixin, Temp
 
     template_name = "wagtail_correspondence/letters/choose_template.html"
     header_icon = "mail"
-    page_title = _("New letter")
-    page_subtitle = _("Choose a template")
+    page_title = gettext_lazy("New letter")
+    page_subtitle = gettext_lazy("Choose a template")
 
     def get_breadcrumbs_items(self):
         return self.breadcrumbs_items + [{"url": letters_url("index"), "label": _("Letters")},

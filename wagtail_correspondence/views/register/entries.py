@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from wagtail.admin.auth import require_admin_access
 from wagtail.log_actions import log
@@ -45,7 +46,7 @@ class RegisterIncomingView(WMABaseView):
     """“Register incoming mail”: the form an officer fills in with the scan in hand."""
 
     template_name = "wagtail_correspondence/register/create.html"
-    page_title = _("Register incoming mail")
+    page_title = gettext_lazy("Register incoming mail")
 
     def check_action_permitted(self, user):
         return access.can_register(user)
