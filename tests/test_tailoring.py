@@ -218,16 +218,22 @@ def test_zones_add_reorder_and_break_pages_within_bounds(agent, content):
         assert message in " ".join(found.values()), (zones, found)
 
 
-def test_an_ordered_zone_and_a_choice_of_one(agent, content, customer_dictionary, standard_layout):
-    steps = content["steps"]
+def ordered_and_choice_template(steps, customer_dictionary, standard_layout, *, start_with, min_count, choice):
+    """A template with a zone of all ``steps`` in their listed order and a choice of one way to
+    reach us (zone ``choice``)."""
     body = factories.template_body(
         ("fragment_zone", {"name": "steps", "label": "Steps", "help": "", "fragments": list(steps.values()),
-                           "arrangement": "listed_order", "start_with": "all", "min_count": 1, "max_count": None,
-                           "page_breaks": False}),
-        ("fragment_zone", {"name": "channel", "label": "How to reach us", "help": "",
+                           "arrangement": "listed_order", "start_with": start_with, "min_count": min_count,
+                           "max_count": None, "page_breaks": False}),
+        ("fragment_zone", {"name": choice, "label": "How to reach us", "help": "",
                            "fragments": [steps["call-us"], steps["visit-office"]], "arrangement": "choose_one",
                            "start_with": "none", "min_count": 0, "max_count": None, "page_breaks": False}))
-    template = factories.letter_template(customer_dictionary, standard_layout, [], title="Ordered", body=body)
+    return factories.letter_template(customer_dictionary, standard_layout, [], title="Ordered", body=body)
+
+
+def test_an_ordered_zone_and_a_choice_of_one(agent, content, customer_dictionary, standard_layout):
+    template = ordered_and_choice_template(content["steps"], customer_dictionary, standard_layout,
+                                           start_with="all", min_count=1, choice="channel")
     letter = service.generate_letter(agent, request_for(template))
     assert letter.zone_choices == {"steps": ["call-us", "send-papers", "visit-office"], "channel": ["call-us"]}
     found = problems_of(agent, template, zones={"steps": ["visit-office", "call-us"]})
@@ -454,15 +460,8 @@ def test_a_draft_never_keeps_what_the_template_forbids(client, agent, content):
 
 def test_the_builder_ticks_an_ordered_zone_and_chooses_one(client, agent, content, customer_dictionary,
                                                            standard_layout):
-    steps = content["steps"]
-    body = factories.template_body(
-        ("fragment_zone", {"name": "steps", "label": "Steps", "help": "", "fragments": list(steps.values()),
-                           "arrangement": "listed_order", "start_with": "none", "min_count": 0, "max_count": None,
-                           "page_breaks": False}),
-        ("fragment_zone", {"name": "reach", "label": "How to reach us", "help": "",
-                           "fragments": [steps["call-us"], steps["visit-office"]], "arrangement": "choose_one",
-                           "start_with": "none", "min_count": 0, "max_count": None, "page_breaks": False}))
-    template = factories.letter_template(customer_dictionary, standard_layout, [], title="Ordered", body=body)
+    template = ordered_and_choice_template(content["steps"], customer_dictionary, standard_layout,
+                                           start_with="none", min_count=0, choice="reach")
     client.force_login(agent)
     url = f"/admin/correspondence/letters/new/{template.pk}/"
     page = client.get(f"{url}?customer=C-1001").content.decode()
