@@ -44,9 +44,11 @@ categories, 7 SLA policies, 11 routing rules), then for each size, smallest firs
    end, or at ``EXACT_COUNT_LIMIT`` where numbered pages stop there), and, if the API answers
    with ``cursor`` links, the page reached by following ``next`` a few pages deep) and the
    dashboard ``/admin/`` (its counts kept per scope as configured, and counted afresh on
-   every request, ``DASHBOARD_CACHE_SECONDS`` 0): one warm-up request, then ``--requests`` timed ones (median / p95,
+   every request, ``DASHBOARD_CACHE_SECONDS`` 0, as on the first look of a scope in an hour):
+   one warm-up request, then ``--requests`` timed ones (median / p95,
    nearest rank), and the SQL queries of one more request. Any status but 200
-   is printed loudly and the page is not timed.
+   is printed loudly and the page is not timed. Then the scheduler's ``dashboard-volumes``
+   job, counting again the two scopes just looked at.
 3. the CSV export of the register (``?export=csv`` on the admin list) as the supervisor, once:
    time, rows in the file (the streaming content is read to the end) and how much the peak
    resident memory of this process grew (Linux: peak reset through /proc/self/clear_refs
@@ -194,6 +196,7 @@ from wagtail_correspondence.models import (  # noqa: E402
     OPEN_STATUSES,
     Confidentiality,
     Correspondence,
+    DashboardVolumes,
     Direction,
     Kind,
     Priority,
@@ -204,7 +207,7 @@ from wagtail_correspondence.models import (  # noqa: E402
     Status,
 )
 from wagtail_correspondence.permissions import register_entry_policy  # noqa: E402
-from wagtail_correspondence.services import numbering  # noqa: E402
+from wagtail_correspondence.services import numbering, register_volumes  # noqa: E402
 from wagtail_correspondence.services.calendar import calendar_for  # noqa: E402
 from wagtail_correspondence.services.sla import EffectiveSla  # noqa: E402
 
@@ -852,6 +855,14 @@ def measure_size(size, users, categories, officer_code, results):
                       f"{page['rows']} rows  {url}", flush=True)
             else:
                 print(f"  {label:10} {name:28} FAILED: {page['status']}  {url}", flush=True)
+
+    # The scheduler's job that keeps the dashboards' counts ready: the two scopes just looked
+    # at, their counts made old.
+    DashboardVolumes.objects.update(counted_at=timezone.now() - datetime.timedelta(hours=1))
+    started = time.perf_counter()
+    outcome = register_volumes.refresh_watched()
+    figures["dashboard_job"] = time.perf_counter() - started
+    print(f"  dashboard-volumes job: {outcome} in {figures['dashboard_job'] * 1000:.0f} ms", flush=True)
 
     if ARGS.pages_only:
         return

@@ -4,6 +4,7 @@ reference; the agent may withdraw; nobody approves their own letter. Through the
 the admin and the API, and for batches."""
 
 import copy
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -328,7 +329,9 @@ def test_the_approver_decides_on_the_letters_page(client, people, template, big_
 
     client.force_login(people["approver"])
     home = client.get("/admin/").content.decode()
-    assert f'data-letter="{letter.reference}"' in home
+    row = re.search(rf'<tr data-letter="{letter.reference}">(.*?)</tr>', home, re.S).group(1)
+    agent = people["agent"].get_full_name() or people["agent"].get_username()
+    assert template.title in row and agent in row and "Balances over 1,000" in row
     page = client.get(f"{LETTERS}inspect/{letter.pk}/").content.decode()
     assert "data-decision-form" in page and "Balances over 1,000" in page
     assert "I waived the fee." in page.split("data-agent-text", 1)[1]

@@ -348,9 +348,10 @@ def outcomes():
 def test_the_scheduler_runs_every_default_job(db):
     out, err = run_scheduler("--once")
     results = outcomes()
-    assert {name: results[name][0] for name in ("outbox", "recovery", "sla", "register-exports")} == {
+    assert {name: results[name][0] for name in ("outbox", "recovery", "sla", "register-exports",
+                                                "dashboard-volumes")} == {
         "outbox": JobOutcome.OK, "recovery": JobOutcome.OK, "sla": JobOutcome.OK,
-        "register-exports": JobOutcome.OK}, err
+        "register-exports": JobOutcome.OK, "dashboard-volumes": JobOutcome.OK}, err
     # Written by another part of the project; skipped with a line until it exists.
     assert results["audit-checkpoint"][0] in (JobOutcome.OK, JobOutcome.SKIPPED), err
     assert "recovery: succeeded: 0 batches resumed" in out

@@ -314,6 +314,59 @@ def test_my_notices_name_me_exactly_and_only_for_entries_i_see(client, officer, 
     assert hidden.reference not in notices and lookalike.reference not in notices
 
 
+def test_my_work_counts_stop_at_their_limit(client, officer, departments, monkeypatch):
+    from wagtail_correspondence.views.register import dashboard
+
+    monkeypatch.setattr(dashboard, "COUNTED_UP_TO", 2)
+    for number in range(3):
+        register(officer, subject=f"Mine {number}", department=departments["complaints"], assignee=officer)
+    client.force_login(officer)
+    page = client.get("/admin/").content.decode()
+    assert re.search(r'data-count="assigned">2\+<', page)  # three, counted up to two
+    assert re.search(r'data-count="overdue">0<', page)
+    Correspondence.objects.filter(assignee=officer).first().delete()
+    page = client.get("/admin/").content.decode()
+    assert re.search(r'data-count="assigned">2<', page)
+
+
+def test_my_notices_are_kept_until_a_newer_notice_and_checked_against_my_scope(
+        client, officer, supervisor, departments):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_correspondence.models import SlaNotice, SlaNoticeKind
+
+    first = register(supervisor, subject="First", department=departments["complaints"])
+    second = register(supervisor, subject="Second", department=departments["complaints"])
+
+    def notify(entry):
+        SlaNotice.objects.create(correspondence=entry, kind=SlaNoticeKind.OVERDUE, level=0, cycle=0,
+                                 recipients=[officer.email], due_at=entry.registered_at)
+
+    def shown():
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get("/admin/").content.decode()
+        found = re.search(r"data-my-notices>(.*?)</ul>", page, re.S)
+        # The search for notices naming the address: a match on the recipients.
+        searched = any(re.search(r'"recipients"\S*\s*(LIKE|@>)', query["sql"], re.I)
+                       for query in captured.captured_queries)
+        return (found.group(1) if found else ""), searched
+
+    notify(first)
+    client.force_login(officer)
+    notices, searched = shown()
+    assert first.reference in notices and searched
+    notices, searched = shown()
+    assert first.reference in notices and not searched  # kept: no newer notice
+    notify(second)
+    notices, searched = shown()
+    assert first.reference in notices and second.reference in notices and searched  # a newer one: sought again
+    # The entry moves to a department the officer does not work in: its notice goes at once.
+    Correspondence.objects.filter(pk=first.pk).update(department=departments["legal"])
+    notices, searched = shown()
+    assert first.reference not in notices and second.reference in notices and not searched
+
+
 # The register and the letters --------------------------------------------------------
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 action bar's primary step per status, the customer look-up of “Register incoming mail”, the
 compact filters and the dashboard's volumes chart (in the user's scope, with drill-down)."""
 
+import io
 import json
 import re
 from datetime import datetime, timedelta
@@ -267,6 +268,60 @@ def test_dashboard_counts_are_kept_per_scope_for_a_while(client, officer, superv
     departments["billing"].members.add(officer)
     del officer._correspondence_departments
     assert scope_key(officer) != key and scope_key(supervisor) == "all"
+
+
+def test_the_scheduler_counts_again_the_scopes_people_look_at(client, officer, supervisor, departments):
+    """The "dashboard-volumes" job counts again, before they get old, the volumes of the scopes
+    looked at in the last hour; a visit then reads them ready, without counting."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_correspondence.models import DashboardVolumes
+    from wagtail_correspondence.services import register_volumes
+
+    register(supervisor, departments["billing"], subject="Billing matter")
+
+    def visit(user):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get("/admin/").content.decode()
+        counted = any("GROUP BY" in query["sql"] and "registered_at" in query["sql"]
+                      for query in captured.captured_queries)
+        totals = dict(re.findall(r'data-department="([a-z-]+)">.*?<td>(\d+)</td>', page, re.S))
+        return totals, counted
+
+    assert visit(supervisor) == ({"billing": "1"}, True)  # the first look counts
+    assert visit(supervisor) == ({"billing": "1"}, False)  # then the counts are read
+    assert visit(officer) == ({}, True)  # the officer's own scope: billing is not theirs
+    register(supervisor, departments["billing"], subject="Another billing matter")
+    register(supervisor, departments["complaints"], subject="A complaint")
+
+    # Two and a half minutes later: the counts are half their age limit (300 s) old.
+    now = timezone.now()
+    DashboardVolumes.objects.update(counted_at=now - timedelta(seconds=160))
+    officer_row = DashboardVolumes.objects.get(user=officer)
+    out = io.StringIO()
+    call_command("correspondence_scheduler", "--once", "--job", "dashboard-volumes", stdout=out)
+    assert "dashboard-volumes: succeeded: 2 counted again" in out.getvalue()
+    assert visit(supervisor) == ({"billing": "2", "complaints": "1"}, False)  # ready, and up to date
+    assert visit(officer) == ({"complaints": "1"}, False)
+
+    # Fresh counts are left alone; a scope nobody looked at for an hour is not counted again,
+    # and after a day it is forgotten.
+    assert register_volumes.refresh_watched() == "0 counted again, 0 forgotten"
+    DashboardVolumes.objects.update(counted_at=now - timedelta(seconds=400), viewed_at=now - timedelta(hours=2))
+    assert register_volumes.refresh_watched() == "0 counted again, 0 forgotten"
+    DashboardVolumes.objects.filter(pk=officer_row.pk).update(viewed_at=now - timedelta(days=2))
+    assert register_volumes.refresh_watched() == "0 counted again, 1 forgotten"
+    assert visit(supervisor) == ({"billing": "2", "complaints": "1"}, True)  # too old: counted on the visit
+
+    # Someone whose scope changed: their old row is nobody's any more, and is dropped.
+    visit(officer)
+    DashboardVolumes.objects.update(counted_at=now - timedelta(seconds=160))
+    departments["billing"].members.add(officer)
+    assert register_volumes.refresh_watched() == "1 counted again, 1 forgotten"
+    assert visit(officer) == ({"billing": "2", "complaints": "1"}, True)  # the new scope, counted for them
 
 
 def test_each_bar_opens_the_list_of_exactly_its_entries(client, supervisor, departments):

@@ -29,6 +29,7 @@ from .register import (
     TaggedCorrespondence,
     overdue_condition,
 )
+from .register_counts import DashboardVolumes
 from .register_exports import RegisterExport, RegisterExportFormat, RegisterExportStatus
 from .routing import Assignment, RoutingRule
 from .retention import RetentionAction, RetentionPolicy, RetentionRecord
@@ -50,5 +51,5 @@ __all__ = [
     "PrintRunStatus",
     "TemplateFolderPage", "TemplateLibraryPage", "RetentionAction", "RetentionPolicy", "RetentionRecord",
     "BatchLease", "JobOutcome", "ScheduledJob", "DictionaryRule", "TemplateRule",
-    "RegisterExport", "RegisterExportFormat", "RegisterExportStatus",
+    "RegisterExport", "RegisterExportFormat", "RegisterExportStatus", "DashboardVolumes",
 ]

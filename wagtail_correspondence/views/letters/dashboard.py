@@ -8,6 +8,10 @@ from ...models import LetterStatus
 from ...services import letter_approval as approval
 
 SHOWN = 10
+# What the panel shows of a letter: its text, data and files (some of them encrypted) are not
+# read for a list of references.
+SHOWN_FIELDS = ("reference", "status", "template__title", "created_by", "approval_reasons", "generated_at",
+                "return_comment", "updated_at")
 
 
 class LetterApprovalPanel(Component):
@@ -26,6 +30,7 @@ class LetterApprovalPanel(Component):
             "generated_at", "pk")
         returned = approval.returned_to(self.user).select_related("template").order_by("-updated_at")
         waiting = approval.waiting_for_others(self.user).select_related("template").order_by("generated_at")
+        to_decide, returned, waiting = (letters.only(*SHOWN_FIELDS) for letters in (to_decide, returned, waiting))
         return {
             "may_approve": approval.may_approve_letters(self.user),
             "to_decide": to_decide[:SHOWN], "to_decide_count": to_decide.count(),
