@@ -563,17 +563,33 @@ print(type(task).__name__, task.pk, sorted(task.groups.values_list("name", flat=
 """
 
 START_REVIEW = """
-from django.contrib.auth import get_user_model
-from wagtail.blocks import StreamValue
-from wagtail.rich_text import RichText
-from wagtail_correspondence.blocks import FragmentBodyBlock
-from wagtail_correspondence.models import DataDictionary, Fragment
-dictionary = DataDictionary.objects.create(name="Customer")
-fragment = Fragment(title="Greeting", key="greeting", data_dictionary=dictionary, channels=["print"],
-                    body=StreamValue(FragmentBodyBlock(), [("rich_text", RichText("<p>Hello</p>"))]))
-fragment.save()
-fragment.save_revision()
-fragment.get_workflow().start(fragment, get_user_model().objects.create_user("author"))
+# Written with the models as they were at 0020 (the fragment's table has changed since): a
+# fragment, a revision, and its review begun, as Workflow.start leaves them.
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+apps = MigrationExecutor(connection).loader.project_state(("wagtail_correspondence", "0020_task_leases")).apps
+model = apps.get_model
+ContentType = model("contenttypes", "ContentType")
+fragment_type = ContentType.objects.get(app_label="wagtail_correspondence", model="fragment")
+dictionary = model("wagtail_correspondence", "DataDictionary").objects.create(name="Customer")
+fragment = model("wagtail_correspondence", "Fragment").objects.create(
+    title="Greeting", key="greeting", data_dictionary=dictionary, channels=["print"],
+    body=[{"type": "rich_text", "value": "<p>Hello</p>"}])
+author = model("auth", "User").objects.create(username="author")
+revision = model("wagtailcore", "Revision").objects.create(
+    content_type=fragment_type, base_content_type=fragment_type, object_id=str(fragment.pk), content={},
+    object_str="Greeting", user=author, created_at=timezone.now())
+workflow = model("wagtailcore", "WorkflowContentType").objects.get(content_type=fragment_type).workflow
+task = model("wagtailcore", "WorkflowTask").objects.filter(workflow=workflow).order_by("sort_order").first().task
+state = model("wagtailcore", "WorkflowState").objects.create(
+    content_type=fragment_type, base_content_type=fragment_type, object_id=str(fragment.pk), workflow=workflow,
+    status="in_progress", requested_by=author)
+task_state = model("wagtailcore", "TaskState").objects.create(
+    workflow_state=state, revision=revision, task=task, status="in_progress",
+    content_type=ContentType.objects.get(app_label="wagtailcore", model="taskstate"))
+state.current_task_state = task_state
+state.save()
 """
 
 

@@ -128,6 +128,10 @@ SEEN = {
     "image": roles_see(STAFF),
     "document": roles_see(STAFF),
     "page": roles_see(STAFF),
+    # Translations of the wording library (wagtail-localize) and the content languages: as
+    # internal as the library itself.
+    "translation": roles_see(STAFF),
+    "locale": roles_see(STAFF),
     # A portal link is a bearer token: whoever holds a valid one reads that letter; a
     # tampered link or one for another channel shows nothing to anybody.
     "portal": {role: frozenset({"in"}) for role in EVERYONE},
@@ -186,6 +190,7 @@ def marked(world, entries, letters, batches, library, customers, django_user_mod
     objects[("template", "in")] = template.specific_class.objects.get(pk=template.pk)
     objects[("fragment", "in")] = rename(library.fragment, "title", marker("fragment", "in"))
     objects[("layout", "in")] = rename(library.layout, "name", marker("layout", "in"))
+    objects[("translation", "in")], objects[("locale", "in")] = translation_of(objects[("fragment", "in")])
     objects[("enclosure", "in")] = factories.enclosure("zq-enclosure", marker("enclosure", "in"), "zq")
     objects[("dictionary", "in")] = rename(library.dictionary, "name", marker("dictionary", "in"))
     objects[("content_category", "in")] = ContentCategory.objects.create(name=marker("content_category", "in"))
@@ -217,6 +222,19 @@ def marked(world, entries, letters, batches, library, customers, django_user_mod
     home = Page.objects.get(depth=1).get_children().first()
     objects[("page", "in")] = home.add_child(instance=Page(title=marker("page", "in"), slug="zq-page"))
     return SimpleNamespace(objects=objects, users=users, world=world)
+
+
+def translation_of(fragment):
+    """A translation of the fragment into French as wagtail-localize's "Translate" begins one:
+    its strings extracted and the French variant saved as a draft, in the source's words."""
+    from wagtail.models import Locale
+    from wagtail_localize.models import Translation, TranslationSource
+
+    french = Locale.objects.get_or_create(language_code="fr")[0]
+    source, _created = TranslationSource.get_or_create_from_instance(fragment)
+    translation = Translation.objects.create(source=source, target_locale=french)
+    translation.save_target(publish=False)
+    return translation, french
 
 
 def portal_links(objects):
@@ -294,6 +312,12 @@ def arguments(kind, obj, world):
         return {**common, "kind": "pdf"}
     if kind == "customer":
         return {"customer_id": obj.pk, "pk": obj.pk, "format": "json"}
+    if kind == "translation":
+        from wagtail_localize.models import StringSegment
+
+        segment = StringSegment.objects.filter(source=obj.source).order_by("order").first()
+        return {**common, "translation_id": obj.pk, "translation_source_id": obj.source_id,
+                "string_segment_id": segment.pk, "overridable_segment_id": 1, "mode": "default"}
     if kind == "template":
         return {**common, "template_id": obj.pk, "page_id": obj.pk, "parent_page_id": obj.pk,
                 "page_to_move_id": obj.pk, "revision_id": obj.latest_revision_id}
@@ -380,6 +404,13 @@ CASES = [
     Case(r"wagtail_bulk_action", "entry", args={"action": "delete"}, query="id={pk}", found=False,
          why="register entries have no bulk actions"),
     Case(rf"{API}:fragment-detail", "fragment"),
+    # Translating the library (wagtail-localize): fragments and layouts, templates, one translation.
+    *[Case(r"wagtail_localize:(submit_snippet_translation|snippets_api_listing|snippets_api_detail)", kind)
+      for kind in ("fragment", "layout")],
+    Case(r"wagtail_localize:(submit_page_translation|convert_to_alias)", "template"),
+    Case(r"wagtail_localize:(update_translations|edit_string_translation|edit_override|download_pofile|upload_pofile"
+         r"|machine_translate|preview_translation|stop_translation)", "translation"),
+    Case(r"wagtaillocales:.*", "locale"),
     Case(rf"{API}:layout-detail", "layout"),
     Case(rf"{API}:data-dictionary-(detail|validate)", "dictionary"),
     # Template pages, in Wagtail's page views.
@@ -437,6 +468,9 @@ NOT_FOUND_FOR_EVERYONE = {
         "categories and dictionaries have no drafts, previews or workflow",
     r"wagtailadmin_pages:(convert_alias|move_confirm)": "the template is no alias; no destination named",
     r"wagtailimages:url_generator(_output)?": "the site serves no dynamic image URLs",
+    r"wagtail_localize:convert_to_alias": "the template is no translation made from an alias",
+    r"wagtail_localize:preview_translation": "wagtail-localize previews translations of pages only (the world "
+                                             "translates a fragment)",
     r".*:(create_multiple_from_uploaded_image|create_multiple_from_uploaded_document|delete_upload_multiple)":
         "no upload is pending",
 }

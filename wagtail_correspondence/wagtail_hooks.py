@@ -23,6 +23,7 @@ from .review import editors as review_editors
 from .services import register_access
 from .services.letters import can_build_letters
 from .services.subject_access import can_export_subject_access
+from .views import translations as translation_views
 from .views.register import dashboard
 from .views.register import urls as register_urls
 from .services.letter_approval import may_approve_letters
@@ -39,6 +40,8 @@ hooks.register("before_edit_page", review_editors.page_approval_with_changes)
 hooks.register("after_edit_snippet", review_editors.review_latest_revision)
 hooks.register("after_edit_page", review_editors.review_latest_revision)
 hooks.register("before_edit_snippet", review_editors.show_requested_changes)
+# Before wagtail-localize's own hook, which would publish the variant.
+hooks.register("before_edit_snippet", translation_views.translation_publish_sends_to_review, order=-1)
 hooks.register("before_edit_page", review_editors.show_requested_changes)
 hooks.register("after_edit_page", review_editors.review_words_in_page_messages)
 hooks.register("after_create_page", review_editors.review_words_in_page_messages)

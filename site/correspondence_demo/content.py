@@ -301,6 +301,7 @@ class DemoBuilder:
 
     @transaction.atomic
     def build(self):
+        self.locales()
         departments = self.departments()
         users = self.users(departments)
         ensure_template_library()
@@ -321,6 +322,16 @@ class DemoBuilder:
         if self.with_register:
             self.letter_awaiting_approval(users)
         return self.created
+
+    def locales(self):
+        """A locale per content language (WAGTAIL_CONTENT_LANGUAGES), so that the library can be
+        translated into each."""
+        from wagtail.coreutils import get_content_languages
+        from wagtail.models import Locale
+
+        for code in get_content_languages():
+            _locale, created = Locale.objects.get_or_create(language_code=code)
+            self.note(created, f"Content language {code}")
 
     def approval_rules(self, departments):
         """Four-eyes on letters: large payment reminders and replies to strictly confidential

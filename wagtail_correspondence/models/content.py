@@ -9,13 +9,15 @@ from wagtail.models import (
     LockableMixin,
     PreviewableMixin,
     RevisionMixin,
+    TranslatableMixin,
     WorkflowMixin,
 )
 from wagtail.search import index
+from wagtail_localize.fields import SynchronizedField, TranslatableField
 
 from ..blocks import FragmentBodyBlock
 from .engine import engine
-from .fields import ChannelsField, language_choices
+from .fields import NEW_VARIANT_BLANKS, ChannelsField, language_choices
 from .previews import SampleDataPreviewMixin
 
 
@@ -33,15 +35,20 @@ class ContentCategory(models.Model):
 
 
 class Fragment(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, SampleDataPreviewMixin,
-               PreviewableMixin, index.Indexed, models.Model):
+               PreviewableMixin, TranslatableMixin, index.Indexed, models.Model):
     """An approved building block of letters: wording with merge fields, conditions, lists,
-    images and tables. Only its live (approved, published, unexpired) revision is ever used."""
+    images and tables. Only its live (approved, published, unexpired) revision is ever used.
+
+    A fragment has a variant per content language (``locale``; variants share their
+    ``translation_key`` and their ``key``), made with wagtail-localize and reviewed each on its
+    own. ``language`` follows the locale."""
 
     reviewed_by_four_eyes = True  # published only by the review workflow (review.rules)
 
     title = models.CharField(_("title"), max_length=200)
-    key = models.SlugField(_("key"), max_length=100, unique=True,
-                           help_text=_("Stable identifier used by integrations, e.g. payment-reminder-intro"))
+    key = models.SlugField(_("key"), max_length=100,
+                           help_text=_("Stable identifier used by integrations, e.g. payment-reminder-intro; "
+                                       "the same in every language"))
     data_dictionary = models.ForeignKey("wagtail_correspondence.DataDictionary", on_delete=models.PROTECT,
                                         related_name="fragments", verbose_name=_("data dictionary"))
     body = StreamField(FragmentBodyBlock(), verbose_name=_("body"))
@@ -61,19 +68,34 @@ class Fragment(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sam
                         heading=_("Identity")),
         FieldPanel("body"),
         MultiFieldPanel([FieldPanel("category"), FieldPanel("owning_department"), FieldPanel("channels"),
-                         FieldPanel("language"), FieldPanel("review_by"), FieldPanel("notes")],
+                         FieldPanel("review_by"), FieldPanel("notes")],
                         heading=_("Metadata")),
         PublishingPanel(),
     ]
+    exclude_fields_in_copy = NEW_VARIANT_BLANKS
+    # What a translator translates (the wording); the rest is the same in every language.
+    translatable_fields = [
+        TranslatableField("title"), TranslatableField("body"),
+        SynchronizedField("key"), SynchronizedField("data_dictionary"), SynchronizedField("category"),
+        SynchronizedField("owning_department"), SynchronizedField("channels"), SynchronizedField("review_by"),
+        SynchronizedField("notes"),
+    ]
     search_fields = [
         index.SearchField("title"), index.AutocompleteField("title"), index.SearchField("key"),
-        index.FilterField("live"), index.FilterField("language"),
+        index.FilterField("live"), index.FilterField("language"), index.FilterField("locale_id"),
     ]
 
-    class Meta:
+    class Meta(TranslatableMixin.Meta):
         verbose_name = _("fragment")
         verbose_name_plural = _("fragments")
         ordering = ["title"]
+        constraints = [models.UniqueConstraint(fields=["key", "locale"], name="fragment_key_per_locale")]
+
+    def save(self, *args, **kwargs):
+        if not self.locale_id:
+            self.locale = self.get_default_locale()
+        self.language = self.locale.language_code
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return self.title

@@ -101,3 +101,10 @@ class EncryptedJSONField(models.TextField):
         kwargs.pop("form_class", None)
         return BoundedJSONFormField(label=self.verbose_name, required=not self.blank, help_text=self.help_text,
                                     **kwargs)
+
+
+# What a new language variant of a fragment or layout does not take from its source when
+# wagtail-localize copies it: the source's publication, revisions and lock. A variant begins as
+# a draft of its own and is reviewed on its own (``exclude_fields_in_copy``).
+NEW_VARIANT_BLANKS = ["live_revision", "latest_revision", "first_published_at", "last_published_at", "locked",
+                      "locked_at", "locked_by", "go_live_at", "expire_at", "expired"]

@@ -8,11 +8,14 @@ from wagtail.models import (
     LockableMixin,
     PreviewableMixin,
     RevisionMixin,
+    TranslatableMixin,
     WorkflowMixin,
 )
 from wagtail.search import index
+from wagtail_localize.fields import SynchronizedField, TranslatableField
 
 from .engine import engine
+from .fields import NEW_VARIANT_BLANKS
 from .previews import SandboxedPreviewMixin
 
 # Sheet sizes in millimetres (portrait).
@@ -27,13 +30,16 @@ FONT_CHOICES = [
 
 
 class Layout(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, SandboxedPreviewMixin, PreviewableMixin,
-             index.Indexed, models.Model):
+             TranslatableMixin, index.Indexed, models.Model):
     """A letterhead: paper, margins, header and footer, logo, sender block and the position
-    of the recipient address for window envelopes."""
+    of the recipient address for window envelopes.
+
+    A layout has a variant per content language (``locale``): the header, footer, sender block
+    and page-number text are translated, the paper and positions are the same in every one."""
 
     reviewed_by_four_eyes = True  # published only by the review workflow (review.rules)
 
-    name = models.CharField(_("name"), max_length=150, unique=True)
+    name = models.CharField(_("name"), max_length=150)
     page_size = models.CharField(_("page size"), max_length=10, choices=PAGE_SIZE_CHOICES, default="A4")
     orientation = models.CharField(_("orientation"), max_length=10, default="portrait",
                                    choices=[("portrait", _("Portrait")), ("landscape", _("Landscape"))])
@@ -89,12 +95,22 @@ class Layout(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sandb
         MultiFieldPanel([FieldPanel("show_page_numbers"), FieldPanel("page_number_text")], heading=_("Page numbers")),
         PublishingPanel(),
     ]
+    exclude_fields_in_copy = NEW_VARIANT_BLANKS
+    translatable_fields = [
+        TranslatableField("header"), TranslatableField("footer"), TranslatableField("sender_block"),
+        TranslatableField("page_number_text"),
+        *(SynchronizedField(name) for name in (
+            "name", "page_size", "orientation", "margin_top", "margin_right", "margin_bottom", "margin_left",
+            "font_family", "font_size", "logo", "logo_width", "logo_position", "address_window", "window_top",
+            "window_side", "window_width", "window_height", "show_page_numbers")),
+    ]
     search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
 
-    class Meta:
+    class Meta(TranslatableMixin.Meta):
         verbose_name = _("layout")
         verbose_name_plural = _("layouts")
         ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["name", "locale"], name="layout_name_per_locale")]
 
     def __str__(self):
         return self.name

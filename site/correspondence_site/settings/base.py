@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     # The site itself: its landing page at / and the name of its home in the page tree.
     "correspondence_site",
     "wagtail_modeladmin",
+    # Translated content: fragments, layouts and letter templates in each content language.
+    "wagtail_localize",
+    "wagtail_localize.locales",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.table_block",
@@ -222,7 +225,10 @@ WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail_correspondence.search_backend"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "rtf", "txt", "xlsx", "eml", "png", "jpg", "tif"]
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
-WAGTAIL_I18N_ENABLED = False
+# Content in several languages: each fragment, layout and letter template may have a variant
+# per content language (wagtail-localize translates them; letters use the customer's language).
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = LANGUAGES = [("en", "English"), ("fr", "Français"), ("nl", "Nederlands")]
 # No page of the site makes the browser ask a third party for anything: avatars are the
 # uploaded picture or Wagtail's default one, never Gravatar (which would receive a hash of
 # every staff email address shown on a page), and Wagtail's dashboard does not ask

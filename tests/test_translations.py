@@ -1,0 +1,144 @@
+"""Translated content (wagtail-localize): fragments and layouts have a variant per content
+language, linked by their translation key, made from PO files or the translation editor."""
+
+import polib
+import pytest
+from django.db import IntegrityError, transaction
+from wagtail.models import Locale
+from wagtail_localize.models import Translation, TranslationSource
+
+from wagtail_correspondence.models import Fragment, Layout
+
+from . import factories
+
+FRENCH = {
+    "Greeting": "Salutation",
+    "Dear {{ customer.first_name }},": "Cher {{ customer.first_name }},",
+}
+
+
+@pytest.fixture
+def locales(db):
+    return {code: Locale.objects.get_or_create(language_code=code)[0] for code in ("en", "fr", "nl")}
+
+
+@pytest.fixture
+def dictionary(db):
+    return factories.dictionary()
+
+
+def translate(instance, locale, strings, user=None):
+    """Translate ``instance`` into ``locale`` as a translator would with a PO file: export,
+    fill in, import; then save the variant as a draft (it is reviewed before it is used)."""
+    source, _created = TranslationSource.get_or_create_from_instance(instance)
+    translation, _created = Translation.objects.get_or_create(source=source, target_locale=locale)
+    po = translation.export_po()
+    for entry in po:
+        entry.msgstr = strings.get(entry.msgid, "")
+    translation.import_po(polib.pofile(str(po)), user=user)
+    translation.save_target(user=user, publish=False)
+    return translation
+
+
+def test_a_fragment_is_translated_into_a_linked_variant_from_a_po_file(locales, dictionary):
+    source = factories.fragment(dictionary, key="greeting")
+    assert source.locale == locales["en"] and source.language == "en"
+
+    source_strings = {entry.msgid for entry in Translation.objects.get_or_create(
+        source=TranslationSource.get_or_create_from_instance(source)[0], target_locale=locales["fr"])[0].export_po()}
+    # What a translator is given: the wording, not the key, the dictionary or the notes.
+    assert source_strings == {"Greeting", "Dear {{ customer.first_name }},"}
+
+    translation = translate(source, locales["fr"], FRENCH)
+    variant = Fragment.objects.get(translation_key=source.translation_key, locale=locales["fr"])
+    assert variant.pk != source.pk and variant.language == "fr"
+    assert variant.key == source.key and variant.data_dictionary_id == source.data_dictionary_id
+    assert variant.title == "Salutation"
+    assert "Cher {{ customer.first_name }}," in str(variant.body[0].value)
+    # Not in use until reviewed: saved as a draft of its own, never published by the translation,
+    # with none of the source's publication or revisions.
+    assert not variant.live and variant.live_revision_id is None and variant.first_published_at is None
+    assert variant.latest_revision.object_id == str(variant.pk) and variant.revisions.count() == 1
+    assert translation.get_progress() == (2, 2)
+    assert source.get_translation(locales["fr"]) == variant and variant.get_translation(locales["en"]) == source
+
+
+def test_an_untranslated_string_keeps_the_variant_from_being_made(locales, dictionary):
+    from wagtail_localize.models import MissingTranslationError
+
+    source = factories.fragment(dictionary, key="greeting")
+    with pytest.raises(MissingTranslationError):
+        source_translation = TranslationSource.get_or_create_from_instance(source)[0]
+        source_translation.create_or_update_translation(locales["nl"], publish=False)
+    assert not Fragment.objects.filter(locale=locales["nl"]).exists()
+
+
+def test_a_key_is_unique_within_a_language_and_shared_by_the_variants(locales, dictionary):
+    source = factories.fragment(dictionary, key="greeting")
+    translate(source, locales["fr"], FRENCH)
+    assert set(Fragment.objects.filter(key="greeting").values_list("locale__language_code", flat=True)) == {"en", "fr"}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Fragment.objects.create(title="Another", key="greeting", data_dictionary=dictionary, body=source.body,
+                                channels=["print"], locale=locales["en"])
+
+
+def test_a_layout_translates_its_letterhead_and_keeps_its_paper(locales):
+    source = factories.layout(name="Standard letterhead", footer="<p>Registered in Brussels</p>",
+                              margin_top=30, page_number_text="Page {page} of {pages}")
+    translate(source, locales["nl"], {"Registered in Brussels": "Ingeschreven in Brussel",
+                                      "Northwind Mutual · PO Box 1 · 1000 Brussels":
+                                          "Northwind Mutual · Postbus 1 · 1000 Brussel",
+                                      "Page {page} of {pages}": "Pagina {page} van {pages}"})
+    variant = Layout.objects.get(translation_key=source.translation_key, locale=locales["nl"])
+    assert variant.name == source.name and variant.margin_top == 30  # the same paper
+    assert "Ingeschreven in Brussel" in variant.footer and variant.page_number_text == "Pagina {page} van {pages}"
+    assert variant.sender_block == "Northwind Mutual · Postbus 1 · 1000 Brussel"
+    assert not variant.live and variant.live_revision_id is None
+
+
+def test_publishing_in_the_translation_editor_sends_the_variant_to_review(client, locales, dictionary, make_user):
+    """wagtail-localize's editor offers "Publish in French" to those who hold the publish
+    permission (superusers too). Under the review rules that saves the variant with its
+    translated strings as a draft and sends it to review; someone else approves it."""
+    from django.urls import reverse
+    from wagtail.models import TaskState
+
+    from wagtail_correspondence import roles
+
+    source = factories.fragment(dictionary, key="greeting")
+    translation = translate(source, locales["fr"], {"Greeting": "Salutation"})  # the body not yet
+    variant = Fragment.objects.get(translation_key=source.translation_key, locale=locales["fr"])
+    # The translator finishes in the editor (strings are saved one by one as they are typed).
+    po = translation.export_po()
+    for entry in po:
+        entry.msgstr = FRENCH[entry.msgid]
+    translation.import_po(polib.pofile(str(po)))
+
+    superuser = make_user("root", superuser=True)
+    client.force_login(superuser)
+    edit = reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[variant.pk])
+    assert "js-translation-editor" in client.get(edit).content.decode()  # wagtail-localize's editor
+    response = client.post(edit, {"action": "publish"}, follow=True)
+    assert response.status_code == 200 and "sent for review" in response.content.decode()
+    # Reviewed in Wagtail's own editor (wagtail-localize's offers no review), where the
+    # translation can be started again for later changes of the source.
+    assert "Start Synced translation" in response.content.decode()
+    variant.refresh_from_db()
+    assert not variant.live and variant.live_revision_id is None  # not published
+    assert variant.workflow_in_progress
+    assert "Cher {{ customer.first_name }}," in str(variant.latest_revision.as_object().body[0].value)
+
+    # Another person approves the French wording; then it is live. The submitter may not.
+    task_state = variant.current_workflow_state.current_task_state
+    approve = reverse("wagtailsnippets_wagtail_correspondence_fragment:workflow_action",
+                      args=[variant.pk, "approve", task_state.pk])
+    client.post(approve, {"comment": ""})
+    variant.refresh_from_db()
+    assert not variant.live
+    client.force_login(make_user("reviewer", roles.CONTENT_REVIEWERS))
+    client.post(approve, {"comment": "Checked"})
+    variant.refresh_from_db()
+    assert variant.live and TaskState.objects.get(pk=task_state.pk).status == TaskState.STATUS_APPROVED
+    assert "Cher {{ customer.first_name }}," in str(variant.live_object().body[0].value)
+    source.refresh_from_db()
+    assert "Dear" in str(source.live_object().body[0].value)  # the source is untouched
