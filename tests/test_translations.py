@@ -44,10 +44,13 @@ def test_a_fragment_is_translated_into_a_linked_variant_from_a_po_file(locales, 
     source = factories.fragment(dictionary, key="greeting")
     assert source.locale == locales["en"] and source.language == "en"
 
+    translation_source = TranslationSource.get_or_create_from_instance(source)[0]
     source_strings = {entry.msgid for entry in Translation.objects.get_or_create(
-        source=TranslationSource.get_or_create_from_instance(source)[0], target_locale=locales["fr"])[0].export_po()}
-    # What a translator is given: the wording, not the key, the dictionary or the notes.
+        source=translation_source, target_locale=locales["fr"])[0].export_po()}
+    # What a translator is given: the wording, not the key, the dictionary or the notes, which
+    # the translation editor does not offer to change either.
     assert source_strings == {"Greeting", "Dear {{ customer.first_name }},"}
+    assert not translation_source.overridablesegment_set.exists()
 
     translation = translate(source, locales["fr"], FRENCH)
     variant = Fragment.objects.get(translation_key=source.translation_key, locale=locales["fr"])
@@ -94,6 +97,9 @@ def test_a_layout_translates_its_letterhead_and_keeps_its_paper(locales):
     assert "Ingeschreven in Brussel" in variant.footer and variant.page_number_text == "Pagina {page} van {pages}"
     assert variant.sender_block == "Northwind Mutual · Postbus 1 · 1000 Brussel"
     assert not variant.live and variant.live_revision_id is None
+    # Of the layout, only the logo may differ per language.
+    overridable = TranslationSource.get_or_create_from_instance(source)[0].overridablesegment_set
+    assert {segment.context.path for segment in overridable.all()} <= {"logo"}
 
 
 def test_publishing_in_the_translation_editor_sends_the_variant_to_review(client, locales, dictionary, make_user):
@@ -142,3 +148,47 @@ def test_publishing_in_the_translation_editor_sends_the_variant_to_review(client
     assert "Cher {{ customer.first_name }}," in str(variant.live_object().body[0].value)
     source.refresh_from_db()
     assert "Dear" in str(source.live_object().body[0].value)  # the source is untouched
+
+
+def test_an_author_stops_the_synced_translation_and_submits_the_variant_for_review(client, locales, dictionary,
+                                                                                   make_user):
+    """Authors may not publish, so wagtail-localize's editor offers them no "Publish". Stopping
+    the synced translation keeps what they translated as the variant's draft; they submit it
+    for review in Wagtail's editor."""
+    from django.urls import reverse
+
+    from wagtail_correspondence import roles
+
+    source = factories.fragment(dictionary, key="greeting")
+    translation = translate(source, locales["nl"], {"Greeting": "Greeting"})  # begun, wording not yet
+    variant = Fragment.objects.get(translation_key=source.translation_key, locale=locales["nl"])
+    po = translation.export_po()
+    for entry in po:
+        entry.msgstr = {"Greeting": "Aanhef", "Dear {{ customer.first_name }},": "Beste {{ customer.first_name }},"}[
+            entry.msgid]
+    author = make_user("author", roles.CONTENT_AUTHORS)
+    translation.import_po(polib.pofile(str(po)), user=author)
+
+    client.force_login(author)
+    edit = reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[variant.pk])
+    editor = client.get(edit).content.decode()
+    assert "js-translation-editor" in editor and "&quot;canPublish&quot;: false" in editor
+    stop = reverse("wagtail_localize:stop_translation", args=[translation.pk])
+    response = client.post(stop, {"next": edit}, follow=True)
+    page = response.content.decode()
+    assert "kept as a draft" in page and "Submit to Legal review" in page  # Wagtail's own editor now
+    variant.refresh_from_db()
+    translation.refresh_from_db()
+    assert not translation.enabled and not variant.live
+    kept = variant.latest_revision
+    assert kept.user == author and "Beste {{ customer.first_name }}," in str(kept.as_object().body[0].value)
+    assert kept.as_object().title == "Aanhef"
+
+    # Someone who may not change fragments stops nothing and writes nothing.
+    agent = make_user("agent", roles.AGENTS)
+    translation.enabled = True
+    translation.save()
+    client.force_login(agent)
+    assert client.post(stop, {"next": edit}).status_code in (302, 403)
+    translation.refresh_from_db()
+    assert translation.enabled and Fragment.objects.get(pk=variant.pk).latest_revision_id == kept.pk

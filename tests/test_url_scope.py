@@ -409,7 +409,8 @@ CASES = [
       for kind in ("fragment", "layout")],
     Case(r"wagtail_localize:(submit_page_translation|convert_to_alias)", "template"),
     Case(r"wagtail_localize:(update_translations|edit_string_translation|edit_override|download_pofile|upload_pofile"
-         r"|machine_translate|preview_translation|stop_translation)", "translation"),
+         r"|machine_translate|preview_translation|stop_translation)|wagtail_correspondence_stop_translation",
+         "translation"),
     Case(r"wagtaillocales:.*", "locale"),
     Case(rf"{API}:layout-detail", "layout"),
     Case(rf"{API}:data-dictionary-(detail|validate)", "dictionary"),

@@ -242,6 +242,13 @@ def add_register_panels(request, panels):
 
 
 @hooks.register("register_admin_urls")
+def register_translation_urls():
+    # At wagtail-localize's own address, matched first (this app's hooks run before its hooks).
+    return [path("localize/translate/<int:translation_id>/disable/", translation_views.stop_translation,
+                 name="wagtail_correspondence_stop_translation")]
+
+
+@hooks.register("register_admin_urls")
 def register_audit_log_urls():
     from .views.audit import AuditLogView, VerifyAuditChainView
 

@@ -73,12 +73,12 @@ class Fragment(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sam
         PublishingPanel(),
     ]
     exclude_fields_in_copy = NEW_VARIANT_BLANKS
-    # What a translator translates (the wording); the rest is the same in every language.
+    # What a translator translates (the wording); the rest is the same in every language, and
+    # the translation editor offers no way to change it (not overridable).
     translatable_fields = [
         TranslatableField("title"), TranslatableField("body"),
-        SynchronizedField("key"), SynchronizedField("data_dictionary"), SynchronizedField("category"),
-        SynchronizedField("owning_department"), SynchronizedField("channels"), SynchronizedField("review_by"),
-        SynchronizedField("notes"),
+        *(SynchronizedField(name, overridable=False) for name in (
+            "key", "data_dictionary", "category", "owning_department", "channels", "review_by", "notes")),
     ]
     search_fields = [
         index.SearchField("title"), index.AutocompleteField("title"), index.SearchField("key"),

@@ -99,9 +99,11 @@ class Layout(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sandb
     translatable_fields = [
         TranslatableField("header"), TranslatableField("footer"), TranslatableField("sender_block"),
         TranslatableField("page_number_text"),
-        *(SynchronizedField(name) for name in (
+        # A language may have its own logo; the paper and the positions are the same in all.
+        SynchronizedField("logo"),
+        *(SynchronizedField(name, overridable=False) for name in (
             "name", "page_size", "orientation", "margin_top", "margin_right", "margin_bottom", "margin_left",
-            "font_family", "font_size", "logo", "logo_width", "logo_position", "address_window", "window_top",
+            "font_family", "font_size", "logo_width", "logo_position", "address_window", "window_top",
             "window_side", "window_width", "window_height", "show_page_numbers")),
     ]
     search_fields = [index.SearchField("name"), index.AutocompleteField("name")]

@@ -29,6 +29,15 @@ def reviewed_translation(instance):
     return active_translation(instance) if under_review_policy(instance) else None
 
 
+def keep_as_draft(user, instance, translation):
+    """Write the translation's strings into the variant as a draft revision by ``user``."""
+    policy = ModelPermissionPolicy(type(instance))
+    if not (user.is_active and (user.is_superuser or policy.user_has_permission(user, "change"))):
+        raise PermissionDenied(_("You may not change this wording."))
+    translation.save_target(user=user, publish=False)
+    return type(instance).objects.get(pk=instance.pk)
+
+
 def submit_for_review(user, instance, translation):
     """Write the translation's strings into the variant as a draft revision by ``user`` and
     send the variant to its review workflow (unless a review of it is under way: the review then
@@ -38,11 +47,7 @@ def submit_for_review(user, instance, translation):
     reviewed in Wagtail's own editor, with its comparisons and review actions, which
     wagtail-localize's editor does not offer. When the source changes, "Start synced
     translation" on the variant brings the new strings to translate."""
-    policy = ModelPermissionPolicy(type(instance))
-    if not (user.is_active and (user.is_superuser or policy.user_has_permission(user, "change"))):
-        raise PermissionDenied(_("You may not change this wording."))
-    translation.save_target(user=user, publish=False)
-    variant = type(instance).objects.get(pk=instance.pk)
+    variant = keep_as_draft(user, instance, translation)
     workflow = variant.get_workflow()
     if workflow is not None and not variant.workflow_in_progress:
         workflow.start(variant, user)
