@@ -8,6 +8,7 @@ from wagtail.models import Locale
 from wagtail_localize.models import Translation, TranslationSource
 
 from wagtail_correspondence.models import Fragment, Layout
+from wagtail_correspondence.services import translations
 
 from . import factories
 
@@ -114,6 +115,7 @@ def test_publishing_in_the_translation_editor_sends_the_variant_to_review(client
     source = factories.fragment(dictionary, key="greeting")
     translation = translate(source, locales["fr"], {"Greeting": "Salutation"})  # the body not yet
     variant = Fragment.objects.get(translation_key=source.translation_key, locale=locales["fr"])
+    assert translations.untranslated_count(translation) == 1
     # The translator finishes in the editor (strings are saved one by one as they are typed).
     po = translation.export_po()
     for entry in po:
@@ -177,6 +179,7 @@ def test_an_author_stops_the_synced_translation_and_submits_the_variant_for_revi
     response = client.post(stop, {"next": edit}, follow=True)
     page = response.content.decode()
     assert "kept as a draft" in page and "Submit to Legal review" in page  # Wagtail's own editor now
+    assert "not translated yet" not in page  # both strings were
     variant.refresh_from_db()
     translation.refresh_from_db()
     assert not translation.enabled and not variant.live
@@ -192,3 +195,20 @@ def test_an_author_stops_the_synced_translation_and_submits_the_variant_for_revi
     assert client.post(stop, {"next": edit}).status_code in (302, 403)
     translation.refresh_from_db()
     assert translation.enabled and Fragment.objects.get(pk=variant.pk).latest_revision_id == kept.pk
+
+
+def test_a_variant_kept_with_strings_untranslated_says_so(client, locales, dictionary, make_user):
+    from django.urls import reverse
+
+    from wagtail_correspondence import roles
+
+    source = factories.fragment(dictionary, key="greeting")
+    translation = translate(source, locales["fr"], {"Greeting": "Salutation"})
+    variant = Fragment.objects.get(translation_key=source.translation_key, locale=locales["fr"])
+    client.force_login(make_user("author", roles.CONTENT_AUTHORS))
+    edit = reverse("wagtailsnippets_wagtail_correspondence_fragment:edit", args=[variant.pk])
+    page = client.post(reverse("wagtail_localize:stop_translation", args=[translation.pk]), {"next": edit},
+                       follow=True).content.decode()
+    assert "1 string is not translated yet: the variant keeps it in the source language (English)." in page
+    variant.refresh_from_db()
+    assert "Dear {{ customer.first_name }}," in str(variant.latest_revision.as_object().body[0].value)

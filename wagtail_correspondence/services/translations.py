@@ -54,3 +54,10 @@ def submit_for_review(user, instance, translation):
     translation.enabled = False
     translation.save(update_fields=["enabled"])
     return variant
+
+
+def untranslated_count(translation):
+    """How many of the source's strings have no translation yet: the variant says them in the
+    source's language until they do."""
+    total, translated = translation.get_progress()
+    return total - translated

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from wagtail_localize.models import Translation
 from wagtail_localize.views.edit_translation import stop_translation as localize_stop_translation
@@ -22,6 +23,7 @@ def translation_publish_sends_to_review(request, instance):
     if translation is None:
         return None
     variant = translations.submit_for_review(request.user, instance, translation)
+    warn_untranslated(request, translation)
     messages.success(request, _("'%(object)s' (%(language)s) was saved and sent for review: it is used once "
                                 "someone else approves it.") % {
         "object": variant, "language": translation.target_locale.get_display_name()})
@@ -41,5 +43,16 @@ def stop_translation(request, translation_id):
         instance = None
     if instance is not None and translations.reviewed_translation(instance) == translation:
         translations.keep_as_draft(request.user, instance, translation)
+        warn_untranslated(request, translation)
         messages.info(request, _("What was translated is kept as a draft: submit it for review when it is ready."))
     return localize_stop_translation(request, translation_id)
+
+
+def warn_untranslated(request, translation):
+    missing = translations.untranslated_count(translation)
+    if missing:
+        messages.warning(request, ngettext(
+            "%(count)s string is not translated yet: the variant keeps it in the source language (%(language)s).",
+            "%(count)s strings are not translated yet: the variant keeps them in the source language "
+            "(%(language)s).", missing) % {
+            "count": missing, "language": translation.source.locale.get_display_name()})
