@@ -212,3 +212,21 @@ def test_a_variant_kept_with_strings_untranslated_says_so(client, locales, dicti
     assert "1 string is not translated yet: the variant keeps it in the source language (English)." in page
     variant.refresh_from_db()
     assert "Dear {{ customer.first_name }}," in str(variant.latest_revision.as_object().body[0].value)
+
+
+def test_a_fragment_with_translations_keeps_the_key_they_share(locales, dictionary):
+    from django.core.exceptions import ValidationError
+
+    source = factories.fragment(dictionary, key="greeting")
+    translate(source, locales["fr"], FRENCH)
+    variant = Fragment.objects.get(translation_key=source.translation_key, locale=locales["fr"])
+    for fragment in (source, variant):
+        fragment.key = "salutation"
+        with pytest.raises(ValidationError) as refused:
+            fragment.full_clean()
+        assert "the key is the same in every language" in str(refused.value.message_dict["key"])
+    variant.key = "greeting"
+    variant.full_clean()  # unchanged: fine
+    alone = factories.fragment(dictionary, key="closing")
+    alone.key = "sign-off"
+    alone.full_clean()  # no translations: the key may change

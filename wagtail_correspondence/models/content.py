@@ -126,11 +126,24 @@ class Fragment(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Sam
 
     def clean(self):
         super().clean()
+        self.check_key_of_translations()
         if getattr(self, "_merge_fields_checked", False):
             return
         problems = self.check_merge_fields()
         if problems:
             raise ValidationError({"body": [str(problem) for problem in problems]})
+
+    def check_key_of_translations(self):
+        """The variants of a fragment share its key (integrations name the wording by it, in
+        every language): a fragment that has translations keeps the key they share."""
+        if not self.pk or not self.translation_key:
+            return
+        others = (Fragment.objects.filter(translation_key=self.translation_key).exclude(pk=self.pk)
+                  .values_list("key", flat=True))
+        shared = set(others)
+        if shared and self.key not in shared:
+            raise ValidationError({"key": _("This wording exists in other languages under the key “%(key)s”; "
+                                            "the key is the same in every language.") % {"key": sorted(shared)[0]}})
 
     # Previews --------------------------------------------------------------------------
 
