@@ -9,7 +9,10 @@ class WagtailCorrespondenceAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from . import checks, signal_handlers  # noqa: F401
+        from .configuration_stamp import installed_after_migrate
         from .json_limits import register_form_field_override
         from .permissions import register_permission_policies
         from .rendering.model_engine import connect as connect_rendering_engine
@@ -21,6 +24,7 @@ class WagtailCorrespondenceAppConfig(AppConfig):
         register_form_field_override()
         register_permission_policies()
         connect_register_exports(_write_register_list)
+        post_migrate.connect(installed_after_migrate, sender=self, dispatch_uid="correspondence_configuration_stamp")
 
 
 def _write_register_list(*args, **kwargs):

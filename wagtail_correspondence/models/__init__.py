@@ -31,7 +31,7 @@ from .register import (
 )
 from .register_counts import DashboardVolumes
 from .register_exports import RegisterExport, RegisterExportFormat, RegisterExportStatus
-from .routing import Assignment, RoutingRule
+from .routing import Assignment, ConfigurationStamp, RoutingRule
 from .retention import RetentionAction, RetentionPolicy, RetentionRecord
 from .review import FourEyesReviewTask
 from .sla import BusinessCalendar, SlaNotice, SlaNoticeKind, SlaNoticeState, SlaPolicy, SlaUnit
@@ -51,5 +51,5 @@ __all__ = [
     "PrintRunStatus",
     "TemplateFolderPage", "TemplateLibraryPage", "RetentionAction", "RetentionPolicy", "RetentionRecord",
     "BatchLease", "JobOutcome", "ScheduledJob", "DictionaryRule", "TemplateRule",
-    "RegisterExport", "RegisterExportFormat", "RegisterExportStatus", "DashboardVolumes",
+    "RegisterExport", "RegisterExportFormat", "RegisterExportStatus", "DashboardVolumes", "ConfigurationStamp",
 ]

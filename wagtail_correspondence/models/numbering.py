@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ReferenceSequence(models.Model):
     """The last number handed out for one prefix in one year (``OUT-2026-`` → 1234).
 
-    Numbers are taken by ``services.numbering.next_reference`` with the row locked
-    (``select_for_update``) inside the caller's transaction: concurrent writers queue on the
+    Numbers are taken by ``services.numbering.next_reference`` with the row locked (by the
+    ``UPDATE`` that advances it) inside the caller's transaction: concurrent writers queue on the
     row, and a letter that fails to save rolls its number back with it, leaving no gap.
     """
 

@@ -89,3 +89,23 @@ class RoutingRule(models.Model):
                 errors["customer_condition"] = str(exc)
         if errors:
             raise ValidationError(errors)
+
+
+class ConfigurationStamp(models.Model):
+    """One row whose ``token`` changes with every write to what registering an entry reads
+    of the configuration: routing rules (except the round-robin turn), their categories,
+    the category and department trees, SLA policies and business calendars.
+
+    Database triggers (migration 0039) write a new random token in the same transaction as
+    the change, whoever makes it: the admin, a queryset ``update()``, a tree move, a data
+    migration. ``services.lookups`` keeps what it read while the token it read holds, so a
+    registration reads one row instead of the rules, the trees and the calendars."""
+
+    token = models.CharField(_("token"), max_length=32)
+
+    class Meta:
+        verbose_name = _("configuration stamp")
+        verbose_name_plural = _("configuration stamps")
+
+    def __str__(self):
+        return self.token

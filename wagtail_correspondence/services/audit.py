@@ -108,7 +108,10 @@ def seal_many(items, using=None):
         return None
     using = using or items[0][1]._state.db
     key = keyring().first
-    with transaction.atomic(using=using):
+    # Inside a transaction already (a registration), a savepoint would only cost two round
+    # trips: if sealing fails, the log entries it seals must roll back with it anyway.
+    in_transaction = transaction.get_connection(using).in_atomic_block
+    with transaction.atomic(using=using, savepoint=not in_transaction):
         head = _head(using)
         sequence, previous = head.sequence, head.last_hash
         links = []
@@ -158,22 +161,30 @@ def bulk_log(instances, action, *, user=None, data=None, using="default"):
     the instance, or a list of one per instance (an object logged more than once).
     Only for plain models (ModelLogEntry); the entries are sealed by the enclosing
     ``sealed_in_bulk`` block, or here."""
+    each = data if isinstance(data, list) else [data(instance) if callable(data) else data for instance in instances]
+    return bulk_log_actions([(instance, action, values) for instance, values in zip(instances, each)],
+                            user=user, using=using)
+
+
+def bulk_log_actions(records, *, user=None, using="default"):
+    """``bulk_log`` for records of different actions: ``records`` is a list of (instance,
+    action, data), written in that order by one insert (a registration logs "registered" and
+    "routed" together)."""
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
     from wagtail.log_actions import get_active_log_context
     from wagtail.models import ModelLogEntry
 
+    if not records:
+        return []
     context = get_active_log_context()
     user = user or context.user
     now = timezone.now()
-    each = data if isinstance(data, list) else [data(instance) if callable(data) else data for instance in instances]
     entries = [ModelLogEntry(
         content_type=ContentType.objects.db_manager(using).get_for_model(instance, for_concrete_model=False),
         label=ModelLogEntry.objects.get_instance_title(instance), action=action, timestamp=now,
         data=values or {}, user=user, uuid=context.uuid,
-        object_id=str(instance.pk)) for instance, values in zip(instances, each)]
-    if not entries:
-        return []
+        object_id=str(instance.pk)) for instance, action, values in records]
     ModelLogEntry.objects.using(using).bulk_create(entries, batch_size=500)
     pending = sealing_deferred()
     items = [(AuditSeal.MODEL, entry) for entry in entries]

@@ -11,7 +11,7 @@ rows, or looping on ``exists()``, hands out duplicates under concurrency.)
 
 import string
 
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 
 from ..models import ReferenceSequence
@@ -60,19 +60,28 @@ def _take(pattern, count, when, using, values):
     ends) and return the first of the values taken."""
     values.setdefault("year", when.year)
     prefix = sequence_prefix(pattern, **values)
-    sequences = ReferenceSequence.objects.using(using)
-    sequence = sequences.select_for_update().filter(prefix=prefix, year=when.year).first()
-    if sequence is None:
+    advanced = _advance(prefix, when.year, count, using)
+    if advanced is None:
         try:
             with transaction.atomic(using=using):  # a savepoint: a concurrent creator may win
-                sequences.create(prefix=prefix, year=when.year, last_value=0)
+                ReferenceSequence.objects.using(using).create(prefix=prefix, year=when.year, last_value=0)
         except IntegrityError:
             pass
-        sequence = sequences.select_for_update().get(prefix=prefix, year=when.year)
-    first = sequence.last_value + 1
-    sequence.last_value += count
-    sequence.save(update_fields=["last_value"])
-    return first
+        advanced = _advance(prefix, when.year, count, using)
+    return advanced - count + 1
+
+
+def _advance(prefix, year, count, using):
+    """The counter after adding ``count``, in one statement that also locks the row (an
+    UPDATE takes the row lock a SELECT ... FOR UPDATE would); None when there is no row yet.
+    (Registering one entry takes one number: the lock and the write are one round trip.)"""
+    table = ReferenceSequence._meta.db_table
+    connection = connections[using or DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {connection.ops.quote_name(table)} SET last_value = last_value + %s "
+                       "WHERE prefix = %s AND year = %s RETURNING last_value", [count, prefix, year])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def next_references(pattern, count, *, when=None, using=None, **values):

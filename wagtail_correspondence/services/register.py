@@ -34,8 +34,8 @@ from ..models import (
 from ..uploads import EXTENSIONS, check_content, content_name, read_upload
 from . import register_access as access
 from . import sla
-from .audit import bulk_log, sealed_in_bulk
-from .indexing import index_in_bulk
+from .audit import bulk_log, bulk_log_actions, sealed_in_bulk
+from .indexing import index_in_bulk, index_new_references
 from .lookups import Lookups
 from .numbering import next_references
 from .routing import Turns, assignee_for, route
@@ -109,10 +109,16 @@ def validate_entries(entries, exclude=()):
                if model_field.is_relation and model_field.name not in exclude]
     errors = [{} for _entry in entries]
     for relation in related:
-        existing = _existing(relation, {getattr(entry, relation.attname) for entry in entries} - {None, ""})
+        # A row given as an object (the registering user, a category a form chose) was read
+        # from the database by whoever holds it: asking again whether it exists costs a
+        # query per registration. Values given as ids are looked up, and so is everything
+        # a ``limit_choices_to`` narrows.
+        asked = {getattr(entry, relation.attname) for entry in entries
+                 if not (relation.is_cached(entry) and not relation.get_limit_choices_to())} - {None, ""}
+        existing = _existing(relation, asked)
         for entry, found in zip(entries, errors):
             value = getattr(entry, relation.attname)
-            if value not in (None, "") and value not in existing:
+            if value not in (None, "") and value in asked and value not in existing:
                 found[relation.name] = [ValidationError(relation.error_messages["invalid"], code="invalid", params={
                     "model": relation.remote_field.model._meta.verbose_name, "pk": value,
                     "field": relation.remote_field.field_name, "value": value})]
@@ -299,7 +305,7 @@ def _register_all(user, drafts, check_permission):
                 decision = (route(entry, lookups.customer(entry.customer_id), assign=False, lookups=lookups)
                             if entry.direction != Direction.OUTBOUND else None)
                 if decision is not None:
-                    _apply_routing(entry, decision, draft.in_reply_to, turns)
+                    _apply_routing(entry, decision, draft.in_reply_to, turns, lookups)
                     if entry.routing_decision.get("matched"):
                         routed.append(entry)
                 _follow_assignment(entry)
@@ -315,17 +321,20 @@ def _register_all(user, drafts, check_permission):
                     entry.tagged_items.commit()
             save_first_versions([(entry, list(entry.tagged_items.all()) if draft.tags else [],
                                   draft.comment or _("Registered")) for draft, entry, _files in ready], user=user)
-            bulk_log(entries, log_actions.REGISTER_CREATED, user=user, data=[
-                {"reference": entry.reference, "direction": entry.direction, "source": entry.source}
-                for entry in entries])
-            bulk_log(routed, log_actions.REGISTER_ROUTED, user=user, data=[_routed(entry) for entry in routed])
+            bulk_log_actions([
+                *((entry, log_actions.REGISTER_CREATED,
+                   {"reference": entry.reference, "direction": entry.direction, "source": entry.source})
+                  for entry in entries),
+                *((entry, log_actions.REGISTER_ROUTED, _routed(entry)) for entry in routed)], user=user)
             for stored_file in _store_first_versions(user, ready):
                 stored.append(stored_file)
             for draft, entry, _files in ready:
                 if draft.in_reply_to is not None and entry.direction == Direction.INBOUND:
                     _customer_answered(entry, user)
-            # bulk_create sent no post_save: the search and reference indexes are told here.
-            transaction.on_commit(partial(index_in_bulk, Correspondence, entries))
+            # bulk_create sent no post_save: the reference index is written with the entries,
+            # the search backends are told after the commit.
+            index_new_references(Correspondence, entries)
+            transaction.on_commit(partial(index_in_bulk, Correspondence, entries, references=False))
     except BaseException:
         for stored_file in stored:  # the rows rolled back; their files must not stay behind
             stored_file.storage.delete(stored_file.name)
@@ -356,7 +365,7 @@ def _routed(entry):
             "assignee": entry.assignee.get_username() if entry.assignee_id else "-"}
 
 
-def _apply_routing(entry, decision, in_reply_to, turns=None):
+def _apply_routing(entry, decision, in_reply_to, turns=None, lookups=None):
     if in_reply_to is not None:
         # A reply stays with the people who know the conversation: its department and handler
         # come from the thread (unless given); a matching rule still sets priority and SLA.
@@ -377,7 +386,7 @@ def _apply_routing(entry, decision, in_reply_to, turns=None):
         if not entry.assignee_id and entry.department_id == decision.department.pk:
             # Only now, so that a given assignee or department uses up no round-robin turn;
             # and never someone of a department other than the entry's.
-            decision.assignee = assignee_for(decision.rule, turns)
+            decision.assignee = assignee_for(decision.rule, turns, lookups)
             entry.assignee = decision.assignee
         if decision.priority:
             entry.priority = decision.priority

@@ -132,11 +132,12 @@ def next_in_turn(rule):
     return chosen
 
 
-def assignee_for(rule, turns=None):
+def assignee_for(rule, turns=None, lookups=None):
     """Who a rule assigns: its fixed person, the next in turn, or nobody. With ``turns``, the
-    turn is recorded there (and written by ``turns.save()``)."""
+    turn is recorded there (and written by ``turns.save()``). The fixed person is read for
+    the run (``lookups``), not from the rule: rules are kept between runs, people change."""
     if rule.assignment == Assignment.FIXED:
-        return rule.assignee
+        return (lookups or Lookups()).person(rule.assignee_id)
     if rule.assignment == Assignment.ROUND_ROBIN:
         return turns.next(rule) if turns is not None else next_in_turn(rule)
     return None
@@ -155,6 +156,6 @@ def route(entry, customer=None, assign=True, lookups=None):
         decision = RoutingDecision(rule=rule, department=rule.department, priority=rule.priority,
                                    sla_policy=rule.sla_policy, matched=matched or ["no conditions"])
         if assign:
-            decision.assignee = assignee_for(rule)
+            decision.assignee = assignee_for(rule, lookups=lookups)
         return decision
     return RoutingDecision()
