@@ -43,6 +43,10 @@ DEFAULTS = {
     # DEFAULT_LOCALE when it is of the same language, else the bare language code.
     "LOCALES": {},
     "LANGUAGES": [("en", _("English")), ("fr", _("French")), ("nl", _("Dutch")), ("de", _("German"))],
+    # A letter asked for in a language its template, layout or a fragment has no approved
+    # translation in: False refuses it, naming the piece and the language; True builds it with
+    # that piece in the template's language and records on the letter which pieces fell back.
+    "LANGUAGE_FALLBACK": False,
     "CHANNELS": [("print", _("Print")), ("email", _("Email")), ("sms", _("SMS")), ("portal", _("Secure portal")),
                  ("fax", _("Fax"))],
     # Name of the workflow that content must pass before it is live.

@@ -140,10 +140,16 @@ class LetterRequestSerializer(serializers.Serializer):
         "The fragments of each zone (GET templates/{id}/: zones), by name, as a list of fragment keys in order, "
         "with \"page_break\" where allowed; omit a zone for what the template starts it with."))
 
+    language = serializers.ChoiceField(choices=[], required=False, allow_blank=True, help_text=(
+        "The letter's language; omit for the customer's (customer.language in the data), else the template's. "
+        "Every piece must have an approved translation in it, unless the site falls back to the template's "
+        "language (the letter's language_fallbacks then name the pieces)."))
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = available_templates()
         self.fields["channel"].choices = get_setting("CHANNELS")
+        self.fields["language"].choices = get_setting("LANGUAGES")
 
     def validate_data(self, value):
         if not isinstance(value, dict):
@@ -160,7 +166,8 @@ class LetterRequestSerializer(serializers.Serializer):
         return LetterRequest(template=values["template"].specific, customer_id=values.get("customer_id", ""),
                              data=values.get("data"), slots=values.get("slots") or {},
                              enclosures=values.get("enclosures"), edits=values.get("edits"), zones=values.get("zones"),
-                             optional_fragments=values.get("optional_fragments"), channel=values.get("channel", ""))
+                             optional_fragments=values.get("optional_fragments"), channel=values.get("channel", ""),
+                             language=values.get("language", ""))
 
 
 class LetterCreateSerializer(LetterRequestSerializer):
@@ -212,8 +219,8 @@ class LetterSerializer(serializers.ModelSerializer):
         model = Letter
         fields = ["id", "reference", "status", "template", "revisions", "fragments", "enclosures", "customer_id",
                   "recipient_name",
-                  "channels", "language", "subject", "data", "slots", "optional_fragments", "edits", "zones",
-                  "tailoring", "pdf_sha256",
+                  "channels", "language", "language_fallbacks", "subject", "data", "slots", "optional_fragments",
+                  "edits", "zones", "tailoring", "pdf_sha256",
                   "pdf_pages", "html_sha256", "created_by", "created_at", "generated_by", "generated_at",
                   "approval", "delivery_status", "delivery", "links"]
         read_only_fields = fields

@@ -109,24 +109,112 @@ class ContentSources:
     dictionary_revision_id: int | None = None
     fragment_revision_ids: dict = field(default_factory=dict)  # fragment pk → revision pk
     problems: list = field(default_factory=list)
+    # The letter's language, and which fragment each one the template references stands for
+    # in it (its variant in that language, or itself); the pieces used in the template's
+    # language instead, when LANGUAGE_FALLBACK allows it (``Fallback.as_dict``).
+    language: str = ""
+    fragment_ids: dict = field(default_factory=dict)  # referenced fragment pk → pk of the one used
+    fallbacks: list = field(default_factory=list)
+    untranslated: set = field(default_factory=set)  # referenced fragment pks refused for their language
 
     def fragment_body(self, fragment, where):
         resolved = self.fragments.get(fragment.pk) if fragment is not None else None
+        if resolved is None and fragment is not None and fragment.pk in self.untranslated:
+            return []  # already a problem of its own: it has no approved translation
         if resolved is None:
             raise MergeError(f"the fragment '{fragment}' is not approved and live", where)
         return resolved.body
 
 
-def live_sources(page, use_live_revision=True):
+@dataclass(frozen=True)
+class Fallback:
+    """A piece a letter uses in another language than its own (LANGUAGE_FALLBACK)."""
+
+    piece: str  # "template", "layout" or "fragment"
+    name: str  # the template's title, the layout's name, the fragment's key
+    language: str  # the letter's language, which the piece has no approved translation in
+    used: str  # the language of the piece used instead
+
+    def as_dict(self):
+        return {"piece": self.piece, "name": self.name, "language": self.language, "used": self.used}
+
+
+def language_name(code):
+    return str(dict(get_setting("LANGUAGES")).get(code, code))
+
+
+class _Languages:
+    """Picks each piece's variant in the letter's language (``Fragment`` and ``Layout`` are
+    translatable: their variants share a ``translation_key``, one per locale). A piece with
+    no approved variant is refused by name, or used as it is when LANGUAGE_FALLBACK allows;
+    either is written down here."""
+
+    def __init__(self, language, strict):
+        self.language = language
+        # Only a letter in a language other than its template's insists on translations: the
+        # template's own language uses what the template references, as it always did.
+        self.strict = strict
+        self.fallback = bool(get_setting("LANGUAGE_FALLBACK"))
+        self.problems, self.fallbacks = [], []
+
+    def variants(self, model, rows, columns):
+        """{pk of a row: the row of its variant in the letter's language, if there is one}."""
+        keys = {row.translation_key for row in rows if row.locale.language_code != self.language}
+        if not keys:
+            return {}
+        found = {row.translation_key: row for row in model.objects.only(*columns).filter(
+            translation_key__in=keys, locale__language_code=self.language)}
+        return {row.pk: found[row.translation_key] for row in rows if row.translation_key in found}
+
+    def choose(self, piece, name, row, variant, where="", row_language=None):
+        """The row to use for ``row`` (its variant, or itself), or None when refused.
+        ``row_language``: the row's language when it is not its locale's (a template says
+        its language in a field of its own)."""
+        row_language = row_language or row.locale.language_code
+        if row_language == self.language:
+            return row
+        if variant is not None and variant.is_usable:
+            return variant
+        if not self.strict:
+            return row
+        if self.fallback:
+            self.fallbacks.append(Fallback(piece, name, self.language, row_language))
+            return row
+        message = _("%(where)sthe %(piece)s '%(name)s' has no approved translation in %(language)s.") % {
+            "where": f"{where}: " if where else "", "piece": PIECE_NAMES[piece](), "name": name,
+            "language": language_name(self.language)}
+        self.problems.append(InputProblem("language", message, CONTENT))
+        return None
+
+
+PIECE_NAMES = {"template": lambda: _("template"), "layout": lambda: _("layout"), "fragment": lambda: _("fragment")}
+ROW_COLUMNS = ("pk", "live", "live_revision_id", "expired", "translation_key", "locale__language_code")
+
+
+def live_sources(page, use_live_revision=True, language=None):
     """Sources for a letter built now: the template's live revision (or ``page`` itself, for
-    the preview of a template being edited), and the live revision of everything it uses."""
+    the preview of a template being edited), and the live revision of everything it uses, in
+    ``language`` (default: the template's own)."""
+    from wagtail.models import Locale
+
     from ..models import DataDictionary, Fragment, Layout
 
     problems = []
+    language = language or page.language
+    languages = _Languages(language, strict=language != page.language)
     if use_live_revision:
         if not page.live or not page.live_revision_id:
             raise ContentUnavailable(_("The template '%(title)s' is not published.") % {"title": page.title})
-        template_revision_id = page.live_revision_id
+        translated = None
+        if languages.strict:
+            locale = Locale.objects.filter(language_code=language).first()
+            translated = page.get_translation_or_none(locale) if locale is not None else None
+            translated = translated.specific if translated is not None and translated.live else None
+            if translated is None and languages.choose("template", page.title, page, None,
+                                                       row_language=page.language) is None:
+                raise ContentUnavailable(languages.problems[0].message)
+        chosen = translated or page
+        template_revision_id = chosen.live_revision_id
         template = revision_object(template_revision_id)
     else:
         template_revision_id, template = None, page
@@ -134,14 +222,23 @@ def live_sources(page, use_live_revision=True):
     # Live state (which revision is live, is it expired) always comes from the database.
     # Only the columns that say whether a row is usable and name it in a problem: the content
     # itself comes from the revisions.
-    layout_row = Layout.objects.only("pk", "name", "live", "live_revision_id", "expired").filter(
+    layout_row = Layout.objects.only(*ROW_COLUMNS, "name").select_related("locale").filter(
         pk=template.layout_id).first()
+    if layout_row is not None:
+        variant = languages.variants(Layout, [layout_row], (*ROW_COLUMNS, "name")).get(layout_row.pk)
+        layout_row = languages.choose("layout", layout_row.name, layout_row, variant)
     dictionary_row = DataDictionary.objects.get(pk=template.data_dictionary_id)
     references = {}
     for fragment, where, _position in template.referenced_fragments():
         references.setdefault(fragment.pk, where)
-    fragment_rows = Fragment.objects.only("pk", "title", "live", "live_revision_id", "expired", "expire_at").in_bulk(
-        list(references))
+    fragment_columns = (*ROW_COLUMNS, "title", "key", "expire_at")
+    referenced_rows = Fragment.objects.only(*fragment_columns).select_related("locale").in_bulk(list(references))
+    variants = languages.variants(Fragment, list(referenced_rows.values()), fragment_columns)
+    fragment_rows, fragment_ids = {}, {}
+    for pk, row in referenced_rows.items():
+        chosen_row = languages.choose("fragment", row.key, row, variants.get(pk), references[pk])
+        if chosen_row is not None:
+            fragment_rows[pk], fragment_ids[pk] = chosen_row, chosen_row.pk
 
     usable = {pk: row for pk, row in fragment_rows.items() if row.is_usable}
     layout_usable = layout_row is not None and layout_row.is_usable
@@ -153,7 +250,7 @@ def live_sources(page, use_live_revision=True):
     if layout_usable:
         layout_revision_id = layout_row.live_revision_id
         layout = objects[layout_revision_id]
-    else:
+    elif layout_row is not None or not languages.problems:
         problems.append(InputProblem("template", _("The layout '%(layout)s' is not approved and live.") % {
             "layout": layout_row}, CONTENT))
     dictionary = objects[dictionary_revision_id] if dictionary_revision_id else dictionary_row
@@ -164,7 +261,7 @@ def live_sources(page, use_live_revision=True):
         if row is not None:
             fragments[pk] = objects[row.live_revision_id]
             fragment_revision_ids[pk] = row.live_revision_id
-        else:
+        elif pk in fragment_rows or pk not in referenced_rows:
             problems.append(InputProblem("template", _("%(where)s: the fragment '%(fragment)s' is not approved "
                                                        "and live.") % {"where": where,
                                                                        "fragment": fragment_rows.get(pk, pk)},
@@ -173,7 +270,9 @@ def live_sources(page, use_live_revision=True):
         template=template, layout=layout, dictionary=dictionary, fragments=fragments,
         template_revision_id=template_revision_id, layout_revision_id=layout_revision_id,
         dictionary_revision_id=dictionary_revision_id,
-        fragment_revision_ids=fragment_revision_ids, problems=problems)
+        fragment_revision_ids=fragment_revision_ids, problems=languages.problems + problems,
+        language=language, fragment_ids=fragment_ids, fallbacks=[item.as_dict() for item in languages.fallbacks],
+        untranslated=set(referenced_rows) - set(fragment_rows))
 
 
 @dataclass
@@ -455,6 +554,7 @@ class _TextRenderer:
 
 def assemble(sources, letter_input):
     template = sources.template
+    language = sources.language or template.language  # sources pinned before letters had languages
     problems = list(sources.problems)
     problems += check_slots(template, letter_input.slots)
     problems += check_optional_fragments(template, letter_input.optional_fragments)
@@ -475,7 +575,7 @@ def assemble(sources, letter_input):
     problems += check_rules(sources, typed, letter_date, [error.path for error in data_errors])
     data = with_paths(typed)
 
-    locale = formatting.locale_for_language(template.language)
+    locale = formatting.locale_for_language(language)
     letter = AssembledLetter(sources=sources, input=letter_input, locale=locale, typed_data=typed,
                              letter_date=letter_date, edits=stored_edits, zones=stored_zones)
     render_problems, text_problems = [], []
@@ -483,7 +583,7 @@ def assemble(sources, letter_input):
     optional = letter_input.optional_fragments if isinstance(letter_input.optional_fragments, list) else None
 
     # One work budget for everything the letter renders: its blocks cannot add up to minutes.
-    with formatting.use_locale(locale), translation.override(template.language), collect_missing() as missing, \
+    with formatting.use_locale(locale), translation.override(language), collect_missing() as missing, \
             letter_budget():
         renderer = LetterBodyRenderer(data, slot_values=slots, optional_choices=optional, image_src=inline_image_src,
                                       fragment_body=sources.fragment_body, problems=render_problems,
@@ -507,12 +607,12 @@ def assemble(sources, letter_input):
             title=letter.subject or template.title, subject=subject_html,
             meta_lines=[(reference_label, letter_input.reference or _("assigned when the letter is generated")),
                         (_("Date"), date_text)],
-            language=template.language, image_src=inline_image_src, author=get_setting("ORGANISATION_NAME"),
+            language=language, image_src=inline_image_src, author=get_setting("ORGANISATION_NAME"),
             reference=letter_input.reference, created=letter_input.created))
         layout = sources.layout
         footer = Markup(clean_static_html(expand_db_html(layout.footer))) if layout is not None and layout.footer else ""
         email_context = {
-            "language": template.language, "subject": letter.email_subject, "body_html": letter.body_html,
+            "language": language, "subject": letter.email_subject, "body_html": letter.body_html,
             "intro_html": Markup(linebreaks(str(escape(intro)), autoescape=False)) if intro else "",
             "reference": letter_input.reference, "reference_label": reference_label, "footer_html": footer,
         }

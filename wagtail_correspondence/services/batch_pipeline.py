@@ -143,6 +143,7 @@ def _render(batch, chunk, holder, stored):
         letter_service.require(letter_service.can_build_letters(user), _("You may not build letters."))
         letter_service._check_template(template)
         sources = letter_service._sources(template)
+        by_language = {sources.language: sources}  # rows in other languages: read once per chunk each
         # A batch's letters carry the template's own choice of enclosures.
         chosen, enclosure_problems = enclosures.choose(sources.template, None)
         if enclosure_problems:
@@ -164,8 +165,8 @@ def _render(batch, chunk, holder, stored):
             result.void_reason = _("the row was no longer ready when its chunk was generated")
             continue
         try:
-            result.letter, result.included = _render_row(batch, template, sources, result, user, department, now,
-                                                         stored, rules, chosen)
+            result.letter, result.included = _render_row(batch, template, by_language, result, user, department,
+                                                         now, stored, rules, chosen)
         except letter_service.LetterError as exc:
             result.errors = [item.as_dict() for item in exc.problems]
             result.void_reason = "; ".join(f"{item.field}: {item.message}" for item in exc.problems)[:2000]
@@ -173,10 +174,14 @@ def _render(batch, chunk, holder, stored):
     return results
 
 
-def _render_row(batch, template, sources, result, user, department, now, stored, rules, chosen):
+def _render_row(batch, template, by_language, result, user, department, now, stored, rules, chosen):
     row = result.row
     request = _request(batch, template, row)
     data = letter_service.request_data(request)
+    language = letter_service.letter_language(request, data)
+    if language not in by_language:
+        by_language[language] = letter_service._sources(template, language)
+    sources = by_language[language]
     reference = result.reference
     assembled = assemble(sources, letter_service.letter_input(request, data, reference=reference,
                                                               letter_date=timezone.localdate(now), created=now))
@@ -197,6 +202,7 @@ def _render_row(batch, template, sources, result, user, department, now, stored,
     pdf = letter_service._render_letter_pdf(assembled, sources, reference, chosen)
     letter._enclosures = chosen
     stored.append(letter_service.store_pdf(letter, pdf))
+    letter._fragment_pins = letter_service.fragment_pins(letter, sources, set(assembled.included_fragment_ids))
     letter._fragment_revision_ids = dict(sources.fragment_revision_ids)
     return letter, set(assembled.included_fragment_ids)
 
@@ -233,9 +239,7 @@ def _write(batch, chunk, rendered):
         for result in rendered:
             if result.letter is None:
                 continue
-            for fragment_id, revision_id in result.letter._fragment_revision_ids.items():
-                pins.append(LetterFragmentPin(letter=result.letter, fragment_id=fragment_id, revision_id=revision_id,
-                                              included=fragment_id in result.included))
+            pins.extend(result.letter._fragment_pins)
         LetterFragmentPin.objects.bulk_create(pins, batch_size=500)
         LetterEnclosurePin.objects.bulk_create(
             [pin for letter in letters for pin in enclosures.pins(letter, letter._enclosures)], batch_size=500)

@@ -24,6 +24,7 @@ from ..encryption import DecryptionError
 from ..models import Letter, LetterFragmentPin, LetterStatus, LetterTemplatePage
 from ..rendering.assembly import (
     CONTENT,
+    DATA,
     ContentSources,
     ContentUnavailable,
     InputProblem,
@@ -78,12 +79,15 @@ class LetterRequest:
     # fragment keys and "page_break". None: nothing tailored, the template's start.
     edits: dict | None = None
     zones: dict | None = None
+    # The letter's language: empty means the customer's (``customer.language`` in the data),
+    # else the template's.
+    language: str = ""
 
     def fingerprint(self):
         payload = {"template": self.template.pk, "customer_id": self.customer_id, "data": self.data,
                    "slots": self.slots, "optional_fragments": self.optional_fragments, "channel": self.channel,
                    "in_reply_to": self.in_reply_to.pk if self.in_reply_to is not None else None}
-        for name in ("enclosures", "edits", "zones"):
+        for name in ("enclosures", "edits", "zones", "language"):
             if getattr(self, name) is not None:
                 payload[name] = getattr(self, name)
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -183,9 +187,24 @@ def letter_input(request, data, **extra):
                        channel=request.channel or default_channel(request.template, data), **extra)
 
 
-def _sources(template):
+def letter_language(request, data):
+    """The language a letter is written in: the one asked for, else the customer's
+    (``customer.language`` in the data, when it is a language of the site), else the
+    template's."""
+    known = {code for code, _label in get_setting("LANGUAGES")}
+    if request.language:
+        if request.language not in known:
+            raise LetterError([InputProblem("language", _("“%(language)s” is not a language letters are written in "
+                                                          "here.") % {"language": request.language}, DATA)])
+        return request.language
+    customer = (data or {}).get("customer") if isinstance(data, dict) else None
+    spoken = str(customer.get("language") or "").strip().lower() if isinstance(customer, dict) else ""
+    return spoken if spoken in known else request.template.language
+
+
+def _sources(template, language=None):
     try:
-        return live_sources(template)
+        return live_sources(template, language=language)
     except ContentUnavailable as exc:
         raise LetterError([InputProblem("template", str(exc), CONTENT)]) from exc
 
@@ -204,7 +223,7 @@ def preview_letter(user, request):
     require(can_build_letters(user), _("You may not build letters."))
     _check_template(request.template)
     data = request_data(request)
-    sources = _sources(request.template)
+    sources = _sources(request.template, letter_language(request, data))
     letter = assemble(sources, letter_input(request, data))
     letter.enclosures, problems = enclosures.choose(sources.template, request.enclosures)
     letter.problems += problems
@@ -218,7 +237,8 @@ def preview_payload(letter):
         "can_generate": letter.can_generate,
         "missing": [problem.as_dict() for problem in letter.problems],
         "channel": letter.input.channel,
-        "language": letter.template.language,
+        "language": letter.sources.language or letter.template.language,
+        "language_fallbacks": letter.sources.fallbacks,
         "subject": letter.subject,
         "html": letter.html,
         "email": {"subject": letter.email_subject, "html": letter.email_html, "text": letter.email_text},
@@ -251,7 +271,7 @@ def _apply_request(letter, request, data):
     letter.fragment_edits = request.edits or {}
     letter.zone_choices = request.zones
     letter.channels = [request.channel or default_channel(request.template, data)]
-    letter.language = request.template.language
+    letter.language = request.language or request.template.language  # the sources' language: _set_revisions
     letter.in_reply_to = request.in_reply_to
     if letter.in_reply_to is not None or letter.department_id is None:
         letter.department = letter_department(letter.created_by, letter.in_reply_to)
@@ -270,7 +290,7 @@ def save_draft(user, request, letter=None):
         letter = Letter.objects.select_for_update().get(pk=letter.pk)
         require(can_edit_draft(user, letter), _("Only the agent who started this draft may change it."))
         action = log_actions.LETTER_DRAFT_SAVED
-    sources = _sources(request.template)
+    sources = _sources(request.template, letter_language(request, data))
     # A draft may lack data or text, but never asks for what its template forbids.
     bounds = tailoring_bounds(sources.template, request.edits, request.zones)
     if bounds:
@@ -284,6 +304,8 @@ def save_draft(user, request, letter=None):
 
 
 def _set_revisions(letter, sources):
+    letter.language = sources.language or letter.language
+    letter.language_fallbacks = sources.fallbacks
     letter.template_revision_id = sources.template_revision_id
     letter.layout_revision_id = sources.layout_revision_id
     letter.dictionary_revision_id = sources.dictionary_revision_id
@@ -293,10 +315,15 @@ def _pin_fragments(letter, sources, included=None):
     """One pin per fragment the template references; ``included`` (ids) marks those the
     letter actually contains (None: all, for drafts)."""
     letter.fragment_pins.all().delete()
-    LetterFragmentPin.objects.bulk_create([
-        LetterFragmentPin(letter=letter, fragment_id=fragment_id, revision_id=revision_id,
-                          included=included is None or fragment_id in included)
-        for fragment_id, revision_id in sources.fragment_revision_ids.items()])
+    LetterFragmentPin.objects.bulk_create(fragment_pins(letter, sources, included))
+
+
+def fragment_pins(letter, sources, included=None):
+    """The pins of the fragments used: in a letter in another language, the variants (their
+    own ids and revisions), not the fragments the template references."""
+    return [LetterFragmentPin(letter=letter, fragment_id=sources.fragment_ids.get(fragment_id, fragment_id),
+                              revision_id=revision_id, included=included is None or fragment_id in included)
+            for fragment_id, revision_id in sources.fragment_revision_ids.items()]
 
 
 def generate_letter(user, request, draft=None, idempotency_key=None):
@@ -337,7 +364,7 @@ def _replay(user, key, fingerprint):
 def _generate(user, request, draft, idempotency_key, fingerprint):
     _check_template(request.template)
     data = request_data(request)
-    sources = _sources(request.template)
+    sources = _sources(request.template, letter_language(request, data))
     stored_file = replaced_file = None
     try:
         with transaction.atomic():
@@ -514,18 +541,36 @@ def preview_pdf(user, request):
 
 
 def pinned_sources(letter):
-    """The content exactly as it was when the letter was generated, from its revisions."""
-    revision_ids = dict(letter.fragment_pins.values_list("fragment_id", "revision_id"))
-    objects = revision_objects([*revision_ids.values(), letter.template_revision_id, letter.layout_revision_id,
-                                letter.dictionary_revision_id])
-    fragments = {fragment_id: objects[revision_id] for fragment_id, revision_id in revision_ids.items()}
+    """The content exactly as it was when the letter was generated, from its revisions. The
+    pins name the fragments used (a variant in the letter's language), the template names
+    the fragments it references: they are matched by their shared translation key."""
+    pins = list(letter.fragment_pins.values_list("fragment_id", "revision_id"))
+    objects = revision_objects([*(revision_id for _pk, revision_id in pins), letter.template_revision_id,
+                                letter.layout_revision_id, letter.dictionary_revision_id])
+    template = objects[letter.template_revision_id]
+    # (A revision written before fragments were translatable holds no translation key; such
+    # letters pinned the referenced fragments themselves, matched by id.)
+    by_id = dict(pins)
+    by_key = {objects[revision_id].translation_key: (fragment_id, revision_id) for fragment_id, revision_id in pins}
+    fragments, revision_ids, fragment_ids = {}, {}, {}
+    for fragment, _where, _position in template.referenced_fragments():
+        if fragment.pk in fragments:
+            continue
+        if fragment.pk in by_id:
+            fragment_ids[fragment.pk], revision_ids[fragment.pk] = fragment.pk, by_id[fragment.pk]
+        elif fragment.translation_key in by_key:
+            fragment_ids[fragment.pk], revision_ids[fragment.pk] = by_key[fragment.translation_key]
+        else:
+            continue
+        fragments[fragment.pk] = objects[revision_ids[fragment.pk]]
     return ContentSources(
-        template=objects[letter.template_revision_id],
+        template=template,
         layout=objects[letter.layout_revision_id],
         dictionary=objects[letter.dictionary_revision_id],
         fragments=fragments, template_revision_id=letter.template_revision_id,
         layout_revision_id=letter.layout_revision_id, dictionary_revision_id=letter.dictionary_revision_id,
-        fragment_revision_ids=revision_ids)
+        fragment_revision_ids=revision_ids, language=letter.language, fragment_ids=fragment_ids,
+        fallbacks=letter.language_fallbacks)
 
 
 def rerender_letter(letter):

@@ -1,0 +1,120 @@
+"""Letters in the customer's language: the template, layout and fragments are taken in the
+letter's language (their approved variants, linked by translation key); a piece without an
+approved translation refuses the letter by name, or falls back to the template's language
+when the site allows it, and the letter records which. The variants used are pinned."""
+
+import copy
+
+import pytest
+from wagtail.models import Locale
+
+from wagtail_correspondence.models import Fragment, Layout, LetterFragmentPin, LetterTemplatePage
+from wagtail_correspondence.services import letters as service
+
+from . import factories
+from .test_translations import translate
+
+FIELDS = factories.CUSTOMER_FIELDS + [("customer.language", "Language", "text", False)]
+FRENCH_GREETING = {"Greeting": "Salutation", "Dear {{ customer.first_name }},": "Chère {{ customer.first_name }},"}
+FRENCH_CLOSING = {"Closing": "Formule finale", "Kind regards,": "Cordialement,"}
+FRENCH_LAYOUT = {"Standard letterhead": "En-tête standard",
+                 "Northwind Mutual · PO Box 1 · 1000 Brussels": "Northwind Mutual · BP 1 · 1000 Bruxelles"}
+
+
+@pytest.fixture
+def locales(db):
+    return {code: Locale.objects.get_or_create(language_code=code)[0] for code in ("en", "fr", "nl")}
+
+
+def published_variant(model, source, locale, strings):
+    """The variant of ``source`` in ``locale``, translated from a PO file and approved (set-up:
+    published directly; the review path is tests/test_translations.py's)."""
+    translate(source, locale, strings)
+    variant = model.objects.get(translation_key=source.translation_key, locale=locale)
+    variant.latest_revision.publish(skip_permission_checks=True)
+    return model.objects.get(pk=variant.pk)
+
+
+@pytest.fixture
+def content(locales):
+    dictionary = factories.dictionary(fields=FIELDS)
+    greeting = factories.fragment(dictionary, key="greeting", title="Greeting")
+    closing = factories.fragment(dictionary, key="closing", title="Closing", html="<p>Kind regards,</p>")
+    layout = factories.layout()
+    template = factories.letter_template(dictionary, layout, [greeting, closing])
+    french_template = template.copy_for_translation(locales["fr"], copy_parents=True)
+    french_template.subject = "Votre compte {{ customer.id }}"
+    french_template.save_revision().publish()
+    return {"dictionary": dictionary, "greeting": greeting, "closing": closing, "layout": layout,
+            "template": template, "french_template": LetterTemplatePage.objects.get(pk=french_template.pk)}
+
+
+def customer(language):
+    data = copy.deepcopy(factories.SAMPLE_DATA)
+    data["customer"]["language"] = language
+    return data
+
+
+def request(template, language_of_customer="fr", **extra):
+    return service.LetterRequest(template=template, data=customer(language_of_customer), **extra)
+
+
+def test_a_french_speaking_customer_gets_the_approved_french_wording(content, locales, agent):
+    greeting = published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    closing = published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    layout = published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    letter = service.generate_letter(agent, request(content["template"]))
+    assert letter.language == "fr" and letter.language_fallbacks == []
+    assert "Chère Ada," in letter.html and "Cordialement," in letter.html and "Dear" not in letter.html
+    assert "Votre compte C-1001" in letter.html and "BP 1 · 1000 Bruxelles" in letter.html
+    # Pinned: the French variants and the revisions used, not the English fragments referenced.
+    assert dict(letter.fragment_pins.values_list("fragment_id", "revision_id")) == {
+        greeting.pk: greeting.live_revision_id, closing.pk: closing.live_revision_id}
+    assert letter.template_revision_id == content["french_template"].live_revision_id
+    assert letter.layout_revision_id == layout.live_revision_id
+    # Reproducible byte for byte, even once the French wording has changed since.
+    greeting.body = factories.fragment_body(factories.rich_text("<p>Bonjour {{ customer.first_name }},</p>"))
+    greeting.save_revision().publish(skip_permission_checks=True)
+    assert service.rerender_letter(letter).html == letter.html
+    assert "Bonjour" in service.preview_letter(agent, request(content["template"])).html
+
+
+def test_the_customer_language_can_be_overridden_and_unknown_languages_are_refused(content, locales, agent):
+    letter = service.generate_letter(agent, request(content["template"], language="en"))
+    assert letter.language == "en" and "Dear Ada," in letter.html
+    with pytest.raises(service.LetterError) as refused:
+        service.preview_letter(agent, request(content["template"], language="xx"))
+    assert [problem.field for problem in refused.value.problems] == ["language"]
+    # A customer language the site does not write letters in: the template's.
+    assert service.generate_letter(agent, request(content["template"], "tlh")).language == "en"
+
+
+def test_a_fragment_without_an_approved_translation_refuses_the_letter_by_name(content, locales, agent):
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    translate(content["closing"], locales["fr"], FRENCH_CLOSING)  # translated, not yet approved
+    with pytest.raises(service.LetterError) as refused:
+        service.generate_letter(agent, request(content["template"]))
+    messages = [problem.message for problem in refused.value.problems]
+    assert len(messages) == 1 and "'closing'" in messages[0] and "French" in messages[0], messages
+    assert not LetterFragmentPin.objects.exists()
+
+
+def test_with_fallback_allowed_the_letter_uses_the_template_language_and_records_it(
+        content, locales, agent, settings):
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "LANGUAGE_FALLBACK": True}
+    published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    letter = service.generate_letter(agent, request(content["template"]))
+    assert letter.language == "fr"
+    assert "Chère Ada," in letter.html and "Kind regards," in letter.html
+    assert letter.language_fallbacks == [
+        {"piece": "layout", "name": "Standard letterhead", "language": "fr", "used": "en"},
+        {"piece": "fragment", "name": "closing", "language": "fr", "used": "en"}]
+    assert service.rerender_letter(letter).html == letter.html
+
+
+def test_a_template_without_a_translation_refuses_a_dutch_letter(content, locales, agent):
+    with pytest.raises(service.LetterError) as refused:
+        service.generate_letter(agent, request(content["template"], "nl"))
+    [problem] = refused.value.problems
+    assert "Payment reminder" in problem.message and "Dutch" in problem.message
