@@ -230,3 +230,36 @@ def test_a_fragment_with_translations_keeps_the_key_they_share(locales, dictiona
     alone = factories.fragment(dictionary, key="closing")
     alone.key = "sign-off"
     alone.full_clean()  # no translations: the key may change
+
+
+def test_translators_get_the_words_never_the_conditions_data_names_or_bare_merge_fields(locales, dictionary):
+    from wagtail.rich_text import RichText
+
+    invoices = ("repeating_list", {
+        "source": "invoices", "item_name": "item", "style": "table", "empty_text": "No open invoices.",
+        "columns": [{"heading": "Invoice", "value": "{{ item.number }}"},
+                    {"heading": "Amount", "value": "{{ item.amount|money }} due"}],
+        "item_text": RichText("")})
+    table = ("table", {"data": [["Balance", "{{ balance|money }}"]], "first_row_is_table_header": False,
+                       "first_col_is_header": True, "table_caption": "Your account"})
+    conditional = ("conditional", {"condition": "balance > 100", "otherwise": [],
+                                   "content": [factories.rich_text("<p>Please pay soon.</p>"), invoices, table]})
+    source = factories.fragment(dictionary, key="dunning", title="Dunning", body=factories.fragment_body(conditional))
+    strings = {"Dunning": "Relance", "Please pay soon.": "Veuillez payer rapidement.", "Invoice": "Facture",
+               "Amount": "Montant", "{{ item.amount|money }} due": "{{ item.amount|money }} dus",
+               "No open invoices.": "Aucune facture ouverte.", "Balance": "Solde", "Your account": "Votre compte"}
+    translation_source = TranslationSource.get_or_create_from_instance(source)[0]
+    offered = {entry.msgid for entry in Translation.objects.get_or_create(
+        source=translation_source, target_locale=locales["fr"])[0].export_po()}
+    assert offered == set(strings)  # not "balance > 100", "invoices", "item", "{{ item.number }}"...
+
+    translate(source, locales["fr"], strings)
+    variant = Fragment.objects.get(translation_key=source.translation_key, locale=locales["fr"])
+    block = variant.body[0].value
+    assert block["condition"] == "balance > 100"
+    listed, cells = block["content"][1].value, block["content"][2].value
+    assert (listed["source"], listed["item_name"], listed["empty_text"]) == ("invoices", "item",
+                                                                             "Aucune facture ouverte.")
+    assert [(column["heading"], column["value"]) for column in listed["columns"]] == [
+        ("Facture", "{{ item.number }}"), ("Montant", "{{ item.amount|money }} dus")]
+    assert cells["data"] == [["Solde", "{{ balance|money }}"]] and cells["table_caption"] == "Votre compte"

@@ -4,6 +4,8 @@ Merge fields (``{{ customer.first_name }}``) may appear in rich text, table cell
 columns and conditions; they are checked against the data dictionary on save.
 """
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +13,7 @@ from wagtail import blocks
 from wagtail.contrib.table_block.blocks import TableBlock
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
+from wagtail_localize.segments import StringSegmentValue
 
 from .merge_fields import PICKER_ATTRS
 
@@ -19,6 +22,40 @@ RICH_TEXT_FEATURES = ["h2", "h3", "h4", "bold", "italic", "ol", "ul", "link", "h
                       "merge_field"]
 
 slot_name_validator = RegexValidator(r"^[a-z][a-z0-9_]*$", _("Use lower-case letters, digits and underscores."))
+
+MERGE_EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
+def has_words(text):
+    """Whether ``text`` says something outside its merge expressions: "{{ item.amount|money }}"
+    has nothing to translate, "Invoice {{ item.number }}" has."""
+    return any(character.isalpha() for character in MERGE_EXPRESSION.sub("", str(text or "")))
+
+
+class Untranslated:
+    """A value a letter computes with (a condition, the name of a data field), never words
+    to translate: wagtail-localize's editor and PO files leave it out, and a language variant
+    keeps it as in the source (wagtail-localize asks blocks through these two methods)."""
+
+    def get_translatable_segments(self, value):
+        return []
+
+    def restore_translated_segments(self, value, segments):
+        return value
+
+
+class WordsOnlyBlock(blocks.CharBlock):
+    """Text that may be only a merge expression: offered for translation when it has words."""
+
+    def get_translatable_segments(self, value):
+        return [StringSegmentValue("", value)] if has_words(value) else []
+
+    def restore_translated_segments(self, value, segments):
+        return segments[0].render_text() if segments else value
+
+
+class DataNameBlock(Untranslated, blocks.CharBlock):
+    """The name of a field in the data, or of a record inside a list."""
 
 
 class MergeRichTextBlock(blocks.RichTextBlock):
@@ -34,7 +71,7 @@ class MergeRichTextBlock(blocks.RichTextBlock):
         label = _("Rich text")
 
 
-class ExpressionBlock(blocks.CharBlock):
+class ExpressionBlock(Untranslated, blocks.CharBlock):
     """A condition over the data, such as ``balance > 0 and not customer.vip``."""
 
     def __init__(self, **kwargs):
@@ -56,7 +93,7 @@ class ImageBlock(blocks.StructBlock):
         label = _("Image")
 
 
-class MergeTextBlock(blocks.CharBlock):
+class MergeTextBlock(WordsOnlyBlock):
     """Plain text with merge fields, with the merge-field picker's button after it."""
 
     def __init__(self, **kwargs):
@@ -72,9 +109,9 @@ class ListColumnBlock(blocks.StructBlock):
 class RepeatingListBlock(blocks.StructBlock):
     """Repeats over a list field of the data (open invoices, policies...)."""
 
-    source = blocks.CharBlock(max_length=120, help_text=_("Name of a list field in the data dictionary, e.g. invoices"))
-    item_name = blocks.CharBlock(max_length=40, default="item", validators=[slot_name_validator],
-                                 help_text=_("The name each record has inside the list, e.g. item"))
+    source = DataNameBlock(max_length=120, help_text=_("Name of a list field in the data dictionary, e.g. invoices"))
+    item_name = DataNameBlock(max_length=40, default="item", validators=[slot_name_validator],
+                              help_text=_("The name each record has inside the list, e.g. item"))
     style = blocks.ChoiceBlock(choices=[("table", _("Table")), ("bullets", _("Bulleted list")),
                                         ("numbered", _("Numbered list"))], default="table")
     columns = blocks.ListBlock(ListColumnBlock(), required=False, help_text=_("Table columns"))
@@ -103,6 +140,26 @@ class MergeTableBlock(TableBlock):
     # in English whatever the admin language until Wagtail bundles more.
     def get_table_options(self, table_options=None):
         return {**super().get_table_options(table_options), "language": "en-US"}
+
+    # wagtail-localize leaves tables out: their cells with words, and the caption, are offered
+    # for translation here (cells holding only a merge expression are not).
+    def get_translatable_segments(self, value):
+        segments = [StringSegmentValue(f"cell-{row}-{column}", text)
+                    for row, cells in enumerate((value or {}).get("data") or [])
+                    for column, text in enumerate(cells) if has_words(text)]
+        if has_words((value or {}).get("table_caption")):
+            segments.append(StringSegmentValue("caption", value["table_caption"]))
+        return segments
+
+    def restore_translated_segments(self, value, segments):
+        value = {**value, "data": [list(cells) for cells in value.get("data") or []]}
+        for segment in segments:
+            if segment.path == "caption":
+                value["table_caption"] = segment.render_text()
+            else:
+                _cell, row, column = segment.path.split("-")
+                value["data"][int(row)][int(column)] = segment.render_text()
+        return value
 
     class Meta:
         icon = "table"

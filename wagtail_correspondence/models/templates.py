@@ -12,8 +12,9 @@ from wagtail.admin.panels import (
     TitleFieldPanel,
 )
 from wagtail.fields import StreamField
-from wagtail.models import Page
+from wagtail.models import Locale, Page
 from wagtail.search import index
+from wagtail_localize.fields import SynchronizedField, TranslatableField
 
 from ..blocks import TemplateBodyBlock
 from ..merge_fields import picker_text_input, picker_textarea
@@ -169,6 +170,19 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
     parent_page_types = ["wagtail_correspondence.TemplateLibraryPage", "wagtail_correspondence.TemplateFolderPage"]
     subpage_types = []
     search_fields = Page.search_fields + [index.SearchField("description"), index.SearchField("subject")]
+    # A language variant (wagtail-localize) translates the template's own words. Its body is the
+    # source's: the fragments it references are taken in the letter's language when a letter is
+    # built (rendering/assembly.py), and its slot and zone names, conditions and data paths are
+    # what letters and the API are built with. The rest is the source's too, not overridable.
+    translatable_fields = [
+        TranslatableField("title"), TranslatableField("description"), TranslatableField("subject"),
+        TranslatableField("email_subject"), TranslatableField("email_intro"), TranslatableField("sms_text"),
+        SynchronizedField("slug"),
+        *(SynchronizedField(name, overridable=False) for name in (
+            "body", "data_dictionary", "layout", "channels", "fallback_channel", "owning_department",
+            "recipient_name_field", "recipient_address_field", "enclosures_reorderable", "max_enclosures",
+            "email_pdf_password")),
+    ]
 
     class Meta:
         verbose_name = _("letter template")
@@ -219,6 +233,14 @@ class LetterTemplatePage(ReviewedPageMixin, InternalPageMixin, SampleDataPreview
             errors["max_enclosures"] = [_("%(count)s enclosures are always sent: the maximum cannot be lower.") % {
                 "count": mandatory}]
         return errors
+
+    def save(self, *args, **kwargs):
+        # A template in the tree of another locale than the default is that locale's variant:
+        # its language is its locale's (the source's copy would say the source's).
+        if self.locale_id and self.locale.language_code != self.language and \
+                self.locale.language_code != Locale.get_default().language_code:
+            self.language = self.locale.language_code
+        return super().save(*args, **kwargs)
 
     def clean(self):
         super().clean()
