@@ -118,3 +118,77 @@ def test_a_template_without_a_translation_refuses_a_dutch_letter(content, locale
         service.generate_letter(agent, request(content["template"], "nl"))
     [problem] = refused.value.problems
     assert "Payment reminder" in problem.message and "Dutch" in problem.message
+
+
+def test_an_out_of_date_translation_is_flagged_and_not_used(content, locales, agent, settings):
+    from wagtail_correspondence.services.translations import OUT_OF_DATE, SOURCE, UP_TO_DATE, translation_states
+
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    french_greeting = published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    assert service.generate_letter(agent, request(content["template"])).language == "fr"
+    greeting = Fragment.objects.get(pk=content["greeting"].pk)
+    assert translation_states([greeting, french_greeting]) == {
+        greeting.pk: translation_states([greeting])[greeting.pk], french_greeting.pk: translation_states(
+            [french_greeting])[french_greeting.pk]}
+    assert translation_states([greeting])[greeting.pk].state == SOURCE
+    assert translation_states([french_greeting])[french_greeting.pk].state == UP_TO_DATE
+
+    # The English wording changes and is approved: the French one now says what it used to say.
+    greeting.body = factories.fragment_body(factories.rich_text("<p>Hello {{ customer.first_name }},</p>"))
+    greeting.save_revision().publish(skip_permission_checks=True)
+    states = translation_states(Fragment.objects.filter(translation_key=greeting.translation_key))
+    assert states[french_greeting.pk].state == OUT_OF_DATE
+    assert states[greeting.pk].languages == ("fr",) and states[greeting.pk].out_of_date == ("fr",)
+    with pytest.raises(service.LetterError) as refused:
+        service.generate_letter(agent, request(content["template"]))
+    [problem] = refused.value.problems
+    assert "French translation of the fragment 'greeting' is out of date" in problem.message
+
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "LANGUAGE_FALLBACK": True}
+    letter = service.generate_letter(agent, request(content["template"]))
+    assert "Hello Ada," in letter.html and "Cordialement," in letter.html
+    assert letter.language_fallbacks == [{"piece": "fragment", "name": "greeting", "language": "fr", "used": "en"}]
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "LANGUAGE_FALLBACK": False}
+
+    # Translated again from the new source and approved: up to date, and used.
+    french_greeting = published_variant(Fragment, greeting, locales["fr"], {
+        "Greeting": "Salutation", "Hello {{ customer.first_name }},": "Bonjour {{ customer.first_name }},"})
+    assert translation_states([french_greeting])[french_greeting.pk].state == UP_TO_DATE
+    assert "Bonjour Ada," in service.generate_letter(agent, request(content["template"])).html
+
+
+def test_an_out_of_date_template_translation_refuses_the_letter(content, locales, agent):
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    template = LetterTemplatePage.objects.get(pk=content["template"].pk)
+    template.subject = "About your account {{ customer.id }}"
+    template.save_revision().publish()
+    with pytest.raises(service.LetterError) as refused:
+        service.generate_letter(agent, request(LetterTemplatePage.objects.get(pk=template.pk)))
+    assert "translation of the template 'Payment reminder' is out of date" in refused.value.problems[0].message
+
+
+def test_translators_see_out_of_date_translations_in_the_lists_and_on_their_dashboard(content, locales, client,
+                                                                                      make_user, agent):
+    from wagtail_correspondence import roles
+
+    french = published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    greeting = Fragment.objects.get(pk=content["greeting"].pk)
+    greeting.body = factories.fragment_body(factories.rich_text("<p>Hello {{ customer.first_name }},</p>"))
+    greeting.save_revision().publish(skip_permission_checks=True)
+
+    client.force_login(make_user("author", roles.CONTENT_AUTHORS))
+    listing = client.get("/admin/correspondence/fragments/", {"locale": "fr"}).content.decode()
+    assert "Out of date" in listing and "Up to date" in listing  # the French greeting; the French closing
+    listing = client.get("/admin/correspondence/fragments/", {"locale": "en"}).content.decode()
+    assert "Translated: FR · out of date: FR" in listing and "Translated: FR" in listing
+    dashboard = client.get("/admin/").content.decode()
+    assert "Translations out of date" in dashboard
+    assert 'data-translation="fr:greeting"' in dashboard and "fr:closing" not in dashboard
+    assert f"/admin/correspondence/fragments/edit/{french.pk}/" in dashboard
+
+    client.force_login(agent)  # agents do not translate: no panel
+    assert "Translations out of date" not in client.get("/admin/").content.decode()

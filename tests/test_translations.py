@@ -31,7 +31,7 @@ def dictionary(db):
 def translate(instance, locale, strings, user=None):
     """Translate ``instance`` into ``locale`` as a translator would with a PO file: export,
     fill in, import; then save the variant as a draft (it is reviewed before it is used)."""
-    source, _created = TranslationSource.get_or_create_from_instance(instance)
+    source, _created = TranslationSource.update_or_create_from_instance(instance)  # as "Sync" does
     translation, _created = Translation.objects.get_or_create(source=source, target_locale=locale)
     po = translation.export_po()
     for entry in po:

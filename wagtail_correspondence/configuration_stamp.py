@@ -54,8 +54,31 @@ def install(using="default"):
                 cursor.execute(statement)
 
 
+def uninstall(using="default"):
+    """Drop the triggers (before the stamp's table goes: migrating back past 0039)."""
+    connection = connections[using]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return
+    quote = connection.ops.quote_name
+    tables = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        for model, _columns in watched():
+            table = model._meta.db_table
+            if connection.vendor == "sqlite":
+                for suffix in ("ins", "upd", "del"):
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {quote(_name(table) + '_' + suffix)}")
+            elif table in tables:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {quote(_name(table))} ON {quote(table)}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}()")
+
+
+def _name(table):
+    return f"wc_cfg_{table}"[:60]
+
+
 def _statements(vendor, quote, table, stamp, columns):
-    name = f"wc_cfg_{table}"[:60]
+    name = _name(table)
     update = f"UPDATE OF {', '.join(quote(column) for column in columns)}" if columns else "UPDATE"
     if vendor == "postgresql":
         # Once per statement: a tree move that rewrites a hundred paths changes the token once.

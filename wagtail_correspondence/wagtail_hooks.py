@@ -239,6 +239,7 @@ def add_register_panels(request, panels):
         panels.insert(0, dashboard.MyWorkPanel(request.user))
         panels.append(dashboard.DepartmentVolumesPanel(request.user, request.GET))
     panels.insert(0, LetterApprovalPanel(request.user))
+    panels.append(translation_views.OutOfDateTranslationsPanel(request.user))
 
 
 @hooks.register("register_admin_urls")

@@ -3,6 +3,14 @@
 from django.db import migrations, models
 
 
+def drop_triggers(apps, schema_editor):
+    # The triggers are installed after every migrate (configuration_stamp.py); going back past
+    # this migration, they must go before the table they write to.
+    from wagtail_correspondence.configuration_stamp import uninstall
+
+    uninstall(schema_editor.connection.alias)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -21,4 +29,5 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'configuration stamps',
             },
         ),
+        migrations.RunPython(migrations.RunPython.noop, drop_triggers),
     ]

@@ -18,6 +18,7 @@ from wagtail.rich_text import expand_db_html
 
 from .. import data_rules, schema
 from ..conf import get_setting
+from ..models.translation_state import is_out_of_date
 from . import formatting, tailoring
 from .budget import letter_budget
 from .document import framed_letter_document
@@ -156,15 +157,22 @@ class _Languages:
         self.strict = strict
         self.fallback = bool(get_setting("LANGUAGE_FALLBACK"))
         self.problems, self.fallbacks = [], []
+        self.stale_template = None
 
     def variants(self, model, rows, columns):
         """{pk of a row: the row of its variant in the letter's language, if there is one}."""
         keys = {row.translation_key for row in rows if row.locale.language_code != self.language}
         if not keys:
             return {}
-        found = {row.translation_key: row for row in model.objects.only(*columns).filter(
+        found = {row.translation_key: row for row in model.objects.only(*columns).select_related(
+            "locale", "live_revision").filter(
             translation_key__in=keys, locale__language_code=self.language)}
         return {row.pk: found[row.translation_key] for row in rows if row.translation_key in found}
+
+    def stale(self, name):
+        """A template's translation is out of date: noted, so that a refusal says so; None."""
+        self.stale_template = name
+        return None
 
     def choose(self, piece, name, row, variant, where="", row_language=None):
         """The row to use for ``row`` (its variant, or itself), or None when refused.
@@ -173,22 +181,29 @@ class _Languages:
         row_language = row_language or row.locale.language_code
         if row_language == self.language:
             return row
-        if variant is not None and variant.is_usable:
+        if variant is not None and variant.is_usable and not is_out_of_date(
+                row.last_published_at, variant.live_revision.created_at):
             return variant
         if not self.strict:
             return row
         if self.fallback:
             self.fallbacks.append(Fallback(piece, name, self.language, row_language))
             return row
-        message = _("%(where)sthe %(piece)s '%(name)s' has no approved translation in %(language)s.") % {
-            "where": f"{where}: " if where else "", "piece": PIECE_NAMES[piece](), "name": name,
-            "language": language_name(self.language)}
+        values = {"where": f"{where}: " if where else "", "piece": PIECE_NAMES[piece](), "name": name,
+                  "language": language_name(self.language)}
+        if variant is not None and variant.is_usable or piece == "template" and self.stale_template:
+            # approved, but its source changed since
+            message = _("%(where)sthe %(language)s translation of the %(piece)s '%(name)s' is out of date: its "
+                        "source was approved again since.") % values
+        else:
+            message = _("%(where)sthe %(piece)s '%(name)s' has no approved translation in %(language)s.") % values
         self.problems.append(InputProblem("language", message, CONTENT))
         return None
 
 
 PIECE_NAMES = {"template": lambda: _("template"), "layout": lambda: _("layout"), "fragment": lambda: _("fragment")}
-ROW_COLUMNS = ("pk", "live", "live_revision_id", "expired", "translation_key", "locale__language_code")
+ROW_COLUMNS = ("pk", "live", "live_revision_id", "live_revision__created_at", "expired", "last_published_at",
+               "translation_key", "locale__language_code")
 
 
 def live_sources(page, use_live_revision=True, language=None):
@@ -210,6 +225,8 @@ def live_sources(page, use_live_revision=True, language=None):
             locale = Locale.objects.filter(language_code=language).first()
             translated = page.get_translation_or_none(locale) if locale is not None else None
             translated = translated.specific if translated is not None and translated.live else None
+            if translated is not None and is_out_of_date(page.last_published_at, translated.live_revision.created_at):
+                translated = languages.stale(page.title)
             if translated is None and languages.choose("template", page.title, page, None,
                                                        row_language=page.language) is None:
                 raise ContentUnavailable(languages.problems[0].message)
@@ -222,7 +239,7 @@ def live_sources(page, use_live_revision=True, language=None):
     # Live state (which revision is live, is it expired) always comes from the database.
     # Only the columns that say whether a row is usable and name it in a problem: the content
     # itself comes from the revisions.
-    layout_row = Layout.objects.only(*ROW_COLUMNS, "name").select_related("locale").filter(
+    layout_row = Layout.objects.only(*ROW_COLUMNS, "name").select_related("locale", "live_revision").filter(
         pk=template.layout_id).first()
     if layout_row is not None:
         variant = languages.variants(Layout, [layout_row], (*ROW_COLUMNS, "name")).get(layout_row.pk)
@@ -232,7 +249,8 @@ def live_sources(page, use_live_revision=True, language=None):
     for fragment, where, _position in template.referenced_fragments():
         references.setdefault(fragment.pk, where)
     fragment_columns = (*ROW_COLUMNS, "title", "key", "expire_at")
-    referenced_rows = Fragment.objects.only(*fragment_columns).select_related("locale").in_bulk(list(references))
+    referenced_rows = Fragment.objects.only(*fragment_columns).select_related("locale", "live_revision").in_bulk(
+        list(references))
     variants = languages.variants(Fragment, list(referenced_rows.values()), fragment_columns)
     fragment_rows, fragment_ids = {}, {}
     for pk, row in referenced_rows.items():

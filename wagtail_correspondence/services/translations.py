@@ -7,11 +7,16 @@ variant as a new draft revision and sends that revision to the review workflow, 
 person approves it, as for any other change of wording.
 """
 
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
+from wagtail.models import Locale
 from wagtail.permission_policies.base import ModelPermissionPolicy
-from wagtail_localize.models import Translation
+from wagtail_localize.models import Translation, TranslationSource
 
+from ..models.translation_state import is_out_of_date
 from ..review.rules import under_review_policy
 
 
@@ -61,3 +66,74 @@ def untranslated_count(translation):
     source's language until they do."""
     total, translated = translation.get_progress()
     return total - translated
+
+
+# Out of date ------------------------------------------------------------------------------
+#
+# A language variant is out of date when its source was approved (published) again after the
+# variant's approved wording was written: the translation says what the source used to say.
+# The source is the object in the locale its translations were made from (wagtail-localize's
+# TranslationSource), else the one in the default locale. A variant edited directly in the
+# editor after the source changed counts as up to date from then on: whoever approves that
+# edit vouches for it.
+
+SOURCE, UP_TO_DATE, OUT_OF_DATE = "source", "up_to_date", "out_of_date"
+
+
+@dataclass(frozen=True)
+class TranslationState:
+    state: str  # SOURCE, UP_TO_DATE or OUT_OF_DATE
+    languages: tuple = ()  # of a source: the languages it has variants in
+    out_of_date: tuple = ()  # of a source: the languages whose variants are out of date
+
+    @property
+    def is_out_of_date(self):
+        return self.state == OUT_OF_DATE
+
+
+def translation_states(objects):
+    """{pk: TranslationState} for ``objects`` of one translatable model (with revisions) that
+    have variants in other languages; an object with none is left out. A few queries for all."""
+    objects = list(objects)
+    if not objects or not hasattr(objects[0], "translation_key"):
+        return {}
+    model = type(objects[0])
+    keys = {obj.translation_key for obj in objects}
+    rows = list(model.objects.filter(translation_key__in=keys).values(
+        "pk", "translation_key", "locale_id", "locale__language_code", "last_published_at",
+        "live_revision__created_at"))
+    by_key = {}
+    for row in rows:
+        by_key.setdefault(row["translation_key"], []).append(row)
+    source_locales = dict(TranslationSource.objects.filter(
+        object_id__in=[str(key) for key in keys], specific_content_type=ContentType.objects.get_for_model(model))
+        .values_list("object_id", "locale_id"))
+    default_locale = Locale.get_default().pk
+    states = {}
+    for key, family in by_key.items():
+        if len(family) < 2:
+            continue
+        source_locale = source_locales.get(str(key), default_locale)
+        source = next((row for row in family if row["locale_id"] == source_locale), None)
+        if source is None:
+            continue
+        behind = {row["pk"] for row in family if row is not source and is_out_of_date(
+            source["last_published_at"], row["live_revision__created_at"])}
+        for row in family:
+            if row is source:
+                states[row["pk"]] = TranslationState(
+                    SOURCE, tuple(sorted(other["locale__language_code"] for other in family if other is not source)),
+                    tuple(sorted(other["locale__language_code"] for other in family if other["pk"] in behind)))
+            else:
+                states[row["pk"]] = TranslationState(OUT_OF_DATE if row["pk"] in behind else UP_TO_DATE)
+    return {obj.pk: states[obj.pk] for obj in objects if obj.pk in states}
+
+
+def out_of_date_variants(model):
+    """(variant, source) of the live variants of ``model`` that are out of date."""
+    candidates = list(model.objects.filter(live=True).exclude(locale=Locale.get_default()).select_related("locale"))
+    states = translation_states(candidates)
+    stale = [obj for obj in candidates if states.get(obj.pk) and states[obj.pk].is_out_of_date]
+    sources = {obj.translation_key: obj for obj in model.objects.filter(
+        translation_key__in=[obj.translation_key for obj in stale], locale=Locale.get_default())}
+    return [(obj, sources[obj.translation_key]) for obj in stale if obj.translation_key in sources]

@@ -3,9 +3,13 @@
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import get_template
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
+from wagtail.admin.ui.components import Component
+from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail_localize.models import Translation
 from wagtail_localize.views.edit_translation import stop_translation as localize_stop_translation
 
@@ -56,3 +60,47 @@ def warn_untranslated(request, translation):
             "%(count)s strings are not translated yet: the variant keeps them in the source language "
             "(%(language)s).", missing) % {
             "count": missing, "language": translation.source.locale.get_display_name()})
+
+
+class OutOfDateTranslationsPanel(Component):
+    """The translators' dashboard: the live translations whose source was approved again since
+    (fragments, layouts and letter templates), to translate again. Shown to whoever may change
+    wording, and only when there is something to do."""
+
+    name = "correspondence_translations_out_of_date"
+    order = 70
+    template_name = "wagtail_correspondence/panels/translations_out_of_date.html"
+    SHOWN = 20
+
+    def __init__(self, user):
+        self.user = user
+
+    def stale(self):
+        from ..models import Fragment, Layout, LetterTemplatePage
+
+        found = []
+        for model, kind, name_of, url_of in (
+                (Fragment, _("Fragment"), lambda obj: obj.key, _snippet_edit_url),
+                (Layout, _("Layout"), lambda obj: obj.name, _snippet_edit_url),
+                (LetterTemplatePage, _("Letter template"), lambda obj: obj.title,
+                 lambda obj: reverse("wagtailadmin_pages:edit", args=[obj.pk]))):
+            for variant, source in translations.out_of_date_variants(model):
+                found.append({"name": name_of(variant), "kind": kind, "url": url_of(variant),
+                              "source_url": url_of(source), "language": variant.locale.language_code,
+                              "language_name": variant.locale.get_display_name(),
+                              "source_published_at": source.last_published_at})
+        return sorted(found, key=lambda item: item["source_published_at"], reverse=True)[:self.SHOWN]
+
+    def render_html(self, parent_context=None):
+        from ..models import Fragment
+
+        if not ModelPermissionPolicy(Fragment).user_has_permission(self.user, "change"):
+            return ""
+        stale = self.stale()
+        if not stale:
+            return ""
+        return get_template(self.template_name).render({"stale": stale})
+
+
+def _snippet_edit_url(instance):
+    return reverse(f"wagtailsnippets_{instance._meta.app_label}_{instance._meta.model_name}:edit", args=[instance.pk])
