@@ -56,15 +56,19 @@ def test_content_is_live_valid_and_renders_with_every_sample(demo):
     dictionary = DataDictionary.objects.get(name="Customer")
     samples = list(dictionary.sample_data_sets.all())
     assert len(samples) == 3
-    titles = set()
-    for page in LetterTemplatePage.objects.live():
-        titles.add(page.title)
+    titles = {}
+    for page in LetterTemplatePage.objects.live().select_related("locale"):
+        titles.setdefault(page.locale.language_code, set()).add(page.title)
         assert page.check_content() == [], page.title
         for sample in samples:
             html = str(render_template_preview(page, sample.data))
             assert sample.data["customer"]["full_name"] in html
             assert "Northwind Mutual" in html
-    assert titles == {"Payment reminder", "Complaint acknowledgement", "Policy renewal", "Claim update"}
+    assert titles == {"en": {"Payment reminder", "Complaint acknowledgement", "Policy renewal", "Claim update"},
+                      "fr": {"Rappel de paiement", "Accusé de réception de plainte", "Renouvellement du contrat",
+                             "Suivi du sinistre"},
+                      "nl": {"Betalingsherinnering", "Ontvangstbevestiging klacht", "Verlenging van de polis",
+                             "Stand van uw schadedossier"}}
 
 
 def test_letters_use_a_small_part_of_the_render_budget(demo):
@@ -133,13 +137,35 @@ def test_agent_can_build_every_demo_template_for_every_demo_customer(demo):
             if page.slug == "payment-reminder" and Decimal(record["balance"]) <= 0:
                 # The payment reminder's own rule: no reminder to a customer who owes nothing.
                 refused = [("balance", "rule")]
+            if page.slug == "claim-update" and record["customer"]["language"] == "fr":
+                # The demo's out-of-date translation: the French expert-visit step.
+                refused = [("language", "content")]
             assert [(problem.field, problem.kind) for problem in letter.problems] == refused, (
                 page.slug, customer_id, letter.problems)
             assert record["customer"]["full_name"] in letter.html
     # One of them all the way to a PDF.
     generated = service.generate_letter(agent, service.LetterRequest(
-        template=LetterTemplatePage.objects.get(slug="payment-reminder"), customer_id="C-1004"))
+        template=service.available_templates().get(slug="payment-reminder"), customer_id="C-1004"))
     assert generated.pdf_pages >= 1 and generated.reference.startswith("OUT-")
+
+
+def test_the_agent_writes_to_each_customer_in_their_language_without_choosing_it(demo):
+    """The demo's customers speak Dutch, French, English or German; its content exists in the
+    first three. A letter takes the customer's language, else the template's."""
+    from wagtail_correspondence.services import letters as service
+
+    agent = get_user_model().objects.get(username="agent")
+    templates = {page.slug: page for page in service.available_templates()}
+    expected = [("payment-reminder", "C-1002", "nl", "Geachte heer, mevrouw Janssens", "Betalingsherinnering — "),
+                ("payment-reminder", "C-1004", "fr", "Chère Madame, cher Monsieur Maes", "Rappel de paiement — "),
+                ("policy-renewal", "C-1017", "en", "Dear Dr Simon", "Renewal of policy "),
+                ("payment-reminder", "C-1007", "en", "Dear Ms Vermeulen", "Payment reminder — ")]  # German: none
+    for slug, customer_id, language, greeting, subject in expected:
+        letter = service.generate_letter(agent, service.LetterRequest(template=templates[slug],
+                                                                      customer_id=customer_id))
+        assert letter.language == language and letter.subject.startswith(subject), (customer_id, letter.subject)
+        assert greeting in letter.html and letter.language_fallbacks == [], customer_id
+        assert f'lang="{language}"' in letter.html
 
 
 def test_the_demo_batch_file_flags_its_bad_rows_and_runs(demo, django_capture_on_commit_callbacks):
@@ -151,7 +177,7 @@ def test_the_demo_batch_file_flags_its_bad_rows_and_runs(demo, django_capture_on
     agent = get_user_model().objects.get(username="agent")
     path = CUSTOMERS.parent / "batch-1000.csv"
     with django_capture_on_commit_callbacks(execute=True):
-        batch = batches.create_batch(agent, LetterTemplatePage.objects.get(slug="payment-reminder"),
+        batch = batches.create_batch(agent, LetterTemplatePage.objects.get(slug="payment-reminder", locale__language_code="en"),
                                      SimpleUploadedFile(path.name, path.read_bytes()))
     batch = LetterBatch.objects.get(pk=batch.pk)
     assert batch.status == BatchStatus.CHECKED

@@ -192,3 +192,51 @@ def test_translators_see_out_of_date_translations_in_the_lists_and_on_their_dash
 
     client.force_login(agent)  # agents do not translate: no panel
     assert "Translations out of date" not in client.get("/admin/").content.decode()
+
+
+TEMPLATE_FRENCH = {"Payment reminder": "Rappel de paiement",
+                   "Your account {{ customer.id }}": "Votre compte {{ customer.id }}"}
+
+
+def test_a_template_is_translated_in_its_own_words_and_reviewed_like_any_change(content, locales, client, make_user):
+    """A template's variant translates its title and subject (never its body: slot names,
+    conditions and the fragments it references are the source's); its language's library gets
+    the review workflow and the authors' permissions; "Publish in French" in wagtail-localize's
+    editor sends it to review instead."""
+    from django.urls import reverse
+    from wagtail_localize.models import Translation, TranslationSource
+
+    from wagtail_correspondence import roles
+    from wagtail_correspondence.models import TemplateLibraryPage
+    from wagtail_correspondence.services.letters import available_templates
+    from wagtail_correspondence.services.setup import review_workflow, serves_web_pages
+
+    template = content["template"]
+    source = TranslationSource.update_or_create_from_instance(template)[0]
+    translation = Translation.objects.get_or_create(source=source, target_locale=locales["nl"])[0]
+    assert {entry.msgid for entry in translation.export_po()} == set(TEMPLATE_FRENCH)  # no body strings
+    dutch = {"Payment reminder": "Betalingsherinnering",
+             "Your account {{ customer.id }}": "Uw rekening {{ customer.id }}"}
+    po = translation.export_po()
+    for entry in po:
+        entry.msgstr = dutch[entry.msgid]
+    translation.import_po(po)
+    translation.save_target(publish=False)
+    variant = LetterTemplatePage.objects.get(translation_key=template.translation_key, locale=locales["nl"])
+    assert variant.language == "nl" and list(variant.body.raw_data) == list(template.body.raw_data)
+    library = TemplateLibraryPage.objects.get(locale=locales["nl"])
+    assert variant.get_workflow() == review_workflow() and library.get_workflow() == review_workflow()
+    author = make_user("author", roles.CONTENT_AUTHORS)
+    assert variant.permissions_for_user(author).can_edit()
+    assert not serves_web_pages(TemplateLibraryPage.objects.get(locale=locales["en"]))
+    assert list(available_templates()) == [template]  # not its French and Dutch variants
+
+    # A publisher's "Publish in Dutch" in the translation editor: to review, not live.
+    client.force_login(make_user("root", superuser=True))
+    edit = reverse("wagtailadmin_pages:edit", args=[variant.pk])
+    assert "js-translation-editor" in client.get(edit).content.decode()
+    response = client.post(edit, {"action": "publish"}, follow=True)
+    assert response.status_code == 200 and "sent for review" in response.content.decode()
+    variant = LetterTemplatePage.objects.get(pk=variant.pk)
+    assert not variant.live and variant.workflow_in_progress
+    assert variant.latest_revision.as_object().subject == "Uw rekening {{ customer.id }}"

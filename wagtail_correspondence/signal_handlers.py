@@ -4,10 +4,12 @@ from django.core.signals import setting_changed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from wagtail.models import ModelLogEntry, PageLogEntry
+from wagtail.signals import copy_for_translation_done
 
 from . import dates
-from .models import AuditSeal
+from .models import AuditSeal, TemplateLibraryPage
 from .services import audit
+from .services.setup import attach_library_rules
 
 
 def _seal(kind, instance, using):
@@ -39,3 +41,11 @@ DATE_SETTINGS = frozenset({"DATE_FORMAT", "DATETIME_FORMAT", "FORMAT_MODULE_PATH
 def date_formats_changed(sender, setting, **kwargs):
     if setting in DATE_SETTINGS:
         dates.forget_formats()
+
+
+@receiver(copy_for_translation_done, dispatch_uid="correspondence_library_translated")
+def library_translated(sender, source_obj, target_obj, **kwargs):
+    """Translating a template copies its library into the new language first: the copy gets the
+    review workflow and the roles' permissions of the library."""
+    if isinstance(target_obj, TemplateLibraryPage):
+        attach_library_rules(target_obj)

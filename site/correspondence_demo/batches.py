@@ -7,6 +7,7 @@ import csv
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from wagtail.models import Locale
 
 from wagtail_correspondence.models import LetterBatch, LetterTemplatePage
 from wagtail_correspondence.services import batches as batch_service
@@ -32,7 +33,7 @@ def finished_batch(builder, users, path):
     existing = LetterBatch.objects.filter(name=NAME).first()
     if existing is not None:
         return existing
-    template = LetterTemplatePage.objects.live().get(slug="payment-reminder").specific
+    template = LetterTemplatePage.objects.live().get(slug="payment-reminder", locale=Locale.get_default()).specific
     agent = users["agent"]
     batch = batch_service.create_batch(agent, template, demo_file(path), name=NAME)
     # The tasks queued on commit find the batch checked and finished, and do nothing.

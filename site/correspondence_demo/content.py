@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from wagtail.blocks import StreamValue
+from wagtail.models import Locale
 from wagtail.rich_text import RichText
 
 from wagtail_correspondence import data_rules, roles
@@ -313,6 +314,7 @@ class DemoBuilder:
         self.pending_review(fragments, users)
         self.review_states(fragments, users)
         self.data_rules(dictionary)
+        self.translations(fragments, layout, users)
         if self.with_register:
             RegisterDemo(self, departments, users).build()
             self.portal_letter(users)
@@ -333,13 +335,57 @@ class DemoBuilder:
             _locale, created = Locale.objects.get_or_create(language_code=code)
             self.note(created, f"Content language {code}")
 
+    def translations(self, fragments, layout, users):
+        """The library in French and Dutch (translations.py): every fragment, the letterhead and
+        the letter templates, translated through wagtail-localize's PO files by ``author`` and
+        approved by ``reviewer``; then one English change leaves the French variant of that
+        fragment out of date."""
+        from .translations import CHANGED_AFTER_TRANSLATION, TRANSLATIONS
+
+        default = Locale.get_default()
+        sources = [*Fragment.objects.filter(locale=default).order_by("pk"), layout,
+                   *LetterTemplatePage.objects.filter(locale=default).order_by("path")]
+        for code, strings in TRANSLATIONS.items():
+            locale = Locale.objects.get(language_code=code)
+            for source in sources:
+                if source.get_translation_or_none(locale) is None:
+                    self.translate(source, locale, strings, users)
+        key, html, dutch = CHANGED_AFTER_TRANSLATION
+        fragment = Fragment.objects.get(key=key, locale=default)
+        if html not in str(fragment.body):
+            fragment.body = StreamValue(FragmentBodyBlock(), [rt(html)])
+            fragment.save_revision(user=users["author"], log_action=True).publish(
+                user=users["reviewer"], skip_permission_checks=True)
+            self.translate(Fragment.objects.get(pk=fragment.pk), Locale.objects.get(language_code="nl"),
+                           {**TRANSLATIONS["nl"], **dutch}, users)
+            self.note(True, f"fragment {key}: changed in English since its French translation")
+
+    def translate(self, source, locale, strings, users):
+        """What a translator does with a PO file, then the reviewer's approval (set-up by code:
+        published without the workflow's checks, as the other demo content)."""
+        from wagtail_localize.models import Translation, TranslationSource
+
+        translation_source, _created = TranslationSource.update_or_create_from_instance(source)
+        translation, _created = Translation.objects.get_or_create(source=translation_source, target_locale=locale)
+        po = translation.export_po()
+        missing = [entry.msgid for entry in po if entry.msgid not in strings]
+        if missing:
+            raise ValueError(f"translations.py has no {locale.language_code} translation of {missing}")
+        for entry in po:
+            entry.msgstr = strings[entry.msgid]
+        translation.import_po(po, user=users["author"])
+        translation.save_target(user=users["author"], publish=False)
+        variant = type(source).objects.get(translation_key=source.translation_key, locale=locale)
+        variant.latest_revision.publish(user=users["reviewer"], skip_permission_checks=True)
+        self.note(True, f"{source} in {locale.language_code}")
+
     def approval_rules(self, departments):
         """Four-eyes on letters: large payment reminders and replies to strictly confidential
         entries wait for a second person (``approver`` for Billing, ``supervisor`` for all)."""
         from wagtail_correspondence.models import LetterApprovalRule
 
-        reminder = LetterTemplatePage.objects.filter(slug="payment-reminder").first()
-        claim_update = LetterTemplatePage.objects.filter(slug="claim-update").first()
+        reminder = LetterTemplatePage.objects.filter(slug="payment-reminder", locale=Locale.get_default()).first()
+        claim_update = LetterTemplatePage.objects.filter(slug="claim-update", locale=Locale.get_default()).first()
         specs = [
             # Approved wording changed by an agent is read by a second person before it goes out.
             {"name": "Claim updates with changed wording", "template": claim_update, "agent_wrote_text": True},
@@ -360,7 +406,7 @@ class DemoBuilder:
         from wagtail_correspondence.models import Letter, LetterStatus
         from wagtail_correspondence.services.letters import LetterRequest, generate_letter
 
-        template = LetterTemplatePage.objects.live().filter(slug="payment-reminder").first()
+        template = LetterTemplatePage.objects.live().filter(slug="payment-reminder", locale=Locale.get_default()).first()
         if template is None or Letter.objects.filter(status=LetterStatus.PENDING_APPROVAL).exists():
             return
         letter = generate_letter(users["agent"], LetterRequest(
@@ -374,7 +420,7 @@ class DemoBuilder:
         the redline against the approved wording."""
         from wagtail_correspondence.services.letters import LetterRequest, generate_letter
 
-        template = LetterTemplatePage.objects.live().filter(slug="claim-update").first()
+        template = LetterTemplatePage.objects.live().filter(slug="claim-update", locale=Locale.get_default()).first()
         if template is None:
             return
         letter = generate_letter(users["agent"], LetterRequest(
@@ -391,7 +437,7 @@ class DemoBuilder:
         from wagtail_correspondence.models import Dispatch
         from wagtail_correspondence.services.letters import LetterRequest, generate_letter
 
-        template = LetterTemplatePage.objects.live().filter(slug="policy-renewal").first()
+        template = LetterTemplatePage.objects.live().filter(slug="policy-renewal", locale=Locale.get_default()).first()
         if template is None or Dispatch.objects.filter(channel="portal", letter__template=template).exists():
             return
         customer = get_customer_source().get(PORTAL_CUSTOMER)["customer"]
@@ -454,7 +500,7 @@ class DemoBuilder:
     def fragments(self, dictionary, departments, users):
         result = {}
         for key, title, category_name, department_code, channels, blocks in FRAGMENTS:
-            fragment = Fragment.objects.filter(key=key).first()
+            fragment = Fragment.objects.filter(key=key, locale=Locale.get_default()).first()
             if fragment is None:
                 category, _ = ContentCategory.objects.get_or_create(name=category_name)
                 fragment = Fragment(key=key, title=title, data_dictionary=dictionary, category=category,
@@ -472,7 +518,7 @@ class DemoBuilder:
         return result
 
     def layout(self):
-        layout = Layout.objects.filter(name="Northwind Mutual letterhead").first()
+        layout = Layout.objects.filter(name="Northwind Mutual letterhead", locale=Locale.get_default()).first()
         if layout is None:
             layout = Layout(
                 name="Northwind Mutual letterhead",
@@ -512,7 +558,7 @@ class DemoBuilder:
             if folder is None:
                 folder = library.add_child(instance=TemplateFolderPage(title=spec["folder"]))
                 folder.save_revision().publish()
-            if LetterTemplatePage.objects.filter(slug=spec["slug"]).exists():
+            if LetterTemplatePage.objects.filter(slug=spec["slug"], locale=Locale.get_default()).exists():
                 continue
             page = LetterTemplatePage(
                 title=spec["title"], slug=spec["slug"], data_dictionary=dictionary, layout=layout,
@@ -538,7 +584,7 @@ class DemoBuilder:
             dictionary.save()
             dictionary.save_revision(log_action=True)
             self.note(True, "data rule: due date after the letter's date")
-        reminder = LetterTemplatePage.objects.get(slug="payment-reminder")
+        reminder = LetterTemplatePage.objects.get(slug="payment-reminder", locale=Locale.get_default())
         if not reminder.data_rules.exists():
             reminder.data_rules.add(TemplateRule(
                 kind=data_rules.COMPARE_VALUE, field="balance", operator=data_rules.GT, value="0",

@@ -34,7 +34,6 @@ from wagtail_correspondence.models import (
     Department,
     Direction,
     Kind,
-    LetterTemplatePage,
     Note,
     Priority,
     RegisterChannel,
@@ -875,9 +874,14 @@ class EntryMaker:
     def letters(self, candidates):
         """Six to ten recent entries answered with real generated letters; two customers write
         back in the thread."""
-        from wagtail_correspondence.services.letters import LetterError, LetterRequest, generate_letter
+        from wagtail_correspondence.services.letters import (
+            LetterError,
+            LetterRequest,
+            available_templates,
+            generate_letter,
+        )
 
-        templates = {page.slug: page for page in LetterTemplatePage.objects.live().specific()}
+        templates = {page.slug: page for page in available_templates()}
         answered = []
         wanted = dict(LETTERS)
         for spec, entry in candidates:

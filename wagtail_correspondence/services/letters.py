@@ -12,9 +12,12 @@ from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from wagtail.coreutils import get_content_languages, get_supported_content_language_variant
 from wagtail.log_actions import log
 
 from .. import log_actions, pdf_seal
@@ -124,9 +127,15 @@ def require(allowed, message):
 
 
 def available_templates():
-    """Templates agents may use: published ones. Drafts and folders never appear."""
+    """Templates agents may use: published ones. Drafts and folders never appear, nor the
+    language variants of a template (a letter takes its variant in the letter's language)."""
+    # The default locale by its code: building the queryset asks the database nothing.
+    default = get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    has_source = LetterTemplatePage.objects.filter(translation_key=OuterRef("translation_key"),
+                                                   locale__language_code=default)
     # The concrete model: its rows are already the specific pages (``.specific()`` would ask again).
-    return LetterTemplatePage.objects.live().filter(live_revision__isnull=False).order_by("path")
+    return LetterTemplatePage.objects.live().filter(live_revision__isnull=False).filter(
+        Q(locale__language_code=default) | ~Exists(has_source)).order_by("path")
 
 
 # Data -----------------------------------------------------------------------------------
@@ -191,7 +200,9 @@ def letter_language(request, data):
     """The language a letter is written in: the one asked for, else the customer's
     (``customer.language`` in the data, when it is a language of the site), else the
     template's."""
-    known = {code for code, _label in get_setting("LANGUAGES")}
+    # The languages content is written in (WAGTAIL_CONTENT_LANGUAGES) among those letters may
+    # be in: a customer speaking another one gets the template's language.
+    known = {code for code, _label in get_setting("LANGUAGES")} & set(get_content_languages())
     if request.language:
         if request.language not in known:
             raise LetterError([InputProblem("language", _("“%(language)s” is not a language letters are written in "

@@ -22,6 +22,15 @@ def ensure_template_library(title="Letter templates"):
         root = Page.get_first_root_node()
         library = root.add_child(instance=TemplateLibraryPage(title=title, slug="letter-templates", live=True))
         library.save_revision().publish()
+    for each in TemplateLibraryPage.objects.all():  # the library of every language (wagtail-localize)
+        attach_library_rules(each)
+    return library
+
+
+def attach_library_rules(library):
+    """The review workflow and the roles' page permissions, on a template library: the first
+    one, and each language's copy that wagtail-localize makes when a template is translated
+    (its templates are reviewed and edited by the same people, under the same rules)."""
     workflow = review_workflow()
     if workflow is not None:
         WorkflowPage.objects.update_or_create(page=library, defaults={"workflow": workflow})
@@ -32,7 +41,6 @@ def ensure_template_library(title="Letter templates"):
         for codename in codenames:
             permission = Permission.objects.get(content_type__app_label="wagtailcore", codename=codename)
             GroupPagePermission.objects.get_or_create(group=group, page=library, permission=permission)
-    return library
 
 
 def library_without_web_pages(request):
@@ -51,5 +59,7 @@ def serves_web_pages(library):
     Wagtail's page words beside the library's."""
     from wagtail.models import Site
 
-    return (Page.objects.filter(depth__gt=1).exclude(path__startswith=library.path)
-            .exclude(pk__in=Site.objects.values("root_page")).exists())
+    pages = Page.objects.filter(depth__gt=1).exclude(pk__in=Site.objects.values("root_page"))
+    for path in TemplateLibraryPage.objects.values_list("path", flat=True):  # each language's library
+        pages = pages.exclude(path__startswith=path)
+    return pages.exists()

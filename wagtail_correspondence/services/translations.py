@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
-from wagtail.models import Locale
+from wagtail.models import Locale, Page
 from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail_localize.models import Translation, TranslationSource
 
@@ -36,11 +36,20 @@ def reviewed_translation(instance):
 
 def keep_as_draft(user, instance, translation):
     """Write the translation's strings into the variant as a draft revision by ``user``."""
-    policy = ModelPermissionPolicy(type(instance))
-    if not (user.is_active and (user.is_superuser or policy.user_has_permission(user, "change"))):
+    if not may_change(user, instance):
         raise PermissionDenied(_("You may not change this wording."))
     translation.save_target(user=user, publish=False)
     return type(instance).objects.get(pk=instance.pk)
+
+
+def may_change(user, instance):
+    """Whether ``user`` may change ``instance``: a page (a letter template) by its tree's page
+    permissions, a snippet by its model permission."""
+    if not user.is_active:
+        return False
+    if isinstance(instance, Page):
+        return instance.permissions_for_user(user).can_edit()
+    return user.is_superuser or ModelPermissionPolicy(type(instance)).user_has_permission(user, "change")
 
 
 def submit_for_review(user, instance, translation):
