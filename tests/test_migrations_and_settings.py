@@ -70,7 +70,7 @@ def test_migrations_and_demo_run_on_postgresql(tmp_path):
         code = ("from django.contrib.auth import get_user_model; from wagtail_correspondence.models import "
                 "LetterTemplatePage, Letter, Correspondence; from wagtail_correspondence.services import letters as s; "
                 "agent = get_user_model().objects.get(username='agent'); "
-                "page = LetterTemplatePage.objects.get(slug='payment-reminder'); "
+                "page = LetterTemplatePage.objects.get(slug='payment-reminder', locale__language_code='en'); "
                 "last = max(int(r[-6:]) for r in [*Correspondence.objects.filter(direction='outbound')"
                 ".values_list('reference', flat=True), *Letter.objects.exclude(reference=None)"
                 ".values_list('reference', flat=True)]); "

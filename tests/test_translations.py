@@ -263,3 +263,33 @@ def test_translators_get_the_words_never_the_conditions_data_names_or_bare_merge
     assert [(column["heading"], column["value"]) for column in listed["columns"]] == [
         ("Facture", "{{ item.number }}"), ("Montant", "{{ item.amount|money }} dus")]
     assert cells["data"] == [["Solde", "{{ balance|money }}"]] and cells["table_caption"] == "Votre compte"
+
+
+def test_machine_translation_fills_the_editor_and_the_result_is_still_reviewed(
+        client, locales, dictionary, make_user, settings, agent):
+    """With a machine translator configured (here the tests' fake one, never an outside
+    service), the editor's "Translate with ..." fills the strings; the variant is a draft like
+    any translation, sent to review by its author, and nobody without the right to change
+    wording may run it."""
+    from django.urls import reverse
+
+    from wagtail_correspondence import roles
+
+    settings.WAGTAILLOCALIZE_MACHINE_TRANSLATOR = {"CLASS": "tests.fake_translator.FakeTranslator", "OPTIONS": {}}
+    source = factories.fragment(dictionary, key="greeting")
+    translation_source = TranslationSource.update_or_create_from_instance(source)[0]
+    translation = Translation.objects.create(source=translation_source, target_locale=locales["fr"])
+    translation.save_target(publish=False)  # what "Translate" does: the variant starts as a copy
+    machine = reverse("wagtail_localize:machine_translate", args=[translation.pk])
+
+    client.force_login(agent)
+    refused = client.post(machine)  # Wagtail answers a refusal in the admin with its dashboard
+    assert (refused.status_code, refused.url) == (302, "/admin/") and translation.get_progress() == (2, 0)
+
+    client.force_login(make_user("author", roles.CONTENT_AUTHORS))
+    client.post(machine)
+    assert translation.get_progress() == (2, 2)
+    client.post(reverse("wagtail_localize:stop_translation", args=[translation.pk]))
+    variant = Fragment.objects.get(translation_key=source.translation_key, locale=locales["fr"])
+    assert not variant.live and "Cher {{ customer.first_name }}," in str(
+        variant.latest_revision.as_object().body[0].value)

@@ -59,7 +59,7 @@ def test_worker_sends_a_queued_letter(backend, tmp_path, request):
     code = ("from django.contrib.auth import get_user_model; from wagtail_correspondence.models import "
             "LetterTemplatePage; from wagtail_correspondence.services import letters as s; "
             "agent = get_user_model().objects.get(username='agent'); "
-            "page = LetterTemplatePage.objects.get(slug='payment-reminder'); "
+            "page = LetterTemplatePage.objects.get(slug='payment-reminder', locale__language_code='en'); "
             "letter = s.generate_letter(agent, s.LetterRequest(template=page, customer_id='C-1004', channel='email')); "
             "print('REF', letter.reference, [d.status for d in letter.dispatches.all()])")
     generated = run("shell", "-c", code).stdout
@@ -105,7 +105,7 @@ def test_a_batch_worker_killed_mid_run_resumes_without_duplicates(tmp_path):
              "from wagtail_correspondence.services import batches as b; "
              "agent = get_user_model().objects.get(username='agent'); "
              f"f = SimpleUploadedFile('rows.csv', open({str(tmp_path / 'rows.csv')!r}, 'rb').read()); "
-             "batch = b.create_batch(agent, LetterTemplatePage.objects.get(slug='policy-renewal'), f); "
+             "batch = b.create_batch(agent, LetterTemplatePage.objects.get(slug='policy-renewal', locale__language_code='en'), f); "
              "b.check_batch(batch.pk); batch.refresh_from_db(); b.start_batch(agent, batch); print('BATCH', batch.pk)")
     batch_id = run("shell", "-c", setup).stdout.split("BATCH ", 1)[1].split()[0]
     count = ("from wagtail_correspondence.models import Letter, BatchRow; "
@@ -155,7 +155,7 @@ def test_the_worker_merges_a_print_run_started_from_the_admin_service(tmp_path):
             "LetterTemplatePage; from wagtail_correspondence.services import letters as s; "
             "from wagtail_correspondence.services.printing import start_print_run; "
             "User = get_user_model(); agent = User.objects.get(username='agent'); "
-            "page = LetterTemplatePage.objects.get(slug='policy-renewal'); "
+            "page = LetterTemplatePage.objects.get(slug='policy-renewal', locale__language_code='en'); "
             "[s.generate_letter(agent, s.LetterRequest(template=page, customer_id=c, channel='print')) "
             "for c in ('C-1002', 'C-1006', 'C-1008')]; "
             "run = start_print_run(user=User.objects.get(username='supervisor')); "

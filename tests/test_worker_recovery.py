@@ -150,7 +150,8 @@ class Site:
                 "from wagtail_correspondence.services import batches as b; "
                 "agent = get_user_model().objects.get(username='agent'); "
                 f"upload = SimpleUploadedFile('rows.csv', open({str(path)!r}, 'rb').read()); "
-                "batch = b.create_batch(agent, LetterTemplatePage.objects.get(slug='policy-renewal'), upload); "
+                "page = LetterTemplatePage.objects.get(slug='policy-renewal', locale__language_code='en'); "
+                "batch = b.create_batch(agent, page, upload); "
                 "b.check_batch(batch.pk); batch.refresh_from_db(); "
                 f"assert batch.report['valid'] == {rows}, batch.report; "
                 "b.start_batch(agent, batch); print('BATCH', batch.pk)")
