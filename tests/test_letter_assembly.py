@@ -173,3 +173,11 @@ def test_sms_over_the_segment_limit_is_refused_for_the_sms_channel(customer_dict
 def test_sms_segments(text, encoding, units, segments):
     measured = sms.measure_sms(text)
     assert (measured.encoding, measured.units, measured.segments) == (encoding, units, segments)
+
+
+def test_an_sms_with_a_locale_formatted_amount_stays_in_gsm7():
+    """French and Dutch amounts carry no-break spaces ("929,75\u00a0€"); sent as plain spaces,
+    the message keeps GSM-7's 160 characters a segment instead of UCS-2's 70."""
+    text = sms.normalise_sms("Northwind : un solde de 929,75\u00a0€ est à payer le 16/12/2026.\u202fRéf. C-1004")
+    assert text == "Northwind : un solde de 929,75 € est à payer le 16/12/2026. Réf. C-1004"
+    assert sms.measure_sms(text).encoding == sms.GSM7

@@ -240,3 +240,29 @@ def test_a_template_is_translated_in_its_own_words_and_reviewed_like_any_change(
     variant = LetterTemplatePage.objects.get(pk=variant.pk)
     assert not variant.live and variant.workflow_in_progress
     assert variant.latest_revision.as_object().subject == "Uw rekening {{ customer.id }}"
+
+
+def test_the_builder_writes_in_the_customer_language_unless_the_agent_picks_another(content, locales, client,
+                                                                                    agent):
+    import json
+
+    from django.urls import reverse
+
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    client.force_login(agent)
+    preview = reverse("wagtail_correspondence_letters:preview", args=[content["template"].pk])
+    form = {"channel": "print", "data_json": json.dumps(customer("fr")), "idempotency_key": "form-1"}
+    builder = client.get(reverse("wagtail_correspondence_letters:build", args=[content["template"].pk]))
+    assert 'name="language"' in builder.content.decode() and "The customer&#x27;s language" in builder.content.decode()
+
+    french = client.post(preview, form).json()
+    assert french["language"] == "fr" and "Chère Ada," in french["html"]
+    english = client.post(preview, {**form, "language": "en"}).json()
+    assert english["language"] == "en" and "Dear Ada," in english["html"]
+    dutch = client.post(preview, {**form, "language": "nl"}).json()  # nothing is in Dutch here
+    assert dutch["can_generate"] is False
+    assert any("Dutch" in problem["message"] for problem in dutch["missing"])
+    refused = client.post(preview, {**form, "language": "xx"})
+    assert refused.status_code == 400 and [problem["field"] for problem in refused.json()["missing"]] == ["language"]

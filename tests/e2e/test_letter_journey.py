@@ -1,5 +1,7 @@
 """An agent builds a payment reminder for a demo customer, watches the preview follow the
-personal note, generates the letter and downloads its PDF."""
+personal note, generates the letter and downloads its PDF. The customer speaks French: the
+letter is written in French from the approved French wording, with French amounts and dates,
+without the agent choosing anything."""
 
 import datetime
 import hashlib
@@ -51,7 +53,9 @@ def pdf_downloads(reference):
 
 
 def preview_text(page):
-    return page.frame_locator("iframe[data-preview-frame]").locator("body").inner_text()
+    """The preview's text, no-break spaces (French amounts: "929,75 €") as plain spaces."""
+    text = page.frame_locator("iframe[data-preview-frame]").locator("body").inner_text()
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def assert_readable(button):
@@ -106,10 +110,11 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     page.locator("[data-preview-tab=email][aria-selected=true]").wait_for()
     assert page.locator("select[name=channel]").input_value() == "email"
     page.locator("[data-preview-tab=print]").click()
-    wait_for_preview(page, "Maes", "929.75", "Boulevard d&#x27;Avroy 55")
+    wait_for_preview(page, "Maes", "929,75", "Boulevard d&#x27;Avroy 55")
     text = preview_text(page)
-    for expected in ["Dear Mr Maes,", CUSTOMER_NAME, "Boulevard d'Avroy 55", "4000", "Liège", CUSTOMER_ID,
-                     "€929.75", "INV-2026-1030", "€312.25", "€317.50", "€300.00", "exceeds €500.00"]:
+    for expected in ["Chère Madame, cher Monsieur Maes,", CUSTOMER_NAME, "Boulevard d'Avroy 55", "4000", "Liège",
+                     CUSTOMER_ID, "929,75 €", "INV-2026-1030", "312,25 €", "317,50 €", "300,00 €", "4 sept. 2026",
+                     "dépassant désormais 500,00 €", "Veuillez agréer nos salutations distinguées,"]:
         assert expected in text, f"{expected!r} missing from the preview:\n{text}"
     assert NOTE not in text
     screenshot(page, "customer-chosen")
@@ -129,16 +134,16 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
 
     # The other channels: the email version, and the SMS text with its segment count.
     page.locator("[data-preview-tab=email]").click()
-    wait_for_preview(page, "please find attached a reminder")
+    wait_for_preview(page, "vous trouverez en annexe un rappel")
     email = preview_text(page)
-    assert "Dear Dirk, please find attached a reminder about your balance of €929.75." in email
+    assert "Bonjour Dirk, vous trouverez en annexe un rappel concernant votre solde de 929,75 €." in email
     screenshot(page, "email-tab")
     page.locator("[data-preview-tab=sms]").click()
     sms_text = page.locator("[data-sms-text]")
     sms_text.wait_for()
     assert page.locator("iframe[data-preview-frame]").is_hidden()
-    assert "Northwind: a balance of €929.75 is due on" in sms_text.inner_text()
-    assert f"Ref {CUSTOMER_ID}" in sms_text.inner_text()
+    assert "Northwind : un solde de 929,75 € est à payer le" in sms_text.inner_text()
+    assert f"Réf. {CUSTOMER_ID}" in sms_text.inner_text()
     meta = page.locator("[data-sms-meta]").inner_text()
     assert re.search(r"^\d+ characters · \d+ GSM-7 septets · 1 segment\(s\)$", meta), meta
     screenshot(page, "sms-tab")
@@ -178,7 +183,7 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     pdf_text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True,
                               check=True).stdout
     flat = " ".join(pdf_text.split())
-    for expected in [CUSTOMER_NAME, NOTE, reference, "Page 1 of"]:
+    for expected in [CUSTOMER_NAME, NOTE, reference, "Page 1 sur", "929,75 €", "Rappel de paiement — compte C-1004"]:
         assert expected in flat, f"{expected!r} missing from the PDF:\n{pdf_text}"
     assert "".join(INJECTION.split()) in "".join(pdf_text.split())  # literal, whatever the line breaks
     assert f"{NOTE} 49" not in flat
@@ -193,6 +198,9 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     assert letter.slot_values["personal_note"] == f"{NOTE} {INJECTION}"
     assert letter.template_revision_id is not None
     assert letter.fragment_pins.count() > 0
+    # Written in the customer's language, from the approved French variants, pinned as such.
+    assert letter.language == "fr" and letter.language_fallbacks == []
+    assert set(letter.fragment_pins.values_list("fragment__locale__language_code", flat=True)) == {"fr"}
     assert letter.pdf_sha256 == hashlib.sha256(content).hexdigest()
     entries = ModelLogEntry.objects.for_instance(letter)
     generated = entries.filter(action=log_actions.LETTER_GENERATED)

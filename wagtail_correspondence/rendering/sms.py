@@ -63,9 +63,16 @@ def measure_sms(text):
     return SmsText(text, UCS2, len(text), sum(costs), _pack(costs, 70, 67))
 
 
+# The no-break spaces locales put in amounts and dates ("929,75 €" in French, "€ 929,75" in
+# Dutch) are not in the GSM-7 alphabet: one would make the whole message UCS-2, at 70
+# characters a segment instead of 160. A phone does not break an SMS line there anyway.
+NO_BREAK_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " "})
+
+
 def normalise_sms(text):
-    """SMS text as sent: lines trimmed, runs of blank lines collapsed, no outer whitespace."""
-    lines = [line.strip() for line in (text or "").replace("\r\n", "\n").split("\n")]
+    """SMS text as sent: no-break spaces made plain, lines trimmed, runs of blank lines
+    collapsed, no outer whitespace."""
+    lines = [line.strip() for line in (text or "").translate(NO_BREAK_SPACES).replace("\r\n", "\n").split("\n")]
     result = []
     for line in lines:
         if line or (result and result[-1]):

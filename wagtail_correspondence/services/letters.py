@@ -196,13 +196,20 @@ def letter_input(request, data, **extra):
                        channel=request.channel or default_channel(request.template, data), **extra)
 
 
+def content_language_choices():
+    """(code, name) of the languages letters may be written in: those of the site's letters
+    (LANGUAGES) that content is written in (WAGTAIL_CONTENT_LANGUAGES)."""
+    content = set(get_content_languages())
+    return [(code, label) for code, label in get_setting("LANGUAGES") if code in content]
+
+
 def letter_language(request, data):
     """The language a letter is written in: the one asked for, else the customer's
     (``customer.language`` in the data, when it is a language of the site), else the
     template's."""
     # The languages content is written in (WAGTAIL_CONTENT_LANGUAGES) among those letters may
     # be in: a customer speaking another one gets the template's language.
-    known = {code for code, _label in get_setting("LANGUAGES")} & set(get_content_languages())
+    known = {code for code, _label in content_language_choices()}
     if request.language:
         if request.language not in known:
             raise LetterError([InputProblem("language", _("“%(language)s” is not a language letters are written in "

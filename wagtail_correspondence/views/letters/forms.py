@@ -14,7 +14,7 @@ from ...blocks import ANY_ORDER, CHOOSE_ONE
 from ...models import Inclusion
 from ...rendering.redline import text_of
 from ...rendering.tailoring import PAGE_BREAK, may_edit, may_remove
-from ...services.letters import LetterRequest, deep_merge, tailorable_fragments
+from ...services.letters import LetterRequest, content_language_choices, deep_merge, tailorable_fragments
 from ...services.register_links import REPLY_KEY
 
 FIELD_PREFIX = "field:"
@@ -41,6 +41,10 @@ class LetterBuilderForm(forms.Form):
 
     customer_id = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
     channel = forms.ChoiceField(label=_("Channel"), required=False)
+    language = forms.ChoiceField(
+        label=_("Language"), required=False,
+        help_text=_("The letter is written in the customer's language when its content is translated into it, "
+                    "else in the template's. Choose another to write in it."))
     data_json = forms.CharField(
         label=_("Paste data (JSON)"), required=False, widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
         help_text=_("A JSON object shaped like the data dictionary; applied over the customer record"))
@@ -56,6 +60,7 @@ class LetterBuilderForm(forms.Form):
         values = values or {}
         self.fields["channel"].choices = [(code, label) for code, label in _channel_choices()
                                           if code in (template.channels or [])]
+        self.fields["language"].choices = [("", _("The customer's language"))] + content_language_choices()
         self.initial.setdefault("idempotency_key", str(uuid.uuid4()))
         self.data_field_names = []
         answering = self["in_reply_to"].value()
@@ -366,7 +371,8 @@ class LetterBuilderForm(forms.Form):
             data=overrides if (overrides or not customer_id) else None,
             slots={name[len(SLOT_PREFIX):]: self.cleaned_data.get(name) or "" for name in self.slot_field_names},
             optional_fragments=optional, channel=self.cleaned_data.get("channel") or "",
-            enclosures=self.chosen_enclosures(), edits=self.edits(), zones=self.zones())
+            enclosures=self.chosen_enclosures(), edits=self.edits(), zones=self.zones(),
+            language=self.cleaned_data.get("language") or "")
 
 
 class AgentTextEditor(DraftailRichTextArea):
