@@ -266,3 +266,38 @@ def test_the_builder_writes_in_the_customer_language_unless_the_agent_picks_anot
     assert any("Dutch" in problem["message"] for problem in dutch["missing"])
     refused = client.post(preview, {**form, "language": "xx"})
     assert refused.status_code == 400 and [problem["field"] for problem in refused.json()["missing"]] == ["language"]
+
+
+def test_french_and_dutch_pdfs_write_amounts_and_dates_as_their_readers_do(locales, agent):
+    """pdftotext of a generated French and Dutch letter: the translated wording, and Babel's
+    formats of each language for money and dates (the letter's locale, not the template's)."""
+    import subprocess
+
+    dictionary = factories.dictionary(fields=FIELDS)
+    amount = factories.fragment(dictionary, key="amount", title="Amount",
+                                html="<p>Please pay {{ balance|money }} by {{ due_date|date }}.</p>")
+    layout = factories.layout()
+    template = factories.letter_template(dictionary, layout, [amount], subject="Reminder")
+    wording = {
+        "fr": {"Amount": "Montant", "Please pay {{ balance|money }} by {{ due_date|date }}.":
+               "Veuillez payer {{ balance|money }} avant le {{ due_date|date }}.", "Reminder": "Rappel",
+               "Payment reminder": "Rappel de paiement", **FRENCH_LAYOUT},
+        "nl": {"Amount": "Bedrag", "Please pay {{ balance|money }} by {{ due_date|date }}.":
+               "Gelieve {{ balance|money }} te betalen vóór {{ due_date|date }}.", "Reminder": "Herinnering",
+               "Payment reminder": "Betalingsherinnering", "Standard letterhead": "Standaardbriefhoofd",
+               "Northwind Mutual · PO Box 1 · 1000 Brussels": "Northwind Mutual · Postbus 1 · 1000 Brussel"},
+    }
+    texts = {}
+    for code, strings in wording.items():
+        published_variant(Fragment, amount, locales[code], strings)
+        published_variant(Layout, layout, locales[code], strings)
+        published_variant(LetterTemplatePage, template, locales[code], strings)
+        letter = service.generate_letter(agent, request(LetterTemplatePage.objects.get(pk=template.pk), code))
+        assert letter.language == code
+        pdf = service.verified_pdf(letter)
+        texts[code] = " ".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                                              check=True).stdout.decode().split())
+    assert "Veuillez payer 250,00 € avant le 15 décembre 2026." in texts["fr"], texts["fr"]
+    assert "Rappel" in texts["fr"] and "BP 1 · 1000 Bruxelles" in texts["fr"]
+    assert "Gelieve € 250,00 te betalen vóór 15 december 2026." in texts["nl"], texts["nl"]
+    assert "Herinnering" in texts["nl"] and "Postbus 1 · 1000 Brussel" in texts["nl"]
