@@ -1,13 +1,19 @@
 """An author translates a fragment into French in wagtail-localize's editor and sends it to
-review; a reviewer approves it; the French variant is then live and the English one untouched."""
+review; a reviewer approves it; the French variant is then live and the English one untouched,
+and an agent's letter to a French-speaking customer is written with it."""
+
+import copy
+
 
 import pytest
 from django.urls import reverse
 from wagtail.models import Locale, WorkflowState
 
 from tests import factories
+from tests.e2e.builder import open_builder
+from tests.test_letter_languages import FIELDS, FRENCH_LAYOUT, published_variant
 from wagtail_correspondence import roles
-from wagtail_correspondence.models import Fragment
+from wagtail_correspondence.models import Fragment, Layout, LetterTemplatePage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,14 +25,25 @@ FRENCH = {
 
 
 @pytest.fixture
-def setup(transactional_db):
-    for code in ("fr", "nl"):
-        Locale.objects.get_or_create(language_code=code)
+def setup(transactional_db, customers):
+    locales = {code: Locale.objects.get_or_create(language_code=code)[0] for code in ("fr", "nl")}
     factories.user("author", roles.CONTENT_AUTHORS)
     factories.user("reviewer", roles.CONTENT_REVIEWERS)
-    dictionary = factories.dictionary()
-    return factories.fragment(dictionary, key="payment-reminder", title="Payment reminder",
-                              html="<p>Dear {{ customer.first_name }}, please pay {{ balance|money }}.</p>")
+    factories.user("agent", roles.AGENTS)
+    dictionary = factories.dictionary(fields=FIELDS)
+    fragment = factories.fragment(dictionary, key="payment-reminder", title="Payment reminder",
+                                  html="<p>Dear {{ customer.first_name }}, please pay {{ balance|money }}.</p>")
+    # The rest of the letter is in French already: the letterhead and the template's own words.
+    layout = factories.layout()
+    template = factories.letter_template(dictionary, layout, [fragment], title="Reminder",
+                                         subject="Your account {{ customer.id }}")
+    published_variant(Layout, layout, locales["fr"], FRENCH_LAYOUT)
+    published_variant(LetterTemplatePage, template, locales["fr"], {
+        "Reminder": "Rappel", "Your account {{ customer.id }}": "Votre compte {{ customer.id }}"})
+    french_speaking = copy.deepcopy(factories.SAMPLE_DATA)
+    french_speaking["customer"].update(language="fr")
+    customers(french_speaking)
+    return fragment
 
 
 def test_author_translates_a_fragment_and_a_reviewer_approves_it(setup, open_session, screenshot):
@@ -77,3 +94,17 @@ def test_author_translates_a_fragment_and_a_reviewer_approves_it(setup, open_ses
     assert "Cher {{ customer.first_name }}, veuillez payer {{ balance|money }}." in str(live.body[0].value)
     source.refresh_from_db()
     assert "Dear {{ customer.first_name }}" in str(source.live_object().body[0].value)
+
+    # The agent writes to Ada Peeters, who speaks French: the letter uses the approved French
+    # wording, with the amount as French readers write it, without the agent choosing anything.
+    agent = open_session("agent", factories.PASSWORD)
+    open_builder(agent, "reminder", "Peeters", "Ada Peeters", "C-1001")
+    agent.wait_for_function(
+        """() => {
+            const frame = document.querySelector('iframe[data-preview-frame]');
+            return frame && frame.srcdoc.includes('Cher Ada, veuillez payer');
+        }""")
+    text = agent.frame_locator("iframe[data-preview-frame]").locator("body").inner_text().replace("\u00a0", " ")
+    assert "Cher Ada, veuillez payer 250,00 €." in text and "Votre compte C-1001" in text
+    assert agent.locator("select[name=language]").input_value() == ""  # "the customer's language"
+    screenshot(agent, "french-letter-preview")
