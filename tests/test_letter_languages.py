@@ -301,3 +301,16 @@ def test_french_and_dutch_pdfs_write_amounts_and_dates_as_their_readers_do(local
     assert "Rappel" in texts["fr"] and "BP 1 · 1000 Bruxelles" in texts["fr"]
     assert "Gelieve € 250,00 te betalen vóór 15 december 2026." in texts["nl"], texts["nl"]
     assert "Herinnering" in texts["nl"] and "Postbus 1 · 1000 Brussel" in texts["nl"]
+
+
+def test_the_letters_list_says_each_letter_language(content, locales, agent, client):
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    french = service.generate_letter(agent, request(content["template"]))
+    english = service.generate_letter(agent, request(content["template"], "en"))
+    client.force_login(agent)
+    listing = client.get("/admin/correspondence/letters/").content.decode()
+    rows = {reference: listing.split(reference, 1)[1].split("</tr>", 1)[0] for reference in (french.reference,
+                                                                                             english.reference)}
+    assert "French" in rows[french.reference] and "English" in rows[english.reference]  # in the reader's words

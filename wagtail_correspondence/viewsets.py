@@ -3,6 +3,7 @@
 import django_filters
 from django.contrib.auth import get_user_model
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
@@ -157,6 +158,17 @@ class ReviewedSnippetIndexView(ReviewStatusIndexMixin, FormulaSafeSnippetIndexVi
         return super().get_table(rows)
 
 
+class LanguageColumn(Column):
+    """A language code as its name in the reader's language ("Français" for "fr")."""
+
+    def get_value(self, instance):
+        code = super().get_value(instance)
+        try:
+            return translation.get_language_info(code)["name_translated"] if code else "—"
+        except KeyError:
+            return code
+
+
 class TranslationColumn(StatusTagColumn):
     """A source: the languages it is translated into, and those out of date. A variant: up to
     date, or out of date since its source was approved again."""
@@ -199,7 +211,7 @@ class FragmentViewSet(ReviewedContentViewSetMixin, SnippetViewSet):
     menu_order = 100
     url_prefix = "correspondence/fragments"
     list_display = [
-        "title", "key", Column("language", label=_("Language")), TranslationColumn(),
+        "title", "key", LanguageColumn("language", label=_("Language")), TranslationColumn(),
         Column("category", label=_("Category")), UsageColumn("usage", label=_("Used in")), ReviewStatusColumn(),
         DateColumn("review_by", label=_("Review by")), UpdatedColumn(),
     ]
@@ -383,7 +395,8 @@ class LetterViewSet(ModelViewSet):
         TitleColumn("letter", label=_("Letter"), accessor="__str__",
                     get_url=lambda letter: reverse("wagtail_correspondence_letters:inspect", args=[letter.pk])),
         LetterStatusColumn("status", label=_("Status")),
-        Column("template", label=_("Template")), Column("recipient_name", label=_("Recipient")),
+        Column("template", label=_("Template")), LanguageColumn("language", label=_("Language")),
+        Column("recipient_name", label=_("Recipient")),
         Column("customer_id", label=_("Customer")), Column("created_by", label=_("Agent")),
         DateColumn("generated_at", label=_("Generated")), UpdatedColumn(),
     ]
