@@ -314,3 +314,34 @@ def test_the_letters_list_says_each_letter_language(content, locales, agent, cli
     rows = {reference: listing.split(reference, 1)[1].split("</tr>", 1)[0] for reference in (french.reference,
                                                                                              english.reference)}
     assert "French" in rows[french.reference] and "English" in rows[english.reference]  # in the reader's words
+
+
+def test_a_batch_writes_each_row_in_its_customer_language_and_its_dry_run_says_which_cannot_be(
+        content, locales, agent, django_capture_on_commit_callbacks):
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from wagtail_correspondence.models import BatchRowStatus, BatchStatus
+    from wagtail_correspondence.services import batches
+
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    lines = [json.dumps({"data": customer(language)}) for language in ("fr", "en", "nl")]
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = batches.create_batch(agent, LetterTemplatePage.objects.get(pk=content["template"].pk),
+                                     SimpleUploadedFile("rows.jsonl", "\n".join(lines).encode()))
+    rows = list(batch.rows.order_by("row_number"))
+    assert [row.status for row in rows] == [BatchRowStatus.VALID, BatchRowStatus.VALID, BatchRowStatus.ERROR]
+    assert "Dutch" in rows[2].errors[0]["message"]  # no Dutch template: said by the dry run, before any letter
+
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.start_batch(agent, batch)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.COMPLETED
+    french, english = (batch.rows.get(row_number=number).letter for number in (1, 2))
+    assert (french.language, english.language) == ("fr", "en")
+    assert "Chère Ada," in french.html and "Dear Ada," in english.html
+    assert set(french.fragment_pins.values_list("fragment__locale__language_code", flat=True)) == {"fr"}
+    assert service.rerender_letter(french).html == french.html
