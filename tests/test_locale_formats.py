@@ -100,7 +100,7 @@ def test_the_letter_page_names_channels_languages_and_people_not_codes(client, m
     html = client.get(f"/admin/correspondence/letters/inspect/{dated_letter.pk}/").content.decode()
     facts = re.sub(r"\s+", " ", html[html.index("<dt>"):html.index("</dl>")])
     assert "<dt>Channel</dt><dd>Secure portal</dd>" in facts
-    assert "<dt>Language</dt><dd>English</dd>" in facts
+    assert "<dt>Language</dt><dd data-letter-language=\"en\">English</dd>" in facts
     name = dated_letter.created_by.get_full_name()
     assert name and f"by {name}" in facts and f"by {dated_letter.created_by.username}<" not in facts
     assert '<td>Secure portal</td>' in html and '<td>Archive</td>' in html  # the delivery table
