@@ -6,6 +6,7 @@ directly elsewhere, so that defaults and validation stay in one place.
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
@@ -285,3 +286,12 @@ def load_backend(name, shortcuts=None):
     except (KeyError, ImportError) as exc:
         raise ImproperlyConfigured(f"WAGTAIL_CORRESPONDENCE[{name!r}]['BACKEND'] is invalid: {exc}") from exc
     return backend_class(**config.get("OPTIONS", {}))
+
+
+def language_name(code):
+    """A language code as its name in the reader's language ("French" for "fr" in English,
+    "français" in French); an unknown code as it is, rather than failing a page or a message."""
+    try:
+        return translation.get_language_info(code)["name_translated"] if code else ""
+    except KeyError:
+        return code

@@ -3,7 +3,6 @@
 import django_filters
 from django.contrib.auth import get_user_model
 from django.urls import path, reverse
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
@@ -15,6 +14,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetViewSetGroup
 from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
+from .conf import language_name
 from .exports import FormulaSafeExportMixin
 from .forms import DataDictionaryForm, LetterApprovalRuleForm, MergeFieldCheckedForm
 from .models import (
@@ -159,14 +159,10 @@ class ReviewedSnippetIndexView(ReviewStatusIndexMixin, FormulaSafeSnippetIndexVi
 
 
 class LanguageColumn(Column):
-    """A language code as its name in the reader's language ("Français" for "fr")."""
+    """A language code as its name in the reader's language ("French" for "fr")."""
 
     def get_value(self, instance):
-        code = super().get_value(instance)
-        try:
-            return translation.get_language_info(code)["name_translated"] if code else "—"
-        except KeyError:
-            return code
+        return language_name(super().get_value(instance)) or "—"
 
 
 class TranslationColumn(StatusTagColumn):

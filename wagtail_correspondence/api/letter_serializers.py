@@ -6,7 +6,13 @@ from rest_framework import serializers
 
 from ..conf import get_setting
 from ..models import Letter, LetterStatus
-from ..services.letters import LetterRequest, available_templates, letter_tailoring, tailorable_fragments
+from ..services.letters import (
+    LetterRequest,
+    available_templates,
+    content_language_choices,
+    letter_tailoring,
+    tailorable_fragments,
+)
 from .register_serializers import NamedChoiceField
 from .serializers import IdField
 
@@ -149,7 +155,7 @@ class LetterRequestSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = available_templates()
         self.fields["channel"].choices = get_setting("CHANNELS")
-        self.fields["language"].choices = get_setting("LANGUAGES")
+        self.fields["language"].choices = content_language_choices()  # as the builder offers
 
     def validate_data(self, value):
         if not isinstance(value, dict):

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from wagtail.rich_text import expand_db_html
 
 from .. import data_rules, schema
-from ..conf import get_setting
+from ..conf import get_setting, language_name
 from ..models.translation_state import is_out_of_date
 from . import formatting, tailoring
 from .budget import letter_budget
@@ -138,10 +138,6 @@ class Fallback:
 
     def as_dict(self):
         return {"piece": self.piece, "name": self.name, "language": self.language, "used": self.used}
-
-
-def language_name(code):
-    return str(dict(get_setting("LANGUAGES")).get(code, code))
 
 
 class _Languages:

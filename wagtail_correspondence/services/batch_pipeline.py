@@ -142,8 +142,8 @@ def _render(batch, chunk, holder, stored):
     try:
         letter_service.require(letter_service.can_build_letters(user), _("You may not build letters."))
         letter_service._check_template(template)
-        sources = letter_service._sources(template)
-        by_language = {sources.language: sources}  # rows in other languages: read once per chunk each
+        by_language = letter_service.SourcesByLanguage(template)  # each row's language, read once per chunk
+        sources = by_language.own
         # A batch's letters carry the template's own choice of enclosures.
         chosen, enclosure_problems = enclosures.choose(sources.template, None)
         if enclosure_problems:
@@ -179,9 +179,7 @@ def _render_row(batch, template, by_language, result, user, department, now, sto
     request = _request(batch, template, row)
     data = letter_service.request_data(request)
     language = letter_service.letter_language(request, data)
-    if language not in by_language:
-        by_language[language] = letter_service._sources(template, language)
-    sources = by_language[language]
+    sources = by_language.get(language)
     reference = result.reference
     assembled = assemble(sources, letter_service.letter_input(request, data, reference=reference,
                                                               letter_date=timezone.localdate(now), created=now))

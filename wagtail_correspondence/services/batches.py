@@ -24,7 +24,7 @@ from wagtail.log_actions import log
 
 from .. import json_limits, log_actions
 from ..models import BatchLease, BatchRow, BatchRowStatus, BatchStatus, LetterBatch
-from ..rendering.assembly import ContentUnavailable, assemble, live_sources
+from ..rendering.assembly import assemble
 from . import batch_leases
 from . import dispatch as dispatch_service
 from . import letters as letter_service
@@ -244,29 +244,10 @@ def channel_source(batch, row, template, data):
     return _("the template's first channel")
 
 
-class SourcesByLanguage:
-    """The batch template's content in each language its rows are written in (the customer's,
-    or the row's ``customer.language``), read once per language. Raises ContentUnavailable
-    when the template cannot be used at all."""
-
-    def __init__(self, template):
-        self.template = template
-        own = live_sources(template)
-        self.by_language = {own.language: own}
-
-    def get(self, language):
-        if language not in self.by_language:
-            try:
-                self.by_language[language] = live_sources(self.template, language=language)
-            except ContentUnavailable as exc:  # no approved translation of the template itself
-                self.by_language[language] = exc
-        return self.by_language[language]
-
-
 def check_row(batch, row, sources):
     """Problems of one row ([] when it can be generated), and where it would go: the route
     the outbox will take (``dispatch.route_channel``), with why the row asks for its channel.
-    ``sources``: a SourcesByLanguage."""
+    ``sources``: the template's letters.SourcesByLanguage."""
     if row.errors and row.status == BatchRowStatus.ERROR and not row.letter_id:
         return row.errors, {}
     request = row_request(batch, row)
@@ -274,9 +255,10 @@ def check_row(batch, row, sources):
         data = letter_service.resolve_data(request.customer_id, request.data)
     except letter_service.LetterError as exc:
         return [problem.as_dict() for problem in exc.problems], {}
-    sources = sources.get(letter_service.letter_language(request, data))
-    if isinstance(sources, ContentUnavailable):
-        return [{"field": "template", "message": str(sources), "kind": "content"}], {}
+    try:
+        sources = sources.get(letter_service.letter_language(request, data))
+    except letter_service.LetterError as exc:
+        return [problem.as_dict() for problem in exc.problems], {}
     letter_input = letter_service.letter_input(request, data)
     letter = assemble(sources, letter_input)
     route = dispatch_service.route_channel(letter_input.channel, data, request.template,
@@ -306,9 +288,9 @@ def _check_rows(batch, keeper):
     report = {"rows": batch.total_rows, "valid": 0, "errors": 0, "error_rows": [], "unresolved_fields": {},
               "channels": {}, "routes": [], "rerouted_rows": [], "rerouted": 0, "undelivered": 0}
     try:
-        sources = SourcesByLanguage(batch.template.specific)
-    except ContentUnavailable as exc:
-        report["fatal"] = str(exc)
+        sources = letter_service.SourcesByLanguage(batch.template.specific)
+    except letter_service.LetterError as exc:
+        report["fatal"] = "; ".join(problem.message for problem in exc.problems)
         LetterBatch.objects.filter(pk=batch.pk, status=BatchStatus.CHECKING).update(
             status=BatchStatus.FAILED, report=report)
         return report

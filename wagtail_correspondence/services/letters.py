@@ -227,6 +227,33 @@ def _sources(template, language=None):
         raise LetterError([InputProblem("template", str(exc), CONTENT)]) from exc
 
 
+class SourcesByLanguage:
+    """A template's content in each language its letters are written in, read once per
+    language (a batch: one row in French, the next in Dutch). A language the content cannot be
+    had in raises LetterError every time it is asked for; the template's own language is read
+    at once, so a template that cannot be used at all raises here."""
+
+    def __init__(self, template):
+        self.template = template
+        own = _sources(template)
+        self.by_language = {own.language: own}
+
+    def get(self, language):
+        if language not in self.by_language:
+            try:
+                self.by_language[language] = _sources(self.template, language)
+            except LetterError as exc:
+                self.by_language[language] = exc
+        found = self.by_language[language]
+        if isinstance(found, LetterError):
+            raise found
+        return found
+
+    @property
+    def own(self):
+        return self.by_language[self.template.language]
+
+
 def _check_template(template):
     if not isinstance(template, LetterTemplatePage) or not template.live:
         raise LetterError([InputProblem("template", _("Choose a published letter template."), CONTENT)])

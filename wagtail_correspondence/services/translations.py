@@ -94,6 +94,7 @@ class TranslationState:
     state: str  # SOURCE, UP_TO_DATE or OUT_OF_DATE
     languages: tuple = ()  # of a source: the languages it has variants in
     out_of_date: tuple = ()  # of a source: the languages whose variants are out of date
+    source: int = None  # of a variant: its source's pk
 
     @property
     def is_out_of_date(self):
@@ -134,15 +135,15 @@ def translation_states(objects):
                     SOURCE, tuple(sorted(other["locale__language_code"] for other in family if other is not source)),
                     tuple(sorted(other["locale__language_code"] for other in family if other["pk"] in behind)))
             else:
-                states[row["pk"]] = TranslationState(OUT_OF_DATE if row["pk"] in behind else UP_TO_DATE)
+                states[row["pk"]] = TranslationState(OUT_OF_DATE if row["pk"] in behind else UP_TO_DATE,
+                                                     source=source["pk"])
     return {obj.pk: states[obj.pk] for obj in objects if obj.pk in states}
 
 
 def out_of_date_variants(model):
     """(variant, source) of the live variants of ``model`` that are out of date."""
-    candidates = list(model.objects.filter(live=True).exclude(locale=Locale.get_default()).select_related("locale"))
+    candidates = list(model.objects.filter(live=True).select_related("locale"))
     states = translation_states(candidates)
     stale = [obj for obj in candidates if states.get(obj.pk) and states[obj.pk].is_out_of_date]
-    sources = {obj.translation_key: obj for obj in model.objects.filter(
-        translation_key__in=[obj.translation_key for obj in stale], locale=Locale.get_default())}
-    return [(obj, sources[obj.translation_key]) for obj in stale if obj.translation_key in sources]
+    sources = model.objects.in_bulk([states[obj.pk].source for obj in stale])
+    return [(obj, sources[states[obj.pk].source]) for obj in stale]

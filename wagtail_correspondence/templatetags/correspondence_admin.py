@@ -1,10 +1,11 @@
 """Template helpers of the product's admin screens."""
 
 from django import template
-from django.utils import translation
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 from wagtail.permission_policies.pages import PagePermissionPolicy
+
+from ..conf import language_name
 
 register = template.Library()
 
@@ -25,14 +26,7 @@ def channel_name(code):
     return _("Archive") if code == "archive" else channel_label(code)
 
 
-@register.filter
-def language_name(code):
-    """A language code as its name in the reader's language ("English" for "en"); an unknown
-    code is shown as it is rather than failing the page."""
-    try:
-        return translation.get_language_info(code)["name_translated"]
-    except KeyError:
-        return code
+register.filter("language_name", language_name)
 
 
 @register.simple_tag
