@@ -228,3 +228,18 @@ def test_a_second_run_creates_nothing(demo, db):
     before = counts()
     assert DemoBuilder(log=lambda *args: None).build() == []
     assert counts() == before
+
+
+def test_the_demo_letters_speak_their_customers_language(demo, db):
+    """Every demo letter is in its customer's language where content exists in it (German
+    customers get English), and the agent's reworded apology is in the letter's language."""
+    from wagtail_correspondence.customers import get_customer_source
+    from wagtail_correspondence.models import Letter
+
+    letters = list(Letter.objects.exclude(customer_id=""))
+    assert {letter.language for letter in letters} == {"en", "fr", "nl"}
+    for letter in letters:
+        spoken = get_customer_source().get(letter.customer_id)["customer"]["language"]
+        assert letter.language == (spoken if spoken in ("en", "fr", "nl") else "en"), letter.reference
+    tailored = Letter.objects.get(template__slug="claim-update", customer_id="C-1002")
+    assert tailored.language == "nl" and "Het spijt ons" in tailored.fragment_edits["apology"]["html"]

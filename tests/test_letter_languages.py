@@ -345,3 +345,28 @@ def test_a_batch_writes_each_row_in_its_customer_language_and_its_dry_run_says_w
     assert "Chère Ada," in french.html and "Dear Ada," in english.html
     assert set(french.fragment_pins.values_list("fragment__locale__language_code", flat=True)) == {"fr"}
     assert service.rerender_letter(french).html == french.html
+
+
+def test_the_api_takes_a_language_and_names_the_field_when_it_is_not_one(content, locales, client, agent):
+    import json
+
+    from rest_framework.authtoken.models import Token
+
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=agent).key}"
+
+    def preview(**extra):
+        return client.post("/api/correspondence/v1/letters/preview/", content_type="application/json", data=json.dumps(
+            {"template": content["template"].pk, "data": customer("fr"), **extra}))
+
+    assert preview().json()["language"] == "fr" and "Chère Ada," in preview().json()["html"]
+    assert preview(language="en").json()["language"] == "en"
+    for bad in ("de", "xx"):  # German is a letter language of the site, but no content is written in it
+        refused = preview(language=bad)
+        assert refused.status_code == 400 and "language" in refused.json(), refused.content
+    created = client.post("/api/correspondence/v1/letters/", content_type="application/json", data=json.dumps(
+        {"template": content["template"].pk, "data": customer("fr")}))
+    assert created.status_code == 201 and created.json()["language"] == "fr"
+    assert created.json()["language_fallbacks"] == []

@@ -53,10 +53,11 @@ ENCLOSURES = [
 # Owes €999.74: a payment reminder to him is held for approval (approval_rules below).
 APPROVAL_CUSTOMER = "C-1020"
 # A claim update with the apology reworded by the agent, held for approval with its redline.
+# Bram Janssens speaks Dutch: the letter is in Dutch, so the agent rewords the Dutch wording.
 TAILORED_CUSTOMER = "C-1002"
-TAILORED_APOLOGY = ("<p>We are <b>truly</b> sorry that the handling of your claim after the storm is taking longer "
-                    "than we promised, {{ customer.first_name }}. We understand how frustrating this is, and we are "
-                    "doing what we can to speed it up.</p>")
+TAILORED_APOLOGY = ("<p>Het spijt ons <b>echt</b> dat de behandeling van uw schadedossier na de storm langer duurt "
+                    "dan beloofd, {{ customer.first_name }}. We begrijpen hoe vervelend dat is, en we doen wat we "
+                    "kunnen om het te versnellen.</p>")
 BATCH_FILE = Path(__file__).resolve().parent.parent / "demo_data" / "batch-1000.csv"
 
 USERS = [
