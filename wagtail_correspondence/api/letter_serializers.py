@@ -9,7 +9,6 @@ from ..models import Letter, LetterStatus
 from ..services.letters import (
     LetterRequest,
     available_templates,
-    content_language_choices,
     letter_tailoring,
     tailorable_fragments,
 )
@@ -155,7 +154,9 @@ class LetterRequestSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = available_templates()
         self.fields["channel"].choices = get_setting("CHANNELS")
-        self.fields["language"].choices = content_language_choices()  # as the builder offers
+        # The site's letter languages, as a fragment's ``language`` (one enum in the schema); the
+        # letter service refuses, naming the field, one that no content is written in.
+        self.fields["language"].choices = get_setting("LANGUAGES")
 
     def validate_data(self, value):
         if not isinstance(value, dict):
