@@ -189,6 +189,13 @@ def test_translators_see_out_of_date_translations_in_the_lists_and_on_their_dash
     assert "Translations out of date" in dashboard
     assert 'data-translation="fr:greeting"' in dashboard and "fr:closing" not in dashboard
     assert f"/admin/correspondence/fragments/edit/{french.pk}/" in dashboard
+    # On the edit pages of the source and of the stale translation: a warning and what to do.
+    source_page = client.get(f"/admin/correspondence/fragments/edit/{greeting.pk}/").content.decode()
+    assert "Translations out of date (French)" in source_page and "Sync translated snippets" in source_page
+    french_page = client.get(f"/admin/correspondence/fragments/edit/{french.pk}/").content.decode()
+    assert "This translation is out of date" in french_page and "a letter in French cannot use it" in french_page
+    closing = Fragment.objects.get(translation_key=content["closing"].translation_key, locale=locales["fr"])
+    assert "out of date" not in client.get(f"/admin/correspondence/fragments/edit/{closing.pk}/").content.decode()
 
     client.force_login(agent)  # agents do not translate: no panel
     assert "Translations out of date" not in client.get("/admin/").content.decode()
@@ -266,6 +273,20 @@ def test_the_builder_writes_in_the_customer_language_unless_the_agent_picks_anot
     assert any("Dutch" in problem["message"] for problem in dutch["missing"])
     refused = client.post(preview, {**form, "language": "xx"})
     assert refused.status_code == 400 and [problem["field"] for problem in refused.json()["missing"]] == ["language"]
+
+    # A draft written in a language the agent picked offers that language again when resumed;
+    # one left to the customer's language stays so.
+    from wagtail_correspondence.models import Letter
+
+    build = reverse("wagtail_correspondence_letters:build", args=[content["template"].pk])
+    for picked, key in (("en", "draft-en"), ("", "draft-auto")):
+        saved = client.post(build, {**form, "language": picked, "idempotency_key": key, "action": "save"})
+        assert saved.status_code == 302, saved.content.decode()[:300]
+        draft = Letter.objects.get(pk=int(saved["Location"].rstrip("/").split("/")[-1]))
+        assert draft.language == (picked or "fr") and draft.language_requested == picked
+        resumed = client.get(saved["Location"]).content.decode()
+        assert ('<option value="en" selected>' in resumed) == (picked == "en")
+        assert ('<option value="" selected>' in resumed) == (picked == "")
 
 
 def test_french_and_dutch_pdfs_write_amounts_and_dates_as_their_readers_do(locales, agent):
@@ -372,3 +393,139 @@ def test_the_api_takes_a_language_and_names_the_field_when_it_is_not_one(content
         {"template": content["template"].pk, "data": customer("fr")}))
     assert created.status_code == 201 and created.json()["language"] == "fr"
     assert created.json()["language_fallbacks"] == []
+
+
+# Which source revision a translation was made from ------------------------------------------
+
+def source_revision_of(variant):
+    from wagtail_correspondence.models.translation_state import translated_from_revisions
+
+    return translated_from_revisions(type(variant), {variant.pk: variant.live_revision_id}).get(variant.pk)
+
+
+def test_a_translation_records_the_source_revision_it_was_made_from(content, locales):
+    from wagtail_correspondence.models import TranslatedRevision, TranslationCapture
+
+    greeting = content["greeting"]
+    translation = translate(greeting, locales["fr"], FRENCH_GREETING)
+    # What wagtail-localize read is the approved wording: the source's live revision.
+    assert TranslationCapture.objects.get(translation_source=translation.source).source_revision_id == \
+        greeting.live_revision_id
+    french = Fragment.objects.get(translation_key=greeting.translation_key, locale=locales["fr"])
+    assert TranslatedRevision.objects.get(revision=french.latest_revision).source_revision_id == \
+        greeting.live_revision_id
+    french.latest_revision.publish(skip_permission_checks=True)
+    assert source_revision_of(Fragment.objects.get(pk=french.pk)) == greeting.live_revision_id
+
+
+def test_a_correction_in_the_editor_does_not_bring_a_stale_translation_up_to_date(content, locales, agent,
+                                                                                  make_user, client):
+    from django.urls import reverse
+    from wagtail_localize.models import TranslationSource
+
+    from wagtail_correspondence.services.translations import OUT_OF_DATE, UP_TO_DATE, translation_states
+
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    french = published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    first_source_revision = content["greeting"].live_revision_id
+    greeting = Fragment.objects.get(pk=content["greeting"].pk)
+    greeting.body = factories.fragment_body(factories.rich_text("<p>Hello {{ customer.first_name }},</p>"))
+    greeting.save_revision().publish(skip_permission_checks=True)
+    assert translation_states([french])[french.pk].state == OUT_OF_DATE
+
+    # A translator fixes a typo in the French variant, in Wagtail's editor, and it is approved
+    # (after the English change): it still translates the old English.
+    french.title = "Salutations"
+    french.save_revision().publish(skip_permission_checks=True)
+    french = Fragment.objects.get(pk=french.pk)
+    assert source_revision_of(french) == first_source_revision
+    assert translation_states([french])[french.pk].state == OUT_OF_DATE
+    with pytest.raises(service.LetterError) as refused:
+        service.generate_letter(agent, request(content["template"]))
+    assert "French translation of the fragment 'greeting' is out of date" in refused.value.problems[0].message
+
+    # "Update translations" in wagtail-localize reads the new English; the changed string is
+    # translated and the result approved: up to date, from the new source revision.
+    client.force_login(make_user("localiser", superuser=True))
+    translation_source = TranslationSource.objects.get(object_id=greeting.translation_key, locale=locales["en"])
+    response = client.post(reverse("wagtail_localize:update_translations", args=[translation_source.pk]), {})
+    assert response.status_code == 302, response.content.decode()[:500]
+    french = published_variant(Fragment, greeting, locales["fr"], {
+        "Greeting": "Salutation", "Hello {{ customer.first_name }},": "Bonjour {{ customer.first_name }},"})
+    assert source_revision_of(french) == Fragment.objects.get(pk=greeting.pk).live_revision_id
+    assert translation_states([french])[french.pk].state == UP_TO_DATE
+    assert "Bonjour Ada," in service.generate_letter(agent, request(content["template"])).html
+
+
+def test_strings_translated_from_an_older_capture_of_the_source_stay_out_of_date(content, locales, agent):
+    from wagtail_correspondence.services.translations import OUT_OF_DATE, translation_states
+
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    translation = translate(content["greeting"], locales["fr"], FRENCH_GREETING)
+    greeting = Fragment.objects.get(pk=content["greeting"].pk)
+    greeting.body = factories.fragment_body(factories.rich_text("<p>Hello {{ customer.first_name }},</p>"))
+    greeting.save_revision().publish(skip_permission_checks=True)
+    # The translator saves again what was captured before the English changed, and it is
+    # approved: written after the change, yet it translates the old English.
+    translation.save_target(publish=False)
+    french = Fragment.objects.get(translation_key=greeting.translation_key, locale=locales["fr"])
+    french.latest_revision.publish(skip_permission_checks=True)
+    french = Fragment.objects.get(pk=french.pk)
+    assert french.live_revision.created_at > greeting.last_published_at
+    assert translation_states([french])[french.pk].state == OUT_OF_DATE
+    with pytest.raises(service.LetterError):
+        service.generate_letter(agent, request(content["template"]))
+
+
+def test_existing_translations_get_their_source_revision_where_it_is_certain(content, locales):
+    import importlib
+
+    from django.apps import apps
+
+    from wagtail_correspondence.models import TranslatedRevision, TranslationCapture
+
+    migration = importlib.import_module("wagtail_correspondence.migrations.0042_translation_sources")
+    french_closing = published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    french_greeting = published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    greeting = Fragment.objects.get(pk=content["greeting"].pk)  # approved again since its capture
+    greeting.save_revision().publish(skip_permission_checks=True)
+    TranslationCapture.objects.all().delete()
+    TranslatedRevision.objects.all().delete()
+
+    migration.record_what_is_certain(apps, None)
+    assert source_revision_of(french_closing) == content["closing"].live_revision_id
+    assert source_revision_of(french_greeting) is None  # not known: the dates decide
+    assert not TranslatedRevision.objects.filter(revision__object_id=str(french_greeting.pk)).exists()
+
+
+def test_the_letter_templates_list_says_each_template_language_and_translations(
+        content, locales, client, make_user):
+    from wagtail_correspondence import roles
+
+    client.force_login(make_user("author", roles.CONTENT_AUTHORS))
+    listing = client.get("/admin/correspondence/letter-templates/").content.decode()
+    assert "Translated: FR" in listing and "Up to date" in listing and "French" in listing
+    template = LetterTemplatePage.objects.get(pk=content["template"].pk)
+    template.subject = "About your account {{ customer.id }}"
+    template.save_revision().publish()
+    listing = client.get("/admin/correspondence/letter-templates/").content.decode()
+    assert "Translated: FR · out of date: FR" in listing and "Out of date" in listing
+
+
+def test_a_fragment_and_its_translation_name_the_templates_they_are_used_in_once(content, locales, agent):
+    from wagtail_correspondence.services.usage import fragment_usage
+
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    french = published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    service.generate_letter(agent, request(content["template"]))
+    # The English template and its French variant both reference the English greeting: one
+    # template each, in the fragment's own language; the French letter counts for the French one.
+    english_usage = fragment_usage(Fragment.objects.get(pk=content["greeting"].pk))
+    assert [page.pk for page in english_usage.templates] == [content["template"].pk]
+    assert english_usage.generated_letters == 0
+    french_usage = fragment_usage(french)
+    assert [page.pk for page in french_usage.templates] == [content["french_template"].pk]
+    assert french_usage.generated_letters == 1

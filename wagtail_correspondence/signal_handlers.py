@@ -5,11 +5,13 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from wagtail.models import ModelLogEntry, PageLogEntry
 from wagtail.signals import copy_for_translation_done
+from wagtail_localize.models import TranslationLog, TranslationSource
 
 from . import dates
 from .models import AuditSeal, TemplateLibraryPage
 from .services import audit
 from .services.setup import attach_library_rules
+from .services.translations import record_capture, record_translated_revision
 
 
 def _seal(kind, instance, using):
@@ -49,3 +51,17 @@ def library_translated(sender, source_obj, target_obj, **kwargs):
     review workflow and the roles' permissions of the library."""
     if isinstance(target_obj, TemplateLibraryPage):
         attach_library_rules(target_obj)
+
+
+@receiver(post_save, sender=TranslationSource, dispatch_uid="correspondence_translation_source_captured")
+def translation_source_captured(sender, instance, raw=False, **kwargs):
+    """wagtail-localize read the source's wording again: which revision it read."""
+    if not raw:
+        record_capture(instance)
+
+
+@receiver(post_save, sender=TranslationLog, dispatch_uid="correspondence_translation_written")
+def translation_written(sender, instance, created, raw=False, **kwargs):
+    """wagtail-localize wrote translated strings into a variant: which source revision they translate."""
+    if created and not raw:
+        record_translated_revision(instance)

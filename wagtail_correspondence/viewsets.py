@@ -6,7 +6,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, ObjectList
-from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, StatusTagColumn, TitleColumn, UpdatedAtColumn
+from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, TitleColumn, UpdatedAtColumn
 from wagtail.admin.widgets import Button
 from wagtail.admin.utils import get_latest_str
 from wagtail.admin.views import generic
@@ -14,7 +14,6 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetViewSetGroup
 from wagtail.snippets.views.snippets import IndexView as SnippetIndexView
 
-from .conf import language_name
 from .exports import FormulaSafeExportMixin
 from .forms import DataDictionaryForm, LetterApprovalRuleForm, MergeFieldCheckedForm
 from .models import (
@@ -41,9 +40,9 @@ from .review.rules import under_review_policy
 from .review.views import ReviewedContentViewSetMixin, ReviewStatusColumn, ReviewStatusIndexMixin, review_status_filter
 from .services.letter_access import search_letters
 from .services.letters import can_build_letters, can_edit_draft
-from .services.translations import SOURCE, translation_states
 from .services.usage import fragment_usage
 from .views.compare import FragmentSideBySideView
+from .views.translation_columns import LanguageColumn, TranslationColumn, TranslationStateIndexMixin
 from .views.enclosures import EnclosurePdfView
 from .views.letters.builder import (
     ChooseTemplateView,
@@ -146,49 +145,9 @@ class FormulaSafeSnippetIndexView(FormulaSafeExportMixin, SnippetIndexView):
     """Snippet lists export formula-safe spreadsheets (exports.py)."""
 
 
-class ReviewedSnippetIndexView(ReviewStatusIndexMixin, FormulaSafeSnippetIndexView):
+class ReviewedSnippetIndexView(TranslationStateIndexMixin, ReviewStatusIndexMixin, FormulaSafeSnippetIndexView):
     """Lists of content under review, with each row's review status and, for translatable
-    content, where it stands as a translation (read for the whole page of rows at once)."""
-
-    def get_table(self, object_list):
-        rows = list(object_list)
-        states = translation_states(rows)
-        for row in rows:
-            row.translation_state = states.get(row.pk)
-        return super().get_table(rows)
-
-
-class LanguageColumn(Column):
-    """A language code as its name in the reader's language ("French" for "fr")."""
-
-    def get_value(self, instance):
-        return language_name(super().get_value(instance)) or "—"
-
-
-class TranslationColumn(StatusTagColumn):
-    """A source: the languages it is translated into, and those out of date. A variant: up to
-    date, or out of date since its source was approved again."""
-
-    def __init__(self, **kwargs):
-        super().__init__("translation_state", label=_("Translations"), sort_key=None, primary=self.up_to_date,
-                         **kwargs)
-
-    @staticmethod
-    def up_to_date(instance):
-        state = getattr(instance, "translation_state", None)
-        return state is not None and not state.is_out_of_date and not state.out_of_date
-
-    def get_value(self, instance):
-        state = getattr(instance, "translation_state", None)
-        if state is None:
-            return "—"
-        if state.state == SOURCE:
-            languages = ", ".join(code.upper() for code in state.languages)
-            if state.out_of_date:
-                return _("Translated: %(languages)s · out of date: %(stale)s") % {
-                    "languages": languages, "stale": ", ".join(code.upper() for code in state.out_of_date)}
-            return _("Translated: %(languages)s") % {"languages": languages}
-        return _("Out of date") if state.is_out_of_date else _("Up to date")
+    content, where it stands as a translation."""
 
 
 class LayoutFilterSet(WagtailFilterSet):

@@ -43,6 +43,8 @@ hooks.register("before_edit_snippet", review_editors.show_requested_changes)
 # Before wagtail-localize's own hook, which would publish the variant.
 hooks.register("before_edit_snippet", translation_views.translation_publish_sends_to_review, order=-1)
 hooks.register("before_edit_page", translation_views.translation_publish_sends_to_review, order=-1)
+hooks.register("before_edit_snippet", translation_views.warn_out_of_date, order=-1)
+hooks.register("before_edit_page", translation_views.warn_out_of_date, order=-1)
 hooks.register("before_edit_page", review_editors.show_requested_changes)
 hooks.register("after_edit_page", review_editors.review_words_in_page_messages)
 hooks.register("after_create_page", review_editors.review_words_in_page_messages)

@@ -108,6 +108,9 @@ class Letter(index.Indexed, models.Model):
                                     blank=True, related_name="reply_letters", verbose_name=_("in reply to"),
                                     help_text=_("The register entry this letter answers"))
     language = models.CharField(_("language"), max_length=10, blank=True)
+    # What was asked for (the builder's or the API's choice), kept so that a resumed draft
+    # offers it again; empty: the customer's language, whatever it is then.
+    language_requested = models.CharField(_("language asked for"), max_length=10, blank=True)
     # Pieces used in another language than the letter's (LANGUAGE_FALLBACK): each a dict of
     # piece ("template", "layout", "fragment"), name, language and the language used instead.
     language_fallbacks = models.JSONField(_("language fallbacks"), default=list, blank=True)

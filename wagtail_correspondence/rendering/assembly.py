@@ -18,7 +18,7 @@ from wagtail.rich_text import expand_db_html
 
 from .. import data_rules, schema
 from ..conf import get_setting, language_name
-from ..models.translation_state import is_out_of_date
+from ..models.translation_state import NOT_RECORDED, is_out_of_date, translated_from_revisions
 from . import formatting, tailoring
 from .budget import letter_budget
 from .document import framed_letter_document
@@ -163,6 +163,7 @@ class _Languages:
         found = {row.translation_key: row for row in model.objects.only(*columns).select_related(
             "locale", "live_revision").filter(
             translation_key__in=keys, locale__language_code=self.language)}
+        noted_variants(model, found.values())
         return {row.pk: found[row.translation_key] for row in rows if row.translation_key in found}
 
     def stale(self, name):
@@ -177,8 +178,7 @@ class _Languages:
         row_language = row_language or row.locale.language_code
         if row_language == self.language:
             return row
-        if variant is not None and variant.is_usable and not is_out_of_date(
-                row.last_published_at, variant.live_revision.created_at):
+        if variant is not None and variant.is_usable and not translation_behind(row, variant):
             return variant
         if not self.strict:
             return row
@@ -195,6 +195,22 @@ class _Languages:
             message = _("%(where)sthe %(piece)s '%(name)s' has no approved translation in %(language)s.") % values
         self.problems.append(InputProblem("language", message, CONTENT))
         return None
+
+
+def noted_variants(model, variants):
+    """``variants`` (rows of ``model``), each with the source revision its live wording
+    translates (``translated_from``): one query for all."""
+    variants = list(variants)
+    translated_from = translated_from_revisions(model, {row.pk: row.live_revision_id for row in variants})
+    for row in variants:
+        row.translated_from = translated_from.get(row.pk, NOT_RECORDED)
+    return variants
+
+
+def translation_behind(source, variant):
+    """Whether ``variant`` (noted by ``noted_variants``) says what ``source`` used to say."""
+    return is_out_of_date(source.live_revision_id, source.last_published_at, variant.live_revision.created_at,
+                          variant.translated_from)
 
 
 PIECE_NAMES = {"template": lambda: _("template"), "layout": lambda: _("layout"), "fragment": lambda: _("fragment")}
@@ -221,7 +237,7 @@ def live_sources(page, use_live_revision=True, language=None):
             locale = Locale.objects.filter(language_code=language).first()
             translated = page.get_translation_or_none(locale) if locale is not None else None
             translated = translated.specific if translated is not None and translated.live else None
-            if translated is not None and is_out_of_date(page.last_published_at, translated.live_revision.created_at):
+            if translated is not None and translation_behind(page, noted_variants(type(page), [translated])[0]):
                 translated = languages.stale(page.title)
             if translated is None and languages.choose("template", page.title, page, None,
                                                        row_language=page.language) is None:

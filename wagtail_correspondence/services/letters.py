@@ -317,6 +317,7 @@ def _apply_request(letter, request, data):
     letter.zone_choices = request.zones
     letter.channels = [request.channel or default_channel(request.template, data)]
     letter.language = request.language or request.template.language  # the sources' language: _set_revisions
+    letter.language_requested = request.language or ""
     letter.in_reply_to = request.in_reply_to
     if letter.in_reply_to is not None or letter.department_id is None:
         letter.department = letter_department(letter.created_by, letter.in_reply_to)

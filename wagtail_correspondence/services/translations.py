@@ -16,7 +16,8 @@ from wagtail.models import Locale, Page
 from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail_localize.models import Translation, TranslationSource
 
-from ..models.translation_state import is_out_of_date
+from ..models.translation_state import (
+    NOT_RECORDED, TranslatedRevision, TranslationCapture, is_out_of_date, translated_from_revisions)
 from ..review.rules import under_review_policy
 
 
@@ -79,12 +80,38 @@ def untranslated_count(translation):
 
 # Out of date ------------------------------------------------------------------------------
 #
-# A language variant is out of date when its source was approved (published) again after the
-# variant's approved wording was written: the translation says what the source used to say.
-# The source is the object in the locale its translations were made from (wagtail-localize's
-# TranslationSource), else the one in the default locale. A variant edited directly in the
-# editor after the source changed counts as up to date from then on: whoever approves that
-# edit vouches for it.
+# A language variant is out of date when the source revision its approved wording was
+# translated from is no longer the source's live (approved) one: the translation says what the
+# source used to say. The source is the object in the locale its translations were made from
+# (wagtail-localize's TranslationSource), else the one in the default locale. A correction made
+# in the editor keeps the source revision its translation had: only translating again from the
+# new source ("Sync translated …" in wagtail-localize, then the changed strings) brings a
+# variant up to date. For variants written before sources were recorded, the rule falls back
+# to dates (models/translation_state.py).
+
+
+def record_capture(translation_source):
+    """Note which revision of the source wagtail-localize just read into ``translation_source``:
+    the live one (it reads the source's row, which holds the published wording)."""
+    model = translation_source.specific_content_type.model_class()
+    if model is None or not hasattr(model, "live_revision"):
+        return
+    live_revision_id = (model.objects.filter(translation_key=translation_source.object_id,
+                                             locale_id=translation_source.locale_id)
+                        .values_list("live_revision_id", flat=True).first())
+    TranslationCapture.objects.update_or_create(translation_source=translation_source,
+                                                defaults={"source_revision_id": live_revision_id})
+
+
+def record_translated_revision(log):
+    """Note, for the variant revision ``log`` (a wagtail-localize TranslationLog) records, the
+    source revision its strings translate: the one captured in its translation source."""
+    if log.revision_id is None:
+        return
+    capture = TranslationCapture.objects.filter(translation_source_id=log.source_id).first()
+    TranslatedRevision.objects.update_or_create(
+        revision_id=log.revision_id, defaults={"source_revision_id": capture.source_revision_id if capture else None})
+
 
 SOURCE, UP_TO_DATE, OUT_OF_DATE = "source", "up_to_date", "out_of_date"
 
@@ -110,8 +137,9 @@ def translation_states(objects):
     model = type(objects[0])
     keys = {obj.translation_key for obj in objects}
     rows = list(model.objects.filter(translation_key__in=keys).values(
-        "pk", "translation_key", "locale_id", "locale__language_code", "last_published_at",
+        "pk", "translation_key", "locale_id", "locale__language_code", "last_published_at", "live_revision_id",
         "live_revision__created_at"))
+    translated_from = translated_from_revisions(model, {row["pk"]: row["live_revision_id"] for row in rows})
     by_key = {}
     for row in rows:
         by_key.setdefault(row["translation_key"], []).append(row)
@@ -128,7 +156,8 @@ def translation_states(objects):
         if source is None:
             continue
         behind = {row["pk"] for row in family if row is not source and is_out_of_date(
-            source["last_published_at"], row["live_revision__created_at"])}
+            source["live_revision_id"], source["last_published_at"], row["live_revision__created_at"],
+            translated_from.get(row["pk"], NOT_RECORDED))}
         for row in family:
             if row is source:
                 states[row["pk"]] = TranslationState(

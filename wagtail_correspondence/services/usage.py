@@ -40,14 +40,21 @@ def fragment_letters(fragment):
 
 
 def fragment_usage(fragment):
+    """The templates a fragment is used in, and its letters. Templates reference a fragment's
+    source; a letter in another language uses its variant there, and a template's language
+    variants share its references: so the templates come from the references to any of the
+    fragment's language variants, one per template, in the fragment's language where the
+    template has a variant in it."""
     from ..models import LetterStatus
 
-    references = ReferenceIndex.get_references_to(fragment).group_by_source_object()
-    templates = []
+    family = type(fragment).objects.filter(translation_key=fragment.translation_key)
+    references = ReferenceIndex.get_references_to_in_bulk(family).group_by_source_object()
+    by_template = {}
     for source, _references in references:
         if isinstance(source, Page):
-            templates.append(source.specific)
-    templates.sort(key=lambda page: page.title)
+            by_template.setdefault(source.translation_key, []).append(source.specific)
+    templates = sorted((next((page for page in variants if page.locale_id == fragment.locale_id), variants[0])
+                        for variants in by_template.values()), key=lambda page: page.title)
     counts = fragment_letters(fragment).aggregate(
         drafts=Count("pk", filter=Q(status=LetterStatus.DRAFT)),
         generated=Count("pk", filter=Q(status=LetterStatus.GENERATED)))

@@ -9,10 +9,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from wagtail.admin.ui.components import Component
+from wagtail.models import Page
 from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail_localize.models import Translation
 from wagtail_localize.views.edit_translation import stop_translation as localize_stop_translation
 
+from ..conf import language_name
 from ..services import translations
 
 
@@ -60,6 +62,30 @@ def warn_untranslated(request, translation):
             "%(count)s strings are not translated yet: the variant keeps them in the source language "
             "(%(language)s).", missing) % {
             "count": missing, "language": translation.source.locale.get_display_name()})
+
+
+def warn_out_of_date(request, instance):
+    """On the edit page of a source with out-of-date translations, and of such a translation:
+    a warning that says so and what brings the changes to translate. A ``before_edit_snippet``
+    and ``before_edit_page`` hook."""
+    if request.method != "GET" or not hasattr(instance, "translation_key"):
+        return None
+    instance = instance.specific if isinstance(instance, Page) else instance
+    state = translations.translation_states([instance]).get(instance.pk)
+    if state is None:
+        return None
+    sync = _("Sync translated pages") if isinstance(instance, Page) else _("Sync translated snippets")
+    if state.state == translations.SOURCE and state.out_of_date:
+        messages.warning(request, _(
+            "Translations out of date (%(languages)s): they translate what this said before it was last approved. "
+            "“%(sync)s” brings the changes to translate.") % {
+            "languages": ", ".join(str(language_name(code)) for code in state.out_of_date), "sync": sync})
+    elif state.is_out_of_date:
+        messages.warning(request, _(
+            "This translation is out of date: its source was approved again after it was translated, and a letter "
+            "in %(language)s cannot use it. “%(sync)s” on the source brings the changes to translate.") % {
+            "language": language_name(instance.locale.language_code), "sync": sync})
+    return None
 
 
 class OutOfDateTranslationsPanel(Component):

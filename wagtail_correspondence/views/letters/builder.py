@@ -122,6 +122,7 @@ class LetterBuilderView(BuilderPermissionMixin, WagtailAdminTemplateMixin, View)
         values = deep_merge(record, self.letter.data_overrides or {})
         initial = {"customer_id": self.letter.customer_id,
                    "channel": self.letter.channel or service.default_channel(self.template, values),
+                   "language": self.letter.language_requested,
                    "in_reply_to": self.letter.in_reply_to.reference if self.letter.in_reply_to_id else ""}
         for name, text in (self.letter.slot_values or {}).items():
             initial[f"slot:{name}"] = text
