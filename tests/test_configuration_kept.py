@@ -131,6 +131,17 @@ def test_the_references_are_indexed_with_the_entry(officer, setup):
             ("routing_rule", str(entry.routing_rule_id))} <= recorded
 
 
+def test_an_entry_without_tags_reads_no_tag_rows_and_one_with_tags_indexes_them(officer, setup):
+    with CaptureQueriesContext(connection) as captured:
+        plain = register(officer)
+    assert not [query["sql"] for query in captured.captured_queries if "taggedcorrespondence" in query["sql"]]
+    assert plain.tags.count() == 0
+    tagged = register(officer, tags=["urgent", "vip"])
+    assert sorted(tagged.tags.names()) == ["urgent", "vip"]
+    recorded = ReferenceIndex.get_references_for_object(tagged).values_list("model_path", flat=True)
+    assert any(path.startswith("tagged_items.item.tag") for path in recorded), list(recorded)
+
+
 def test_installing_again_keeps_one_stamp(db):
     install()
     install()

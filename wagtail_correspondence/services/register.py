@@ -314,6 +314,8 @@ def _register_all(user, drafts, check_permission):
                     sla.start_clock(entry, lookups=lookups)
                 if draft.tags:
                     _set_tags(entry, draft.tags)  # kept with the entry and saved in the same version
+                else:
+                    entry.tagged_items = []  # known to be none: indexing its references reads no tag rows
             turns.save()
             Correspondence.objects.bulk_create(entries)
             for draft, entry, _files in ready:
