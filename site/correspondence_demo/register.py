@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from wagtail_correspondence import roles
+from wagtail_correspondence import postal, roles
 from wagtail_correspondence.customers import CustomerNotFound, get_customer_source
 from wagtail_correspondence.models import (
     AttachmentVersion,
@@ -410,11 +410,9 @@ class EntryMaker:
     @staticmethod
     def sender(record):
         customer = record["customer"]
-        address = customer.get("address") or {}
-        lines = [address.get("line1", ""), address.get("line2", ""),
-                 f"{address.get('postal_code', '')} {address.get('city', '')}".strip(), address.get("country", "")]
+        lines = postal.address_lines(customer.get("address") or {})
         return {"sender_name": customer["full_name"], "sender_email": customer.get("email", ""),
-                "sender_phone": customer.get("phone", ""), "sender_address": "\n".join(line for line in lines if line),
+                "sender_phone": customer.get("phone", ""), "sender_address": "\n".join(lines),
                 "customer_id": customer["id"]}
 
     @staticmethod

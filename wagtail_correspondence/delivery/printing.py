@@ -10,7 +10,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.utils.translation import gettext as _
 
+from .. import postal
 from ..exports import formula_safe_csv_writer
+from ..rendering.formatting import locale_for_language
 from .base import Channel
 from .email import lookup
 
@@ -20,10 +22,9 @@ def address_lines(letter, name_field="customer.full_name", address_field="custom
     for part in address_field.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     address = value if isinstance(value, dict) else {}
-    postal = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
-    lines = [lookup(letter.data, name_field), address.get("line1"), address.get("line2"), postal,
-             address.get("country")]
-    return [str(line) for line in lines if line]
+    # As in the letter's address window: the letter's language names the country.
+    return postal.address_lines(address, locale_for_language(getattr(letter, "language", "")), name=str(
+        lookup(letter.data, name_field) or ""))
 
 
 class PrintRoomChannel(Channel):

@@ -15,6 +15,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from markupsafe import Markup, escape
 
+from .. import postal
 from ..conf import get_setting
 
 _current_locale = contextvars.ContextVar("correspondence_locale", default=None)
@@ -126,12 +127,11 @@ class AddressLines:
 
 
 def address(value):
-    """A postal address as lines (see AddressLines)."""
+    """A postal address as lines (see AddressLines), as the post of its country expects them,
+    the country named in the letter's language (postal.py)."""
     if not isinstance(value, dict):
         return value
-    return AddressLines([value.get("name"), value.get("line1"), value.get("line2"),
-                         " ".join(str(part) for part in (value.get("postal_code"), value.get("city")) if part),
-                         value.get("region"), value.get("country")])
+    return AddressLines(postal.address_lines(value, current_locale()))
 
 
 def yesno(value, choices="yes,no"):

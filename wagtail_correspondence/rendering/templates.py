@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from django.utils.html import linebreaks
 from markupsafe import Markup, escape
 
+from .. import postal
 from ..blocks import CHOOSE_ONE
 from ..schema import ADDRESS
+from . import formatting
 from .fragments import Problem, lookup_path, record_or_raise, render_fragment_body
 from .plans import render_planned
 from .sandbox import (
@@ -264,22 +266,19 @@ def render_body(page, data, slot_values=None, optional_choices=None, image_src=N
 
 
 def recipient_lines(page, data):
-    lines = []
+    """The address window: the addressee and their address as the post of its country expects,
+    in the letter's locale (the render's)."""
     try:
         name = lookup_path(data, page.recipient_name_field) if page.recipient_name_field else ""
     except MergeError:
         name = ""
-    if name:
-        lines.append(str(name))
     try:
         address = lookup_path(data, page.recipient_address_field)
     except MergeError:
         address = {}
-    if isinstance(address, dict):
-        postal = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
-        parts = (address.get("line1"), address.get("line2"), postal, address.get("country"))
-        lines.extend(str(line) for line in parts if line)
-    return lines
+    if not isinstance(address, dict):
+        return [str(name)] if name else []
+    return postal.address_lines(address, formatting.current_locale(), name=str(name or ""))
 
 
 __all__ = ["check_letter_template", "render_body", "TemplateProblem", "LetterBodyRenderer"]

@@ -389,6 +389,8 @@ WAGTAIL_CORRESPONDENCE = {
     },
     "PDF_BACKEND": os.environ.get("PDF_BACKEND", "typst"),
     "LETTER_STORAGE": "letters",
+    # Brussels: Belgian addresses are written without a country line (postal.py).
+    "HOME_COUNTRY": "BE",
     # The address customers reach the site at: portal links start with it. Unset: the address
     # of the request that generated the letter, else WAGTAILADMIN_BASE_URL.
     "PORTAL": {"BASE_URL": os.environ.get("CORRESPONDENCE_PUBLIC_URL", "")},

@@ -6,9 +6,11 @@ taking a customer's address reads the full record, which ``read_customer_record`
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
+from django.utils.translation import get_language, to_locale
 from django.views.decorators.http import require_GET
 from wagtail.admin.auth import require_admin_access
 
+from ... import postal
 from ...customers import CustomerNotFound, get_customer_source
 from ...services import register_access as access
 from ...services.customer_records import read_customer_record
@@ -26,9 +28,7 @@ def postal_address(address):
     """The record's address as the lines of an envelope."""
     if not isinstance(address, dict):
         return str(address or "")
-    town = " ".join(str(address[key]) for key in ("postal_code", "city") if address.get(key))
-    lines = [address.get("line1"), address.get("line2"), address.get("line3"), town, address.get("country")]
-    return "\n".join(str(line) for line in lines if line)
+    return "\n".join(postal.address_lines(address, to_locale(get_language() or "en")))
 
 
 def party_fields(record):
