@@ -925,9 +925,13 @@ def test_dashboard_counts_only_what_the_user_may_see(client, world, entries, rol
     references = {name: entry.reference for name, entry in world.entries.items()}
     login(client, world, role)
     page = client.get("/admin/").content.decode()
+    volumes_url = reverse("wagtail_correspondence_register:dashboard_volumes")
     if role not in MY_WORK:
         assert "data-my-work" not in page and "correspondence-department-volumes" not in page
         assert not any(reference in page for reference in references.values())
+        # Nor do the volumes' own request count anything for them.
+        refused = client.get(volumes_url)
+        assert refused.status_code in (302, 403) and "data-department=" not in refused.content.decode(), role
         return
     assigned, unassigned = MY_WORK[role]
     counts = dict(re.findall(r'data-count="([a-z-]+)">(\d+)<', page))
@@ -935,7 +939,10 @@ def test_dashboard_counts_only_what_the_user_may_see(client, world, entries, rol
                       "unassigned": str(unassigned)}, role
     # The rows of "My work" (the only rows of the dashboard that name an entry).
     assert set(re.findall(r'data-entry="([^"]+)"', page)) == {references[name] for name in assigned}
-    volumes = dict(re.findall(r'data-department="([a-z-]+)">.*?<td>(\d+)</td>', page, re.S))
+    # The volumes come in their own request (nothing is kept for the scope yet).
+    assert f'data-volumes-load="{volumes_url}?' in page
+    body = client.get(volumes_url).content.decode()
+    volumes = dict(re.findall(r'data-department="([a-z-]+)">.*?<td>(\d+)</td>', body, re.S))
     assert {code: int(total) for code, total in volumes.items()} == VOLUMES[role]
     # No reference the user may not see appears anywhere on the page.
     for name, reference in references.items():

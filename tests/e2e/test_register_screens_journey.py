@@ -85,7 +85,7 @@ def test_officer_registers_with_the_look_up_and_the_date_picker_and_closes_throu
 
     entry = Correspondence.objects.get(reference=reference)
     assert (entry.customer_id, entry.sender_name, entry.status) == ("C-1001", "Ada Peeters", Status.CLOSED)
-    assert "Brussels" in entry.sender_address
+    assert "1000 BRUSSELS" in entry.sender_address
     assert timezone.localtime(entry.received_at).day == 1
     logs = ModelLogEntry.objects.for_instance(entry)
     moves = [(item.data["from"], item.data["to"])

@@ -70,21 +70,31 @@ def count(user, first, last, now=None):
     return Volumes({department: dict(weeks) for department, weeks in volumes.items()}, dict(answered), overdue, now)
 
 
+def kept(user, first, last):
+    """The kept volumes of ``user``'s scope if younger than ``DASHBOARD_CACHE_SECONDS`` (the look
+    is noted, for ``refresh_watched``), else None: nothing is counted."""
+    seconds = get_setting("REGISTER")["DASHBOARD_CACHE_SECONDS"]
+    if not seconds:
+        return None
+    now = timezone.now()
+    row = DashboardVolumes.objects.filter(scope=scope_digest(user), first_week=first, last_week=last).first()
+    if row is None or row.counted_at <= now - timedelta(seconds=seconds):
+        return None
+    if row.viewed_at < now - VIEW_RESOLUTION or row.user_id != user.pk:
+        DashboardVolumes.objects.filter(pk=row.pk).update(viewed_at=now, user=user)
+    return unpacked(row)
+
+
 def counted(user, first, last):
     """The volumes of ``user``'s scope: kept ones younger than ``DASHBOARD_CACHE_SECONDS``, else
     counted now (and kept). With ``DASHBOARD_CACHE_SECONDS`` 0, counted on every visit."""
-    seconds = get_setting("REGISTER")["DASHBOARD_CACHE_SECONDS"]
+    found = kept(user, first, last)
+    if found is not None:
+        return found
     now = timezone.now()
-    if not seconds:
-        return count(user, first, last, now)
-    scope = scope_digest(user)
-    row = DashboardVolumes.objects.filter(scope=scope, first_week=first, last_week=last).first()
-    if row is not None and row.counted_at > now - timedelta(seconds=seconds):
-        if row.viewed_at < now - VIEW_RESOLUTION or row.user_id != user.pk:
-            DashboardVolumes.objects.filter(pk=row.pk).update(viewed_at=now, user=user)
-        return unpacked(row)
     found = count(user, first, last, now)
-    keep(scope, first, last, user, found, viewed_at=now)
+    if get_setting("REGISTER")["DASHBOARD_CACHE_SECONDS"]:
+        keep(scope_digest(user), first, last, user, found, viewed_at=now)
     return found
 
 

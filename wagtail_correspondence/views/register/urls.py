@@ -3,7 +3,7 @@
 from django.urls import path
 
 from ...permissions import guard_patterns, permission_rule, policy_rule, register_entry_policy, register_export_policy
-from . import customers, entries, exports, privacy
+from . import customers, dashboard, entries, exports, privacy
 
 app_name = "wagtail_correspondence_register"
 
@@ -23,6 +23,8 @@ urlpatterns = guard_patterns([
     path("exports/progress/", exports.progress_view, name="export_progress"),
     path("exports/<int:pk>/download/", exports.download_view, name="export_download"),
     path("customers/", customers.customer_search_view, name="customer_search"),
+    # The dashboard's volumes, counted in the user's own scope (the view checks the permission).
+    path("dashboard/volumes/", dashboard.volumes_view, name="dashboard_volumes"),
     path("customers/<str:customer_id>/", customers.customer_party_view, name="customer_party"),
 ], rules={
     "customer_party": [permission_rule("customer_id", customers.can_look_up_customers,

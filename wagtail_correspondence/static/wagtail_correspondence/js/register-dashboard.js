@@ -1,6 +1,8 @@
 /* The dashboard's “Incoming mail by department” chart, drawn with the vendored Chart.js from
    the data the panel writes with json_script. Each bar opens the register list of that
-   department's entries of that week. */
+   department's entries of that week. When the dashboard has no counts kept for the user's
+   scope, the panel's body comes from its own request (data-volumes-load), so that the page
+   does not wait for the counting. */
 (function () {
   'use strict';
 
@@ -55,7 +57,30 @@
     figure.chart = chart; // for tests and the console
   }
 
-  function init() { document.querySelectorAll('[data-volumes-chart]').forEach(draw); }
+  function load(body) {
+    const failed = function () {
+      body.removeAttribute('aria-busy');
+      const message = body.querySelector('[data-volumes-pending]');
+      if (message) { message.textContent = body.dataset.volumesFailed; }
+    };
+    window.fetch(body.dataset.volumesLoad, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        body.innerHTML = html; // the panel's own template, rendered by the server (escaped there)
+        body.removeAttribute('aria-busy');
+        body.removeAttribute('data-volumes-load');
+        body.querySelectorAll('[data-volumes-chart]').forEach(draw);
+      })
+      .catch(failed);
+  }
+
+  function init() {
+    document.querySelectorAll('[data-volumes-chart]').forEach(draw);
+    document.querySelectorAll('[data-volumes-load]').forEach(load);
+  }
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);
   } else {
