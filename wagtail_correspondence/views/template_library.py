@@ -21,7 +21,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from ..models.fields import channel_choices
 from ..models import Department, LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
 from ..review.views import ReviewStatusColumn, ReviewStatusIndexMixin, review_status_filter
-from .translation_columns import LanguageColumn, TranslationColumn, TranslationStateIndexMixin
+from .translation_columns import TranslationColumn, TranslationStateIndexMixin
 
 
 class LetterTemplatesSummaryItem(SummaryItem):
@@ -141,11 +141,10 @@ class LetterTemplateListingViewSet(PageListingViewSet):
     columns = [
         PageTitleColumn("title", label=_("Title"), sort_key="title", classname="title"),
         ParentPageColumn("parent", label=_("Folder")),
-        LanguageColumn("language", label=_("Language"), width="10%"),
         ReviewStatusColumn(width="16%"),
         TranslationColumn(width="14%"),
         Column("channels", label=_("Channels"), accessor=lambda page: ", ".join(
-            str(dict(channel_choices()).get(name, name)) for name in page.channels), width="14%"),
+            str(dict(channel_choices()).get(name, name)) for name in page.channels), width="18%"),
         DateColumn("latest_revision_created_at", label=_("Updated"), sort_key="latest_revision_created_at",
                    width="14%"),
     ]
