@@ -530,3 +530,25 @@ def test_a_fragment_and_its_translation_name_the_templates_they_are_used_in_once
     french_usage = fragment_usage(french)
     assert [page.pk for page in french_usage.templates] == [content["french_template"].pk]
     assert french_usage.generated_letters == 1
+
+
+def test_a_source_approved_again_with_the_same_wording_leaves_its_translations_up_to_date(
+        content, locales, agent):
+    from wagtail_correspondence.services.translations import OUT_OF_DATE, UP_TO_DATE, translation_states
+
+    published_variant(Layout, content["layout"], locales["fr"], FRENCH_LAYOUT)
+    published_variant(Fragment, content["closing"], locales["fr"], FRENCH_CLOSING)
+    french = published_variant(Fragment, content["greeting"], locales["fr"], FRENCH_GREETING)
+    greeting = Fragment.objects.get(pk=content["greeting"].pk)
+    greeting.notes = "Reviewed with Legal in December"  # the same in every language: not wording
+    greeting.save_revision().publish(skip_permission_checks=True)
+    greeting = Fragment.objects.get(pk=greeting.pk)
+    assert source_revision_of(french) != greeting.live_revision_id
+    assert translation_states([french])[french.pk].state == UP_TO_DATE
+    assert "Chère Ada," in service.generate_letter(agent, request(content["template"])).html
+
+    greeting.body = factories.fragment_body(factories.rich_text("<p>Hello {{ customer.first_name }},</p>"))
+    greeting.save_revision().publish(skip_permission_checks=True)
+    assert translation_states([french])[french.pk].state == OUT_OF_DATE
+    with pytest.raises(service.LetterError):
+        service.generate_letter(agent, request(content["template"]))

@@ -1,17 +1,21 @@
 """Signal receivers, connected from AppConfig.ready()."""
 
+import logging
+
 from django.core.signals import setting_changed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from wagtail.models import ModelLogEntry, PageLogEntry
-from wagtail.signals import copy_for_translation_done
+from wagtail.signals import copy_for_translation_done, page_published, published
 from wagtail_localize.models import TranslationLog, TranslationSource
 
 from . import dates
 from .models import AuditSeal, TemplateLibraryPage
 from .services import audit
 from .services.setup import attach_library_rules
-from .services.translations import record_capture, record_translated_revision
+from .services.translations import note_wording, record_capture, record_translated_revision
+
+logger = logging.getLogger(__name__)
 
 
 def _seal(kind, instance, using):
@@ -65,3 +69,15 @@ def translation_written(sender, instance, created, raw=False, **kwargs):
     """wagtail-localize wrote translated strings into a variant: which source revision they translate."""
     if created and not raw:
         record_translated_revision(instance)
+
+
+@receiver(published, dispatch_uid="correspondence_wording_published")
+@receiver(page_published, dispatch_uid="correspondence_page_wording_published")
+def wording_published(sender, instance, revision=None, **kwargs):
+    """Content in several languages published: what a translator would be given of it, so that
+    approving a source again with the same wording leaves its translations up to date."""
+    if revision is not None and hasattr(instance, "translation_key") and hasattr(instance, "live_revision"):
+        try:
+            note_wording(instance, revision.pk)
+        except Exception:  # noqa: BLE001 (a digest not noted only means "changed": never fail a publication)
+            logger.exception("Could not note the wording of %s revision %s", type(instance).__name__, revision.pk)

@@ -36,10 +36,10 @@ from .retention import RetentionAction, RetentionPolicy, RetentionRecord
 from .review import FourEyesReviewTask
 from .sla import BusinessCalendar, SlaNotice, SlaNoticeKind, SlaNoticeState, SlaPolicy, SlaUnit
 from .templates import LetterTemplatePage, TemplateFolderPage, TemplateLibraryPage
-from .translation_state import TranslatedRevision, TranslationCapture
+from .translation_state import RevisionWording, TranslatedRevision, TranslationCapture
 
 __all__ = [
-    "TranslatedRevision", "TranslationCapture",
+    "RevisionWording", "TranslatedRevision", "TranslationCapture",
     "OPEN_STATUSES", "Assignment", "Attachment", "AttachmentVersion", "AuditChainHead", "AuditSeal",
     "BusinessCalendar", "Category", "Confidentiality",
     "Correspondence", "Direction", "Kind", "Note", "Priority", "RegisterChannel", "RoutingRule", "SlaNotice",

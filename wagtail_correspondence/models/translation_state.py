@@ -41,19 +41,46 @@ class TranslatedRevision(models.Model):
         verbose_name = _("translated revision")
 
 
+class RevisionWording(models.Model):
+    """A digest of what a translator is given of a revision (wagtail-localize's segments: its
+    strings, templates and related objects), noted when the revision is published or read for
+    translation: a source approved again with the same wording (a change of its category, its
+    expiry date) leaves its translations up to date."""
+
+    revision = models.OneToOneField("wagtailcore.Revision", on_delete=models.CASCADE, primary_key=True,
+                                    related_name="+")
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("revision wording")
+
+
 NOT_RECORDED = object()  # the variant's wording was never written by wagtail-localize with a known source
 
 
-def is_out_of_date(source_live_revision_id, source_published_at, variant_written_at, translated_from=NOT_RECORDED):
+def is_out_of_date(source_live_revision_id, source_published_at, variant_written_at, translated_from=NOT_RECORDED,
+                   wordings=None):
     """Whether a variant's live wording says what its source used to say.
 
     Where the source revision it was translated from is known (``translated_from``, from
-    ``translated_from_revisions``): when that is not the source's live revision. Where it is not
-    (a variant copied or written before translations were recorded): when the source was
-    approved (published) again after the variant's live wording was written."""
+    ``translated_from_revisions``): when that is not the source's live revision and the two
+    revisions' wordings (``wordings``: {revision id: digest}, from ``wordings_of``) are not
+    known to be the same. Where it is not (a variant copied or written before translations were
+    recorded): when the source was approved (published) again after the variant's live wording
+    was written."""
     if translated_from is not NOT_RECORDED:
-        return translated_from != source_live_revision_id
+        if translated_from == source_live_revision_id:
+            return False
+        wordings = wordings or {}
+        return wordings.get(translated_from) is None or wordings.get(translated_from) != wordings.get(
+            source_live_revision_id)
     return bool(source_published_at and variant_written_at and source_published_at > variant_written_at)
+
+
+def wordings_of(revision_ids):
+    """{revision id: wording digest} of those of ``revision_ids`` whose wording was noted."""
+    ids = {revision_id for revision_id in revision_ids if revision_id is not NOT_RECORDED and revision_id}
+    return dict(RevisionWording.objects.filter(revision_id__in=ids).values_list("revision_id", "digest")) if ids else {}
 
 
 def _base_content_type(model):

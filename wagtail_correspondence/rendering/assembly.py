@@ -18,7 +18,7 @@ from wagtail.rich_text import expand_db_html
 
 from .. import data_rules, schema
 from ..conf import get_setting, language_name
-from ..models.translation_state import NOT_RECORDED, is_out_of_date, translated_from_revisions
+from ..models.translation_state import NOT_RECORDED, is_out_of_date, translated_from_revisions, wordings_of
 from . import formatting, tailoring
 from .budget import letter_budget
 from .document import framed_letter_document
@@ -209,8 +209,11 @@ def noted_variants(model, variants):
 
 def translation_behind(source, variant):
     """Whether ``variant`` (noted by ``noted_variants``) says what ``source`` used to say."""
+    translated_from = variant.translated_from
+    wordings = (wordings_of([translated_from, source.live_revision_id])
+                if translated_from not in (NOT_RECORDED, source.live_revision_id) else None)
     return is_out_of_date(source.live_revision_id, source.last_published_at, variant.live_revision.created_at,
-                          variant.translated_from)
+                          translated_from, wordings)
 
 
 PIECE_NAMES = {"template": lambda: _("template"), "layout": lambda: _("layout"), "fragment": lambda: _("fragment")}

@@ -7,6 +7,8 @@ variant as a new draft revision and sends that revision to the review workflow, 
 person approves it, as for any other change of wording.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -17,7 +19,8 @@ from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail_localize.models import Translation, TranslationSource
 
 from ..models.translation_state import (
-    NOT_RECORDED, TranslatedRevision, TranslationCapture, is_out_of_date, translated_from_revisions)
+    NOT_RECORDED, RevisionWording, TranslatedRevision, TranslationCapture, is_out_of_date, translated_from_revisions,
+    wordings_of)
 from ..review.rules import under_review_policy
 
 
@@ -96,11 +99,34 @@ def record_capture(translation_source):
     model = translation_source.specific_content_type.model_class()
     if model is None or not hasattr(model, "live_revision"):
         return
-    live_revision_id = (model.objects.filter(translation_key=translation_source.object_id,
-                                             locale_id=translation_source.locale_id)
-                        .values_list("live_revision_id", flat=True).first())
+    source = model.objects.filter(translation_key=translation_source.object_id,
+                                  locale_id=translation_source.locale_id).first()
+    live_revision_id = source.live_revision_id if source is not None else None
     TranslationCapture.objects.update_or_create(translation_source=translation_source,
                                                 defaults={"source_revision_id": live_revision_id})
+    if live_revision_id and not RevisionWording.objects.filter(revision_id=live_revision_id).exists():
+        note_wording(source, live_revision_id)
+
+
+def note_wording(instance, revision_id):
+    """Note the digest of what a translator is given of ``instance`` (wagtail-localize's
+    segments, which stand for revision ``revision_id``). Overridable segments (an image a
+    variant may replace) are not wording."""
+    from wagtail_localize.segments import (
+        RelatedObjectSegmentValue, StringSegmentValue, TemplateSegmentValue)
+    from wagtail_localize.segments.extract import extract_segments
+
+    parts = []
+    for segment in extract_segments(instance):
+        if isinstance(segment, StringSegmentValue):
+            parts.append(["string", segment.path, segment.string.data, segment.attrs])
+        elif isinstance(segment, TemplateSegmentValue):
+            parts.append(["template", segment.path, segment.format, segment.template])
+        elif isinstance(segment, RelatedObjectSegmentValue):
+            parts.append(["object", segment.path, segment.content_type.natural_key(), str(segment.translation_key)])
+    digest = hashlib.sha256(json.dumps(sorted(parts, key=str), sort_keys=True, default=str).encode()).hexdigest()
+    RevisionWording.objects.update_or_create(revision_id=revision_id, defaults={"digest": digest})
+    return digest
 
 
 def record_translated_revision(log):
@@ -140,6 +166,10 @@ def translation_states(objects):
         "pk", "translation_key", "locale_id", "locale__language_code", "last_published_at", "live_revision_id",
         "live_revision__created_at"))
     translated_from = translated_from_revisions(model, {row["pk"]: row["live_revision_id"] for row in rows})
+    # Only where a variant translates another revision than its source's live one: are their
+    # wordings the same?
+    wordings = wordings_of([*translated_from.values(), *(row["live_revision_id"] for row in rows)]) if any(
+        revision_id not in {row["live_revision_id"] for row in rows} for revision_id in translated_from.values()) else {}
     by_key = {}
     for row in rows:
         by_key.setdefault(row["translation_key"], []).append(row)
@@ -157,7 +187,7 @@ def translation_states(objects):
             continue
         behind = {row["pk"] for row in family if row is not source and is_out_of_date(
             source["live_revision_id"], source["last_published_at"], row["live_revision__created_at"],
-            translated_from.get(row["pk"], NOT_RECORDED))}
+            translated_from.get(row["pk"], NOT_RECORDED), wordings)}
         for row in family:
             if row is source:
                 states[row["pk"]] = TranslationState(
