@@ -140,8 +140,11 @@ def test_the_register_list_and_the_entry_page(client, world):
 
 
 def test_the_dashboard_and_the_department_and_category_lists(client, world):
+    from .test_register_screens import look_at_dashboard
+
     client.force_login(world["admin"])
-    assert_inert(client.get("/admin/").content.decode(), "S1", "D1")
+    assert_inert(client.get("/admin/").content.decode(), "S1")
+    assert_inert(look_at_dashboard(client)[0], "D1")  # the volumes' own request, inserted as it is
     assert_inert(client.get(reverse("wagtail_correspondence_department_modeladmin_index")).content.decode(), "D1")
     assert_inert(client.get(category_admin.url_helper.index_url).content.decode(), "C1")
 
