@@ -112,7 +112,7 @@ def test_agent_builds_previews_generates_and_downloads_a_payment_reminder(demo, 
     page.locator("[data-preview-tab=print]").click()
     wait_for_preview(page, "Maes", "929,75", "Boulevard d&#x27;Avroy 55")
     text = preview_text(page)
-    for expected in ["Chère Madame, cher Monsieur Maes,", CUSTOMER_NAME, "Boulevard d'Avroy 55", "4000", "Liège",
+    for expected in ["Chère Madame, cher Monsieur Maes,", CUSTOMER_NAME, "Boulevard d'Avroy 55", "4000 LIÈGE",
                      CUSTOMER_ID, "929,75 €", "INV-2026-1030", "312,25 €", "317,50 €", "300,00 €", "4 sept. 2026",
                      "dépassant désormais 500,00 €", "Veuillez agréer nos salutations distinguées,"]:
         assert expected in text, f"{expected!r} missing from the preview:\n{text}"
