@@ -39,8 +39,9 @@ def test_each_country_writes_its_lines_its_way_and_the_country_in_the_reader_lan
         "Ada", "10 Downing Street", "LONDON", "SW1A 2AA", "ROYAUME-UNI"]
 
 
-def test_mail_within_the_home_country_has_no_country_line(settings):
-    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "HOME_COUNTRY": "BE"}
+@pytest.mark.parametrize("home", ["BE", "be", "Belgium"])
+def test_mail_within_the_home_country_has_no_country_line(settings, home):
+    settings.WAGTAIL_CORRESPONDENCE = {**settings.WAGTAIL_CORRESPONDENCE, "HOME_COUNTRY": home}
     assert postal.address_lines(BRUSSELS, "fr_BE") == ["Rue de la Loi 16", "1000 BRUSSELS"]
     assert postal.address_lines(LUXEMBOURG, "fr_BE")[-1] == "LUXEMBOURG"
 

@@ -43,8 +43,9 @@ DEFAULTS = {
     # Babel locale for a letter language, e.g. {"fr": "fr_BE"}. Unlisted languages use
     # DEFAULT_LOCALE when it is of the same language, else the bare language code.
     "LOCALES": {},
-    # The organisation's country (ISO code, e.g. "BE"): addresses in it are written without the
-    # country line, as the post asks for mail within a country. "" writes every country.
+    # The organisation's country (its ISO code, e.g. "BE", or its name): addresses in it are
+    # written without the country line, as the post asks for mail within a country. "" writes
+    # every country.
     "HOME_COUNTRY": "",
     "LANGUAGES": [("en", _("English")), ("fr", _("French")), ("nl", _("Dutch")), ("de", _("German"))],
     # A letter asked for in a language its template, layout or a fragment has no approved

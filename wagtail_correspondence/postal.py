@@ -45,7 +45,7 @@ def address_lines(address, locale="en", name=None):
         lines = [line for line in text.split("\n") if line.strip()]
         if lines and lines[-1] == rules.country_name:
             lines.pop()  # the country's English name: written below in the reader's language
-    if code != (get_setting("HOME_COUNTRY") or "").upper():
+    if code != country_code(get_setting("HOME_COUNTRY")):  # a code, or a name in a site language
         lines.append(country_name(code, locale).upper())
     return lines
 
