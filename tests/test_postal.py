@@ -87,3 +87,12 @@ def test_the_letter_address_window_is_written_for_its_country(abroad, db, agent)
     data["customer"]["address"] = LUXEMBOURG
     letter = service.generate_letter(agent, service.LetterRequest(template=template, data=data))
     assert "Ada Peeters<br>Rue du Marché-aux-Herbes 9<br>L-1728 LUXEMBOURG<br>LUXEMBOURG" in letter.html
+
+
+def test_odd_values_in_customer_data_are_written_not_refused(abroad):
+    # Numbers, empty parts and a country given as a number: written as text, never an error.
+    assert postal.address_lines({"line1": 16, "postal_code": 1000, "city": None, "country": 32}) == [
+        "16", "1000", "32"]
+    assert postal.address_lines({"line1": "Rue de la Loi 16", "postal_code": 1000, "city": "Brussels",
+                                 "country": "be"}, "fr_BE") == ["Rue de la Loi 16", "1000 BRUSSELS", "BELGIQUE"]
+    assert postal.address_lines({}) == [] and postal.address_lines(None) == []

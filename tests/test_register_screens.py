@@ -227,6 +227,18 @@ def look_at_dashboard(client):
     return volumes, page_counted, counted
 
 
+def test_the_volumes_request_takes_bad_dates_and_gets_nothing_else(client, officer, supervisor, departments):
+    register(supervisor, departments["billing"], subject="Billing matter")
+    url = reverse("wagtail_correspondence_register:dashboard_volumes")
+    client.force_login(supervisor)
+    odd = client.get(url, {"volumes_from": "next tuesday", "volumes_to": "2026-99-99"})
+    assert odd.status_code == 200 and chart_of(odd.content.decode()) is not None  # the last weeks instead
+    assert client.post(url).status_code == 405
+    client.logout()
+    assert client.get(url).status_code == 302  # to the login page
+    assert "data-department=" not in client.get(url, follow=True).content.decode()
+
+
 def chart_of(page):
     match = re.search(r'<script id="cc-volumes-data" type="application/json">(.*?)</script>', page, re.S)
     return json.loads(match.group(1)) if match else None

